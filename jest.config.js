@@ -1,0 +1,42 @@
+// Three layers: unit (pure, seconds), integration (real kube-apiserver + etcd), e2e (network namespaces, root).
+// The project is ESM ("type": "module"); jest runs under --experimental-vm-modules with ts-jest in ESM mode.
+const tsTransform = {
+  "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
+};
+const common = {
+  extensionsToTreatAsEsm: [".ts"],
+  transform: tsTransform,
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  testEnvironment: "node",
+  roots: ["<rootDir>"],
+  modulePathIgnorePatterns: ["<rootDir>/dist/"],
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$"],
+    },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["**/*.int.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/src/jest/integration-setup.ts",
+      globalTeardown: "<rootDir>/testenv/src/jest/integration-teardown.ts",
+      testTimeout: 120_000,
+    },
+    {
+      ...common,
+      displayName: "e2e",
+      testMatch: ["**/*.e2e.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/src/jest/e2e-setup.ts",
+      testTimeout: 180_000,
+    },
+  ],
+};

@@ -1,0 +1,5 @@
+/** A value or an error, for expected failures in the pure core (the core throws only on broken invariants). */
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+export const err = <E>(error: E): { ok: false; error: E } => ({ ok: false, error });
