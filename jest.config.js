@@ -14,6 +14,7 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  reporters: ["default", "<rootDir>/testenv/jest/summary-reporter.js"],
   projects: [
     {
       ...common,
@@ -26,8 +27,7 @@ export default {
       displayName: "integration",
       testMatch: ["**/*.int.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
-      globalSetup: "<rootDir>/testenv/src/jest/integration-setup.ts",
-      globalTeardown: "<rootDir>/testenv/src/jest/integration-teardown.ts",
+      globalSetup: "<rootDir>/testenv/jest/integration-setup.js",
       testTimeout: 120_000,
     },
     {
@@ -35,7 +35,7 @@ export default {
       displayName: "e2e",
       testMatch: ["**/*.e2e.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
-      globalSetup: "<rootDir>/testenv/src/jest/e2e-setup.ts",
+      globalSetup: "<rootDir>/testenv/jest/e2e-setup.js",
       testTimeout: 180_000,
     },
   ],

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian machine (run as root, or with sudo available):
+# Debian packages (FRR, iproute2, arping, ndisc6, tcpdump, ...), the npm dependencies, and the real control plane
+# (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[install] %s\n' "$*" >&2; }
+SUDO=""
+if [[ "$(id -u)" -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { log "ERROR: run as root (or install sudo)"; exit 1; }
+  SUDO=sudo
+fi
+
+APT_PACKAGES=(frr frr-pythontools iproute2 iputils-arping iputils-ping ndisc6 tcpdump socat openssl procps ca-certificates python3 make g++)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  log "apt: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "apt: all packages present"
+fi
+
+command -v node >/dev/null 2>&1 || { log "ERROR: Node.js >= 20.19 is required"; exit 1; }
+log "npm ci"
+npm ci --no-audit --no-fund
+
+log "control plane (kube-apiserver + etcd)"
+bash scripts/build-control-plane.sh
+log "done"
