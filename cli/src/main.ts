@@ -1,0 +1,37 @@
+import { readFile, readdir, stat } from "node:fs/promises";
+import { runValidate, type ValidateIO } from "./validate.js";
+
+const USAGE = `usage: metallb-ts validate <file or directory>...
+
+Validates MetalLB configuration (IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile, Community,
+plus v1 Secret/Node/Namespace for references) from multi-document YAML files or directories of *.yaml / *.yml files.
+Exit code 0 when valid, 1 on any problem, 2 on bad usage.`;
+
+const nodeIO: ValidateIO = {
+  readFile: (path) => readFile(path, "utf8"),
+  listDir: (path) => readdir(path),
+  isDirectory: async (path) => (await stat(path)).isDirectory(),
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== "validate" || rest.length === 0 || rest.some((a) => a === "--help" || a === "-h")) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  return runValidate(rest, nodeIO);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`metallb-ts: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
