@@ -60,9 +60,10 @@ describe("control plane", () => {
     } as k8s.KubernetesObject);
     await expect(rejected).rejects.toMatchObject({ code: 422 });
     const err = (await rejected.catch((e: unknown) => e)) as k8s.ApiException<unknown>;
-    const body = typeof err.body === "string" ? err.body : JSON.stringify(err.body);
-    expect(body).toMatch(/spec\.addresses: Required value/);
-    expect(body).toMatch(/spec\.autoAssign: Invalid value: "string"/);
+    const status = (typeof err.body === "string" ? JSON.parse(err.body) : err.body) as { message: string };
+    expect(status.message).toMatch(/IPAddressPool\.metallb\.io "bad" is invalid/);
+    expect(status.message).toMatch(/spec\.addresses: Required value/);
+    expect(status.message).toMatch(/spec\.autoAssign in body must be of type boolean/);
   });
 
   test("stale run directories of dead owners are cleaned, live ones kept", () => {

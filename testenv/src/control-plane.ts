@@ -275,35 +275,10 @@ export function loadCrds(dirs: readonly string[]): k8s.V1CustomResourceDefinitio
   return crds;
 }
 
-/**
- * Sends a raw JSON request with the kubeconfig's credentials. Used where client-node's typed serializer would drop
- * fields it maps under other names (a YAML-loaded CRD loses `default` and `x-kubernetes-validations` through it).
- */
-export async function rawKubeRequest(kc: k8s.KubeConfig, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new Error("kubeconfig has no current cluster");
-  const opts: import("node:https").RequestOptions = { method, headers: { "content-type": "application/json", accept: "application/json" } };
-  await kc.applyToHTTPSOptions(opts);
-  const url = new URL(path, cluster.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+/** Raw JSON requests (re-exported for tests): client-node's typed serializer would drop `default` and
+ * `x-kubernetes-validations` of a YAML-loaded CRD. */
+export { kubeRequest as rawKubeRequest } from "../../shell/src/kube-raw.js";
+import { kubeRequest as rawKubeRequest } from "../../shell/src/kube-raw.js";
 
 const CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
