@@ -3,6 +3,22 @@
 import type * as k8s from "@kubernetes/client-node";
 import { request, type RequestOptions } from "node:https";
 
+/** A request body that is already JSON text (e.g. int64 values a JS number cannot hold exactly). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.stringify that writes bigints as exact integers. */
+export function stringifyWithBigInts(value: unknown): RawJson {
+  const marks: string[] = [];
+  const text = JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v !== "bigint") return v;
+    marks.push(v.toString());
+    return `\u0000bigint${marks.length - 1}\u0000`;
+  });
+  return new RawJson(text.replace(/"\\u0000bigint(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? "0"));
+}
+
 export interface RawResponse {
   status: number;
   body: unknown;
@@ -38,7 +54,7 @@ export async function kubeRequest(
     });
     req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+    req.end(body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body));
   });
 }
 

@@ -1,0 +1,75 @@
+// metallb-ts operator entry point: the composition root. Reads flags and env, wires the operator, handles signals
+// and exit codes. Nothing else in the operator reads the environment or exits.
+import * as k8s from "@kubernetes/client-node";
+import { hostname } from "node:os";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import { startHttpServer } from "../../shell/src/http-server.js";
+import { jsonLogger } from "../../shell/src/logger.js";
+import { Operator } from "./operator.js";
+import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
+
+async function main(): Promise<void> {
+  const parsed = parseOperatorSettings(process.argv.slice(2), process.env, hostname(), process.pid);
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.error}\n${OPERATOR_USAGE}\n`);
+    process.exit(2);
+  }
+  const s = parsed.settings;
+  const log = jsonLogger({ write: (l) => process.stdout.write(l), level: s.logLevel, base: { component: "operator", identity: s.identity } });
+  process.on("unhandledRejection", (e) => {
+    log.error({ err: e }, "unhandled rejection");
+    process.exit(1);
+  });
+  process.on("uncaughtException", (e) => {
+    log.error({ err: e }, "uncaught exception");
+    process.exit(1);
+  });
+
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const operator = new Operator({
+    kc,
+    settings: s,
+    log,
+    registry,
+    onLostLeadership: () => {
+      log.error({}, "lost leadership, exiting so a fresh process campaigns again");
+      process.exit(1);
+    },
+  });
+  const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready: () => operator.ready, log });
+  log.info({ port: server.port, namespace: s.namespace, lbClass: s.lbClass }, "operator starting");
+
+  const startup = setTimeout(() => {
+    log.error({ timeoutMs: s.startupTimeoutMs }, "caches did not sync in time");
+    process.exit(1);
+  }, s.startupTimeoutMs);
+  await operator.start();
+  clearTimeout(startup);
+
+  let stopping = false;
+  const shutdown = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, "shutting down");
+    operator
+      .stop()
+      .then(() => server.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          log.error({ err: e }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`operator failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,160 @@
+// The operator's allocation against a real kube-apiserver (in-process operator, no leader election).
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { Registry } from "prom-client";
+import { kubeRequest } from "../../shell/src/kube-raw.js";
+import { jsonLogger } from "../../shell/src/logger.js";
+import { useControlPlane } from "../../testenv/src/kube.js";
+import { waitFor } from "../../testenv/src/proc.js";
+import { Operator } from "./operator.js";
+import { apply, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+
+const env = useControlPlane();
+
+describe("operator: IP allocation on a real apiserver", () => {
+  let op: Operator;
+  const registry = new Registry();
+
+  beforeAll(async () => {
+    const kc = env.kc;
+    await ensureNamespace(kc, METALLB_NS);
+    for (const ns of ["apps", "team-a", "other"]) await ensureNamespace(kc, ns);
+    await pool(kc, "default", { addresses: ["192.168.10.0/30"] });
+    await pool(kc, "reserved", { addresses: ["192.168.20.0/30"], autoAssign: false });
+    await pool(kc, "team-a", { addresses: ["192.168.30.0/30"], serviceAllocation: { priority: 1, namespaces: ["team-a"] } });
+    await pool(kc, "tiny", { addresses: ["192.168.40.1/32"], autoAssign: false });
+    const lines: string[] = [];
+    op = new Operator({
+      kc,
+      settings: {
+        namespace: METALLB_NS,
+        lbClass: null,
+        defaultLbClass: false,
+        identity: "test",
+        leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      },
+      log: jsonLogger({ write: (l) => lines.push(l), level: "debug" }),
+      registry,
+    });
+    await op.start();
+  });
+
+  afterAll(async () => {
+    await op?.stop();
+  });
+
+  test("a Service gets an IP from the general pool, a Service in team-a from its pinned pool", async () => {
+    await createService(env.kc, "apps", "web");
+    await createService(env.kc, "team-a", "api");
+    expect(await waitForIPs(env.kc, "apps", "web")).toEqual({ ips: ["192.168.10.0"], pool: "default" });
+    expect(await waitForIPs(env.kc, "team-a", "api")).toEqual({ ips: ["192.168.30.0"], pool: "team-a" });
+    const ev = await waitForEvent(env.kc, "apps", "Service", "web", "IPAllocated");
+    expect(ev.message).toBe('Assigned IP ["192.168.10.0"]');
+  });
+
+  test("requested IP and pool annotations", async () => {
+    await createService(env.kc, "apps", "pinned", { annotations: { "metallb.io/address-pool": "reserved" } });
+    await createService(env.kc, "apps", "wants-ip", { annotations: { "metallb.io/loadBalancerIPs": "192.168.10.3" } });
+    await createService(env.kc, "apps", "legacy-ip", { loadBalancerIP: "192.168.20.2" });
+    expect(await waitForIPs(env.kc, "apps", "pinned")).toEqual({ ips: ["192.168.20.0"], pool: "reserved" });
+    expect(await waitForIPs(env.kc, "apps", "wants-ip")).toEqual({ ips: ["192.168.10.3"], pool: "default" });
+    expect(await waitForIPs(env.kc, "apps", "legacy-ip")).toEqual({ ips: ["192.168.20.2"], pool: "reserved" });
+  });
+
+  test("sharing works with the same key and disjoint ports, and is refused with an Event otherwise", async () => {
+    const shared = { "metallb.io/allow-shared-ip": "dns", "metallb.io/address-pool": "reserved" };
+    await createService(env.kc, "apps", "dns-tcp", { annotations: shared, ports: [{ port: 53, protocol: "TCP" }] });
+    const first = await waitForIPs(env.kc, "apps", "dns-tcp");
+    await createService(env.kc, "apps", "dns-udp", { annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" }, ports: [{ port: 53, protocol: "UDP" }] });
+    expect((await waitForIPs(env.kc, "apps", "dns-udp")).ips).toEqual(first.ips);
+    await createService(env.kc, "apps", "dns-clash", { annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" }, ports: [{ port: 53, protocol: "TCP" }] });
+    const ev = await waitForEvent(env.kc, "apps", "Service", "dns-clash", "AllocationFailed");
+    expect(ev.type).toBe("Warning");
+    expect(ev.message).toMatch(/port TCP\/53 is already in use/);
+    expect((await serviceState(env.kc, "apps", "dns-clash")).ips).toEqual([]);
+  });
+
+  test("IPAddressPool status shows live counters", async () => {
+    const read = async (): Promise<Record<string, number> | undefined> => {
+      const res = await kubeRequest(env.kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/default`);
+      return (res.body as { status?: Record<string, number> }).status;
+    };
+    // default (/30) holds web (.0) and wants-ip (.3).
+    await waitFor("pool status", async () => ((await read())?.assignedIPv4 === 2 ? true : undefined), 10_000);
+    expect(await read()).toEqual({ assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 0 });
+    const metrics = await registry.getSingleMetricAsString("metallb_allocator_addresses_in_use_total");
+    expect(metrics).toMatch(/metallb_allocator_addresses_in_use_total\{pool="default"\} 2/);
+  });
+
+  test("deleting a Service frees its IP for a pending one", async () => {
+    await createService(env.kc, "apps", "tiny-1", { annotations: { "metallb.io/address-pool": "tiny" } });
+    expect((await waitForIPs(env.kc, "apps", "tiny-1")).ips).toEqual(["192.168.40.1"]);
+    await createService(env.kc, "apps", "tiny-2", { annotations: { "metallb.io/address-pool": "tiny" } });
+    const ev = await waitForEvent(env.kc, "apps", "Service", "tiny-2", "AllocationFailed");
+    expect(ev.message).toMatch(/tiny-2/);
+    await deleteService(env.kc, "apps", "tiny-1");
+    expect((await waitForIPs(env.kc, "apps", "tiny-2")).ips).toEqual(["192.168.40.1"]);
+  });
+
+  test("a Service of another loadBalancerClass is left alone; a ClusterIP Service too", async () => {
+    await createService(env.kc, "other", "foreign", { loadBalancerClass: "example.com/other-lb" });
+    await createService(env.kc, "other", "plain", { type: "ClusterIP" });
+    await createService(env.kc, "other", "marker");
+    await waitForIPs(env.kc, "other", "marker");
+    await op.idle();
+    expect(await serviceState(env.kc, "other", "foreign")).toEqual({ ips: [], pool: undefined });
+    expect(await serviceState(env.kc, "other", "plain")).toEqual({ ips: [], pool: undefined });
+  });
+
+  test("an invalid configuration keeps the last good one and says so in ConfigurationState and Events", async () => {
+    await pool(env.kc, "overlapping", { addresses: ["192.168.10.0/24"] });
+    const state = await waitFor(
+      "ConfigurationState Invalid",
+      async () => {
+        const res = await kubeRequest(env.kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
+        const s = (res.body as { status?: { result?: string; errorSummary?: string } }).status;
+        return s?.result === "Invalid" ? s : undefined;
+      },
+      10_000,
+    );
+    expect(state.errorSummary).toMatch(/IPAddressPool\/overlapping spec\.addresses\[0\]: .*overlaps/);
+    const ev = await waitForEvent(env.kc, METALLB_NS, "IPAddressPool", "overlapping", "InvalidConfig");
+    expect(ev.message).toMatch(/overlaps/);
+    // The last good config still allocates; the invalid pool is not used.
+    await createService(env.kc, "apps", "during-bad-config");
+    // default/30: .0 web, .1 other/marker, .3 wants-ip → .2
+    expect(await waitForIPs(env.kc, "apps", "during-bad-config")).toEqual({ ips: ["192.168.10.2"], pool: "default" });
+    expect(await registry.getSingleMetricAsString("metallb_k8s_client_config_stale_bool")).toMatch(/ 1$/m);
+    // Fixing it makes the state Valid again.
+    await kubeRequest(env.kc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/overlapping`);
+    await waitFor(
+      "ConfigurationState Valid",
+      async () => {
+        const res = await kubeRequest(env.kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
+        return (res.body as { status?: { result?: string } }).status?.result === "Valid" ? true : undefined;
+      },
+      10_000,
+    );
+    expect(await registry.getSingleMetricAsString("metallb_k8s_client_config_stale_bool")).toMatch(/ 0$/m);
+  });
+
+  test("metrics carry MetalLB's names", async () => {
+    const text = await registry.metrics();
+    for (const name of [
+      "metallb_allocator_addresses_total",
+      "metallb_allocator_ipv4_addresses_total",
+      "metallb_allocator_addresses_in_use_total",
+      "metallb_k8s_client_updates_total",
+      "metallb_k8s_client_update_errors_total",
+      "metallb_k8s_client_config_loaded_bool",
+      "metallb_k8s_client_config_stale_bool",
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(text).toMatch(/metallb_k8s_client_config_loaded_bool 1/);
+  });
+
+  test("unrelated objects are untouched by apply helpers", async () => {
+    await apply(env.kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "apps" } }, "configmaps");
+    expect(op.isLeader).toBe(true);
+  });
+});

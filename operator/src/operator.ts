@@ -1,0 +1,420 @@
+// The operator's allocation shell: informers → one serial work queue → pure core (parseConfig, Allocator,
+// convergeService) → writes (Service status + annotation, Events, IPAddressPool status, ConfigurationState).
+//
+// Work items: "config" (re-parse everything), "reprocessAll" (every Service, those already holding IPs first),
+// "poolStatus" (publish pool counters), "svc/<ns>/<name>". Only the leader processes items; a standby keeps its
+// caches warm so a takeover only re-parses and re-registers, without changing any IP.
+import type * as k8s from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { Allocator } from "../../model/src/allocator/allocator.js";
+import { formatProblem } from "../../model/src/config/problems.js";
+import { parseConfig } from "../../model/src/config/parse-config.js";
+import type { ClusterResources, Config, ConfigProblem } from "../../model/src/config/types.js";
+import { convergeService, type ConvergeResult } from "../../model/src/service/converge.js";
+import { ANNOTATION_ALLOCATED_FROM_POOL, formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, type ServiceSnapshot } from "../../model/src/service/snapshot.js";
+import { configurationStateStatus, poolStatusFromCounters, poolStatusFromObject, samePoolStatus } from "../../model/src/service/status.js";
+import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
+import { kubeRequest, statusMessage, stringifyWithBigInts } from "../../shell/src/kube-raw.js";
+import { ApiWriter, type KubeWriter } from "../../shell/src/kube-writer.js";
+import { LeaderElector } from "../../shell/src/leader-election.js";
+import type { Logger } from "../../shell/src/logger.js";
+import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
+import { registerOperatorMetrics, type OperatorMetrics } from "./metrics.js";
+
+export interface OperatorSettings {
+  /** Namespace of the metallb.io objects and Secrets. */
+  namespace: string;
+  /** Our loadBalancerClass, or null to handle Services without a class. */
+  lbClass: string | null;
+  /** With an lbClass: also handle Services without a class. */
+  defaultLbClass: boolean;
+  identity: string;
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    leaseDurationSeconds: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+}
+
+export interface OperatorDeps {
+  kc: k8s.KubeConfig;
+  settings: OperatorSettings;
+  log: Logger;
+  registry: Registry;
+  writer?: KubeWriter;
+  now?: () => number;
+  /** Called when leadership is lost (main exits so the process restarts clean). */
+  onLostLeadership?: () => void;
+}
+
+type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: unknown; type?: string };
+
+const CONFIG = "config";
+const REPROCESS_ALL = "reprocessAll";
+const POOL_STATUS = "poolStatus";
+const SVC = "svc/";
+const CONDITION_TYPE = "configReconcilerValid";
+const CONFIGURATION_STATE_NAME = "controller";
+
+/** Stable text of a Config for change detection (bigints included). */
+const configText = (c: Config): string => JSON.stringify(c, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+
+export class Operator {
+  private alloc = new Allocator();
+  private config: Config | null = null;
+  private configTextCurrent = "";
+  private lastProblemsText = "";
+  private initialDone = false;
+  private leading = false;
+  private stopped = false;
+  private readonly queue: WorkQueue;
+  private readonly metrics: OperatorMetrics;
+  private readonly writer: KubeWriter;
+  private readonly elector: LeaderElector | undefined;
+  private readonly now: () => number;
+  private readonly inf: {
+    services: ResilientInformer<Raw>;
+    namespaces: ResilientInformer<Raw>;
+    nodes: ResilientInformer<Raw>;
+    secrets: ResilientInformer<Raw>;
+    pools: ResilientInformer<Raw>;
+    l2Advertisements: ResilientInformer<Raw>;
+    bgpAdvertisements: ResilientInformer<Raw>;
+    bgpPeers: ResilientInformer<Raw>;
+    bfdProfiles: ResilientInformer<Raw>;
+    communities: ResilientInformer<Raw>;
+  };
+
+  constructor(private readonly deps: OperatorDeps) {
+    const { kc, settings, log } = deps;
+    this.now = deps.now ?? Date.now;
+    this.writer = deps.writer ?? new ApiWriter(kc, { component: "metallb-ts-operator", now: this.now });
+    this.metrics = registerOperatorMetrics(deps.registry, () => this.alloc.counters());
+    this.queue = new WorkQueue((key) => this.handle(key), {
+      log: log.child({ component: "workqueue" }),
+      onHandled: (_key, outcome) => {
+        this.metrics.updates.inc();
+        if (outcome.kind !== "done") this.metrics.updateErrors.inc();
+      },
+    });
+    const ns = settings.namespace;
+    const mk = (path: string): ResilientInformer<Raw> => resilientInformer<Raw>(kc, path, log.child({ informer: path }));
+    this.inf = {
+      services: mk("/api/v1/services"),
+      namespaces: mk("/api/v1/namespaces"),
+      nodes: mk("/api/v1/nodes"),
+      secrets: mk(`/api/v1/namespaces/${ns}/secrets`),
+      pools: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/ipaddresspools`),
+      l2Advertisements: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/l2advertisements`),
+      bgpAdvertisements: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/bgpadvertisements`),
+      bgpPeers: mk(`/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`),
+      bfdProfiles: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/bfdprofiles`),
+      communities: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/communities`),
+    };
+    for (const verb of ["add", "update", "delete"] as const) {
+      this.inf.services.on(verb, (o) => this.enqueue(`${SVC}${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`));
+      for (const [name, i] of Object.entries(this.inf)) {
+        if (name !== "services") i.on(verb, () => this.enqueue(CONFIG));
+      }
+    }
+    if (settings.leaderElection.enabled) {
+      const le = settings.leaderElection;
+      this.elector = new LeaderElector({
+        kc,
+        namespace: ns,
+        name: le.leaseName,
+        identity: settings.identity,
+        log: log.child({ component: "leader-election" }),
+        leaseDurationSeconds: le.leaseDurationSeconds,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        now: this.now,
+      });
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Ready: caches synced, and as the leader, the first full pass done. */
+  get ready(): boolean {
+    return this.synced && (!this.leading || this.initialDone);
+  }
+
+  private synced = false;
+
+  /** Starts the informers, waits for their first lists, then campaigns (or leads at once without election). */
+  async start(): Promise<void> {
+    await Promise.all(Object.values(this.inf).map((i) => i.start()));
+    await Promise.all(Object.values(this.inf).map((i) => i.synced));
+    this.synced = true;
+    this.deps.log.info({ identity: this.deps.settings.identity }, "caches synced");
+    if (this.elector === undefined) {
+      this.becomeLeader();
+      return;
+    }
+    this.elector.start({
+      onStartedLeading: () => this.becomeLeader(),
+      onStoppedLeading: () => this.loseLeadership(),
+      onNewLeader: (id) => this.deps.log.info({ leader: id }, "leader observed"),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.elector?.stop();
+    await this.queue.stop();
+    await Promise.all(Object.values(this.inf).map((i) => i.stop()));
+  }
+
+  /** Resolves when the work queue has nothing to do (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private enqueue(key: string): void {
+    if (this.leading) this.queue.add(key);
+  }
+
+  private becomeLeader(): void {
+    if (this.stopped) return;
+    this.deps.log.info({ identity: this.deps.settings.identity }, "leading: re-parsing the configuration and re-registering assigned IPs");
+    this.leading = true;
+    this.alloc = new Allocator();
+    this.config = null;
+    this.configTextCurrent = "";
+    this.initialDone = false;
+    this.queue.add(CONFIG);
+    this.queue.start();
+  }
+
+  private loseLeadership(): void {
+    this.deps.log.warn({ identity: this.deps.settings.identity }, "lost leadership");
+    this.leading = false;
+    void this.queue.stop();
+    this.deps.onLostLeadership?.();
+  }
+
+  private async handle(key: string): Promise<Outcome> {
+    if (!this.leading) return DONE;
+    if (key === CONFIG) return this.reconcileConfig();
+    if (key === REPROCESS_ALL) return this.reprocessAll();
+    if (key === POOL_STATUS) return this.publishPoolStatus();
+    if (key.startsWith(SVC)) return this.reconcileService(key.slice(SVC.length));
+    this.deps.log.error({ key }, "unknown work item");
+    return DONE;
+  }
+
+  // ---- configuration ------------------------------------------------------------------------------------------
+
+  private clusterResources(): ClusterResources {
+    const list = (i: ResilientInformer<Raw>): readonly Raw[] => i.cache.list();
+    return {
+      pools: list(this.inf.pools),
+      l2Advertisements: list(this.inf.l2Advertisements),
+      bgpAdvertisements: list(this.inf.bgpAdvertisements),
+      bgpPeers: list(this.inf.bgpPeers),
+      bfdProfiles: list(this.inf.bfdProfiles),
+      communities: list(this.inf.communities),
+      secrets: list(this.inf.secrets),
+      nodes: list(this.inf.nodes),
+      namespaces: list(this.inf.namespaces),
+    };
+  }
+
+  private async reconcileConfig(): Promise<Outcome> {
+    const log = this.deps.log.child({ controller: "config" });
+    const parsed = parseConfig(this.clusterResources(), { namespace: this.deps.settings.namespace });
+    if (!parsed.ok) {
+      this.metrics.configStale.set(1);
+      const problems = parsed.error;
+      const text = problems.map(formatProblem).join("\n");
+      if (text !== this.lastProblemsText) {
+        this.lastProblemsText = text;
+        log.warn({ problems: problems.map(formatProblem) }, "configuration is invalid, keeping the last good one");
+        await this.reportProblems(problems);
+        await this.writeConfigurationState(problems.map(formatProblem));
+      }
+      const transientOnly = problems.every((p) => p.transient);
+      return transientOnly ? { kind: "retry", reason: "configuration references objects that do not exist yet" } : DONE;
+    }
+    const text = configText(parsed.value);
+    const wasStale = this.lastProblemsText !== "";
+    this.lastProblemsText = "";
+    this.metrics.configStale.set(0);
+    if (text === this.configTextCurrent) {
+      if (wasStale) await this.writeConfigurationState([]);
+      if (!this.initialDone) this.queue.add(REPROCESS_ALL);
+      return DONE;
+    }
+    const first = this.config === null;
+    this.config = parsed.value;
+    this.configTextCurrent = text;
+    const { invalidated } = this.alloc.setPools(parsed.value.pools);
+    this.metrics.configLoaded.set(1);
+    log.info({ pools: parsed.value.pools.map((p) => p.name), invalidated }, first ? "configuration loaded" : "configuration changed");
+    await this.writeConfigurationState([]);
+    this.queue.add(REPROCESS_ALL);
+    this.queue.add(POOL_STATUS);
+    return DONE;
+  }
+
+  /** One Warning Event per problem, on the object it names (in our namespace). */
+  private async reportProblems(problems: readonly ConfigProblem[]): Promise<void> {
+    for (const p of problems) {
+      const apiVersion = p.kind === "BGPPeer" ? "metallb.io/v1beta2" : p.kind === "Secret" || p.kind === "Node" || p.kind === "Namespace" ? "v1" : "metallb.io/v1beta1";
+      if (p.kind === "Node" || p.kind === "Namespace" || p.name === "") continue;
+      await this.event({ apiVersion, kind: p.kind, namespace: this.deps.settings.namespace, name: p.name }, "Warning", "InvalidConfig", `${p.field === "" ? "" : `${p.field}: `}${p.message}`);
+    }
+  }
+
+  private async writeConfigurationState(problems: readonly string[]): Promise<void> {
+    const ns = this.deps.settings.namespace;
+    const path = `/apis/metallb.io/v1beta1/namespaces/${ns}/configurationstates`;
+    try {
+      let got = await kubeRequest(this.deps.kc, "GET", `${path}/${CONFIGURATION_STATE_NAME}`);
+      if (got.status === 404) {
+        got = await kubeRequest(this.deps.kc, "POST", path, {
+          apiVersion: "metallb.io/v1beta1",
+          kind: "ConfigurationState",
+          metadata: { name: CONFIGURATION_STATE_NAME, namespace: ns, labels: { "metallb.io/component-type": "controller" } },
+        });
+      }
+      if (got.status >= 300) throw new Error(statusMessage(got));
+      const prev = ((got.body as Raw).status as { conditions?: Array<{ type: string; status?: string; lastTransitionTime?: string }> } | undefined)?.conditions?.find(
+        (c) => c.type === CONDITION_TYPE,
+      );
+      const status = configurationStateStatus(CONDITION_TYPE, problems, new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z"), prev);
+      await this.writer.mergePatch(`${path}/${CONFIGURATION_STATE_NAME}/status`, { status });
+    } catch (e) {
+      this.deps.log.warn({ err: e }, "writing ConfigurationState failed");
+    }
+  }
+
+  // ---- services -----------------------------------------------------------------------------------------------
+
+  private snapshot(raw: Raw): ServiceSnapshot | null {
+    const nsLabels = this.inf.namespaces.cache.get(raw.metadata?.namespace ?? "")?.metadata?.labels ?? {};
+    const snap = serviceSnapshotFromObject(raw, nsLabels);
+    if (snap === null) return null;
+    const s = this.deps.settings;
+    return handlesLoadBalancerClass(snap.loadBalancerClass, s.lbClass, s.defaultLbClass) ? snap : null;
+  }
+
+  private async reprocessAll(): Promise<Outcome> {
+    if (this.config === null) return DONE;
+    const snaps = this.inf.services.cache
+      .list()
+      .map((o) => this.snapshot(o))
+      .filter((s): s is ServiceSnapshot => s !== null)
+      // Services already holding IPs first, so a restart never hands their IPs to others.
+      .sort((a, b) => b.ingressIPs.length - a.ingressIPs.length || a.view.key.localeCompare(b.view.key));
+    const present = new Set(snaps.map((s) => s.view.key));
+    for (const a of this.alloc.allocations()) if (!present.has(a.key)) this.alloc.unassign(a.key);
+    let failures = 0;
+    for (const snap of snaps) {
+      try {
+        await this.converge(snap);
+      } catch (e) {
+        failures++;
+        this.deps.log.warn({ service: snap.view.key, err: e }, "writing service failed");
+      }
+    }
+    this.initialDone = true;
+    this.queue.add(POOL_STATUS);
+    return failures > 0 ? { kind: "retry", reason: `${failures} services could not be written` } : DONE;
+  }
+
+  private async reconcileService(key: string): Promise<Outcome> {
+    if (this.config === null || !this.initialDone) return DONE; // the first full pass covers it
+    const [ns = "", name = ""] = key.split("/");
+    const raw = this.inf.services.cache.get(name, ns);
+    const snap = raw === undefined ? null : this.snapshot(raw);
+    if (snap === null) {
+      if (this.alloc.unassign(key)) {
+        this.deps.log.info({ service: key }, "released");
+        this.queue.add(REPROCESS_ALL);
+        this.queue.add(POOL_STATUS);
+      }
+      return DONE;
+    }
+    try {
+      const res = await this.converge(snap);
+      if (res?.reprocessAll === true) this.queue.add(REPROCESS_ALL);
+      this.queue.add(POOL_STATUS);
+      return DONE;
+    } catch (e) {
+      this.deps.log.warn({ service: key, err: e }, "writing service failed");
+      return { kind: "retry", reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** Converges one Service and writes status, annotation and Events. Throws when a write fails (retried). */
+  private async converge(snap: ServiceSnapshot): Promise<ConvergeResult | null> {
+    const res = convergeService(this.alloc, snap, this.config !== null);
+    if (res === null) return null;
+    const key = snap.view.key;
+    const base = `/api/v1/namespaces/${snap.namespace}/services/${snap.name}`;
+    const current = [...formatIPs(snap.ingressIPs), ...snap.invalidIngress];
+    const writeStatus = async (): Promise<boolean> => {
+      if (current.join(",") === res.ingress.join(",")) return true;
+      const ingress = res.ingress.length > 0 ? res.ingress.map((ip) => ({ ip, ipMode: "VIP" })) : null;
+      if (!(await this.writer.mergePatch(`${base}/status`, { status: { loadBalancer: { ingress } } }))) return false;
+      wrote = true;
+      this.deps.log.info({ service: key, ips: res.ingress, pool: res.pool }, res.ingress.length > 0 ? "allocated" : "cleared");
+      return true;
+    };
+    const writePool = async (): Promise<boolean> => {
+      if (snap.allocatedFromPool === res.pool) return true;
+      if (!(await this.writer.mergePatch(base, { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: res.pool } } }))) return false;
+      wrote = true;
+      return true;
+    };
+    let wrote = false;
+    // A reader never sees IPs without their pool: the annotation goes first when setting, last when clearing.
+    const order = res.ingress.length > 0 ? [writePool, writeStatus] : [writeStatus, writePool];
+    for (const write of order) if (!(await write())) return this.gone(key);
+    const ref = { apiVersion: "v1", kind: "Service", namespace: snap.namespace, name: snap.name, uid: snap.uid };
+    for (const e of res.events) await this.event(ref, e.type, e.reason, e.message);
+    if (wrote) for (const a of snap.deprecatedAnnotations) await this.event(ref, "Warning", "deprecatedAnnotation", `Service uses deprecated annotation ${a}`);
+    return res;
+  }
+
+  private gone(key: string): null {
+    this.alloc.unassign(key);
+    return null;
+  }
+
+  private async event(ref: Parameters<KubeWriter["createEvent"]>[0], type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+    try {
+      await this.writer.createEvent(ref, type, reason, message);
+    } catch (e) {
+      this.deps.log.warn({ err: e, reason }, "recording event failed");
+    }
+  }
+
+  // ---- pool status --------------------------------------------------------------------------------------------
+
+  private async publishPoolStatus(): Promise<Outcome> {
+    if (this.config === null) return DONE;
+    const ns = this.deps.settings.namespace;
+    let failed = 0;
+    for (const c of this.alloc.counters()) {
+      const want = poolStatusFromCounters(c);
+      const have = poolStatusFromObject(this.inf.pools.cache.get(c.pool, ns)?.status);
+      if (have !== null && samePoolStatus(have, want)) continue;
+      try {
+        await this.writer.mergePatch(`/apis/metallb.io/v1beta1/namespaces/${ns}/ipaddresspools/${c.pool}/status`, stringifyWithBigInts({ status: want }));
+      } catch (e) {
+        failed++;
+        this.deps.log.warn({ pool: c.pool, err: e }, "writing pool status failed");
+      }
+    }
+    return failed > 0 ? { kind: "retry", reason: "pool status" } : DONE;
+  }
+}
+
+

@@ -1,0 +1,96 @@
+// Operator settings from flags (--name=value or --name value) over environment variables over defaults.
+// Pure: main.ts passes argv and env in.
+import type { LogLevel } from "../../shell/src/logger.js";
+import type { OperatorSettings } from "./operator.js";
+
+export interface OperatorProcessSettings extends OperatorSettings {
+  metricsHost: string;
+  metricsPort: number;
+  logLevel: LogLevel;
+  startupTimeoutMs: number;
+}
+
+export type SettingsResult = { ok: true; settings: OperatorProcessSettings } | { ok: false; error: string };
+
+export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
+  --namespace NS            namespace of the metallb.io objects (env METALLB_NAMESPACE; default metallb-system)
+  --lb-class CLASS          handle only Services of this loadBalancerClass (env METALLB_LB_CLASS)
+  --default-lb-class        with --lb-class: also handle Services without a class
+  --identity ID             leader election identity (env POD_NAME; default hostname-pid)
+  --leader-elect=false      run without leader election (single replica)
+  --lease-duration S        lease duration in seconds (default 15)
+  --renew-deadline MS       step down when not renewed within this (default 10000)
+  --retry-period MS         election round period (default 2000)
+  --metrics-addr HOST:PORT  /metrics, /healthz, /readyz (default 0.0.0.0:7472; port 0 picks one)
+  --log-level LEVEL         debug|info|warn|error (default info)`;
+
+function parseFlags(argv: readonly string[]): Map<string, string> | string {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (!a.startsWith("--")) return `unexpected argument ${JSON.stringify(a)}`;
+    const eq = a.indexOf("=");
+    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (a === "--default-lb-class" || a === "--leader-elect") out.set(a.slice(2), "true");
+    else {
+      const v = argv[i + 1];
+      if (v === undefined) return `flag ${a} needs a value`;
+      out.set(a.slice(2), v);
+      i++;
+    }
+  }
+  return out;
+}
+
+const KNOWN = new Set(["namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout"]);
+
+export function parseOperatorSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, hostname: string, pid: number): SettingsResult {
+  const flags = parseFlags(argv);
+  if (typeof flags === "string") return { ok: false, error: flags };
+  for (const k of flags.keys()) if (!KNOWN.has(k)) return { ok: false, error: `unknown flag --${k}` };
+  const num = (name: string, dflt: number): number | string => {
+    const v = flags.get(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 ? n : `--${name} must be a non-negative integer, got ${JSON.stringify(v)}`;
+  };
+  const bool = (name: string, dflt: boolean): boolean | string => {
+    const v = flags.get(name);
+    if (v === undefined) return dflt;
+    if (v === "true" || v === "false") return v === "true";
+    return `--${name} must be true or false`;
+  };
+  const leaseDuration = num("lease-duration", 15);
+  const renewDeadline = num("renew-deadline", 10_000);
+  const retryPeriod = num("retry-period", 2_000);
+  const startup = num("startup-timeout", 120_000);
+  const leaderElect = bool("leader-elect", true);
+  const defaultClass = bool("default-lb-class", false);
+  for (const v of [leaseDuration, renewDeadline, retryPeriod, startup, leaderElect, defaultClass]) if (typeof v === "string") return { ok: false, error: v };
+  const addr = flags.get("metrics-addr") ?? "0.0.0.0:7472";
+  const m = /^(.*):(\d+)$/.exec(addr);
+  if (m === null) return { ok: false, error: `--metrics-addr must be HOST:PORT, got ${JSON.stringify(addr)}` };
+  const level = flags.get("log-level") ?? "info";
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") return { ok: false, error: `--log-level must be debug, info, warn or error` };
+  const lbClass = flags.get("lb-class") ?? env.METALLB_LB_CLASS ?? "";
+  return {
+    ok: true,
+    settings: {
+      namespace: flags.get("namespace") ?? env.METALLB_NAMESPACE ?? "metallb-system",
+      lbClass: lbClass === "" ? null : lbClass,
+      defaultLbClass: defaultClass as boolean,
+      identity: flags.get("identity") ?? env.POD_NAME ?? `${hostname}-${pid}`,
+      leaderElection: {
+        enabled: leaderElect as boolean,
+        leaseName: "metallb-ts-operator",
+        leaseDurationSeconds: leaseDuration as number,
+        renewDeadlineMs: renewDeadline as number,
+        retryPeriodMs: retryPeriod as number,
+      },
+      metricsHost: m[1] ?? "0.0.0.0",
+      metricsPort: Number(m[2]),
+      logLevel: level,
+      startupTimeoutMs: startup as number,
+    },
+  };
+}

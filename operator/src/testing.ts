@@ -1,0 +1,90 @@
+// Test helpers for the operator against a real apiserver: create objects, read Services, wait for IPs and Events.
+import type * as k8s from "@kubernetes/client-node";
+import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
+import { waitFor } from "../../testenv/src/proc.js";
+
+export const METALLB_NS = "metallb-system";
+
+export interface SvcSpec {
+  ports?: Array<{ port: number; protocol?: string }>;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  loadBalancerClass?: string;
+  loadBalancerIP?: string;
+  ipFamilyPolicy?: string;
+  ipFamilies?: string[];
+  type?: string;
+}
+
+export async function apply(kc: k8s.KubeConfig, obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, plural: string): Promise<void> {
+  const ns = obj.metadata.namespace;
+  const base = obj.apiVersion.includes("/") ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
+  const path = ns === undefined ? `${base}/${plural}` : `${base}/namespaces/${ns}/${plural}`;
+  const res = await kubeRequest(kc, "POST", path, obj);
+  if (res.status === 409) {
+    const cur = await kubeRequest(kc, "GET", `${path}/${obj.metadata.name}`);
+    const rv = (cur.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const put = await kubeRequest(kc, "PUT", `${path}/${obj.metadata.name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: rv } });
+    if (put.status >= 300) throw new Error(`replace ${obj.kind}/${obj.metadata.name}: ${statusMessage(put)}`);
+    return;
+  }
+  if (res.status >= 300) throw new Error(`create ${obj.kind}/${obj.metadata.name}: ${statusMessage(res)}`);
+}
+
+export async function ensureNamespace(kc: k8s.KubeConfig, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await apply(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } as never, "namespaces");
+}
+
+export async function pool(kc: k8s.KubeConfig, name: string, spec: Record<string, unknown>): Promise<void> {
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec } as never, "ipaddresspools");
+}
+
+export async function createService(kc: k8s.KubeConfig, ns: string, name: string, s: SvcSpec = {}): Promise<void> {
+  const body = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: ns, annotations: s.annotations ?? {}, labels: s.labels ?? {} },
+    spec: {
+      type: s.type ?? "LoadBalancer",
+      selector: { app: name },
+      ports: (s.ports ?? [{ port: 80 }]).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP", name: `p${p.port}-${(p.protocol ?? "TCP").toLowerCase()}` })),
+      ...(s.loadBalancerClass !== undefined ? { loadBalancerClass: s.loadBalancerClass } : {}),
+      ...(s.loadBalancerIP !== undefined ? { loadBalancerIP: s.loadBalancerIP } : {}),
+      ...(s.ipFamilyPolicy !== undefined ? { ipFamilyPolicy: s.ipFamilyPolicy } : {}),
+      ...(s.ipFamilies !== undefined ? { ipFamilies: s.ipFamilies } : {}),
+    },
+  };
+  const res = await kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/services`, body);
+  if (res.status >= 300) throw new Error(`create service ${ns}/${name}: ${statusMessage(res)}`);
+}
+
+export async function deleteService(kc: k8s.KubeConfig, ns: string, name: string): Promise<void> {
+  await kubeRequest(kc, "DELETE", `/api/v1/namespaces/${ns}/services/${name}`);
+}
+
+export interface ServiceState {
+  ips: string[];
+  pool: string | undefined;
+}
+
+export async function serviceState(kc: k8s.KubeConfig, ns: string, name: string): Promise<ServiceState> {
+  const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/services/${name}`);
+  const o = res.body as { metadata: { annotations?: Record<string, string> }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } };
+  return { ips: (o.status?.loadBalancer?.ingress ?? []).map((i) => i.ip), pool: o.metadata.annotations?.["metallb.io/ip-allocated-from-pool"] };
+}
+
+export async function waitForIPs(kc: k8s.KubeConfig, ns: string, name: string, timeoutMs = 20_000): Promise<ServiceState> {
+  return waitFor(`IPs on ${ns}/${name}`, async () => {
+    const s = await serviceState(kc, ns, name);
+    return s.ips.length > 0 ? s : undefined;
+  }, timeoutMs);
+}
+
+export async function eventsFor(kc: k8s.KubeConfig, ns: string, kind: string, name: string): Promise<Array<{ reason: string; message: string; type: string }>> {
+  const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.kind=${kind},involvedObject.name=${name}`)}`);
+  return ((res.body as { items?: Array<{ reason: string; message: string; type: string }> }).items ?? []).map((e) => ({ reason: e.reason, message: e.message, type: e.type }));
+}
+
+export async function waitForEvent(kc: k8s.KubeConfig, ns: string, kind: string, name: string, reason: string): Promise<{ message: string; type: string }> {
+  return waitFor(`event ${reason} on ${kind} ${ns}/${name}`, async () => (await eventsFor(kc, ns, kind, name)).find((e) => e.reason === reason), 20_000);
+}
