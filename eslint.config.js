@@ -25,10 +25,13 @@ export default tseslint.config(
     files: ["model/src/**/*.ts", "frr-templates/src/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
-      "@typescript-eslint/no-restricted-imports": ["error", { patterns: [
-        { group: ["node:*", "fs", "net", "dgram", "child_process", "prom-client", "chokidar"], message: "pure core: no I/O" },
-        { group: ["@kubernetes/client-node"], allowTypeImports: true, message: "types only in the pure core" },
-      ] }],
+      "@typescript-eslint/no-restricted-imports": ["error", {
+        paths: [
+          ...["fs", "fs/promises", "net", "dgram", "child_process", "os", "http", "https", "prom-client", "chokidar"].map((name) => ({ name, message: "pure core: no I/O" })),
+          { name: "@kubernetes/client-node", allowTypeImports: true, message: "types only in the pure core" },
+        ],
+        patterns: [{ group: ["node:*"], message: "pure core: no I/O" }],
+      }],
     },
   },
   {
