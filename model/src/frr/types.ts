@@ -1,0 +1,143 @@
+// The FRR view model: a plain, fully precomputed description of frr.conf. Templates only iterate over it and test
+// its booleans; every value is already in FRR 8.4's canonical text form. Every key is always present (`strict`
+// Handlebars): absent values are `false`, `""`, `0` or `[]` next to a `has…` flag.
+
+/** `--log-level` of the speaker (MetalLB's values). */
+export type LogLevel = "all" | "debug" | "info" | "warn" | "error" | "none";
+
+export interface FrrLogging {
+  /** `log stdout <level>`; FRR prints the default level (debugging) as a bare `log stdout`. */
+  readonly hasLevel: boolean;
+  readonly level: string;
+  /** Emit the debug lines (zebra, bgp, bfd) in the order `show running-config` prints them. */
+  readonly debug: boolean;
+}
+
+export interface FrrNeighbor {
+  /** Comment naming the BGPPeer, e.g. `BGPPeer metallb-system/peer-a`. */
+  readonly comment: string;
+  /** Address or interface name as FRR prints it. */
+  readonly id: string;
+  /** Unnumbered BGP: `neighbor <if> interface remote-as …`. */
+  readonly unnumbered: boolean;
+  /** ASN, `internal` or `external`. */
+  readonly remoteAs: string;
+  readonly hasLocalAs: boolean;
+  readonly localAs: number;
+  /** `neighbor X bfd` and, with a profile, `neighbor X bfd profile P`. */
+  readonly bfd: boolean;
+  readonly hasBfdProfile: boolean;
+  readonly bfdProfile: string;
+  /** The password itself is never in the model: the renderer takes it from the secrets map by `passwordKey`. */
+  readonly hasPassword: boolean;
+  readonly passwordKey: string;
+  /** Only when not FRR's default 179. */
+  readonly hasPort: boolean;
+  readonly port: number;
+  /** FRR prints `ebgp-multihop` as `ebgp-multihop 255`. */
+  readonly ebgpMultihop: boolean;
+  readonly disableConnectedCheck: boolean;
+  readonly hasUpdateSource: boolean;
+  readonly updateSource: string;
+  /** `timers <keepalive> <hold>` in seconds. */
+  readonly hasTimers: boolean;
+  readonly keepaliveSeconds: number;
+  readonly holdSeconds: number;
+  readonly hasConnectTime: boolean;
+  readonly connectSeconds: number;
+  readonly gracefulRestart: boolean;
+}
+
+/** A neighbor's lines inside an address family. */
+export interface FrrAddressFamilyNeighbor {
+  readonly comment: string;
+  readonly id: string;
+  readonly routeMapIn: string;
+  readonly routeMapOut: string;
+}
+
+export interface FrrNetwork {
+  readonly comment: string;
+  readonly prefix: string;
+}
+
+export interface FrrAddressFamily {
+  /** `ipv4 unicast` or `ipv6 unicast`. */
+  readonly name: string;
+  readonly networks: readonly FrrNetwork[];
+  readonly neighbors: readonly FrrAddressFamilyNeighbor[];
+}
+
+export interface FrrRouter {
+  readonly comment: string;
+  readonly asn: number;
+  readonly hasVrf: boolean;
+  readonly vrf: string;
+  readonly hasRouterId: boolean;
+  readonly routerId: string;
+  readonly neighbors: readonly FrrNeighbor[];
+  readonly addressFamilies: readonly FrrAddressFamily[];
+}
+
+export interface FrrPrefixListEntry {
+  readonly seq: number;
+  readonly action: "permit" | "deny";
+  /** A prefix, or `any`. */
+  readonly prefix: string;
+}
+
+export interface FrrPrefixList {
+  readonly comment: string;
+  /** `ip` or `ipv6`. */
+  readonly family: string;
+  readonly name: string;
+  readonly entries: readonly FrrPrefixListEntry[];
+}
+
+export interface FrrRouteMapEntry {
+  readonly comment: string;
+  readonly name: string;
+  readonly action: "permit" | "deny";
+  readonly seq: number;
+  readonly hasMatch: boolean;
+  /** `ip` or `ipv6`. */
+  readonly matchFamily: string;
+  readonly matchPrefixList: string;
+  readonly onMatchNext: boolean;
+  readonly hasSet: boolean;
+  /** What follows `set `, e.g. `local-preference 100`, `community no-export additive`. */
+  readonly set: string;
+}
+
+export interface FrrBfdProfile {
+  readonly comment: string;
+  readonly name: string;
+  readonly hasDetectMultiplier: boolean;
+  readonly detectMultiplier: number;
+  readonly hasTransmitInterval: boolean;
+  readonly transmitInterval: number;
+  readonly hasReceiveInterval: boolean;
+  readonly receiveInterval: number;
+  readonly passiveMode: boolean;
+  readonly echoMode: boolean;
+  /** Rendered as both `echo transmit-interval` and `echo receive-interval`. */
+  readonly hasEchoInterval: boolean;
+  readonly echoInterval: number;
+  readonly hasMinimumTtl: boolean;
+  readonly minimumTtl: number;
+}
+
+export interface FrrConfig {
+  /** Leading comment lines (without the `! `). */
+  readonly header: readonly string[];
+  readonly log: FrrLogging;
+  /** Default VRF first, then VRFs by name. */
+  readonly routers: readonly FrrRouter[];
+  readonly hasIpPrefixLists: boolean;
+  readonly ipPrefixLists: readonly FrrPrefixList[];
+  readonly hasIpv6PrefixLists: boolean;
+  readonly ipv6PrefixLists: readonly FrrPrefixList[];
+  readonly routeMaps: readonly FrrRouteMapEntry[];
+  readonly hasBfdProfiles: boolean;
+  readonly bfdProfiles: readonly FrrBfdProfile[];
+}
