@@ -56,6 +56,8 @@ const REPROCESS_ALL = "reprocessAll";
 const POOL_STATUS = "poolStatus";
 const SVC = "svc/";
 const CONDITION_TYPE = "configReconcilerValid";
+/** Pool counters are published at most this often (they change with every allocation). */
+const POOL_STATUS_DELAY_MS = 500;
 const CONFIGURATION_STATE_NAME = "controller";
 
 /** Stable text of a Config for change detection (bigints included). */
@@ -258,7 +260,7 @@ export class Operator {
     log.info({ pools: parsed.value.pools.map((p) => p.name), invalidated }, first ? "configuration loaded" : "configuration changed");
     await this.writeConfigurationState([]);
     this.queue.add(REPROCESS_ALL);
-    this.queue.add(POOL_STATUS);
+    this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
     return DONE;
   }
 
@@ -324,7 +326,7 @@ export class Operator {
       }
     }
     this.initialDone = true;
-    this.queue.add(POOL_STATUS);
+    this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
     return failures > 0 ? { kind: "retry", reason: `${failures} services could not be written` } : DONE;
   }
 
@@ -337,14 +339,14 @@ export class Operator {
       if (this.alloc.unassign(key)) {
         this.deps.log.info({ service: key }, "released");
         this.queue.add(REPROCESS_ALL);
-        this.queue.add(POOL_STATUS);
+        this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
       }
       return DONE;
     }
     try {
       const res = await this.converge(snap);
       if (res?.reprocessAll === true) this.queue.add(REPROCESS_ALL);
-      this.queue.add(POOL_STATUS);
+      this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
       return DONE;
     } catch (e) {
       this.deps.log.warn({ service: key, err: e }, "writing service failed");

@@ -8,7 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import yaml from "js-yaml";
 import { addExitHook } from "./exit-hooks.js";
@@ -38,7 +38,16 @@ export interface ControlPlaneInfo {
   apiserverPid: number;
 }
 
-export const repoRoot = (): string => join(import.meta.dirname, "..", "..");
+/** The repository root: the nearest directory above this module with a package.json (works from dist/ too). */
+export function repoRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = up;
+  }
+  return dir;
+}
 
 export function defaultBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.METALLB_TS_BIN_DIR ?? join(env.METALLB_TS_CACHE ?? join(homedir(), ".cache", "metallb-ts"), "bin");
