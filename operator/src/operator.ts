@@ -16,6 +16,7 @@ import { configurationStateStatus, poolStatusFromCounters, poolStatusFromObject,
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { kubeRequest, statusMessage, stringifyWithBigInts } from "../../shell/src/kube-raw.js";
 import { ApiWriter, type KubeWriter } from "../../shell/src/kube-writer.js";
+import { KeyedPipeline } from "../../shell/src/keyed-pipeline.js";
 import { LeaderElector } from "../../shell/src/leader-election.js";
 import type { Logger } from "../../shell/src/logger.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
@@ -72,6 +73,9 @@ export class Operator {
   private leading = false;
   private stopped = false;
   private readonly queue: WorkQueue;
+  /** API writes of converged Services: overlapped across Services, in order per Service. */
+  private readonly writes = new KeyedPipeline(16);
+  private readonly writeFailures = new Map<string, number>();
   private readonly metrics: OperatorMetrics;
   private readonly writer: KubeWriter;
   private readonly elector: LeaderElector | undefined;
@@ -169,12 +173,14 @@ export class Operator {
     this.stopped = true;
     await this.elector?.stop();
     await this.queue.stop();
+    await this.writes.drain();
     await Promise.all(Object.values(this.inf).map((i) => i.stop()));
   }
 
-  /** Resolves when the work queue has nothing to do (tests). */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /** Resolves when the work queue has nothing to do and every write has landed (tests). */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await this.writes.drain();
   }
 
   private enqueue(key: string): void {
@@ -316,21 +322,14 @@ export class Operator {
       .sort((a, b) => b.ingressIPs.length - a.ingressIPs.length || a.view.key.localeCompare(b.view.key));
     const present = new Set(snaps.map((s) => s.view.key));
     for (const a of this.alloc.allocations()) if (!present.has(a.key)) this.alloc.unassign(a.key);
-    let failures = 0;
-    for (const snap of snaps) {
-      try {
-        await this.converge(snap);
-      } catch (e) {
-        failures++;
-        this.deps.log.warn({ service: snap.view.key, err: e }, "writing service failed");
-      }
-    }
+    for (const snap of snaps) this.converge(snap);
+    await this.writes.drain();
     this.initialDone = true;
     this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
-    return failures > 0 ? { kind: "retry", reason: `${failures} services could not be written` } : DONE;
+    return DONE;
   }
 
-  private async reconcileService(key: string): Promise<Outcome> {
+  private reconcileService(key: string): Outcome {
     if (this.config === null || !this.initialDone) return DONE; // the first full pass covers it
     const [ns = "", name = ""] = key.split("/");
     const raw = this.inf.services.cache.get(name, ns);
@@ -343,24 +342,41 @@ export class Operator {
       }
       return DONE;
     }
-    try {
-      const res = await this.converge(snap);
-      if (res?.reprocessAll === true) this.queue.add(REPROCESS_ALL);
-      this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
-      return DONE;
-    } catch (e) {
-      this.deps.log.warn({ service: key, err: e }, "writing service failed");
-      return { kind: "retry", reason: e instanceof Error ? e.message : String(e) };
-    }
+    const res = this.converge(snap);
+    if (res?.reprocessAll === true) this.queue.add(REPROCESS_ALL);
+    this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
+    return DONE;
   }
 
-  /** Converges one Service and writes status, annotation and Events. Throws when a write fails (retried). */
-  private async converge(snap: ServiceSnapshot): Promise<ConvergeResult | null> {
+  /**
+   * Converges one Service (a synchronous decision on the allocator) and queues its writes: status, annotation and
+   * Events. A failed write re-queues the Service with backoff; the decision itself is never split by an await.
+   */
+  private converge(snap: ServiceSnapshot): ConvergeResult | null {
     const res = convergeService(this.alloc, snap, this.config !== null);
     if (res === null) return null;
     const key = snap.view.key;
+    this.writes
+      .run(key, () => this.writeService(snap, res))
+      .then(
+        () => this.writeFailures.delete(key),
+        (e: unknown) => {
+          const n = (this.writeFailures.get(key) ?? 0) + 1;
+          this.writeFailures.set(key, n);
+          const delay = Math.min(250 * 2 ** (n - 1), 60_000);
+          this.metrics.updateErrors.inc();
+          this.deps.log.warn({ service: key, err: e, retryMs: delay }, "writing service failed");
+          this.queue.addAfter(`${SVC}${key}`, delay);
+        },
+      );
+    return res;
+  }
+
+  private async writeService(snap: ServiceSnapshot, res: ConvergeResult): Promise<void> {
+    const key = snap.view.key;
     const base = `/api/v1/namespaces/${snap.namespace}/services/${snap.name}`;
     const current = [...formatIPs(snap.ingressIPs), ...snap.invalidIngress];
+    let wrote = false;
     const writeStatus = async (): Promise<boolean> => {
       if (current.join(",") === res.ingress.join(",")) return true;
       const ingress = res.ingress.length > 0 ? res.ingress.map((ip) => ({ ip, ipMode: "VIP" })) : null;
@@ -375,19 +391,18 @@ export class Operator {
       wrote = true;
       return true;
     };
-    let wrote = false;
     // A reader never sees IPs without their pool: the annotation goes first when setting, last when clearing.
     const order = res.ingress.length > 0 ? [writePool, writeStatus] : [writeStatus, writePool];
-    for (const write of order) if (!(await write())) return this.gone(key);
+    for (const write of order) {
+      if (!(await write())) {
+        // Gone: the handler releases it once the cache has seen the deletion.
+        this.queue.add(`${SVC}${key}`);
+        return;
+      }
+    }
     const ref = { apiVersion: "v1", kind: "Service", namespace: snap.namespace, name: snap.name, uid: snap.uid };
     for (const e of res.events) await this.event(ref, e.type, e.reason, e.message);
     if (wrote) for (const a of snap.deprecatedAnnotations) await this.event(ref, "Warning", "deprecatedAnnotation", `Service uses deprecated annotation ${a}`);
-    return res;
-  }
-
-  private gone(key: string): null {
-    this.alloc.unassign(key);
-    return null;
   }
 
   private async event(ref: Parameters<KubeWriter["createEvent"]>[0], type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
