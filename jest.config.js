@@ -14,6 +14,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Global (jest ignores testTimeout inside projects): generous for the integration and e2e layers; unit tests
+  // finish in milliseconds anyway.
+  testTimeout: 120_000,
   reporters: ["default", "<rootDir>/testenv/jest/summary-reporter.js"],
   projects: [
     {
@@ -28,7 +31,6 @@ export default {
       testMatch: ["**/*.int.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
       globalSetup: "<rootDir>/testenv/jest/integration-setup.js",
-      testTimeout: 120_000,
     },
     {
       ...common,
@@ -36,7 +38,6 @@ export default {
       testMatch: ["**/*.e2e.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
       globalSetup: "<rootDir>/testenv/jest/e2e-setup.js",
-      testTimeout: 180_000,
     },
   ],
 };

@@ -1,6 +1,6 @@
 // A golden case: small raw MetalLB objects + services + nodes + the node to render for. Each case goes through the
 // whole pure pipeline parseConfig → planBgpAnnouncements → buildFrrConfig → renderFrrConfig.
-import { planBgpAnnouncements, type BgpServiceView, type NodeView } from "../../model/src/bgp/plan.js";
+import { planBgpAnnouncements, type BgpServiceView, type NodeBgpPlan, type NodeView } from "../../model/src/bgp/plan.js";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import type { ClusterResources, Config } from "../../model/src/config/types.js";
@@ -74,11 +74,16 @@ function configOf(c: GoldenCase, nodes: readonly NodeView[]): Config {
   return parsed.value;
 }
 
-/** Renders a case to frr.conf text. Throws if the case's configuration is invalid. */
-export function renderCase(c: GoldenCase): string {
+/** A case's parsed configuration and the node's plan. */
+export function planCase(c: GoldenCase): { config: Config; plan: NodeBgpPlan } {
   const nodes = nodeViews(c);
   const config = configOf(c, nodes);
-  const plan = planBgpAnnouncements(config, serviceViews(c), nodes, c.node);
+  return { config, plan: planBgpAnnouncements(config, serviceViews(c), nodes, c.node) };
+}
+
+/** Renders a case to frr.conf text. Throws if the case's configuration is invalid. */
+export function renderCase(c: GoldenCase): string {
+  const { config, plan } = planCase(c);
   const frr = buildFrrConfig(plan, config.bfdProfiles, { logLevel: c.logLevel ?? "info" });
   const secrets = c.renderPasswords === true ? new Map(config.peers.filter((p) => p.password !== "").map((p) => [p.name, p.password])) : new Map<string, string>();
   return renderFrrConfig(frr, secrets);

@@ -153,6 +153,46 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).toMatch(/metallb_k8s_client_config_loaded_bool 1/);
   });
 
+  test("each node gets a NodeConfig with its BGP plan; passwords stay out of it", async () => {
+    const kc = env.kc;
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } } as never, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } } as never, "secrets");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } } as never,
+      "bgppeers",
+    );
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } } as never, "bgpadvertisements");
+    // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
+    // endpoint is not announced, as in MetalLB).
+    await apply(
+      kc,
+      {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: "web-1", namespace: "apps", labels: { "kubernetes.io/service-name": "web" } },
+        addressType: "IPv4",
+        endpoints: [{ addresses: ["10.244.0.5"], nodeName: "node-a", conditions: { ready: true } }],
+        ports: [{ port: 80, protocol: "TCP" }],
+      } as never,
+      "endpointslices",
+    );
+    const nc = await waitFor(
+      "NodeConfig node-a announcing web's IP",
+      async () => {
+        const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node-a`);
+        const spec = (res.body as { spec?: { bgp?: { prefixCount?: number; groups?: Array<{ prefixes: Array<{ prefix: string; services: string[] }> }> } } }).spec;
+        const prefixes = spec?.bgp?.groups?.flatMap((g) => g.prefixes) ?? [];
+        return prefixes.some((p) => p.prefix === "192.168.10.0/32" && p.services.includes("apps/web")) ? res.body : undefined;
+      },
+      15_000,
+    );
+    const text = JSON.stringify(nc);
+    expect(text).not.toContain("s3cret-pw");
+    expect(text).toContain('"password":{"secret":"peer-pw"}');
+    expect(text).toContain('"communities":["64500:1"]');
+  });
+
   test("unrelated objects are untouched by apply helpers", async () => {
     await apply(env.kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "apps" } }, "configmaps");
     expect(op.isLeader).toBe(true);

@@ -10,6 +10,9 @@ import { Allocator } from "../../model/src/allocator/allocator.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import type { ClusterResources, Config, ConfigProblem } from "../../model/src/config/types.js";
+import { planBgpAnnouncements, type BgpServiceView, type NodeView } from "../../model/src/bgp/plan.js";
+import { encodeNodeBgp } from "../../model/src/node-config/bgp.js";
+import { announcedServiceView, nodeViewFromObject, servingNodesByService } from "../../model/src/node-config/views.js";
 import { convergeService, type ConvergeResult } from "../../model/src/service/converge.js";
 import { ANNOTATION_ALLOCATED_FROM_POOL, formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, type ServiceSnapshot } from "../../model/src/service/snapshot.js";
 import { configurationStateStatus, poolStatusFromCounters, poolStatusFromObject, samePoolStatus } from "../../model/src/service/status.js";
@@ -55,6 +58,18 @@ type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: unk
 const CONFIG = "config";
 const REPROCESS_ALL = "reprocessAll";
 const POOL_STATUS = "poolStatus";
+const NODE_CONFIGS = "nodeConfigs";
+/** Changes are batched this long before the per-node configurations are re-planned and published. */
+const NODE_CONFIGS_DELAY_MS = 20;
+const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "metallb-ts-operator" };
+
+/** JSON with object keys sorted, to compare what we want with what the API returns. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    typeof val === "object" && val !== null && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : val,
+  );
+}
 const SVC = "svc/";
 const CONDITION_TYPE = "configReconcilerValid";
 /** Pool counters are published at most this often (they change with every allocation). */
@@ -91,7 +106,11 @@ export class Operator {
     bgpPeers: ResilientInformer<Raw>;
     bfdProfiles: ResilientInformer<Raw>;
     communities: ResilientInformer<Raw>;
+    endpointSlices: ResilientInformer<Raw>;
+    nodeConfigs: ResilientInformer<Raw>;
   };
+  /** Node → canonical JSON of the spec last written (the cache may lag behind our own writes). */
+  private readonly published = new Map<string, string>();
 
   constructor(private readonly deps: OperatorDeps) {
     const { kc, settings, log } = deps;
@@ -118,11 +137,22 @@ export class Operator {
       bgpPeers: mk(`/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`),
       bfdProfiles: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/bfdprofiles`),
       communities: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/communities`),
+      endpointSlices: mk("/apis/discovery.k8s.io/v1/endpointslices"),
+      nodeConfigs: mk(`${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`),
+    };
+    const publishSoon = (): void => {
+      if (this.leading) this.queue.addAfter(NODE_CONFIGS, NODE_CONFIGS_DELAY_MS);
     };
     for (const verb of ["add", "update", "delete"] as const) {
-      this.inf.services.on(verb, (o) => this.enqueue(`${SVC}${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`));
+      this.inf.services.on(verb, (o) => {
+        this.enqueue(`${SVC}${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`);
+        publishSoon();
+      });
+      this.inf.endpointSlices.on(verb, publishSoon);
+      this.inf.nodeConfigs.on(verb, publishSoon);
+      this.inf.nodes.on(verb, publishSoon);
       for (const [name, i] of Object.entries(this.inf)) {
-        if (name !== "services") i.on(verb, () => this.enqueue(CONFIG));
+        if (name !== "services" && name !== "endpointSlices" && name !== "nodeConfigs") i.on(verb, () => this.enqueue(CONFIG));
       }
     }
     if (settings.leaderElection.enabled) {
@@ -195,6 +225,7 @@ export class Operator {
     this.config = null;
     this.configTextCurrent = "";
     this.initialDone = false;
+    this.published.clear();
     this.queue.add(CONFIG);
     this.queue.start();
   }
@@ -211,6 +242,7 @@ export class Operator {
     if (key === CONFIG) return this.reconcileConfig();
     if (key === REPROCESS_ALL) return this.reprocessAll();
     if (key === POOL_STATUS) return this.publishPoolStatus();
+    if (key === NODE_CONFIGS) return this.publishNodeConfigs();
     if (key.startsWith(SVC)) return this.reconcileService(key.slice(SVC.length));
     this.deps.log.error({ key }, "unknown work item");
     return DONE;
@@ -267,6 +299,7 @@ export class Operator {
     await this.writeConfigurationState([]);
     this.queue.add(REPROCESS_ALL);
     this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
+    this.queue.add(NODE_CONFIGS);
     return DONE;
   }
 
@@ -326,6 +359,7 @@ export class Operator {
     await this.writes.drain();
     this.initialDone = true;
     this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
+    this.queue.addAfter(NODE_CONFIGS, NODE_CONFIGS_DELAY_MS);
     return DONE;
   }
 
@@ -411,6 +445,59 @@ export class Operator {
     } catch (e) {
       this.deps.log.warn({ err: e, reason }, "recording event failed");
     }
+  }
+
+  // ---- per-node configuration ---------------------------------------------------------------------------------
+
+  /** Plans every node's announcements from the caches and publishes the NodeConfigs that changed. */
+  private async publishNodeConfigs(): Promise<Outcome> {
+    if (this.config === null || !this.initialDone) return DONE;
+    const config = this.config;
+    const ns = this.deps.settings.namespace;
+    const serving = servingNodesByService(this.inf.endpointSlices.cache.list());
+    const s = this.deps.settings;
+    const services: BgpServiceView[] = this.inf.services.cache
+      .list()
+      .filter((o) => handlesLoadBalancerClass(((o.spec as { loadBalancerClass?: string } | undefined)?.loadBalancerClass ?? null), s.lbClass, s.defaultLbClass))
+      .map((o) => announcedServiceView(o, serving))
+      .filter((v): v is BgpServiceView => v !== null);
+    const nodes = this.inf.nodes.cache
+      .list()
+      .map((o) => nodeViewFromObject(o))
+      .filter((n): n is NodeView => n !== null);
+    let failed = 0;
+    for (const node of nodes) {
+      const plan = planBgpAnnouncements(config, services, nodes, node.name);
+      const spec = { node: node.name, bgp: encodeNodeBgp(plan, config.bfdProfiles) };
+      const want = canonicalJson(spec);
+      const existing = this.inf.nodeConfigs.cache.get(node.name, ns);
+      if (existing !== undefined && canonicalJson(existing.spec) === want) {
+        this.published.set(node.name, want);
+        continue;
+      }
+      if (this.published.get(node.name) === want && existing !== undefined) continue;
+      try {
+        const path = `${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`;
+        const res =
+          existing === undefined
+            ? await kubeRequest(this.deps.kc, "POST", path, { apiVersion: "metallb-ts.dev/v1alpha1", kind: "NodeConfig", metadata: { name: node.name, namespace: ns, labels: MANAGED_BY }, spec })
+            : await kubeRequest(this.deps.kc, "PATCH", `${path}/${node.name}`, [{ op: "replace", path: "/spec", value: spec }], "application/json-patch+json");
+        if (res.status >= 300 && res.status !== 409) throw new Error(statusMessage(res));
+        this.published.set(node.name, want);
+        this.deps.log.debug({ node: node.name, prefixes: spec.bgp.prefixCount, sessions: spec.bgp.sessions.length }, "published node configuration");
+      } catch (e) {
+        failed++;
+        this.deps.log.warn({ node: node.name, err: e }, "publishing node configuration failed");
+      }
+    }
+    const names = new Set(nodes.map((n) => n.name));
+    for (const o of this.inf.nodeConfigs.cache.list()) {
+      const name = o.metadata?.name ?? "";
+      if (names.has(name) || o.metadata?.labels?.["app.kubernetes.io/managed-by"] !== MANAGED_BY["app.kubernetes.io/managed-by"]) continue;
+      await kubeRequest(this.deps.kc, "DELETE", `${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs/${name}`).catch(() => undefined);
+      this.published.delete(name);
+    }
+    return failed > 0 ? { kind: "retry", reason: `${failed} node configurations not published` } : DONE;
   }
 
   // ---- pool status --------------------------------------------------------------------------------------------

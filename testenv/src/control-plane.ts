@@ -133,7 +133,7 @@ export class ControlPlane {
         apiserver,
       );
       try {
-        const crdDirs = opts.crdDirs ?? [join(repoRoot(), "config", "crd", "bases")];
+        const crdDirs = opts.crdDirs ?? [join(repoRoot(), "config", "crd", "bases"), join(repoRoot(), "config", "crd", "metallb-ts")];
         const names = await installCrds(cp.kubeConfig(), crdDirs);
         log(`${names.length} CRDs established (${Date.now() - t0} ms)`);
       } catch (e) {
