@@ -1,11 +1,16 @@
 import { readFile, readdir, stat } from "node:fs/promises";
+import { RENDER_USAGE, runRender } from "./render.js";
 import { runValidate, type ValidateIO } from "./validate.js";
 
 const USAGE = `usage: metallb-ts validate <file or directory>...
+       ${RENDER_USAGE}
 
 Validates MetalLB configuration (IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile, Community,
 plus v1 Secret/Node/Namespace for references) from multi-document YAML files or directories of *.yaml / *.yml files.
-Exit code 0 when valid, 1 on any problem, 2 on bad usage.`;
+Exit code 0 when valid, 1 on any problem, 2 on bad usage.
+
+render prints the FRR configuration the node would get from the same files (Services and EndpointSlices included),
+passwords redacted unless --show-passwords.`;
 
 const nodeIO: ValidateIO = {
   readFile: (path) => readFile(path, "utf8"),
@@ -21,6 +26,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (command === "render") return runRender(rest, nodeIO);
   if (command !== "validate" || rest.length === 0 || rest.some((a) => a === "--help" || a === "-h")) {
     process.stderr.write(`${USAGE}\n`);
     return 2;

@@ -55,7 +55,7 @@ async function yamlFilesUnder(dir: string, io: ValidateIO): Promise<string[]> {
 }
 
 /** Expands directories into their YAML files; files named explicitly are read whatever their extension. */
-async function expandPaths(paths: readonly string[], io: ValidateIO, errors: string[]): Promise<string[]> {
+export async function expandPaths(paths: readonly string[], io: ValidateIO, errors: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
     try {

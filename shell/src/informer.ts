@@ -19,6 +19,7 @@ export interface ResilientInformer<T extends k8s.KubernetesObject> {
 
 export interface InformerOptions {
   labelSelector?: string;
+  fieldSelector?: string;
   minRetryMs?: number;
   maxRetryMs?: number;
 }
@@ -33,7 +34,10 @@ export function resilientInformer<T extends k8s.KubernetesObject>(kc: k8s.KubeCo
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   const list = async (): Promise<k8s.KubernetesListObject<T>> => {
-    const q = opts.labelSelector !== undefined ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : "";
+    const params = new URLSearchParams();
+    if (opts.labelSelector !== undefined) params.set("labelSelector", opts.labelSelector);
+    if (opts.fieldSelector !== undefined) params.set("fieldSelector", opts.fieldSelector);
+    const q = params.size > 0 ? `?${params.toString()}` : "";
     const res = await kubeRequest(kc, "GET", `${path}${q}`);
     if (res.status !== 200) throw Object.assign(new Error(`list ${path}: ${statusMessage(res)}`), { code: res.status });
     delay = minRetry;
@@ -43,7 +47,7 @@ export function resilientInformer<T extends k8s.KubernetesObject>(kc: k8s.KubeCo
     return res.body as k8s.KubernetesListObject<T>;
   };
 
-  const informer = k8s.makeInformer<T>(kc, path, list, opts.labelSelector);
+  const informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
   informer.on("error", (err: unknown) => {
     if (stopped) return;
     log.warn({ err, path, retryMs: delay }, "informer stopped, restarting");

@@ -1,6 +1,8 @@
 // Preconditions of the e2e layer: root (network namespaces, raw sockets, FRR), iproute2 and Debian's frr.
 // (Plain JS: jest loads global setup through Node's loader, which cannot import TypeScript.)
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 export default async function e2eSetup() {
   const problems = [];
@@ -14,6 +16,12 @@ export default async function e2eSetup() {
     ["/usr/bin/ping", "iputils-ping"],
   ];
   for (const [path, pkg] of needs) if (!existsSync(path)) problems.push(`${path} is missing (Debian package ${pkg})`);
+  // End-to-end suites run the real control plane too.
+  const env = process.env;
+  const binDir = env.METALLB_TS_BIN_DIR ?? join(env.METALLB_TS_CACHE ?? join(homedir(), ".cache", "metallb-ts"), "bin");
+  for (const b of ["etcd", "kube-apiserver"]) {
+    if (!existsSync(join(binDir, b))) problems.push(`${join(binDir, b)} is missing (npm run build:control-plane)`);
+  }
   if (problems.length > 0) {
     throw new Error(
       `e2e tests cannot run:\n  - ${problems.join("\n  - ")}\n` + "Install with `bash scripts/install.sh` and run the e2e layer as root.",
