@@ -1,0 +1,50 @@
+// Speaker-side Layer 2 owner election: the operator's plan gives every IP an ordered candidate list (plan.ts); a
+// speaker announces an IP iff it is the first candidate it believes alive and it is not fenced. Because every speaker
+// applies the same rule to the same list, ownership moves to the next candidate when the owner dies and back when it
+// returns, with no API write on the failover path.
+
+/** Why this speaker does not answer for an IP. */
+export type L2SkipReason =
+  /** The entry lists no candidate at all (should not be published; handled defensively). */
+  | "noCandidates"
+  /** This node is not one of the IP's candidates (stale entry). */
+  | "notCandidate"
+  /** This node may be the isolated one (no peer heartbeat, no apiserver contact), or is warming up or leaving. */
+  | "fenced"
+  /** A candidate before this node is alive: it owns the IP. */
+  | "notOwner";
+
+export type L2AnnounceDecision =
+  | { readonly announce: true; readonly reason: "owner"; readonly owner: string }
+  | { readonly announce: false; readonly reason: L2SkipReason; readonly owner: string | null };
+
+/** The part of a published entry the election needs (an `L2NodeEntry` fits). */
+export interface L2ElectionEntry {
+  /** Candidate node names in election order. */
+  readonly candidates: readonly string[];
+}
+
+/** The first candidate in `alive`, or null when none is. */
+export function electL2Owner(candidates: readonly string[], alive: ReadonlySet<string>): string | null {
+  for (const c of candidates) if (alive.has(c)) return c;
+  return null;
+}
+
+/**
+ * Whether `myNode` answers ARP/NDP for the entry's IP. `alive` is this speaker's liveness view (it contains
+ * `myNode` unless fenced); `fenced` is true while this node may be cut off from the others.
+ *
+ * A fenced node stops answering so that an isolated former owner never competes with its successor — except when it
+ * is the IP's only candidate: then nobody else can take the IP over, and withdrawing would only cause an outage (e.g.
+ * a single-node cluster during an apiserver outage).
+ */
+export function shouldAnnounce(entry: L2ElectionEntry, myNode: string, alive: ReadonlySet<string>, fenced: boolean): L2AnnounceDecision {
+  if (entry.candidates.length === 0) return { announce: false, reason: "noCandidates", owner: null };
+  if (!entry.candidates.includes(myNode)) return { announce: false, reason: "notCandidate", owner: electL2Owner(entry.candidates, alive) };
+  const soleCandidate = entry.candidates.length === 1;
+  if (fenced && !soleCandidate) return { announce: false, reason: "fenced", owner: null };
+  const view = fenced || !alive.has(myNode) ? new Set([...alive, myNode]) : alive;
+  const owner = electL2Owner(entry.candidates, view);
+  if (owner === myNode) return { announce: true, reason: "owner", owner };
+  return { announce: false, reason: "notOwner", owner };
+}
