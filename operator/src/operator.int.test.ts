@@ -191,6 +191,19 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).not.toContain("s3cret-pw");
     expect(text).toContain('"password":{"secret":"peer-pw"}');
     expect(text).toContain('"communities":["64500:1"]');
+
+    // L2: node-a becomes the candidate for web's IP.
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } } as never, "l2advertisements");
+    const entry = await waitFor(
+      "NodeConfig node-a with an L2 entry for web's IP",
+      async () => {
+        const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node-a`);
+        const entries = (res.body as { spec?: { l2?: { entries?: Array<{ ip: string; services: string[]; candidates: string[] }> } } }).spec?.l2?.entries ?? [];
+        return entries.find((e) => e.ip === "192.168.10.0");
+      },
+      15_000,
+    );
+    expect(entry).toEqual({ ip: "192.168.10.0", services: ["apps/web"], candidates: ["node-a"], interfaces: [] });
   });
 
   test("unrelated objects are untouched by apply helpers", async () => {

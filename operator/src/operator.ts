@@ -11,7 +11,9 @@ import { formatProblem } from "../../model/src/config/problems.js";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import type { ClusterResources, Config, ConfigProblem } from "../../model/src/config/types.js";
 import { planBgpAnnouncements, type BgpServiceView, type NodeView } from "../../model/src/bgp/plan.js";
+import { planL2Announcements } from "../../model/src/layer2/plan.js";
 import { encodeNodeBgp } from "../../model/src/node-config/bgp.js";
+import { encodeNodeL2, nodeInternalAddress } from "../../model/src/node-config/l2.js";
 import { announcedServiceView, nodeViewFromObject, servingNodesByService } from "../../model/src/node-config/views.js";
 import { convergeService, type ConvergeResult } from "../../model/src/service/converge.js";
 import { ANNOTATION_ALLOCATED_FROM_POOL, formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, type ServiceSnapshot } from "../../model/src/service/snapshot.js";
@@ -465,10 +467,15 @@ export class Operator {
       .list()
       .map((o) => nodeViewFromObject(o))
       .filter((n): n is NodeView => n !== null);
+    const l2 = planL2Announcements(config, services, nodes);
+    const speakers = this.inf.nodes.cache.list().flatMap((o) => {
+      const address = nodeInternalAddress(o);
+      return address === null ? [] : [{ node: o.metadata?.name ?? "", address }];
+    });
     let failed = 0;
     for (const node of nodes) {
       const plan = planBgpAnnouncements(config, services, nodes, node.name);
-      const spec = { node: node.name, bgp: encodeNodeBgp(plan, config.bfdProfiles) };
+      const spec = { node: node.name, bgp: encodeNodeBgp(plan, config.bfdProfiles), l2: encodeNodeL2(l2.byNode.get(node.name) ?? [], speakers) };
       const want = canonicalJson(spec);
       const existing = this.inf.nodeConfigs.cache.get(node.name, ns);
       if (existing !== undefined && canonicalJson(existing.spec) === want) {
@@ -484,7 +491,7 @@ export class Operator {
             : await kubeRequest(this.deps.kc, "PATCH", `${path}/${node.name}`, [{ op: "replace", path: "/spec", value: spec }], "application/json-patch+json");
         if (res.status >= 300 && res.status !== 409) throw new Error(statusMessage(res));
         this.published.set(node.name, want);
-        this.deps.log.debug({ node: node.name, prefixes: spec.bgp.prefixCount, sessions: spec.bgp.sessions.length }, "published node configuration");
+        this.deps.log.debug({ node: node.name, prefixes: spec.bgp.prefixCount, sessions: spec.bgp.sessions.length, l2IPs: spec.l2.entries.length }, "published node configuration");
       } catch (e) {
         failed++;
         this.deps.log.warn({ node: node.name, err: e }, "publishing node configuration failed");
