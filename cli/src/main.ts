@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from "node:fs/promises";
+import { fileSystemIO } from "./fs-io.js";
 import { RENDER_USAGE, runRender } from "./render.js";
 import { runValidate, type ValidateIO } from "./validate.js";
 
@@ -12,13 +12,10 @@ Exit code 0 when valid, 1 on any problem, 2 on bad usage.
 render prints the FRR configuration the node would get from the same files (Services and EndpointSlices included),
 passwords redacted unless --show-passwords.`;
 
-const nodeIO: ValidateIO = {
-  readFile: (path) => readFile(path, "utf8"),
-  listDir: (path) => readdir(path),
-  isDirectory: async (path) => (await stat(path)).isDirectory(),
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-};
+const nodeIO: ValidateIO = fileSystemIO(
+  (line) => process.stdout.write(`${line}\n`),
+  (line) => process.stderr.write(`${line}\n`),
+);
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;

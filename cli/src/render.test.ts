@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { fileSystemIO } from "./fs-io.js";
 import { join } from "node:path";
 import { runRender } from "./render.js";
 import type { ValidateIO } from "./validate.js";
@@ -9,17 +9,7 @@ const ROOT = join(import.meta.dirname, "..", "..");
 function fsIO(): { io: ValidateIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      readFile: (p) => readFile(p, "utf8"),
-      listDir: (p) => readdir(p),
-      isDirectory: async (p) => (await stat(p)).isDirectory(),
-      stdout: (l) => out.push(l),
-      stderr: (l) => err.push(l),
-    },
-  };
+  return { out, err, io: fileSystemIO((l) => out.push(l), (l) => err.push(l)) };
 }
 
 describe("metallb-ts render", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { fileSystemIO } from "./fs-io.js";
 import { fileURLToPath } from "node:url";
 import { runValidate, type ValidateIO } from "./validate.js";
 
@@ -15,17 +15,7 @@ interface Captured {
 function capture(): Captured {
   const out: string[] = [];
   const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      readFile: (p) => readFile(p, "utf8"),
-      listDir: (p) => readdir(p),
-      isDirectory: async (p) => (await stat(p)).isDirectory(),
-      stdout: (l) => out.push(l),
-      stderr: (l) => err.push(l),
-    },
-  };
+  return { out, err, io: fileSystemIO((l) => out.push(l), (l) => err.push(l)) };
 }
 
 /** An in-memory file system for cases that need no fixture files. */

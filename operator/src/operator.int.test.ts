@@ -6,7 +6,7 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
-import { apply, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
 
 const env = useControlPlane();
 
@@ -165,18 +165,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } } as never, "bgpadvertisements");
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
-    await apply(
-      kc,
-      {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { name: "web-1", namespace: "apps", labels: { "kubernetes.io/service-name": "web" } },
-        addressType: "IPv4",
-        endpoints: [{ addresses: ["10.244.0.5"], nodeName: "node-a", conditions: { ready: true } }],
-        ports: [{ port: 80, protocol: "TCP" }],
-      } as never,
-      "endpointslices",
-    );
+    await createEndpointSlice(kc, "apps", "web", ["node-a"]);
     const nc = await waitFor(
       "NodeConfig node-a announcing web's IP",
       async () => {

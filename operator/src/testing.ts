@@ -88,3 +88,22 @@ export async function eventsFor(kc: k8s.KubeConfig, ns: string, kind: string, na
 export async function waitForEvent(kc: k8s.KubeConfig, ns: string, kind: string, name: string, reason: string): Promise<{ message: string; type: string }> {
   return waitFor(`event ${reason} on ${kind} ${ns}/${name}`, async () => (await eventsFor(kc, ns, kind, name)).find((e) => e.reason === reason), 20_000);
 }
+
+/**
+ * Plays Kubernetes' EndpointSlice controller for a Service (there is no controller-manager in the test control
+ * plane): one slice with a ready endpoint on each given node.
+ */
+export async function createEndpointSlice(kc: k8s.KubeConfig, ns: string, service: string, nodes: readonly string[]): Promise<void> {
+  await apply(
+    kc,
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: `${service}-1`, namespace: ns, labels: { "kubernetes.io/service-name": service } },
+      addressType: "IPv4",
+      endpoints: nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
+      ports: [{ port: 80, protocol: "TCP" }],
+    } as never,
+    "endpointslices",
+  );
+}
