@@ -20,7 +20,7 @@ interface Proc {
 function startOperator(name: string, args: readonly string[]): Proc {
   const log = join(env.cp.info.dir, `${name}.log`);
   const fd = openSync(log, "a");
-  const child = spawn(process.execPath, [main, "--metrics-addr=127.0.0.1:0", `--identity=${name}`, ...args], {
+  const child = spawn(process.execPath, [main, "--metrics-addr=127.0.0.1:0", "--webhook-mode=disabled", `--identity=${name}`, ...args], {
     env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath },
     stdio: ["ignore", fd, fd],
   });

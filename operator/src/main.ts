@@ -6,6 +6,7 @@ import { Registry, collectDefaultMetrics } from "prom-client";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { Operator } from "./operator.js";
+import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
 
 async function main(): Promise<void> {
@@ -42,6 +43,12 @@ async function main(): Promise<void> {
   const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready: () => operator.ready, log });
   log.info({ port: server.port, namespace: s.namespace, lbClass: s.lbClass }, "operator starting");
 
+  // Every replica serves the webhooks (not only the leader), so a restarting pod blocks nothing.
+  let webhook: RunningWebhook | undefined;
+  if (s.webhook.enabled) {
+    webhook = await startOperatorWebhook({ kc, namespace: s.namespace, log, port: s.webhook.port, certDir: s.webhook.certDir, serviceName: s.webhook.serviceName, rotateCerts: s.webhook.rotateCerts });
+  }
+
   const startup = setTimeout(() => {
     log.error({ timeoutMs: s.startupTimeoutMs }, "caches did not sync in time");
     process.exit(1);
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     log.info({ signal: sig }, "shutting down");
     operator
       .stop()
+      .then(() => webhook?.stop())
       .then(() => server.close())
       .then(
         () => process.exit(0),

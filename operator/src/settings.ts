@@ -4,6 +4,7 @@ import type { LogLevel } from "../../shell/src/logger.js";
 import type { OperatorSettings } from "./operator.js";
 
 export interface OperatorProcessSettings extends OperatorSettings {
+  webhook: { enabled: boolean; port: number; certDir: string; serviceName: string; rotateCerts: boolean };
   metricsHost: string;
   metricsPort: number;
   logLevel: LogLevel;
@@ -22,7 +23,14 @@ export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
   --renew-deadline MS       step down when not renewed within this (default 10000)
   --retry-period MS         election round period (default 2000)
   --metrics-addr HOST:PORT  /metrics, /healthz, /readyz (default 0.0.0.0:7472; port 0 picks one)
+  --webhook-mode MODE       enabled|disabled: serve the validating and conversion webhooks (default enabled)
+  --webhook-port PORT       HTTPS port of the webhooks (default 9443)
+  --cert-dir DIR            serving certificate directory (default /tmp/k8s-webhook-server/serving-certs)
+  --cert-service-name NAME  webhook Service, for the certificate's names (default metallb-webhook-service)
+  --disable-cert-rotation   serve the certificate in --cert-dir as it is (managed elsewhere)
   --log-level LEVEL         debug|info|warn|error (default info)`;
+
+const KNOWN = new Set(["webhook-mode", "webhook-port", "cert-dir", "cert-service-name", "disable-cert-rotation", "namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout"]);
 
 function parseFlags(argv: readonly string[]): Map<string, string> | string {
   const out = new Map<string, string>();
@@ -30,8 +38,10 @@ function parseFlags(argv: readonly string[]): Map<string, string> | string {
     const a = argv[i] ?? "";
     if (!a.startsWith("--")) return `unexpected argument ${JSON.stringify(a)}`;
     const eq = a.indexOf("=");
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (a === "--default-lb-class" || a === "--leader-elect") out.set(a.slice(2), "true");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!KNOWN.has(name)) return `unknown flag --${name}`;
+    if (eq > 0) out.set(name, a.slice(eq + 1));
+    else if (a === "--default-lb-class" || a === "--leader-elect" || a === "--disable-cert-rotation") out.set(a.slice(2), "true");
     else {
       const v = argv[i + 1];
       if (v === undefined) return `flag ${a} needs a value`;
@@ -42,12 +52,10 @@ function parseFlags(argv: readonly string[]): Map<string, string> | string {
   return out;
 }
 
-const KNOWN = new Set(["namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout"]);
 
 export function parseOperatorSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, hostname: string, pid: number): SettingsResult {
   const flags = parseFlags(argv);
   if (typeof flags === "string") return { ok: false, error: flags };
-  for (const k of flags.keys()) if (!KNOWN.has(k)) return { ok: false, error: `unknown flag --${k}` };
   const num = (name: string, dflt: number): number | string => {
     const v = flags.get(name);
     if (v === undefined) return dflt;
@@ -65,6 +73,12 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
   const retryPeriod = num("retry-period", 2_000);
   const startup = num("startup-timeout", 120_000);
   const leaderElect = bool("leader-elect", true);
+  const webhookPort = num("webhook-port", 9443);
+  const noRotation = bool("disable-cert-rotation", false);
+  const webhookMode = flags.get("webhook-mode") ?? "enabled";
+  if (webhookMode !== "enabled" && webhookMode !== "disabled") return { ok: false, error: "--webhook-mode must be enabled or disabled" };
+  if (typeof webhookPort === "string") return { ok: false, error: webhookPort };
+  if (typeof noRotation === "string") return { ok: false, error: noRotation };
   const defaultClass = bool("default-lb-class", false);
   for (const v of [leaseDuration, renewDeadline, retryPeriod, startup, leaderElect, defaultClass]) if (typeof v === "string") return { ok: false, error: v };
   const addr = flags.get("metrics-addr") ?? "0.0.0.0:7472";
@@ -86,6 +100,13 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
         leaseDurationSeconds: leaseDuration as number,
         renewDeadlineMs: renewDeadline as number,
         retryPeriodMs: retryPeriod as number,
+      },
+      webhook: {
+        enabled: webhookMode === "enabled",
+        port: webhookPort,
+        certDir: flags.get("cert-dir") ?? "/tmp/k8s-webhook-server/serving-certs",
+        serviceName: flags.get("cert-service-name") ?? "metallb-webhook-service",
+        rotateCerts: !noRotation,
       },
       metricsHost: m[1] ?? "0.0.0.0",
       metricsPort: Number(m[2]),

@@ -1,0 +1,42 @@
+import { describe, expect, test } from "@jest/globals";
+import { parseOperatorSettings } from "./settings.js";
+
+describe("parseOperatorSettings", () => {
+  test("defaults", () => {
+    const r = parseOperatorSettings([], {}, "host", 7);
+    expect(r.ok && r.settings).toMatchObject({
+      namespace: "metallb-system",
+      lbClass: null,
+      defaultLbClass: false,
+      identity: "host-7",
+      leaderElection: { enabled: true, leaseName: "metallb-ts-operator", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      webhook: { enabled: true, port: 9443, certDir: "/tmp/k8s-webhook-server/serving-certs", serviceName: "metallb-webhook-service", rotateCerts: true },
+      metricsHost: "0.0.0.0",
+      metricsPort: 7472,
+      logLevel: "info",
+    });
+  });
+
+  test("flags win over env; both flag forms", () => {
+    const r = parseOperatorSettings(
+      ["--namespace", "lb", "--lb-class=metallb-ts.dev/lb", "--default-lb-class", "--leader-elect=false", "--webhook-mode=disabled", "--disable-cert-rotation", "--metrics-addr", "127.0.0.1:0"],
+      { METALLB_NAMESPACE: "other", POD_NAME: "op-0" },
+      "h",
+      1,
+    );
+    expect(r.ok && r.settings).toMatchObject({ namespace: "lb", lbClass: "metallb-ts.dev/lb", defaultLbClass: true, identity: "op-0", leaderElection: { enabled: false }, webhook: { enabled: false, rotateCerts: false }, metricsHost: "127.0.0.1", metricsPort: 0 });
+  });
+
+  test.each([
+    [["--bogus"], /unknown flag --bogus/],
+    [["--lease-duration", "x"], /--lease-duration must be a non-negative integer/],
+    [["--metrics-addr", "nope"], /--metrics-addr must be HOST:PORT/],
+    [["--webhook-mode", "sometimes"], /--webhook-mode must be enabled or disabled/],
+    [["--log-level", "chatty"], /--log-level/],
+    [["positional"], /unexpected argument/],
+    [["--namespace"], /needs a value/],
+  ])("%j is refused", (argv, want) => {
+    const r = parseOperatorSettings(argv, {}, "h", 1);
+    expect(r.ok ? "accepted" : r.error).toMatch(want);
+  });
+});
