@@ -15,7 +15,22 @@ import {
 } from "../../../model/src/layer2/packets.js";
 import { answerArp, answerNeighborSolicitation, type Decision, type IgnoreReason } from "../../../model/src/layer2/respond.js";
 import type { Logger } from "../../../shell/src/logger.js";
-import { openRawSocket, type RawSocket, type RawSocketOptions } from "./rawsocket.js";
+import { arpAnyFilter, buildArpProbe, buildDadSolicitation, foreignClaim, ndpAnyFilter, type ForeignClaim } from "./claims.js";
+import { openRawSocket, PacketType, type RawSocket, type RawSocketOptions } from "./rawsocket.js";
+
+/** Per-IP observations for metrics and second-responder detection. */
+export interface L2ResponderHooks {
+  /** A request (ARP who-has / neighbor solicitation) for an owned IP arrived. */
+  request?: (ip: IPAddress, proto: "arp" | "ndp") => void;
+  /** A reply for an owned IP was sent. */
+  reply?: (ip: IPAddress, proto: "arp" | "ndp") => void;
+  /**
+   * Another station claims an IP (ARP reply, gratuitous ARP, neighbor advertisement) — any IP, owned or not: the
+   * caller tells duplicates of owned IPs from answers to its pre-takeover probes. Setting this widens the socket
+   * filters to let replies and advertisements through.
+   */
+  claim?: (claim: ForeignClaim) => void;
+}
 
 export interface L2ResponderOptions {
   ifname: string;
@@ -28,6 +43,7 @@ export interface L2ResponderOptions {
   addonPath?: string;
   /** Opens a raw socket; tests may substitute a fake. */
   open?: (opts: RawSocketOptions) => RawSocket;
+  hooks?: L2ResponderHooks;
 }
 
 export interface L2ResponderStats {
@@ -47,6 +63,7 @@ export class L2Responder {
   /** Joined solicited-node groups with the number of owned IPv6 addresses mapping to each. */
   private readonly groups = new Map<MacAddress, number>();
   private readonly log: Logger | undefined;
+  private readonly hooks: L2ResponderHooks;
   private readonly counters: L2ResponderStats = {
     arpReplies: 0,
     ndpReplies: 0,
@@ -63,9 +80,11 @@ export class L2Responder {
     };
     this.ifname = opts.ifname;
     this.log = opts.log?.child({ component: "l2-responder", iface: opts.ifname });
-    this.arp = opts.arp === false ? undefined : open({ ...base, ethertype: ETHERTYPE_ARP, filter: arpRequestFilter });
+    this.hooks = opts.hooks ?? {};
+    const watchClaims = this.hooks.claim !== undefined;
+    this.arp = opts.arp === false ? undefined : open({ ...base, ethertype: ETHERTYPE_ARP, filter: watchClaims ? arpAnyFilter : arpRequestFilter });
     try {
-      this.ndp = opts.ndp === false ? undefined : open({ ...base, ethertype: ETHERTYPE_IPV6, filter: ndpSolicitationFilter });
+      this.ndp = opts.ndp === false ? undefined : open({ ...base, ethertype: ETHERTYPE_IPV6, filter: watchClaims ? ndpAnyFilter : ndpSolicitationFilter });
     } catch (e) {
       this.arp?.close();
       throw e;
@@ -74,8 +93,8 @@ export class L2Responder {
     if (first === undefined) throw new Error("L2Responder: neither ARP nor NDP enabled");
     this.mac = first.mac;
     const onError = (err: Error): void => this.log?.warn({ err }, "raw socket error");
-    this.arp?.onFrame((frame) => this.handle(this.arp, answerArp(frame, this.mac, this.ownsIP), "arp"), onError);
-    this.ndp?.onFrame((frame) => this.handle(this.ndp, answerNeighborSolicitation(frame, this.mac, this.ownsIP), "ndp"), onError);
+    this.arp?.onFrame((frame, pktType) => this.receive(frame, pktType, "arp"), onError);
+    this.ndp?.onFrame((frame, pktType) => this.receive(frame, pktType, "ndp"), onError);
   }
 
   get stats(): Readonly<L2ResponderStats> {
@@ -134,6 +153,15 @@ export class L2Responder {
     return this.sendAll(this.ndp, [buildUnsolicitedNA(this.mac, ip)], ip);
   }
 
+  /**
+   * Sends a probe for `ip`: an RFC 5227 ARP probe (sender IP 0.0.0.0) or an IPv6 DAD solicitation (source ::). A
+   * station holding the address answers it, and `hooks.claim` reports that answer. Returns the frames sent (0 or 1).
+   */
+  sendProbe(ip: IPAddress): number {
+    if (ip.family === "IPv4") return this.arp === undefined ? 0 : this.sendAll(this.arp, [buildArpProbe(this.mac, ip)], ip);
+    return this.ndp === undefined ? 0 : this.sendAll(this.ndp, [buildDadSolicitation(this.mac, ip)], ip);
+  }
+
   /** Closes both sockets; idempotent. */
   close(): void {
     this.arp?.close();
@@ -156,14 +184,28 @@ export class L2Responder {
     return sent;
   }
 
+  private receive(frame: Buffer, pktType: number, proto: "arp" | "ndp"): void {
+    // Our own transmissions (replies, announcements, probes) come back on a packet socket: never answer them.
+    if (pktType === PacketType.outgoing) return;
+    const sock = proto === "arp" ? this.arp : this.ndp;
+    const d = proto === "arp" ? answerArp(frame, this.mac, this.ownsIP) : answerNeighborSolicitation(frame, this.mac, this.ownsIP);
+    if (d.kind === "ignore" && this.hooks.claim !== undefined && (d.reason === "notRequest" || d.reason === "gratuitous" || d.reason === "malformed")) {
+      const claim = foreignClaim(frame, this.mac, () => true);
+      if (claim !== null) this.hooks.claim(claim);
+    }
+    this.handle(sock, d, proto);
+  }
+
   private handle(sock: RawSocket | undefined, d: Decision, proto: "arp" | "ndp"): void {
     if (d.kind === "ignore") {
       this.counters.ignored[d.reason]++;
       return;
     }
     if (sock === undefined) return;
+    this.hooks.request?.(d.ip, proto);
     try {
       sock.send(d.frame);
+      this.hooks.reply?.(d.ip, proto);
       if (proto === "arp") this.counters.arpReplies++;
       else this.counters.ndpReplies++;
     } catch (err) {

@@ -1,0 +1,64 @@
+// A cheap periodic apiserver reachability probe for Layer 2 self-fencing: GET /readyz with a short timeout over a
+// keep-alive connection. Any HTTP answer proves this node is not cut off from the control plane.
+import type * as k8s from "@kubernetes/client-node";
+import { Agent, request, type RequestOptions } from "node:https";
+
+export interface ApiserverProbeOptions {
+  kc: k8s.KubeConfig;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Called after every answered probe. */
+  onReachable: () => void;
+}
+
+export class ApiserverProbe {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+  constructor(private readonly opts: ApiserverProbeOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.agent.destroy();
+  }
+
+  /** One probe; resolves true when the apiserver answered (any status). */
+  async probeOnce(): Promise<boolean> {
+    const cluster = this.opts.kc.getCurrentCluster();
+    if (cluster === null) return false;
+    const options: RequestOptions = { method: "GET", timeout: this.opts.timeoutMs, agent: this.agent, headers: { accept: "text/plain" } };
+    await this.opts.kc.applyToHTTPSOptions(options);
+    options.agent = this.agent;
+    return new Promise((resolve) => {
+      const req = request(new URL("/readyz", cluster.server), options, (res) => {
+        res.resume();
+        res.on("end", () => resolve(true));
+        res.on("error", () => resolve(false));
+      });
+      req.on("timeout", () => req.destroy(new Error("probe timed out")));
+      req.on("error", () => resolve(false));
+      req.end();
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      this.probeOnce().then(
+        (ok) => {
+          if (ok) this.opts.onReachable();
+          this.schedule(Math.max(0, this.opts.intervalMs - (Date.now() - started)));
+        },
+        () => this.schedule(this.opts.intervalMs),
+      );
+    }, delayMs);
+  }
+}

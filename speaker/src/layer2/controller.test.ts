@@ -1,0 +1,270 @@
+import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
+import { Registry } from "prom-client";
+import { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
+import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
+import { formatIP, parseIP, type IPAddress } from "../../../model/src/net/ip.js";
+import { silentLogger } from "../../../shell/src/logger.js";
+import { L2Controller, type DuplicateResponder, type ResponderLike } from "./controller.js";
+import type { NodeInterface } from "./interfaces.js";
+import type { L2ResponderHooks } from "./responder.js";
+import type { AnnouncedService } from "./status.js";
+
+function ip(text: string): IPAddress {
+  const r = parseIP(text);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
+
+class FakeResponder implements ResponderLike {
+  readonly owned = new Map<string, number>();
+  readonly garps: string[] = [];
+  readonly probes: string[] = [];
+  closed = false;
+  constructor(
+    readonly ifname: string,
+    readonly mac: string,
+    readonly hooks: L2ResponderHooks,
+  ) {}
+  addIP(x: IPAddress): void {
+    this.owned.set(formatIP(x), (this.owned.get(formatIP(x)) ?? 0) + 1);
+  }
+  removeIP(x: IPAddress): void {
+    const n = (this.owned.get(formatIP(x)) ?? 0) - 1;
+    if (n <= 0) this.owned.delete(formatIP(x));
+    else this.owned.set(formatIP(x), n);
+  }
+  sendGratuitous(x: IPAddress): number {
+    this.garps.push(formatIP(x));
+    return 2;
+  }
+  sendProbe(x: IPAddress): number {
+    this.probes.push(formatIP(x));
+    return 1;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const IFACES: NodeInterface[] = [
+  { name: "eth0", mac: "02:00:00:00:00:01" },
+  { name: "eth1", mac: "02:00:00:00:00:02" },
+];
+const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({ ip: ip(text), services, candidates, interfaces });
+
+function setup(opts: { allow?: string[]; ready?: boolean } = {}): {
+  ctl: L2Controller;
+  tracker: LivenessTracker;
+  clock: { now: number };
+  responders: Map<string, FakeResponder>;
+  changes: AnnouncedService[][];
+  dups: DuplicateResponder[];
+  registry: Registry;
+} {
+  const clock = { now: 0 };
+  const tracker = new LivenessTracker({ self: "node1", incarnation: 1, startMs: 0 });
+  const responders = new Map<string, FakeResponder>();
+  const changes: AnnouncedService[][] = [];
+  const dups: DuplicateResponder[] = [];
+  const registry = new Registry();
+  const ctl = new L2Controller({
+    nodeName: "node1",
+    tracker,
+    clock: () => clock.now,
+    log: silentLogger,
+    registry,
+    openResponder: (ifname, hooks) => {
+      const r = new FakeResponder(ifname, IFACES.find((i) => i.name === ifname)?.mac ?? "", hooks);
+      responders.set(ifname, r);
+      return r;
+    },
+    listInterfaces: () => IFACES,
+    allowInterfaces: opts.allow ?? null,
+    ready: () => opts.ready ?? true,
+    onAnnouncedChange: (a) => changes.push(a),
+    onDuplicate: (d) => dups.push(d),
+    probeIntervalMs: 1_000,
+  });
+  ctl.start();
+  return { ctl, tracker, clock, responders, changes, dups, registry };
+}
+
+/** Past warm-up and hand-over, with apiserver contact: this node is unfenced. */
+function settle(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Controller }, at = 1_000): void {
+  for (let t = 0; t <= at; t += 100) s.tracker.apiserverReachable(t);
+  s.clock.now = at;
+  s.ctl.reelect();
+  // Becoming ready probes the IPs first; nobody answers, so the takeover happens after the probe wait.
+  jest.advanceTimersByTime(100);
+}
+
+describe("L2Controller", () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  test("takes over after warm-up: answers on every interface, announces at once and in a burst", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    expect(s.ctl.ownedIPs()).toEqual([]); // warming up
+    settle(s);
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    const eth0 = s.responders.get("eth0");
+    expect([...(eth0?.owned.keys() ?? [])]).toEqual(["10.111.0.200"]);
+    expect([...(s.responders.get("eth1")?.owned.keys() ?? [])]).toEqual(["10.111.0.200"]);
+    expect(eth0?.garps).toHaveLength(1);
+    jest.advanceTimersByTime(2_100);
+    expect(eth0?.garps).toHaveLength(6);
+    expect(s.changes.at(-1)).toEqual([{ service: "apps/web", interfaces: [] }]);
+    s.ctl.close();
+  });
+
+  test("a live earlier candidate owns the IP; when its heartbeats stop, this node takes over", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    for (let i = 0; i < 5; i++) {
+      s.clock.now += 100; // node0 silent for longer than deadAfterMs; the apiserver stays reachable
+      s.tracker.apiserverReachable(s.clock.now);
+    }
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    // node0 comes back: this node stops answering at once, and the pending burst stops too.
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.responders.get("eth0")?.owned.size).toBe(0);
+    const sent = s.responders.get("eth0")?.garps.length;
+    jest.advanceTimersByTime(3_000);
+    expect(s.responders.get("eth0")?.garps.length).toBe(sent);
+    expect(await s.registry.getSingleMetricAsString("metallb_speaker_announced")).not.toContain("10.111.0.200");
+    s.ctl.close();
+  });
+
+  test("a fenced node withdraws; without the key nothing is announced", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    expect(s.ctl.ownedIPs()).toHaveLength(1);
+    s.clock.now += 300; // no contact for fenceAfterMs
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    s.ctl.close();
+    const k = setup({ ready: false });
+    k.ctl.setPlan([entry("10.111.0.200", ["node1"])]);
+    settle(k);
+    expect(k.ctl.ownedIPs()).toEqual([]);
+    k.ctl.close();
+  });
+
+  test("interface selection: entry interfaces, the allow-list, ServiceL2Status interfaces", () => {
+    const s = setup({ allow: ["eth0", "eth1"] });
+    s.ctl.setPlan([entry("10.111.0.220", ["node1"], ["eth1"], ["apps/side"]), entry("10.111.0.221", ["node1"], ["eth9"], ["apps/gone"])]);
+    settle(s);
+    expect(s.responders.has("eth0")).toBe(false);
+    expect([...(s.responders.get("eth1")?.owned.keys() ?? [])]).toEqual(["10.111.0.220"]);
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.220"]);
+    expect(s.changes.at(-1)).toEqual([{ service: "apps/side", interfaces: ["eth1"] }]);
+    s.ctl.close();
+    const a = setup({ allow: ["eth0"] });
+    a.ctl.setPlan([entry("10.111.0.200", ["node1"])]);
+    settle(a);
+    expect([...a.responders.keys()]).toEqual(["eth0"]);
+    a.ctl.close();
+  });
+
+  test("shared and dual-stack entries; plan changes release what is no longer listed", () => {
+    const s = setup({ allow: ["eth0"] });
+    s.ctl.setPlan([entry("10.111.0.200", ["node1"], [], ["apps/a", "apps/b"]), entry("fd00:111::200", ["node1"], [], ["apps/a"])]);
+    settle(s);
+    expect(s.ctl.ownedIPs().sort()).toEqual(["10.111.0.200", "fd00:111::200"]);
+    expect(s.changes.at(-1)).toEqual([
+      { service: "apps/a", interfaces: [] },
+      { service: "apps/b", interfaces: [] },
+    ]);
+    s.ctl.setPlan([entry("fd00:111::200", ["node1"], [], ["apps/a"])]);
+    expect(s.ctl.ownedIPs()).toEqual(["fd00:111::200"]);
+    expect([...(s.responders.get("eth0")?.owned.keys() ?? [])]).toEqual(["fd00:111::200"]);
+    s.ctl.setPlan([]);
+    expect(s.responders.get("eth0")?.closed).toBe(true);
+    s.ctl.close();
+  });
+
+  test("probes owned IPv4 addresses and reports foreign claims once per IP and MAC, never its own interfaces", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1"])]);
+    settle(s);
+    jest.advanceTimersByTime(1_000);
+    expect(s.responders.get("eth0")?.probes).toEqual(["10.111.0.200", "10.111.0.200"]); // pre-takeover probe + periodic
+    const hooks = s.responders.get("eth0")?.hooks;
+    hooks?.claim?.({ ip: ip("10.111.0.200"), mac: "02:00:00:00:00:02", kind: "gratuitousArp" }); // our eth1
+    expect(s.dups).toEqual([]);
+    hooks?.claim?.({ ip: ip("10.111.0.200"), mac: "02:66:00:00:00:01", kind: "arpReply" });
+    hooks?.claim?.({ ip: ip("10.111.0.200"), mac: "02:66:00:00:00:01", kind: "arpReply" });
+    expect(s.dups).toEqual([{ ip: "10.111.0.200", mac: "02:66:00:00:00:01", iface: "eth0", kind: "arpReply", services: ["apps/web"] }]);
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_duplicate_responders_total")).toContain('metallb_ts_layer2_duplicate_responders_total{ip="10.111.0.200"} 2');
+    hooks?.request?.(ip("10.111.0.200"), "arp");
+    hooks?.reply?.(ip("10.111.0.200"), "arp");
+    expect(await s.registry.getSingleMetricAsString("metallb_layer2_responses_sent")).toContain('{ip="10.111.0.200"} 1');
+    s.ctl.close();
+  });
+
+  test("taking over from a holder that may still answer waits until its probes go unanswered; a dead owner's IP is taken at once", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    for (let t = 0; t <= 1_000; t += 100) s.tracker.apiserverReachable(t);
+    s.clock.now = 1_000;
+    s.ctl.reelect();
+    const eth0 = s.responders.get("eth0");
+    expect(eth0?.probes).toEqual(["10.111.0.200"]);
+    // node2 still holds the IP and answers the probe: no takeover, probe again.
+    eth0?.hooks.claim?.({ ip: ip("10.111.0.200"), mac: "02:22:00:00:00:02", kind: "arpReply" });
+    s.clock.now = 1_100;
+    jest.advanceTimersByTime(100);
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(eth0?.probes).toHaveLength(2);
+    expect(s.dups).toEqual([]); // answers to takeover probes are not duplicates
+    // node2 let go: the next probe is unanswered, the takeover happens.
+    s.clock.now = 1_200;
+    jest.advanceTimersByTime(100);
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    expect(eth0?.garps).toHaveLength(1);
+    s.ctl.close();
+
+    // Failover: node0 owned the IP in this node's view and died → no probe.
+    const f = setup();
+    f.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(f);
+    f.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, f.clock.now);
+    f.ctl.reelect();
+    const probes = f.responders.get("eth0")?.probes.length;
+    f.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, f.clock.now);
+    f.ctl.reelect();
+    expect(f.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    expect(f.responders.get("eth0")?.probes.length).toBe(probes);
+    f.ctl.close();
+  });
+
+  test("re-elects by itself when the tracker's state changes (timer at nextChangeAt)", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    // Keep this node in contact, let node0 expire; the controller's own timer fires the re-election.
+    for (let i = 0; i < 5; i++) {
+      s.clock.now += 100;
+      s.tracker.apiserverReachable(s.clock.now);
+      jest.advanceTimersByTime(100);
+    }
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    s.ctl.close();
+  });
+});

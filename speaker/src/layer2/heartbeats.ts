@@ -1,0 +1,169 @@
+// Heartbeats between speakers over UDP: every interval this node sends its heartbeat (authenticated with the shared
+// key) to every other speaker's address, and feeds the verified heartbeats it receives into the liveness tracker.
+// Unauthenticated, foreign or replayed datagrams are dropped and counted. The tracker (model/src/layer2/heartbeat.ts)
+// owns all decisions; this file owns the sockets and the timer.
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import { Counter, type Registry } from "prom-client";
+import { decodeHeartbeat, encodeHeartbeat, HEARTBEAT_MIN_KEY_BYTES, type HeartbeatDecodeError, type LivenessTracker, type ObserveResult } from "../../../model/src/layer2/heartbeat.js";
+import type { Logger } from "../../../shell/src/logger.js";
+
+export interface SpeakerAddress {
+  node: string;
+  address: string;
+}
+
+/** Why a received datagram was not counted as liveness. */
+export type HeartbeatDropReason = HeartbeatDecodeError | Exclude<ObserveResult, "accepted"> | "noKey";
+
+export interface HeartbeatTransportOptions {
+  tracker: LivenessTracker;
+  port: number;
+  /** IPv4 address to bind (default 0.0.0.0); when set, no IPv6 socket is opened (tests bind 127.0.0.x). */
+  bindAddress?: string;
+  /** Monotonic clock in ms (the tracker's time base) and the wall clock (informational sentAtMs). */
+  clock: () => number;
+  wallClock?: () => number;
+  log: Logger;
+  registry: Registry;
+  /** Called after every accepted heartbeat (the controller re-elects). */
+  onAccepted: () => void;
+}
+
+export class HeartbeatTransport {
+  private readonly sockets: { v4: Socket | undefined; v6: Socket | undefined } = { v4: undefined, v6: undefined };
+  private key: Uint8Array | null = null;
+  private peers: SpeakerAddress[] = [];
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly dropped: Counter<"reason">;
+  private readonly received: Counter;
+  private readonly sent: Counter;
+  private readonly wallClock: () => number;
+  private warnedNoKey = false;
+  private readonly peerStatus = new Map<string, string>();
+
+  constructor(private readonly opts: HeartbeatTransportOptions) {
+    this.wallClock = opts.wallClock ?? Date.now;
+    this.dropped = new Counter({
+      name: "metallb_ts_layer2_heartbeats_dropped_total",
+      help: "Layer 2 heartbeat datagrams dropped, by reason (badMac = not signed with the shared key)",
+      labelNames: ["reason"],
+      registers: [opts.registry],
+    });
+    this.received = new Counter({ name: "metallb_ts_layer2_heartbeats_received_total", help: "Layer 2 heartbeats accepted from peers", registers: [opts.registry] });
+    this.sent = new Counter({ name: "metallb_ts_layer2_heartbeats_sent_total", help: "Layer 2 heartbeats sent to peers", registers: [opts.registry] });
+  }
+
+  /** Binds the UDP sockets (IPv4, and IPv6 when available) and starts the send timer. */
+  async start(): Promise<void> {
+    this.sockets.v4 = await this.bind("udp4", this.opts.bindAddress ?? "0.0.0.0");
+    if (this.opts.bindAddress === undefined) {
+      try {
+        this.sockets.v6 = await this.bind("udp6", "::");
+      } catch (e) {
+        this.opts.log.debug({ err: e }, "no IPv6 heartbeat socket");
+      }
+    }
+    this.timer = setInterval(() => void this.sendNow(), this.opts.tracker.timing.intervalMs);
+  }
+
+  /** The shared key (raw bytes of the Secret's `secretkey`); null stops sending and drops everything received. */
+  setKey(key: Uint8Array | null): void {
+    if (key !== null && key.length < HEARTBEAT_MIN_KEY_BYTES) {
+      this.opts.log.warn({ bytes: key.length, min: HEARTBEAT_MIN_KEY_BYTES }, "layer 2 heartbeat key too short, ignored");
+      key = null;
+    }
+    this.key = key;
+    if (key !== null) this.warnedNoKey = false;
+  }
+
+  get hasKey(): boolean {
+    return this.key !== null;
+  }
+
+  /** Every speaker of the cluster (this node's entry is skipped when sending). */
+  setPeers(peers: readonly SpeakerAddress[]): void {
+    this.peers = peers.filter((p) => p.node !== this.opts.tracker.self);
+  }
+
+  /** Sends one heartbeat to every peer now (also called from the timer); resolves once the datagrams are out. */
+  sendNow(): Promise<void> {
+    if (this.key === null) {
+      if (!this.warnedNoKey) this.opts.log.warn({}, "no layer 2 heartbeat key yet: not sending heartbeats");
+      this.warnedNoKey = true;
+      return Promise.resolve();
+    }
+    if (this.peers.length === 0) {
+      // Still advance the sequence so a later first heartbeat is not mistaken for a replay.
+      this.opts.tracker.nextHeartbeat(this.opts.clock(), this.wallClock());
+      return Promise.resolve();
+    }
+    const bytes = encodeHeartbeat(this.opts.tracker.nextHeartbeat(this.opts.clock(), this.wallClock()), this.key);
+    const sends: Array<Promise<void>> = [];
+    for (const p of this.peers) {
+      const sock = isIPv6(p.address) ? this.sockets.v6 : this.sockets.v4;
+      if (sock === undefined) continue;
+      sends.push(
+        new Promise((resolve) => {
+          sock.send(bytes, this.opts.port, p.address, (err) => {
+            if (err !== null && err !== undefined) this.opts.log.debug({ err, peer: p.node }, "sending heartbeat failed");
+            resolve();
+          });
+        }),
+      );
+      this.sent.inc();
+    }
+    return Promise.all(sends).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    const close = (s: Socket | undefined): Promise<void> => (s === undefined ? Promise.resolve() : new Promise((r) => s.close(() => r())));
+    await Promise.all([close(this.sockets.v4), close(this.sockets.v6)]);
+    this.sockets.v4 = undefined;
+    this.sockets.v6 = undefined;
+  }
+
+  private bind(type: "udp4" | "udp6", address: string): Promise<Socket> {
+    const sock = createSocket({ type, reuseAddr: true, ...(type === "udp6" ? { ipv6Only: true } : {}) });
+    sock.on("message", (msg, rinfo) => this.receive(msg, rinfo));
+    sock.on("error", (err) => this.opts.log.warn({ err }, "heartbeat socket error"));
+    return new Promise((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(this.opts.port, address, () => {
+        sock.off("error", reject);
+        resolve(sock);
+      });
+    });
+  }
+
+  private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.key === null) {
+      this.drop("noKey");
+      return;
+    }
+    const d = decodeHeartbeat(msg, this.key);
+    if (!d.ok) {
+      this.drop(d.reason);
+      this.opts.log.debug({ from: rinfo.address, reason: d.reason }, "heartbeat dropped");
+      return;
+    }
+    const res = this.opts.tracker.observe(d.hb, this.opts.clock());
+    if (res !== "accepted") {
+      this.drop(res);
+      this.opts.log.debug({ from: rinfo.address, peer: d.hb.node, incarnation: d.hb.incarnation, seq: d.hb.seq, reason: res }, "heartbeat dropped");
+      return;
+    }
+    this.received.inc();
+    if (this.peerStatus.get(d.hb.node) !== d.hb.status) {
+      this.peerStatus.set(d.hb.node, d.hb.status);
+      this.opts.log.info({ peer: d.hb.node, status: d.hb.status, incarnation: d.hb.incarnation, seq: d.hb.seq, from: rinfo.address }, "peer status");
+    }
+    this.opts.onAccepted();
+  }
+
+  private drop(reason: HeartbeatDropReason): void {
+    this.dropped.inc({ reason });
+  }
+}

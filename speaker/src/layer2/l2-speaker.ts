@@ -1,0 +1,144 @@
+// Layer 2 mode of one speaker, wired together: the liveness tracker (pure), UDP heartbeats, the apiserver probe,
+// the controller driving the per-interface ARP/NDP responders, ServiceL2Status objects and duplicate-responder
+// Events. The Speaker feeds it the NodeConfig's spec.l2, the heartbeat key and every successful API contact.
+import { performance } from "node:perf_hooks";
+import type * as k8s from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
+import { decodeNodeL2 } from "../../../model/src/node-config/l2.js";
+import { ApiWriter } from "../../../shell/src/kube-writer.js";
+import type { Logger } from "../../../shell/src/logger.js";
+import { ApiserverProbe } from "./apiserver-probe.js";
+import { L2Controller, type DuplicateResponder, type ResponderFactory } from "./controller.js";
+import { HeartbeatTransport } from "./heartbeats.js";
+import { listAnnounceInterfaces, type NodeInterface } from "./interfaces.js";
+import { L2Responder } from "./responder.js";
+import { L2StatusSync } from "./status.js";
+
+export const DEFAULT_L2_PORT = 7947;
+export const DEFAULT_L2_SECRET = "metallb-ts-l2-key";
+/** The Secret key holding the shared heartbeat key (as MetalLB's memberlist Secret). */
+export const L2_SECRET_KEY = "secretkey";
+
+export interface L2SpeakerOptions {
+  kc: k8s.KubeConfig;
+  nodeName: string;
+  namespace: string;
+  log: Logger;
+  registry: Registry;
+  /** UDP port of the heartbeats (the same on every node). */
+  port: number;
+  /** Only announce on these interfaces (null = any usable interface). */
+  allowInterfaces: readonly string[] | null;
+  timing?: Partial<LivenessTiming>;
+  apiProbeIntervalMs?: number;
+  apiProbeTimeoutMs?: number;
+  /** Substitutes for tests. */
+  openResponder?: ResponderFactory;
+  listInterfaces?: () => NodeInterface[];
+  burstMs?: readonly number[];
+}
+
+export class L2Speaker {
+  readonly tracker: LivenessTracker;
+  readonly controller: L2Controller;
+  private readonly heartbeats: HeartbeatTransport;
+  private readonly probe: ApiserverProbe;
+  private readonly status: L2StatusSync;
+  private readonly writer: ApiWriter;
+  private readonly clock = (): number => performance.now();
+  private lastSpecText: string | undefined;
+
+  constructor(private readonly opts: L2SpeakerOptions) {
+    const log = opts.log.child({ controller: "layer2" });
+    this.tracker = new LivenessTracker({ self: opts.nodeName, incarnation: Date.now(), startMs: this.clock(), ...(opts.timing !== undefined ? { timing: opts.timing } : {}) });
+    this.writer = new ApiWriter(opts.kc, { component: "metallb-speaker" });
+    this.status = new L2StatusSync({ kc: opts.kc, nodeName: opts.nodeName, namespace: opts.namespace, log, onApiSuccess: () => this.apiContact() });
+    const openResponder: ResponderFactory =
+      opts.openResponder ?? ((ifname, hooks) => new L2Responder({ ifname, hooks, log }));
+    this.controller = new L2Controller({
+      nodeName: opts.nodeName,
+      tracker: this.tracker,
+      clock: this.clock,
+      log,
+      registry: opts.registry,
+      openResponder,
+      listInterfaces: opts.listInterfaces ?? (() => listAnnounceInterfaces()),
+      allowInterfaces: opts.allowInterfaces,
+      ready: () => this.heartbeats.hasKey,
+      onAnnouncedChange: (a) => this.status.set(a),
+      onDuplicate: (d) => this.reportDuplicate(d),
+      ...(opts.burstMs !== undefined ? { burstMs: opts.burstMs } : {}),
+    });
+    this.heartbeats = new HeartbeatTransport({
+      tracker: this.tracker,
+      port: opts.port,
+      clock: this.clock,
+      log,
+      registry: opts.registry,
+      onAccepted: () => this.controller.reelect(),
+    });
+    this.probe = new ApiserverProbe({
+      kc: opts.kc,
+      intervalMs: opts.apiProbeIntervalMs ?? 150,
+      timeoutMs: opts.apiProbeTimeoutMs ?? 500,
+      onReachable: () => this.apiContact(),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.heartbeats.start();
+    this.controller.start();
+    this.probe.start();
+    this.controller.reelect();
+  }
+
+  /** NodeConfig.spec.l2 of this node (undefined when the NodeConfig is absent: nothing to announce). */
+  setNodeConfig(spec: unknown): void {
+    const text = JSON.stringify(spec ?? null);
+    if (text === this.lastSpecText) return;
+    const decoded = decodeNodeL2(spec);
+    if (!decoded.ok) {
+      this.opts.log.warn({ err: decoded.error }, "invalid NodeConfig spec.l2, keeping the previous one");
+      return;
+    }
+    this.lastSpecText = text;
+    this.heartbeats.setPeers(decoded.value.speakers);
+    this.controller.setPlan(decoded.value.entries);
+  }
+
+  /** The shared heartbeat key (null when the Secret is missing). */
+  setKey(key: Uint8Array | null): void {
+    const had = this.heartbeats.hasKey;
+    this.heartbeats.setKey(key);
+    if (had !== this.heartbeats.hasKey) this.controller.reelect();
+  }
+
+  /** A successful apiserver round trip happened now. */
+  apiContact(): void {
+    this.tracker.apiserverReachable(this.clock());
+  }
+
+  /** Leaves the cluster: tells peers at once ("leaving" heartbeat), stops answering, closes everything. */
+  async stop(): Promise<void> {
+    this.tracker.leave();
+    // Stop answering first, then tell the peers (twice, against one lost datagram) so they take over at once.
+    this.controller.releaseAll();
+    await this.heartbeats.sendNow();
+    await this.heartbeats.sendNow();
+    this.probe.stop();
+    this.status.stop();
+    await this.heartbeats.stop();
+    this.controller.close();
+  }
+
+  private reportDuplicate(d: DuplicateResponder): void {
+    const message = `another station (${d.mac}) answers for ${d.ip} on ${d.iface}, which node ${this.opts.nodeName} announces (${d.kind})`;
+    for (const service of d.services) {
+      const [namespace = "", name = ""] = service.split("/");
+      this.writer
+        .createEvent({ apiVersion: "v1", kind: "Service", namespace, name }, "Warning", "DuplicateResponder", message)
+        .catch((e: unknown) => this.opts.log.warn({ err: e, service }, "recording DuplicateResponder event failed"));
+    }
+  }
+}

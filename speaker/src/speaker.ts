@@ -1,0 +1,315 @@
+// The speaker (one per node), BGP path: watches its node's NodeConfig, renders FRR's configuration with the
+// passwords injected from Secrets/BGPPeers, has FRR apply it (never an identical config; failures retried), reads
+// the sessions back from vtysh JSON into the NodeConfig status, ServiceBGPStatus objects and metrics.
+// Layer 2 path (optional, speaker/src/layer2/l2-speaker.ts): the NodeConfig's spec.l2 and the heartbeat key Secret
+// are fed to the L2 speaker, which elects owners among live speakers and answers ARP/NDP.
+import { createHash } from "node:crypto";
+import type * as k8s from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { buildFrrConfig } from "../../model/src/frr/build.js";
+import { parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState } from "../../model/src/frr/state.js";
+import type { LogLevel } from "../../model/src/frr/types.js";
+import { decodeNodeBgp, type PasswordRef } from "../../model/src/node-config/bgp.js";
+import { renderFrrConfig } from "../../frr-templates/src/render.js";
+import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
+import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
+import type { Logger } from "../../shell/src/logger.js";
+import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
+import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
+import { registerSpeakerMetrics } from "./metrics.js";
+
+export interface FrrApplyResult {
+  ok: boolean;
+  changed: boolean;
+  durationMs: number;
+  error?: string | undefined;
+}
+
+/** Moves FRR to a new configuration text (implemented by speaker/src/frr/applier.ts). */
+export interface FrrConfigApplier {
+  apply(text: string): Promise<FrrApplyResult>;
+}
+
+/** Runs one vtysh show command and returns its output. */
+export type VtyshShow = (command: string) => Promise<string>;
+
+export interface SpeakerSettings {
+  nodeName: string;
+  namespace: string;
+  frrLogLevel: LogLevel;
+  /** How often FRR's session state is read back. */
+  stateIntervalMs: number;
+}
+
+/** Layer 2 mode settings: everything L2SpeakerOptions takes except what the Speaker already has. */
+export type SpeakerL2Settings = Omit<L2SpeakerOptions, "kc" | "nodeName" | "namespace" | "log" | "registry"> & {
+  /** Name of the Secret (in the speaker namespace) whose `secretkey` authenticates heartbeats. */
+  secretName: string;
+};
+
+export interface SpeakerDeps {
+  kc: k8s.KubeConfig;
+  settings: SpeakerSettings;
+  log: Logger;
+  registry: Registry;
+  /** FRR for BGP mode; without it (and vtysh) the BGP path is off. */
+  frr?: FrrConfigApplier;
+  vtysh?: VtyshShow;
+  /** Layer 2 mode; off when absent. */
+  l2?: SpeakerL2Settings;
+  now?: () => number;
+}
+
+type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: Record<string, string>; type?: string };
+
+const APPLY = "apply";
+const STATE = "state";
+const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
+
+export class Speaker {
+  private readonly queue: WorkQueue;
+  private readonly inf: { nodeConfig: ResilientInformer<Raw>; secrets: ResilientInformer<Raw>; bgpPeers: ResilientInformer<Raw> };
+  private readonly now: () => number;
+  private sessionsNow: BgpSessionState[] = [];
+  private bfdNow: BfdPeerState[] = [];
+  private lastApplied = "";
+  private lastStatusText = "";
+  private announcedServices: Array<{ service: string; peers: string[] }> = [];
+  private stateTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly metrics: ReturnType<typeof registerSpeakerMetrics>;
+  private readonly l2: L2Speaker | undefined;
+  private readonly bgpEnabled: boolean;
+
+  constructor(private readonly deps: SpeakerDeps) {
+    const { kc, settings, log } = deps;
+    this.now = deps.now ?? Date.now;
+    const ns = settings.namespace;
+    this.inf = {
+      nodeConfig: resilientInformer<Raw>(kc, `${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`, log.child({ informer: "nodeconfig" }), {
+        fieldSelector: `metadata.name=${settings.nodeName}`,
+      }),
+      secrets: resilientInformer<Raw>(kc, `/api/v1/namespaces/${ns}/secrets`, log.child({ informer: "secrets" })),
+      bgpPeers: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`, log.child({ informer: "bgppeers" })),
+    };
+    this.metrics = registerSpeakerMetrics(deps.registry, { sessions: () => this.sessionsNow, bfdPeers: () => this.bfdNow });
+    this.queue = new WorkQueue((key) => (key === APPLY ? this.applyConfig() : this.readState()), {
+      log: log.child({ component: "workqueue" }),
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      onHandled: (_k, o) => {
+        this.metrics.k8sUpdates.inc();
+        if (o.kind !== "done") this.metrics.k8sUpdateErrors.inc();
+      },
+    });
+    this.bgpEnabled = deps.frr !== undefined && deps.vtysh !== undefined;
+    if (deps.l2 !== undefined) {
+      const { secretName: _secretName, ...l2opts } = deps.l2;
+      this.l2 = new L2Speaker({ ...l2opts, kc, nodeName: settings.nodeName, namespace: ns, log, registry: deps.registry });
+    }
+    for (const verb of ["add", "update", "delete"] as const) {
+      this.inf.nodeConfig.on(verb, () => {
+        this.l2?.apiContact();
+        this.syncL2Plan();
+        if (this.bgpEnabled) this.queue.add(APPLY);
+      });
+      this.inf.secrets.on(verb, (o) => {
+        this.l2?.apiContact();
+        if (o.metadata?.name === deps.l2?.secretName) this.syncL2Key();
+        if (this.bgpEnabled) this.queue.add(APPLY);
+      });
+      this.inf.bgpPeers.on(verb, () => {
+        if (this.bgpEnabled) this.queue.add(APPLY);
+      });
+    }
+  }
+
+  /** The Layer 2 part (undefined when L2 mode is off). */
+  get layer2(): L2Speaker | undefined {
+    return this.l2;
+  }
+
+  private syncL2Plan(): void {
+    if (this.l2 === undefined) return;
+    const { nodeName, namespace } = this.deps.settings;
+    const obj = this.inf.nodeConfig.cache.get(nodeName, namespace);
+    this.l2.setNodeConfig((obj?.spec as { l2?: unknown } | undefined)?.l2);
+  }
+
+  private syncL2Key(): void {
+    if (this.l2 === undefined || this.deps.l2 === undefined) return;
+    const secret = this.inf.secrets.cache.get(this.deps.l2.secretName, this.deps.settings.namespace);
+    const b64 = secret?.data?.[L2_SECRET_KEY];
+    this.l2.setKey(b64 === undefined || b64 === "" ? null : new Uint8Array(Buffer.from(b64, "base64")));
+  }
+
+  get sessions(): readonly BgpSessionState[] {
+    return this.sessionsNow;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(Object.values(this.inf).map((i) => i.start()));
+    await Promise.all(Object.values(this.inf).map((i) => i.synced));
+    if (this.l2 !== undefined) {
+      this.l2.apiContact();
+      await this.l2.start();
+      this.syncL2Key();
+      this.syncL2Plan();
+    }
+    this.queue.start();
+    if (!this.bgpEnabled) return;
+    this.queue.add(APPLY);
+    this.stateTimer = setInterval(() => this.queue.add(STATE), this.deps.settings.stateIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.l2?.stop();
+    if (this.stateTimer !== undefined) clearInterval(this.stateTimer);
+    await this.queue.stop();
+    await Promise.all(Object.values(this.inf).map((i) => i.stop()));
+  }
+
+  /** Resolves when nothing is queued (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private password(ref: PasswordRef): string | undefined {
+    const ns = this.deps.settings.namespace;
+    if ("secret" in ref) {
+      const s = this.inf.secrets.cache.get(ref.secret, ns);
+      const b64 = s?.data?.password;
+      return b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8");
+    }
+    const p = this.inf.bgpPeers.cache.get(ref.bgpPeer, ns)?.spec as { password?: string } | undefined;
+    return p?.password;
+  }
+
+  private async applyConfig(): Promise<Outcome> {
+    const { nodeName, namespace, frrLogLevel } = this.deps.settings;
+    const log = this.deps.log.child({ controller: "bgp" });
+    const obj = this.inf.nodeConfig.cache.get(nodeName, namespace);
+    const decoded = decodeNodeBgp(nodeName, (obj?.spec as { bgp?: unknown } | undefined)?.bgp);
+    if (!decoded.ok) {
+      this.metrics.configStale.set(1);
+      await this.writeStatus(obj, { result: "Invalid", message: decoded.error });
+      return { kind: "failed", reason: decoded.error };
+    }
+    const secrets = new Map<string, string>();
+    const missing: string[] = [];
+    for (const [peer, ref] of decoded.value.passwords) {
+      const pw = this.password(ref);
+      if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
+      else secrets.set(peer, pw);
+    }
+    if (missing.length > 0) {
+      const message = `waiting for the password of ${missing.join(", ")}`;
+      await this.writeStatus(obj, { result: "Pending", message });
+      return { kind: "retry", reason: message };
+    }
+    let text: string;
+    try {
+      text = renderFrrConfig(buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace }), secrets);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await this.writeStatus(obj, { result: "Invalid", message });
+      return { kind: "failed", reason: message };
+    }
+    this.announcedServices = decoded.value.plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
+    if (text === this.lastApplied) {
+      await this.syncServiceStatuses();
+      return DONE;
+    }
+    if (this.deps.frr === undefined) return DONE;
+    const res = await this.deps.frr.apply(text);
+    if (!res.ok) {
+      this.metrics.configStale.set(1);
+      log.warn({ err: res.error, configHash: hash }, "FRR did not apply the configuration");
+      await this.writeStatus(obj, { result: "Failed", message: res.error ?? "apply failed", configHash: hash });
+      return { kind: "retry", reason: res.error ?? "apply failed" };
+    }
+    this.lastApplied = text;
+    this.metrics.configStale.set(0);
+    this.metrics.configLoaded.set(1);
+    log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: decoded.value.plan.announcements.length }, "FRR configuration applied");
+    await this.writeStatus(obj, { result: "Applied", message: "", configHash: hash, appliedAt: new Date(this.now()).toISOString(), applyMs: res.durationMs });
+    await this.syncServiceStatuses();
+    this.queue.add(STATE);
+    return DONE;
+  }
+
+  private readonly statusFields: Record<string, unknown> = {};
+
+  private async writeStatus(obj: Raw | undefined, fields: Record<string, unknown>): Promise<void> {
+    if (obj === undefined) return;
+    Object.assign(this.statusFields, { observedGeneration: obj.metadata?.generation ?? 0 }, fields);
+    await this.patchStatus();
+  }
+
+  private async patchStatus(): Promise<void> {
+    const { nodeName, namespace } = this.deps.settings;
+    if (this.inf.nodeConfig.cache.get(nodeName, namespace) === undefined) return;
+    const established = this.sessionsNow.filter((s) => s.established).length;
+    const bgp = {
+      ...this.statusFields,
+      sessionsEstablished: established,
+      sessions: this.sessionsNow.map((s) => ({ vrf: s.vrf, neighbor: s.neighbor, state: s.state, uptimeMs: s.uptimeMs, sentPrefixes: s.sentPrefixes, connectionsEstablished: s.connectionsEstablished, bfd: s.bfdStatus })),
+      bfd: this.bfdNow.map((b) => ({ vrf: b.vrf, peer: b.peer, status: b.status, receiveIntervalMs: b.receiveIntervalMs, transmitIntervalMs: b.transmitIntervalMs, detectMultiplier: b.detectMultiplier })),
+    };
+    const text = JSON.stringify(bgp);
+    if (text === this.lastStatusText) return;
+    const res = await kubeRequest(this.deps.kc, "PATCH", `${NODE_CONFIG_API}/namespaces/${namespace}/nodeconfigs/${nodeName}/status`, { status: { bgp } }, "application/merge-patch+json");
+    if (res.status >= 300) {
+      this.deps.log.warn({ err: statusMessage(res) }, "writing NodeConfig status failed");
+      return;
+    }
+    this.lastStatusText = text;
+  }
+
+  private async readState(): Promise<Outcome> {
+    const vtysh = this.deps.vtysh;
+    if (vtysh === undefined) return DONE;
+    try {
+      const [neighbors, bfdPeers, bfdCounters] = await Promise.all([
+        vtysh("show bgp vrf all neighbors json"),
+        vtysh("show bfd peers json"),
+        vtysh("show bfd peers counters json"),
+      ]);
+      this.sessionsNow = parseBgpNeighbors(JSON.parse(neighbors));
+      this.bfdNow = parseBfdPeers(JSON.parse(bfdPeers), JSON.parse(bfdCounters));
+    } catch (e) {
+      this.deps.log.warn({ err: e }, "reading FRR state failed");
+      return DONE;
+    }
+    await this.patchStatus();
+    return DONE;
+  }
+
+  /** One ServiceBGPStatus per announced Service of this node (MetalLB's contract), stale ones deleted. */
+  private async syncServiceStatuses(): Promise<void> {
+    const { nodeName, namespace } = this.deps.settings;
+    const path = `/apis/metallb.io/v1beta1/namespaces/${namespace}/servicebgpstatuses`;
+    const list = await kubeRequest(this.deps.kc, "GET", `${path}?labelSelector=${encodeURIComponent(`metallb.io/node=${nodeName}`)}`);
+    if (list.status !== 200) return;
+    const existing = new Map(((list.body as { items?: Raw[] }).items ?? []).map((o) => [o.metadata?.name ?? "", o]));
+    const wanted = new Set<string>();
+    for (const s of this.announcedServices) {
+      const [svcNs = "", svcName = ""] = s.service.split("/");
+      const name = `bgp-${createHash("sha256").update(`${nodeName}/${s.service}`).digest("hex").slice(0, 20)}`;
+      wanted.add(name);
+      const status = { node: nodeName, serviceName: svcName, serviceNamespace: svcNs, peers: [...s.peers].sort() };
+      const cur = existing.get(name);
+      if (cur !== undefined && JSON.stringify(cur.status) === JSON.stringify(status)) continue;
+      if (cur === undefined) {
+        const created = await kubeRequest(this.deps.kc, "POST", path, {
+          apiVersion: "metallb.io/v1beta1",
+          kind: "ServiceBGPStatus",
+          metadata: { name, namespace, labels: { "metallb.io/node": nodeName, "metallb.io/service-name": svcName, "metallb.io/service-namespace": svcNs } },
+        });
+        if (created.status >= 300 && created.status !== 409) continue;
+      }
+      await kubeRequest(this.deps.kc, "PATCH", `${path}/${name}/status`, { status }, "application/merge-patch+json");
+    }
+    for (const name of existing.keys()) if (!wanted.has(name)) await kubeRequest(this.deps.kc, "DELETE", `${path}/${name}`);
+  }
+}
