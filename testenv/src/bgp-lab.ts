@@ -1,0 +1,131 @@
+// A whole BGP-mode installation on one machine, for e2e tests, benchmarks and the demo: the real control plane,
+// a network lab (an upstream FRR router and N nodes with their own FRR), the operator and one speaker per node,
+// all as in production but in this process. The router peers with every node (eBGP, password, BFD 100 ms × 3).
+import type * as k8s from "@kubernetes/client-node";
+import { Registry } from "prom-client";
+import { Operator } from "../../operator/src/operator.js";
+import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.js";
+import { FrrApplier } from "../../speaker/src/frr/applier.js";
+import { Speaker } from "../../speaker/src/speaker.js";
+import { jsonLogger, type Logger } from "../../shell/src/logger.js";
+import { ControlPlane } from "./control-plane.js";
+import { NetLab } from "./netlab.js";
+
+export const BGP_LAB_PASSWORD = "bgp-lab-secret";
+export const ROUTER_ASN = 64500;
+export const NODE_ASN = 64512;
+
+export interface BgpLabOptions {
+  nodes?: readonly string[];
+  /** The router's AS (default ROUTER_ASN, eBGP); NODE_ASN makes the sessions iBGP. */
+  routerAsn?: number;
+  /** Extra lab hosts (e.g. a client). */
+  extraHosts?: ReadonlyArray<{ name: string; index: number }>;
+  /** Use this control plane instead of starting one. */
+  controlPlane?: ControlPlane;
+  log?: Logger;
+}
+
+export interface BgpLab {
+  cp: ControlPlane;
+  kc: k8s.KubeConfig;
+  lab: NetLab;
+  operator: Operator;
+  speakers: Map<string, Speaker>;
+  /** Each speaker's metrics registry (what its /metrics serves). */
+  registries: Map<string, Registry>;
+  nodes: readonly string[];
+  stop(): Promise<void>;
+}
+
+function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number): string {
+  const lines = [
+    "frr defaults traditional",
+    `log file ${lab.dir}/frr-router/frr.log`,
+    "bfd",
+    " profile fast",
+    "  receive-interval 100",
+    "  transmit-interval 100",
+    " exit",
+    "exit",
+    `router bgp ${routerAsn}`,
+    ` bgp router-id ${lab.host("router").ipv4}`,
+    " no bgp ebgp-requires-policy",
+  ];
+  for (const n of nodes) {
+    const ip = lab.host(n).ipv4;
+    lines.push(` neighbor ${ip} remote-as ${NODE_ASN}`, ` neighbor ${ip} password ${BGP_LAB_PASSWORD}`, ` neighbor ${ip} timers 3 9`, ` neighbor ${ip} timers connect 1`, ` neighbor ${ip} bfd profile fast`);
+  }
+  const multipath = routerAsn === NODE_ASN ? "  maximum-paths ibgp 8" : "  maximum-paths 8";
+  lines.push(" address-family ipv4 unicast", multipath, " exit-address-family", "exit", "");
+  return lines.join("\n");
+}
+
+/** The metallb.io objects of the lab's BGP setup: the router peer with its password Secret and BFD profile. */
+async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly string[], routerAsn: number): Promise<void> {
+  await ensureNamespace(kc, METALLB_NS);
+  for (const n of nodes) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } } as never, "secrets");
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } } as never, "bfdprofiles");
+  await apply(
+    kc,
+    {
+      apiVersion: "metallb.io/v1beta2",
+      kind: "BGPPeer",
+      metadata: { name: "router", namespace: METALLB_NS },
+      spec: { myASN: NODE_ASN, peerASN: routerAsn, peerAddress: lab.host("router").ipv4, holdTime: "9s", keepaliveTime: "3s", connectTime: "1s", passwordSecret: { name: "router-pw" }, bfdProfile: "fast" },
+    } as never,
+    "bgppeers",
+  );
+}
+
+export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
+  const nodes = opts.nodes ?? ["node1", "node2"];
+  const log = opts.log ?? jsonLogger({ write: () => undefined, level: "error" });
+  const cp = opts.controlPlane ?? (await ControlPlane.start());
+  const kc = cp.kubeConfig();
+  const lab = await NetLab.create([{ name: "router", index: 1 }, ...nodes.map((name, i) => ({ name, index: 11 + i })), ...(opts.extraHosts ?? [])]);
+  const speakers = new Map<string, Speaker>();
+  const registries = new Map<string, Registry>();
+  let operator: Operator | undefined;
+  const stop = async (): Promise<void> => {
+    for (const s of speakers.values()) await s.stop();
+    await operator?.stop();
+    await lab.destroy();
+    if (opts.controlPlane === undefined) await cp.stop();
+  };
+  try {
+    await lab.enableForwarding("router");
+    const routerAsn = opts.routerAsn ?? ROUTER_ASN;
+    await lab.startFrr("router", routerConfig(lab, nodes, routerAsn));
+    for (const n of nodes) await lab.startFrr(n, `frr defaults traditional\nlog file ${lab.dir}/frr-${n}/frr.log\n`);
+    await applyPeerConfig(kc, lab, nodes, routerAsn);
+    operator = new Operator({
+      kc,
+      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      log: log.child({ component: "operator" }),
+      registry: new Registry(),
+    });
+    await operator.start();
+    for (const n of nodes) {
+      const frr = lab.frr(n);
+      const vtyshArgs = ["--vty_socket", frr.dir, "--config_dir", frr.dir];
+      const registry = new Registry();
+      registries.set(n, registry);
+      const sp = new Speaker({
+        kc,
+        settings: { nodeName: n, namespace: METALLB_NS, frrLogLevel: "info", stateIntervalMs: 500 },
+        log: log.child({ component: "speaker", node: n }),
+        registry,
+        frr: new FrrApplier({ vtyshArgs, configPath: `${frr.dir}/frr.conf`, log: log.child({ component: "frr", node: n }) }),
+        vtysh: (c) => frr.vtysh(c),
+      });
+      await sp.start();
+      speakers.set(n, sp);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { cp, kc, lab, operator, speakers, registries, nodes, stop };
+}
