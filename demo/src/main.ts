@@ -1,141 +1,111 @@
-// `npm run demo` (as root): what metallb-ts can show today, with real parts only.
-//   1. a real kube-apiserver + etcd (or the cluster in $KUBECONFIG with --kubeconfig-env) with the metallb.io CRDs;
-//   2. the sample configurations from config/samples applied to it (schema-validated by the apiserver);
-//   3. a network lab in namespaces: an upstream FRR router, two nodes with FRR, a client;
-//      both nodes announce a Service VIP over eBGP and the router installs an ECMP route to it.
-// The operator (IP allocation), the speaker (rendered FRR config, L2 answers) and failover join this demo as the
-// issues that build them land.
-import * as k8s from "@kubernetes/client-node";
-import { readdirSync, readFileSync } from "node:fs";
+// `npm run demo` (as root): metallb-ts doing its job on one Linux machine, with real parts only.
+//   1. a real kube-apiserver + etcd (the tests' control plane);
+//   2. a network in namespaces: an upstream FRR router, two nodes with their own FRR, a client on the LAN;
+//   3. the operator and one speaker per node, as in production but as parts of this process;
+//   4. an IPAddressPool + BGPAdvertisement, a LoadBalancer Service whose EndpointSlice points at a small HTTP server
+//      on each node (the Service IP on each node's lo with arp_ignore=1/arp_announce=2, as kube-proxy's IPVS mode does);
+//   5. shows the Service's EXTERNAL-IP, the router's BGP route with both nodes as next hops, and curl through it.
+// --keep leaves everything up until Ctrl-C and prints how to look around.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import yaml from "js-yaml";
-import { ControlPlane, rawKubeRequest, repoRoot } from "../../testenv/src/control-plane.js";
-import { NetLab } from "../../testenv/src/netlab.js";
-import { waitFor } from "../../testenv/src/proc.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../operator/src/testing.js";
+import { spawnLogged, waitFor } from "../../testenv/src/proc.js";
+import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
 
-const VIP = "10.111.100.1";
+const NODES = ["node1", "node2"];
 
-interface Step {
-  (): Promise<string>;
-}
-
-async function step(title: string, fn: Step): Promise<void> {
+async function step<T>(title: string, fn: () => Promise<{ value: T; detail: string }>): Promise<T> {
   const t0 = Date.now();
   process.stdout.write(`\n==> ${title}\n`);
-  const detail = await fn();
-  process.stdout.write(`${detail}${detail.endsWith("\n") || detail === "" ? "" : "\n"}    (${Date.now() - t0} ms)\n`);
+  const { value, detail } = await fn();
+  if (detail !== "") process.stdout.write(`${detail.trimEnd()}\n`);
+  process.stdout.write(`    (${Date.now() - t0} ms)\n`);
+  return value;
 }
 
-function routerConfig(lab: NetLab): string {
-  const r = lab.host("router");
-  const lines = ["frr defaults traditional", `log file ${lab.dir}/frr-router/frr.log`, "router bgp 64500", ` bgp router-id ${r.ipv4}`, " no bgp ebgp-requires-policy"];
-  for (const n of ["node1", "node2"]) {
-    const ip = lab.host(n).ipv4;
-    lines.push(` neighbor ${ip} remote-as 64512`, ` neighbor ${ip} timers 3 9`, ` neighbor ${ip} timers connect 1`);
-  }
-  lines.push(" address-family ipv4 unicast", "  maximum-paths 8", " exit-address-family", "");
-  return lines.join("\n");
-}
+const indent = (text: string, by = "      "): string =>
+  text
+    .trimEnd()
+    .split("\n")
+    .map((l) => `${by}${l}`)
+    .join("\n");
 
-function nodeConfig(lab: NetLab, node: string): string {
-  const h = lab.host(node);
-  const r = lab.host("router").ipv4;
-  return [
-    "frr defaults traditional",
-    `log file ${lab.dir}/frr-${node}/frr.log`,
-    "router bgp 64512",
-    ` bgp router-id ${h.ipv4}`,
-    " no bgp ebgp-requires-policy",
-    " no bgp network import-check",
-    " coalesce-time 50",
-    ` neighbor ${r} remote-as 64500`,
-    ` neighbor ${r} timers 3 9`,
-    ` neighbor ${r} timers connect 1`,
-    " address-family ipv4 unicast",
-    `  network ${VIP}/32`,
-    " exit-address-family",
-    "",
-  ].join("\n");
-}
-
-async function applySamples(kc: k8s.KubeConfig): Promise<string> {
-  const dir = join(repoRoot(), "config", "samples");
-  const out: string[] = [];
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: "metallb-system" } } }).catch(() => undefined);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const doc of yaml.loadAll(readFileSync(join(dir, file), "utf8"))) {
-      const o = doc as k8s.KubernetesObject | null;
-      if (o?.apiVersion === undefined || o.kind === undefined || o.kind === "Namespace") continue;
-      const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
-      const plural = `${o.kind.toLowerCase()}${o.kind.endsWith("s") ? "es" : "s"}`.replace(/ys$/, "ies");
-      const ns = o.metadata?.namespace ?? "metallb-system";
-      const path = group === "" ? `/api/${version}/namespaces/${ns}/${plural}` : `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
-      const res = await rawKubeRequest(kc, "POST", path, o);
-      const verdict = res.status < 300 ? "created" : res.status === 409 ? "exists" : `REJECTED (${JSON.stringify(res.body)})`;
-      out.push(`    ${file}: ${o.kind}/${o.metadata?.name ?? "?"} ${verdict}`);
-    }
-  }
-  return out.join("\n");
+/** A tiny HTTP server in a node's namespace answering "hello from <node>", and the VIP on its lo. */
+async function serveOnNode(bgp: BgpLab, node: string, vip: string): Promise<void> {
+  const lab = bgp.lab;
+  const dir = join(lab.dir, `www-${node}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "index.html"), `hello from ${node}\n`);
+  await lab.exec(node, "sysctl", ["-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
+  await lab.exec(node, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
+  spawnLogged("ip", ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir], join(lab.dir, `www-${node}.log`));
+  await waitFor(`HTTP server on ${node}`, async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined), 10_000, 100);
 }
 
 async function main(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the demo builds network namespaces: run it as root (sudo npm run demo)");
   const keep = argv.includes("--keep");
-  const useEnvKubeconfig = argv.includes("--kubeconfig-env");
-  const res: { cp?: ControlPlane; lab?: NetLab } = {};
   const t0 = Date.now();
+  let bgp: BgpLab | undefined;
   try {
-    let kc = new k8s.KubeConfig();
-    await step(useEnvKubeconfig ? "Using the cluster in $KUBECONFIG" : "Starting a real kube-apiserver + etcd on loopback, installing the metallb.io CRDs", async () => {
-      if (useEnvKubeconfig) {
-        kc.loadFromDefault();
-        return `    server ${kc.getCurrentCluster()?.server ?? "?"}`;
-      }
-      const cp = await ControlPlane.start();
-      res.cp = cp;
-      kc = cp.kubeConfig();
-      return `    server ${cp.server}\n    kubeconfig ${cp.kubeconfigPath}`;
+    bgp = await step("Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator and one speaker per node", async () => {
+      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }] });
+      const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
+      return { value: lab, detail: `    apiserver ${lab.cp.server}\n${hosts}` };
     });
-    await step("Applying config/samples (the apiserver validates them against our CRD schemas)", () => applySamples(kc));
-    await step("Building the network: router, node1, node2, client on one bridge (network namespaces)", async () => {
-      const lab = await NetLab.create([
-        { name: "router", index: 1 },
-        { name: "client", index: 5 },
-        { name: "node1", index: 11 },
-        { name: "node2", index: 12 },
-      ]);
-      res.lab = lab;
-      await lab.enableForwarding("router");
-      return lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
+    const { kc, lab } = bgp;
+    await step("Configuring metallb-ts: an IPAddressPool and a BGPAdvertisement (the BGPPeer to the router was created with the lab)", async () => {
+      await ensureNamespace(kc, "demo");
+      await pool(kc, "demo-bgp", { addresses: ["10.200.0.0/28"], avoidBuggyIPs: true });
+      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "demo-bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] } } as never, "bgpadvertisements");
+      return { value: undefined, detail: "    IPAddressPool demo-bgp 10.200.0.0/28 (avoidBuggyIPs), BGPAdvertisement demo-bgp (community 64500:100), BGPPeer router (AS 64500, password, BFD 100 ms)" };
     });
-    const l = res.lab;
-    if (l === undefined) throw new Error("lab not built");
-    await step("Starting FRR: the upstream router (AS 64500) and both nodes (AS 64512) announcing the VIP", async () => {
-      await l.startFrr("router", routerConfig(l));
-      await Promise.all(["node1", "node2"].map((n) => l.startFrr(n, nodeConfig(l, n))));
-      return "    FRR up in 3 namespaces";
+    const vip = await step("Creating a LoadBalancer Service 'web' with endpoints on node1 and node2", async () => {
+      await createService(kc, "demo", "web");
+      await createEndpointSlice(kc, "demo", "web", NODES);
+      const s = await waitForIPs(kc, "demo", "web");
+      const ip = s.ips[0] ?? "";
+      return { value: ip, detail: `    NAMESPACE  NAME  TYPE          EXTERNAL-IP   POOL\n    demo       web   LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}` };
     });
-    await step(`Waiting until the router has an ECMP route to ${VIP} via both nodes`, async () => {
+    await step("Serving HTTP on each node behind the Service IP (on lo, arp_ignore=1, arp_announce=2)", async () => {
+      for (const n of NODES) await serveOnNode(bgp as BgpLab, n, vip);
+      return { value: undefined, detail: "    python3 -m http.server 80 in node1 and node2" };
+    });
+    await step(`Waiting until the router routes ${vip} to both nodes (ECMP)`, async () => {
       const route = await waitFor(
-        "ECMP route on the router",
+        "ECMP route",
         async () => {
-          const out = await l.exec("router", "ip", ["route", "show", `${VIP}/32`]);
+          const out = await lab.exec("router", "ip", ["route", "show", `${vip}/32`]);
           return (out.stdout.match(/nexthop via/g) ?? []).length === 2 ? out.stdout : undefined;
         },
-        30_000,
+        60_000,
         50,
       );
-      const bgp = await l.frr("router").vtysh("show bgp ipv4 unicast");
-      return `    router# ip route show ${VIP}/32\n${indent(route)}\n    router# show bgp ipv4 unicast\n${indent(bgp)}`;
+      const table = await lab.frr("router").vtysh(`show bgp ipv4 unicast ${vip}/32`);
+      return { value: undefined, detail: `    router# ip route show ${vip}/32\n${indent(route)}\n    router# show bgp ipv4 unicast ${vip}/32\n${indent(table)}` };
     });
-    process.stdout.write(`\nSummary: control plane up, samples applied, router ECMPs ${VIP} over node1+node2 (total ${Date.now() - t0} ms)\n`);
+    const answers = await step(`curl http://${vip}/ from the router side, through the BGP route`, async () => {
+      const seen = new Map<string, number>();
+      for (let i = 0; i < 8; i++) {
+        const out = await lab.exec("router", "curl", ["-s", "-m", "2", "--local-port", String(40000 + i), `http://${vip}/`], { allowFail: true });
+        const who = out.stdout.trim() || `error ${out.code}`;
+        seen.set(who, (seen.get(who) ?? 0) + 1);
+      }
+      return { value: seen, detail: [...seen].map(([who, n]) => `    ${n} × ${who}`).join("\n") };
+    });
+    const ok = [...answers.keys()].some((a) => a.startsWith("hello from"));
+    process.stdout.write(
+      `\nSummary: Service demo/web got EXTERNAL-IP ${vip}; the router learned it over BGP from both nodes; ` +
+        `HTTP through the route ${ok ? "works" : "FAILED"}. Total ${Math.round((Date.now() - t0) / 100) / 10} s.\n`,
+    );
+    if (!ok) throw new Error("HTTP through the BGP route did not answer");
     if (keep) {
       process.stdout.write(
         `\nKept running (Ctrl-C to tear down). Try:\n` +
-          (res.cp !== undefined ? `  KUBECONFIG=${res.cp.kubeconfigPath} kubectl get ipaddresspools -A\n` : "") +
-          `  vtysh --vty_socket ${l.frr("router").dir} -c 'show bgp summary'\n` +
-          `  ip netns exec ${l.host("client").netns} ping -c1 ${l.host("node1").ipv4}\n`,
+          `  KUBECONFIG=${bgp.cp.kubeconfigPath} kubectl get svc -A        (any kubectl ≥ 1.33)\n` +
+          `  vtysh --vty_socket ${lab.frr("router").dir} -c 'show bgp summary'\n` +
+          `  vtysh --vty_socket ${lab.frr("node1").dir} -c 'show running-config'\n` +
+          `  ip netns exec ${lab.host("router").netns} curl http://${vip}/\n`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", () => resolve());
@@ -143,27 +113,22 @@ async function main(argv: readonly string[]): Promise<void> {
       });
     }
   } finally {
-    await step("Cleaning up", async () => {
-      await res.lab?.destroy();
-      await res.cp?.stop();
-      return "    namespaces, FRR and control plane removed";
-    });
+    if (bgp !== undefined) {
+      const b = bgp;
+      await step("Cleaning up", async () => {
+        await b.stop();
+        return { value: undefined, detail: "    speakers, operator, FRR, namespaces and the control plane are gone" };
+      });
+    }
   }
-}
-
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split("\n")
-    .map((l) => `      ${l}`)
-    .join("\n");
 }
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
     process.stderr.write(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (e instanceof Error && e.cause !== undefined) process.stderr.write(`  cause: ${String((e.cause as Error).message ?? e.cause)}\n`);
+    if (e instanceof Error && e.cause instanceof Error) process.stderr.write(`  cause: ${e.cause.message}\n`);
+    process.stderr.write("Run it again as root after `bash scripts/install.sh`; leftovers of an interrupted run are removed at the next start.\n");
     process.exit(1);
   },
 );
