@@ -113,6 +113,18 @@ describe("BGP mode end to end", () => {
     expect(await connections()).toEqual(before);
   });
 
+  test("a bgpd restarted empty is noticed (chokidar on FRR's pid files) and gets its configuration back", async () => {
+    const { ips } = await waitForIPs(kc, "apps", "local-only");
+    const prefix = `${ips[0] ?? ""}/32`;
+    await waitFor("node2's path", async () => ((await routerPaths(prefix)).length === 1 ? true : undefined), 30_000, 50);
+    await lab.frr("node2").restartDaemon("bgpd");
+    await waitFor("the route back via node2 after the restart", async () => {
+      const running = await lab.frr("node2").vtysh("show running-config");
+      const paths = await routerPaths(prefix);
+      return running.includes(`network ${prefix}`) && paths.length === 1 ? true : undefined;
+    }, 60_000, 100);
+  });
+
   test("status: NodeConfig shows the sessions, ServiceBGPStatus names the peers, metrics say the session is up", async () => {
     const nc = await waitFor(
       "NodeConfig status with an established session",
@@ -137,9 +149,17 @@ describe("BGP mode end to end", () => {
     );
     expect(sbs.status?.peers).toEqual(["router"]);
     expect(JSON.stringify(nc)).not.toContain(PASSWORD);
-    const metrics = (await bgp.registries.get("node2")?.metrics()) ?? "";
+    // The metrics come from the last FRR state read (every 500 ms): wait until it has caught up.
+    const metrics = await waitFor(
+      "node2's metrics: session up, one prefix announced",
+      async () => {
+        const m = (await bgp.registries.get("node2")?.metrics()) ?? "";
+        return /metallb_bgp_announced_prefixes_total\{peer="[^"]+",vrf="default"\} 1\n/.test(m) ? m : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(metrics).toContain(`metallb_bgp_session_up{peer="${lab.host("router").ipv4}:179",vrf="default"} 1`);
     expect(metrics).toMatch(new RegExp(`metallb_bfd_session_up\\{peer="${lab.host("router").ipv4.replace(/\./g, "\\.")}",vrf="default"\\} 1`));
-    expect(metrics).toMatch(/metallb_bgp_announced_prefixes_total\{peer="[^"]+",vrf="default"\} 1/);
   });
 });

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry });
   const speaker = new Speaker({
     kc,
-    settings: { nodeName, namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system", frrLogLevel: "info", stateIntervalMs: 2_000 },
+    settings: { nodeName, namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system", frrLogLevel: "info", stateIntervalMs: 2_000, frrSocketDir: frrDir },
     log,
     registry,
     ...(bgp ? { frr: await frrApplier(vtyshArgs, flag(args, "frr-config") ?? "/etc/frr/frr.conf", log), vtysh: vtyshShow(vtyshArgs) } : {}),

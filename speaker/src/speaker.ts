@@ -5,6 +5,7 @@
 // are fed to the L2 speaker, which elects owners among live speakers and answers ARP/NDP.
 import { createHash } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
+import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState } from "../../model/src/frr/state.js";
@@ -28,6 +29,8 @@ export interface FrrApplyResult {
 /** Moves FRR to a new configuration text (implemented by speaker/src/frr/applier.ts). */
 export interface FrrConfigApplier {
   apply(text: string): Promise<FrrApplyResult>;
+  /** Forget what FRR is believed to run: the next apply reads it back first. */
+  resync?(): void;
 }
 
 /** Runs one vtysh show command and returns its output. */
@@ -39,6 +42,8 @@ export interface SpeakerSettings {
   frrLogLevel: LogLevel;
   /** How often FRR's session state is read back. */
   stateIntervalMs: number;
+  /** FRR's run directory (vty sockets, pid files), watched (chokidar) for daemons coming back after a restart. */
+  frrSocketDir?: string | undefined;
 }
 
 /** Layer 2 mode settings: everything L2SpeakerOptions takes except what the Speaker already has. */
@@ -73,6 +78,7 @@ export class Speaker {
   private sessionsNow: BgpSessionState[] = [];
   private bfdNow: BfdPeerState[] = [];
   private lastApplied = "";
+  private frrWatcher: FSWatcher | undefined;
   private lastStatusText = "";
   private announcedServices: Array<{ service: string; peers: string[] }> = [];
   private stateTimer: ReturnType<typeof setInterval> | undefined;
@@ -159,10 +165,33 @@ export class Speaker {
     if (!this.bgpEnabled) return;
     this.queue.add(APPLY);
     this.stateTimer = setInterval(() => this.queue.add(STATE), this.deps.settings.stateIntervalMs);
+    this.watchFrr();
+  }
+
+  /**
+   * A restarted FRR daemon rewrites its pid file (next to its vty socket; chokidar does not report sockets). Whatever
+   * watchfrr replayed (frr.conf) or did not, the speaker then re-reads FRR's running configuration and re-applies what
+   * it wants, instead of trusting what it applied before.
+   */
+  private watchFrr(): void {
+    const dir = this.deps.settings.frrSocketDir;
+    if (dir === undefined) return;
+    this.frrWatcher = watch(dir, { ignoreInitial: true, depth: 0 });
+    const onDaemonFile = (path: string): void => {
+      if (!/(bgpd|bfdd|zebra)\.pid$/.test(path)) return;
+      this.deps.log.warn({ socket: path }, "FRR daemon (re)started: re-reading FRR and re-applying");
+      this.deps.frr?.resync?.();
+      this.lastApplied = "";
+      this.queue.add(APPLY);
+    };
+    this.frrWatcher.on("add", onDaemonFile);
+    this.frrWatcher.on("change", onDaemonFile);
+    this.frrWatcher.on("error", (e: unknown) => this.deps.log.warn({ err: e, dir }, "watching FRR's socket directory failed"));
   }
 
   async stop(): Promise<void> {
     await this.l2?.stop();
+    await this.frrWatcher?.close();
     if (this.stateTimer !== undefined) clearInterval(this.stateTimer);
     await this.queue.stop();
     await Promise.all(Object.values(this.inf).map((i) => i.stop()));

@@ -114,7 +114,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       registries.set(n, registry);
       const sp = new Speaker({
         kc,
-        settings: { nodeName: n, namespace: METALLB_NS, frrLogLevel: "info", stateIntervalMs: 500 },
+        settings: { nodeName: n, namespace: METALLB_NS, frrLogLevel: "info", stateIntervalMs: 500, frrSocketDir: frr.dir },
         log: log.child({ component: "speaker", node: n }),
         registry,
         frr: new FrrApplier({ vtyshArgs, configPath: `${frr.dir}/frr.conf`, log: log.child({ component: "frr", node: n }) }),

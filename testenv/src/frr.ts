@@ -1,6 +1,6 @@
 // One FRRouting instance (zebra + bgpd + bfdd, optionally staticd) inside a network namespace, every path in its own
 // directory: sockets, pid files, config and log. Debian's frr package; daemons run as user frr.
-import { chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { addExitHook } from "./exit-hooks.js";
@@ -112,6 +112,18 @@ export class FrrInstance {
     const file = join(this.dir, `batch-${Date.now()}.conf`);
     writeFileSync(file, lines);
     await run("vtysh", [...this.vtyshBase(), "-f", file]);
+  }
+
+  /** Kills one daemon and starts it again empty (as a crash + restart without watchfrr's config replay). */
+  async restartDaemon(d: FrrDaemon): Promise<void> {
+    const pid = readPidFile(join(this.dir, `${d}.pid`));
+    if (pid !== undefined && isAlive(pid)) {
+      signal(pid, "SIGKILL");
+      await waitFor(`${d} gone`, () => (isAlive(pid) ? undefined : true), 5_000, 10);
+    }
+    rmSync(join(this.dir, `${d}.vty`), { force: true });
+    await run("ip", ["netns", "exec", this.netns, join(FRR_LIB, d), ...this.daemonArgs(d)]);
+    await waitFor(`${d} vty socket`, () => (existsSync(join(this.dir, `${d}.vty`)) ? true : undefined), 10_000, 20);
   }
 
   pids(): Map<FrrDaemon, number> {
