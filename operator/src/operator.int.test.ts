@@ -195,6 +195,19 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(entry).toEqual({ ip: "192.168.10.0", services: ["apps/web"], candidates: ["node-a"], interfaces: [] });
   });
 
+  test("the leader creates the speakers' heartbeat key Secret (32 random bytes)", async () => {
+    const res = await waitFor(
+      "Secret metallb-ts-l2-key",
+      async () => {
+        const r = await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);
+        return r.status === 200 ? r : undefined;
+      },
+      10_000,
+    );
+    const key = Buffer.from((res.body as { data: { secretkey: string } }).data.secretkey, "base64");
+    expect(key.length).toBe(32);
+  });
+
   test("unrelated objects are untouched by apply helpers", async () => {
     await apply(env.kc, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "apps" } }, "configmaps");
     expect(op.isLeader).toBe(true);

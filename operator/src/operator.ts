@@ -4,6 +4,7 @@
 // Work items: "config" (re-parse everything), "reprocessAll" (every Service, those already holding IPs first),
 // "poolStatus" (publish pool counters), "svc/<ns>/<name>". Only the leader processes items; a standby keeps its
 // caches warm so a takeover only re-parses and re-registers, without changing any IP.
+import { randomBytes } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { Allocator } from "../../model/src/allocator/allocator.js";
@@ -61,6 +62,10 @@ const CONFIG = "config";
 const REPROCESS_ALL = "reprocessAll";
 const POOL_STATUS = "poolStatus";
 const NODE_CONFIGS = "nodeConfigs";
+const L2_KEY = "l2Key";
+/** The Secret holding the speakers' shared heartbeat key (MetalLB's controller creates its memberlist Secret alike). */
+export const L2_KEY_SECRET = "metallb-ts-l2-key";
+export const L2_KEY_FIELD = "secretkey";
 /** Changes are batched this long before the per-node configurations are re-planned and published. */
 const NODE_CONFIGS_DELAY_MS = 20;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
@@ -228,6 +233,7 @@ export class Operator {
     this.configTextCurrent = "";
     this.initialDone = false;
     this.published.clear();
+    this.queue.add(L2_KEY);
     this.queue.add(CONFIG);
     this.queue.start();
   }
@@ -245,6 +251,7 @@ export class Operator {
     if (key === REPROCESS_ALL) return this.reprocessAll();
     if (key === POOL_STATUS) return this.publishPoolStatus();
     if (key === NODE_CONFIGS) return this.publishNodeConfigs();
+    if (key === L2_KEY) return this.ensureL2KeySecret();
     if (key.startsWith(SVC)) return this.reconcileService(key.slice(SVC.length));
     this.deps.log.error({ key }, "unknown work item");
     return DONE;
@@ -447,6 +454,25 @@ export class Operator {
     } catch (e) {
       this.deps.log.warn({ err: e, reason }, "recording event failed");
     }
+  }
+
+  /** Creates the speakers' heartbeat key Secret when it does not exist (never overwrites one). */
+  private async ensureL2KeySecret(): Promise<Outcome> {
+    const ns = this.deps.settings.namespace;
+    const path = `/api/v1/namespaces/${ns}/secrets`;
+    const got = await kubeRequest(this.deps.kc, "GET", `${path}/${L2_KEY_SECRET}`);
+    if (got.status === 200) return DONE;
+    if (got.status !== 404) return { kind: "retry", reason: `reading Secret ${L2_KEY_SECRET}: ${statusMessage(got)}` };
+    const res = await kubeRequest(this.deps.kc, "POST", path, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: L2_KEY_SECRET, namespace: ns, labels: MANAGED_BY },
+      type: "Opaque",
+      data: { [L2_KEY_FIELD]: randomBytes(32).toString("base64") },
+    });
+    if (res.status >= 300 && res.status !== 409) return { kind: "retry", reason: `creating Secret ${L2_KEY_SECRET}: ${statusMessage(res)}` };
+    this.deps.log.info({ secret: L2_KEY_SECRET }, "created the speakers' heartbeat key");
+    return DONE;
   }
 
   // ---- per-node configuration ---------------------------------------------------------------------------------
