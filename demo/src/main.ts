@@ -94,6 +94,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return { value: seen, detail: [...seen].map(([who, n]) => `    ${n} × ${who}`).join("\n") };
     });
     const ok = [...answers.keys()].some((a) => a.startsWith("hello from"));
+    const nextHops = (await lab.exec("router", "ip", ["route", "show", `${vip}/32`])).stdout.match(/nexthop via (\S+)/g)?.map((m) => m.replace("nexthop via ", "")) ?? [];
+    // One machine-readable line with the facts (the demo's e2e test asserts them).
+    process.stdout.write(`DEMO_SUMMARY ${JSON.stringify({ externalIP: vip, bgpNextHops: nextHops.sort(), httpAnswers: Object.fromEntries(answers), totalMs: Date.now() - t0 })}\n`);
     process.stdout.write(
       `\nSummary: Service demo/web got EXTERNAL-IP ${vip}; the router learned it over BGP from both nodes; ` +
         `HTTP through the route ${ok ? "works" : "FAILED"}. Total ${Math.round((Date.now() - t0) / 100) / 10} s.\n`,

@@ -1,0 +1,41 @@
+// The README's demo, run non-interactively (twice in a row): it must end with the facts of its summary true, and
+// leave no namespaces or processes behind.
+import { beforeAll, describe, expect, test } from "@jest/globals";
+import { join } from "node:path";
+import { repoRoot } from "../testenv/src/control-plane.js";
+import { labNamespaces } from "../testenv/src/netlab.js";
+import { run } from "../testenv/src/proc.js";
+
+interface Summary {
+  externalIP: string;
+  bgpNextHops: string[];
+  httpAnswers: Record<string, number>;
+  totalMs: number;
+}
+
+async function runDemo(): Promise<Summary> {
+  const r = await run(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js")], { timeoutMs: 170_000, allowFail: true });
+  if (r.code !== 0) throw new Error(`demo exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO_SUMMARY "));
+  if (line === undefined) throw new Error(`no DEMO_SUMMARY line in:\n${r.stdout}`);
+  return JSON.parse(line.slice("DEMO_SUMMARY ".length)) as Summary;
+}
+
+describe("npm run demo", () => {
+  beforeAll(async () => {
+    await run("npx", ["tsc", "-p", join(repoRoot(), "tsconfig.build.json")], { timeoutMs: 120_000 });
+  }, 150_000);
+
+  test("runs twice in a row: an EXTERNAL-IP, a BGP route via both nodes, HTTP answered through it, nothing left behind", async () => {
+    for (let i = 0; i < 2; i++) {
+      const s = await runDemo();
+      expect(s.externalIP).toMatch(/^10\.200\.0\.\d+$/);
+      expect(s.bgpNextHops).toEqual(["10.111.0.11", "10.111.0.12"]);
+      expect(Object.keys(s.httpAnswers).every((a) => a.startsWith("hello from node"))).toBe(true);
+      expect(Object.values(s.httpAnswers).reduce((a, b) => a + b, 0)).toBe(8);
+      expect(await labNamespaces()).toEqual([]);
+      const leftovers = await run("pgrep", ["-f", "metallb-ts-lab|metallb-ts-cp"], { allowFail: true });
+      expect(leftovers.stdout.trim()).toBe("");
+    }
+  }, 400_000);
+});
