@@ -7,6 +7,7 @@ import { labNamespaces } from "../testenv/src/netlab.js";
 import { run } from "../testenv/src/proc.js";
 
 interface Summary {
+  l2: { externalIP: string; owner: string; newOwner: string; failoverMs: number; httpAfterFailover: string };
   externalIP: string;
   bgpNextHops: string[];
   httpAnswers: Record<string, number>;
@@ -26,13 +27,19 @@ describe("npm run demo", () => {
     await run("npx", ["tsc", "-p", join(repoRoot(), "tsconfig.build.json")], { timeoutMs: 120_000 });
   }, 150_000);
 
-  test("runs twice in a row: an EXTERNAL-IP, a BGP route via both nodes, HTTP answered through it, nothing left behind", async () => {
+  test("runs twice in a row: IPs assigned, BGP route via both nodes, HTTP through it, L2 owner and failover, nothing left behind", async () => {
     for (let i = 0; i < 2; i++) {
       const s = await runDemo();
       expect(s.externalIP).toMatch(/^10\.200\.0\.\d+$/);
       expect(s.bgpNextHops).toEqual(["10.111.0.11", "10.111.0.12"]);
       expect(Object.keys(s.httpAnswers).every((a) => a.startsWith("hello from node"))).toBe(true);
       expect(Object.values(s.httpAnswers).reduce((a, b) => a + b, 0)).toBe(8);
+      expect(s.l2.externalIP).toMatch(/^10\.111\.0\.20\d$/);
+      expect(["node1", "node2"]).toContain(s.l2.owner);
+      expect(s.l2.newOwner).not.toBe(s.l2.owner);
+      expect(["node1", "node2"]).toContain(s.l2.newOwner);
+      expect(s.l2.failoverMs).toBeGreaterThan(0);
+      expect(s.l2.httpAfterFailover).toBe(`hello from ${s.l2.newOwner}`);
       expect(await labNamespaces()).toEqual([]);
       const leftovers = await run("pgrep", ["-f", "metallb-ts-lab|metallb-ts-cp"], { allowFail: true });
       expect(leftovers.stdout.trim()).toBe("");

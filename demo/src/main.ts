@@ -48,8 +48,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const t0 = Date.now();
   let bgp: BgpLab | undefined;
   try {
-    bgp = await step("Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator and one speaker per node", async () => {
-      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }] });
+    bgp = await step("Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator, and one speaker process per node (in its namespace)", async () => {
+      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true });
       const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
       return { value: lab, detail: `    apiserver ${lab.cp.server}\n${hosts}` };
     });
@@ -94,21 +94,74 @@ async function main(argv: readonly string[]): Promise<void> {
       return { value: seen, detail: [...seen].map(([who, n]) => `    ${n} × ${who}`).join("\n") };
     });
     const ok = [...answers.keys()].some((a) => a.startsWith("hello from"));
-    const nextHops = (await lab.exec("router", "ip", ["route", "show", `${vip}/32`])).stdout.match(/nexthop via (\S+)/g)?.map((m) => m.replace("nexthop via ", "")) ?? [];
-    // One machine-readable line with the facts (the demo's e2e test asserts them).
-    process.stdout.write(`DEMO_SUMMARY ${JSON.stringify({ externalIP: vip, bgpNextHops: nextHops.sort(), httpAnswers: Object.fromEntries(answers), totalMs: Date.now() - t0 })}\n`);
-    process.stdout.write(
-      `\nSummary: Service demo/web got EXTERNAL-IP ${vip}; the router learned it over BGP from both nodes; ` +
-        `HTTP through the route ${ok ? "works" : "FAILED"}. Total ${Math.round((Date.now() - t0) / 100) / 10} s.\n`,
-    );
     if (!ok) throw new Error("HTTP through the BGP route did not answer");
+    const nextHops = (await lab.exec("router", "ip", ["route", "show", `${vip}/32`])).stdout.match(/nexthop via (\S+)/g)?.map((m) => m.replace("nexthop via ", "")) ?? [];
+
+    // ---- Layer 2 ----
+    const l2vip = await step("Layer 2 mode: an IPAddressPool on the LAN, an L2Advertisement and a second Service", async () => {
+      await pool(kc, "demo-l2", { addresses: ["10.111.0.200-10.111.0.209"], autoAssign: false });
+      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "demo-l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-l2"] } } as never, "l2advertisements");
+      await createService(kc, "demo", "web-l2", { annotations: { "metallb.io/address-pool": "demo-l2" } });
+      await createEndpointSlice(kc, "demo", "web-l2", NODES);
+      const s = await waitForIPs(kc, "demo", "web-l2");
+      const ip = s.ips[0] ?? "";
+      for (const n of NODES) await lab.exec(n, "ip", ["addr", "replace", `${ip}/32`, "dev", "lo"]);
+      return { value: ip, detail: `    NAMESPACE  NAME    TYPE          EXTERNAL-IP   POOL\n    demo       web-l2  LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}` };
+    });
+    const macToNode = new Map(NODES.map((n) => [lab.host(n).mac, n]));
+    const neighbor = async (): Promise<string | undefined> => {
+      const out = await lab.exec("client", "ip", ["-j", "neigh", "show", l2vip]);
+      const entries = JSON.parse(out.stdout || "[]") as Array<{ lladdr?: string }>;
+      return entries[0]?.lladdr;
+    };
+    const owner = await step(`The client asks who has ${l2vip} (arping) and fetches it (curl)`, async () => {
+      const mac = await waitFor("an ARP answer", async () => {
+        const out = await lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", l2vip], { allowFail: true });
+        return /\[([0-9a-f:]{17})\]/i.exec(out.stdout)?.[1]?.toLowerCase();
+      }, 30_000, 200);
+      const curl = await lab.exec("client", "curl", ["-s", "-m", "2", `http://${l2vip}/`], { allowFail: true });
+      const node = macToNode.get(mac) ?? mac;
+      return { value: node, detail: `    client# arping ${l2vip}: answered by ${mac} (${node})\n    client# curl http://${l2vip}/: ${curl.stdout.trim()}` };
+    });
+    const failover = await step(`Failover: the speaker on ${owner} is killed (SIGKILL); the client's neighbor entry must move to the other node`, async () => {
+      const before = await neighbor();
+      const killedAt = Date.now();
+      await bgp?.processes.get(owner)?.kill("SIGKILL");
+      const after = await waitFor("the neighbor entry to change", async () => {
+        const mac = await neighbor();
+        return mac !== undefined && mac !== before ? mac : undefined;
+      }, 30_000, 10);
+      const ms = Date.now() - killedAt;
+      const curl = await lab.exec("client", "curl", ["-s", "-m", "2", `http://${l2vip}/`], { allowFail: true });
+      const newOwner = macToNode.get(after) ?? after;
+      return {
+        value: { ms, newOwner, http: curl.stdout.trim() },
+        detail: `    client# ip neigh: ${l2vip} ${before ?? "?"} -> ${after} (${newOwner}) ${ms} ms after the kill (gratuitous ARP)\n    client# curl http://${l2vip}/: ${curl.stdout.trim()}`,
+      };
+    });
+    // One machine-readable line with the facts (the demo's e2e test asserts them).
+    process.stdout.write(
+      `DEMO_SUMMARY ${JSON.stringify({
+        externalIP: vip,
+        bgpNextHops: nextHops.sort(),
+        httpAnswers: Object.fromEntries(answers),
+        l2: { externalIP: l2vip, owner, newOwner: failover.newOwner, failoverMs: failover.ms, httpAfterFailover: failover.http },
+        totalMs: Date.now() - t0,
+      })}\n`,
+    );
+    process.stdout.write(
+      `\nSummary: BGP: Service demo/web got ${vip}, routed by the upstream router to both nodes, HTTP works through it. ` +
+        `L2: Service demo/web-l2 got ${l2vip}, answered by ${owner}; after its speaker was killed, ${failover.newOwner} took over ` +
+        `in ${failover.ms} ms as seen by the client. Total ${Math.round((Date.now() - t0) / 100) / 10} s.\n`,
+    );
     if (keep) {
       process.stdout.write(
         `\nKept running (Ctrl-C to tear down). Try:\n` +
           `  KUBECONFIG=${bgp.cp.kubeconfigPath} kubectl get svc -A        (any kubectl ≥ 1.33)\n` +
           `  vtysh --vty_socket ${lab.frr("router").dir} -c 'show bgp summary'\n` +
           `  vtysh --vty_socket ${lab.frr("node1").dir} -c 'show running-config'\n` +
-          `  ip netns exec ${lab.host("router").netns} curl http://${vip}/\n`,
+          `  ip netns exec ${lab.host("router").netns} curl http://${vip}/\n` +
+          `  ip netns exec ${lab.host("client").netns} arping -c 2 -I eth0 ${l2vip}\n`,
       );
       await new Promise<void>((resolve) => {
         process.once("SIGINT", () => resolve());

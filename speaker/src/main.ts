@@ -1,6 +1,7 @@
 // metallb-ts speaker entry point: reads flags and env, wires the speaker to the co-located FRR (BGP) and to the
 // node's interfaces (Layer 2), handles signals.
 import * as k8s from "@kubernetes/client-node";
+import { dirname } from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { jsonLogger, type LogLevel } from "../../shell/src/logger.js";
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const frrDir = flag(args, "frr-dir") ?? "/var/run/frr";
-  const vtyshArgs = ["--vty_socket", frrDir];
+  const frrConfig = flag(args, "frr-config") ?? "/etc/frr/frr.conf";
+  // vtysh reads its vtysh.conf next to frr.conf (integrated configuration).
+  const vtyshArgs = ["--vty_socket", frrDir, "--config_dir", dirname(frrConfig)];
   const addr = /^(.*):(\d+)$/.exec(flag(args, "metrics-addr") ?? "0.0.0.0:7473");
   if (addr === null) {
     process.stderr.write(`--metrics-addr must be HOST:PORT\n${USAGE}\n`);
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
     settings: { nodeName, namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system", frrLogLevel: "info", stateIntervalMs: 2_000, frrSocketDir: frrDir },
     log,
     registry,
-    ...(bgp ? { frr: await frrApplier(vtyshArgs, flag(args, "frr-config") ?? "/etc/frr/frr.conf", log), vtysh: vtyshShow(vtyshArgs) } : {}),
+    ...(bgp ? { frr: await frrApplier(vtyshArgs, frrConfig, log), vtysh: vtyshShow(vtyshArgs) } : {}),
     ...(l2 !== undefined ? { l2 } : {}),
   });
   let ready = false;

@@ -8,7 +8,10 @@ import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.j
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
 import { jsonLogger, type Logger } from "../../shell/src/logger.js";
+import { join } from "node:path";
+import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane } from "./control-plane.js";
+import { ApiBridge, buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
 
 export const BGP_LAB_PASSWORD = "bgp-lab-secret";
@@ -21,6 +24,11 @@ export interface BgpLabOptions {
   routerAsn?: number;
   /** Extra lab hosts (e.g. a client). */
   extraHosts?: ReadonlyArray<{ name: string; index: number }>;
+  /**
+   * Run each speaker as its own process inside its node's namespace (as in production, BGP and Layer 2 together,
+   * the apiserver reached through a unix-socket bridge) instead of in this process (BGP only).
+   */
+  speakerProcesses?: boolean;
   /** Use this control plane instead of starting one. */
   controlPlane?: ControlPlane;
   log?: Logger;
@@ -32,8 +40,10 @@ export interface BgpLab {
   lab: NetLab;
   operator: Operator;
   speakers: Map<string, Speaker>;
-  /** Each speaker's metrics registry (what its /metrics serves). */
+  /** Each in-process speaker's metrics registry (what its /metrics serves). */
   registries: Map<string, Registry>;
+  /** The speaker processes (with speakerProcesses). */
+  processes: Map<string, SpeakerProcess>;
   nodes: readonly string[];
   stop(): Promise<void>;
 }
@@ -64,7 +74,11 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
 /** The metallb.io objects of the lab's BGP setup: the router peer with its password Secret and BFD profile. */
 async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly string[], routerAsn: number): Promise<void> {
   await ensureNamespace(kc, METALLB_NS);
-  for (const n of nodes) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+  for (const n of nodes) {
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+    // No kubelet here: the node's address (speakers exchange heartbeats on it) is set as a kubelet would.
+    await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
+  }
   await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } } as never, "secrets");
   await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } } as never, "bfdprofiles");
   await apply(
@@ -87,9 +101,13 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const lab = await NetLab.create([{ name: "router", index: 1 }, ...nodes.map((name, i) => ({ name, index: 11 + i })), ...(opts.extraHosts ?? [])]);
   const speakers = new Map<string, Speaker>();
   const registries = new Map<string, Registry>();
+  const processes = new Map<string, SpeakerProcess>();
   let operator: Operator | undefined;
+  let bridge: ApiBridge | undefined;
   const stop = async (): Promise<void> => {
     for (const s of speakers.values()) await s.stop();
+    for (const p of processes.values()) await p.stop();
+    await bridge?.stop();
     await operator?.stop();
     await lab.destroy();
     if (opts.controlPlane === undefined) await cp.stop();
@@ -107,6 +125,17 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       registry: new Registry(),
     });
     await operator.start();
+    if (opts.speakerProcesses === true) {
+      const mainJs = await buildSpeaker();
+      bridge = await ApiBridge.start(join(cp.info.dir, "api.sock"), Number(new URL(cp.server).port));
+      for (const n of nodes) {
+        await bridge.enter(lab, n, join(cp.info.dir, `bridge-${n}.log`));
+        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: cp.kubeconfigPath, mainJs, logFile: join(cp.info.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+        await sp.start();
+        processes.set(n, sp);
+      }
+      return { cp, kc, lab, operator, speakers, registries, processes, nodes, stop };
+    }
     for (const n of nodes) {
       const frr = lab.frr(n);
       const vtyshArgs = ["--vty_socket", frr.dir, "--config_dir", frr.dir];
@@ -127,5 +156,5 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await stop();
     throw e;
   }
-  return { cp, kc, lab, operator, speakers, registries, nodes, stop };
+  return { cp, kc, lab, operator, speakers, registries, processes, nodes, stop };
 }

@@ -144,6 +144,8 @@ export interface SpeakerProcessOptions {
   metricsPort?: number;
   /** Extra flags, e.g. ["--l2-interfaces", "eth1"]. */
   args?: readonly string[];
+  /** BGP mode too: the node's FRR instance directory (vty sockets, frr.conf). Without it: --disable-bgp. */
+  frrDir?: string;
 }
 
 /** One speaker process in a lab namespace: start, kill (any signal), restart, read its /metrics. */
@@ -187,7 +189,7 @@ export class SpeakerProcess {
           this.opts.mainJs,
           "--node-name",
           node,
-          "--disable-bgp",
+          ...(this.opts.frrDir === undefined ? ["--disable-bgp"] : ["--frr-dir", this.opts.frrDir, "--frr-config", `${this.opts.frrDir}/frr.conf`]),
           "--metrics-addr",
           `127.0.0.1:${this.metricsPort}`,
           "--log-level",
