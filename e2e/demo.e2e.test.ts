@@ -1,10 +1,11 @@
 // The README's demo, run non-interactively (twice in a row): it must end with the facts of its summary true, and
 // leave no namespaces or processes behind.
 import { beforeAll, describe, expect, test } from "@jest/globals";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../testenv/src/control-plane.js";
 import { labNamespaces } from "../testenv/src/netlab.js";
-import { run } from "../testenv/src/proc.js";
+import { run, waitFor } from "../testenv/src/proc.js";
 
 interface Summary {
   l2: { externalIP: string; owner: string; newOwner: string; failoverMs: number; httpAfterFailover: string };
@@ -45,4 +46,25 @@ describe("npm run demo", () => {
       expect(leftovers.stdout.trim()).toBe("");
     }
   }, 400_000);
+
+  test("interrupted (SIGINT) in the middle, it leaves no namespaces or processes behind", async () => {
+    const child = spawn(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js")], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    await waitFor("the demo to reach its Layer 2 part", () => (out.includes("==> Layer 2 mode") ? true : undefined), 150_000, 50);
+    expect((await labNamespaces()).length).toBeGreaterThan(0);
+    child.kill("SIGINT");
+    await exited;
+    await waitFor(
+      "nothing left",
+      async () => {
+        const ns = await labNamespaces();
+        const procs = (await run("pgrep", ["-f", "metallb-ts-lab|metallb-ts-cp"], { allowFail: true })).stdout.trim();
+        return ns.length === 0 && procs === "" ? true : undefined;
+      },
+      15_000,
+      100,
+    );
+  }, 200_000);
 });
