@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { repoRoot } from "../testenv/src/control-plane.js";
+import { ControlPlane, repoRoot } from "../testenv/src/control-plane.js";
 import { labNamespaces } from "../testenv/src/netlab.js";
 import { run, waitFor } from "../testenv/src/proc.js";
 
@@ -15,8 +15,8 @@ interface Summary {
   totalMs: number;
 }
 
-async function runDemo(): Promise<Summary> {
-  const r = await run(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js")], { timeoutMs: 170_000, allowFail: true });
+async function runDemo(args: readonly string[] = []): Promise<Summary> {
+  const r = await run(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js"), ...args], { timeoutMs: 170_000, allowFail: true });
   if (r.code !== 0) throw new Error(`demo exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO_SUMMARY "));
   if (line === undefined) throw new Error(`no DEMO_SUMMARY line in:\n${r.stdout}`);
@@ -66,5 +66,17 @@ describe("npm run demo", () => {
       15_000,
       100,
     );
+  }, 200_000);
+
+  test("--kubeconfig: uses an apiserver that already runs (and installs the CRDs on it)", async () => {
+    const cp = await ControlPlane.start({ crdDirs: [] });
+    try {
+      const s = await runDemo(["--kubeconfig", cp.kubeconfigPath]);
+      expect(s.bgpNextHops).toEqual(["10.111.0.11", "10.111.0.12"]);
+      expect(s.l2.newOwner).not.toBe(s.l2.owner);
+      expect(await labNamespaces()).toEqual([]);
+    } finally {
+      await cp.stop();
+    }
   }, 200_000);
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../operator/src/testing.js";
 import { spawnLogged, waitFor } from "../../testenv/src/proc.js";
 import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
+import { externalApiServer } from "../../testenv/src/control-plane.js";
 
 const NODES = ["node1", "node2"];
 
@@ -45,11 +46,16 @@ async function serveOnNode(bgp: BgpLab, node: string, vip: string): Promise<void
 async function main(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the demo builds network namespaces: run it as root (sudo npm run demo)");
   const keep = argv.includes("--keep");
+  // --kubeconfig PATH: use that apiserver (it must listen on loopback) instead of starting one.
+  const kIdx = argv.indexOf("--kubeconfig");
+  const kubeconfig = kIdx >= 0 ? argv[kIdx + 1] : undefined;
+  if (kIdx >= 0 && (kubeconfig === undefined || kubeconfig.startsWith("--"))) throw new Error("--kubeconfig needs a path");
   const t0 = Date.now();
   let bgp: BgpLab | undefined;
   try {
-    bgp = await step("Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator, and one speaker process per node (in its namespace)", async () => {
-      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true });
+    bgp = await step(kubeconfig !== undefined ? `Using the apiserver of ${kubeconfig} (installing the CRDs); starting the network (router, node1, node2, client), FRR, the operator and one speaker process per node` : "Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator, and one speaker process per node (in its namespace)", async () => {
+      const api = kubeconfig === undefined ? undefined : await externalApiServer(kubeconfig);
+      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true, ...(api !== undefined ? { controlPlane: api } : {}) });
       const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
       return { value: lab, detail: `    apiserver ${lab.cp.server}\n${hosts}` };
     });

@@ -10,7 +10,7 @@ import { Speaker } from "../../speaker/src/speaker.js";
 import { jsonLogger, type Logger } from "../../shell/src/logger.js";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
-import { ControlPlane } from "./control-plane.js";
+import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
 import { ApiBridge, buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
 
@@ -30,12 +30,12 @@ export interface BgpLabOptions {
    */
   speakerProcesses?: boolean;
   /** Use this control plane instead of starting one. */
-  controlPlane?: ControlPlane;
+  controlPlane?: ApiServerHandle;
   log?: Logger;
 }
 
 export interface BgpLab {
-  cp: ControlPlane;
+  cp: ApiServerHandle;
   kc: k8s.KubeConfig;
   lab: NetLab;
   operator: Operator;
@@ -96,7 +96,8 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
 export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const nodes = opts.nodes ?? ["node1", "node2"];
   const log = opts.log ?? jsonLogger({ write: () => undefined, level: "error" });
-  const cp = opts.controlPlane ?? (await ControlPlane.start());
+  const ours = opts.controlPlane === undefined ? await ControlPlane.start() : undefined;
+  const cp: ApiServerHandle = opts.controlPlane ?? (ours as ControlPlane);
   const kc = cp.kubeConfig();
   const lab = await NetLab.create([{ name: "router", index: 1 }, ...nodes.map((name, i) => ({ name, index: 11 + i })), ...(opts.extraHosts ?? [])]);
   const speakers = new Map<string, Speaker>();
@@ -110,7 +111,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await bridge?.stop();
     await operator?.stop();
     await lab.destroy();
-    if (opts.controlPlane === undefined) await cp.stop();
+    await ours?.stop();
   };
   try {
     await lab.enableForwarding("router");
@@ -127,10 +128,10 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await operator.start();
     if (opts.speakerProcesses === true) {
       const mainJs = await buildSpeaker();
-      bridge = await ApiBridge.start(join(cp.info.dir, "api.sock"), Number(new URL(cp.server).port));
+      bridge = await ApiBridge.start(join(cp.dir, "api.sock"), Number(new URL(cp.server).port));
       for (const n of nodes) {
-        await bridge.enter(lab, n, join(cp.info.dir, `bridge-${n}.log`));
-        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: cp.kubeconfigPath, mainJs, logFile: join(cp.info.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+        await bridge.enter(lab, n, join(cp.dir, `bridge-${n}.log`));
+        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: cp.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
         await sp.start();
         processes.set(n, sp);
       }

@@ -63,7 +63,37 @@ export function missingBinaries(binDir: string): string | undefined {
   );
 }
 
-export class ControlPlane {
+/** What the labs need of an apiserver: ours (ControlPlane) or one a kubeconfig points at. */
+export interface ApiServerHandle {
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  /** A directory for sockets and logs of this run. */
+  readonly dir: string;
+  kubeConfig(): k8s.KubeConfig;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * An apiserver the user already runs, from a kubeconfig. The labs reach it from inside node namespaces through a
+ * loopback bridge, so it must listen on loopback (this machine's only permitted network); the metallb-ts CRDs are
+ * installed (or updated) on it.
+ */
+export async function externalApiServer(kubeconfigPath: string, runRoot: string = tmpdir()): Promise<ApiServerHandle> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const server = kc.getCurrentCluster()?.server ?? "";
+  const host = server === "" ? "" : new URL(server).hostname;
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new Error(`the apiserver in ${kubeconfigPath} is ${server || "not set"}: the labs reach it from their namespaces through a loopback bridge, so it must listen on 127.0.0.1`);
+  }
+  const dir = join(runRoot, `${RUN_PREFIX}-${runId()}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await installCrds(kc, [join(repoRoot(), "config", "crd", "bases"), join(repoRoot(), "config", "crd", "metallb-ts")]);
+  return { server, kubeconfigPath, dir, kubeConfig: () => kc };
+}
+
+export class ControlPlane implements ApiServerHandle {
   private stopped = false;
   private readonly removeExitHook: () => void;
 
@@ -81,6 +111,10 @@ export class ControlPlane {
 
   get server(): string {
     return this.info.server;
+  }
+
+  get dir(): string {
+    return this.info.dir;
   }
 
   kubeConfig(): k8s.KubeConfig {
