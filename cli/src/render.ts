@@ -5,7 +5,8 @@ import { loadAll } from "js-yaml";
 import { planBgpAnnouncements, type BgpServiceView, type NodeView } from "../../model/src/bgp/plan.js";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
-import type { ClusterResources, Pool } from "../../model/src/config/types.js";
+import { emptyClusterResources, LIST_OF_KIND, type ResourceList } from "../../model/src/config/resources.js";
+import type { Pool } from "../../model/src/config/types.js";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { cidrContainsIP } from "../../model/src/net/cidr.js";
 import type { IPAddress } from "../../model/src/net/ip.js";
@@ -13,18 +14,6 @@ import { nodeViewFromObject, servingNodesByService } from "../../model/src/node-
 import { serviceSnapshotFromObject } from "../../model/src/service/snapshot.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
 import { expandPaths, type ValidateIO } from "./validate.js";
-
-const LISTS: Readonly<Record<string, keyof ClusterResources>> = {
-  IPAddressPool: "pools",
-  L2Advertisement: "l2Advertisements",
-  BGPAdvertisement: "bgpAdvertisements",
-  BGPPeer: "bgpPeers",
-  BFDProfile: "bfdProfiles",
-  Community: "communities",
-  Secret: "secrets",
-  Node: "nodes",
-  Namespace: "namespaces",
-};
 
 export const RENDER_USAGE = "usage: metallb-ts render --node NAME [--show-passwords] <file or directory>...";
 
@@ -64,14 +53,14 @@ export async function runRender(argv: readonly string[], io: ValidateIO): Promis
     return 2;
   }
   const errors: string[] = [];
-  const lists: Record<keyof ClusterResources, unknown[]> = { pools: [], l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], communities: [], secrets: [], nodes: [], namespaces: [] };
+  const lists = emptyClusterResources();
   const services: unknown[] = [];
   const slices: unknown[] = [];
   for (const file of await expandPaths(args.paths, io, errors)) {
     try {
       for (const doc of loadAll(await io.readFile(file))) {
         if (!isObj(doc) || typeof doc.kind !== "string") continue;
-        const list = LISTS[doc.kind];
+        const list = (LIST_OF_KIND as Readonly<Record<string, ResourceList | undefined>>)[doc.kind];
         if (list !== undefined) lists[list].push(doc);
         else if (doc.kind === "Service") services.push(doc);
         else if (doc.kind === "EndpointSlice") slices.push(doc);

@@ -7,6 +7,7 @@
 // Deliberate difference from MetalLB: a BGPPeer with `disableMP: true` is validated like any other peer (MetalLB
 // returns "allowed + warning" before any check, skipping even the namespace rule). We keep the warning only.
 import { blankTransientReferences, formatProblem, parseConfig, type ClusterResources, type ConfigProblem } from "../../../model/src/config/index.js";
+import { emptyClusterResources, LIST_OF_KIND } from "../../../model/src/config/resources.js";
 import { convertBGPPeer, V1BETA1, V1BETA2 } from "./conversion.js";
 
 /** Kinds the handlers list. BGPPeers must be returned as metallb.io/v1beta2 (the storage version). */
@@ -26,15 +27,7 @@ interface KindRule {
   readonly inputs: readonly ListedKind[];
 }
 
-const KIND_KEY: Record<ListedKind, ResourceKey> = {
-  IPAddressPool: "pools",
-  L2Advertisement: "l2Advertisements",
-  BGPAdvertisement: "bgpAdvertisements",
-  BGPPeer: "bgpPeers",
-  BFDProfile: "bfdProfiles",
-  Community: "communities",
-  Node: "nodes",
-};
+const KIND_KEY: Record<ListedKind, ResourceKey> = LIST_OF_KIND;
 
 const RULES: Record<ValidatedKind, KindRule> = {
   IPAddressPool: { key: "pools", inputs: ["IPAddressPool"] },
@@ -134,17 +127,7 @@ export function warningsFor(req: { kind: string; version: string; object: unknow
 }
 
 async function listInputs(kinds: readonly ListedKind[], lister: Lister): Promise<ClusterResources> {
-  const base: Record<ResourceKey, readonly unknown[]> = {
-    pools: [],
-    l2Advertisements: [],
-    bgpAdvertisements: [],
-    bgpPeers: [],
-    bfdProfiles: [],
-    communities: [],
-    secrets: [],
-    nodes: [],
-    namespaces: [],
-  };
+  const base: Record<ResourceKey, readonly unknown[]> = emptyClusterResources();
   const lists = await Promise.all(kinds.map((k) => lister.list(k)));
   kinds.forEach((k, i) => (base[KIND_KEY[k]] = lists[i] ?? []));
   return base;

@@ -1,3 +1,4 @@
+import { emptyClusterResources } from "../resources.js";
 import type { ClusterResources } from "../types.js";
 
 /** Small fixture builders for parser tests: each returns a raw object as it would come from YAML or the API. */
@@ -51,16 +52,5 @@ export function deepFreeze<T>(value: T): T {
 
 /** A deep-frozen ClusterResources with empty lists for everything not given. */
 export function clusterResources(parts: Partial<ClusterResources> = {}): ClusterResources {
-  return deepFreeze({
-    pools: [],
-    l2Advertisements: [],
-    bgpAdvertisements: [],
-    bgpPeers: [],
-    bfdProfiles: [],
-    communities: [],
-    secrets: [],
-    nodes: [],
-    namespaces: [],
-    ...parts,
-  });
+  return deepFreeze({ ...emptyClusterResources(), ...parts });
 }
