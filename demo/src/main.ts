@@ -1,7 +1,7 @@
 // `npm run demo` (as root): metallb-ts doing its job on one Linux machine, with real parts only.
 //   1. a real kube-apiserver + etcd (the tests' control plane);
 //   2. a network in namespaces: an upstream FRR router, two nodes with their own FRR, a client on the LAN;
-//   3. the operator and one speaker per node, as in production but as parts of this process;
+//   3. the operator and one speaker per node as processes, as in production (each speaker in its node's namespace);
 //   4. an IPAddressPool + BGPAdvertisement, a LoadBalancer Service whose EndpointSlice points at a small HTTP server
 //      on each node (the Service IP on each node's lo with arp_ignore=1/arp_announce=2, as kube-proxy's IPVS mode does);
 //   5. shows the Service's EXTERNAL-IP, the router's BGP route with both nodes as next hops, and curl through it.
@@ -53,7 +53,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const t0 = Date.now();
   let bgp: BgpLab | undefined;
   try {
-    bgp = await step(kubeconfig !== undefined ? `Using the apiserver of ${kubeconfig} (installing the CRDs); starting the network (router, node1, node2, client), FRR, the operator and one speaker process per node` : "Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator, and one speaker process per node (in its namespace)", async () => {
+    bgp = await step(kubeconfig !== undefined ? `Using the apiserver of ${kubeconfig} (installing the CRDs); starting the network (router, node1, node2, client), FRR, the operator and one speaker process per node` : "Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator process, and one speaker process per node (in its namespace)", async () => {
       const api = kubeconfig === undefined ? undefined : await externalApiServer(kubeconfig);
       const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true, ...(api !== undefined ? { controlPlane: api } : {}) });
       const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");

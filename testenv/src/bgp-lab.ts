@@ -8,7 +8,11 @@ import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.j
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
 import { jsonLogger, type Logger } from "../../shell/src/logger.js";
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { addExitHook } from "./exit-hooks.js";
+import { isAlive, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
 import { ApiBridge, buildSpeaker, SpeakerProcess } from "./speaker-process.js";
@@ -38,7 +42,8 @@ export interface BgpLab {
   cp: ApiServerHandle;
   kc: k8s.KubeConfig;
   lab: NetLab;
-  operator: Operator;
+  /** The in-process operator (undefined with speakerProcesses: the operator then runs as a process too). */
+  operator: Operator | undefined;
   speakers: Map<string, Speaker>;
   /** Each in-process speaker's metrics registry (what its /metrics serves). */
   registries: Map<string, Registry>;
@@ -105,11 +110,15 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const processes = new Map<string, SpeakerProcess>();
   let operator: Operator | undefined;
   let bridge: ApiBridge | undefined;
+  let operatorProcess: ChildProcess | undefined;
+  let removeOperatorHook = (): void => undefined;
   const stop = async (): Promise<void> => {
     for (const s of speakers.values()) await s.stop();
     for (const p of processes.values()) await p.stop();
     await bridge?.stop();
     await operator?.stop();
+    if (operatorProcess?.pid !== undefined) await terminate(operatorProcess.pid, 5_000);
+    removeOperatorHook();
     await lab.destroy();
     await ours?.stop();
   };
@@ -119,15 +128,21 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await lab.startFrr("router", routerConfig(lab, nodes, routerAsn));
     for (const n of nodes) await lab.startFrr(n, `frr defaults traditional\nlog file ${lab.dir}/frr-${n}/frr.log\n`);
     await applyPeerConfig(kc, lab, nodes, routerAsn);
-    operator = new Operator({
-      kc,
-      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
-      log: log.child({ component: "operator" }),
-      registry: new Registry(),
-    });
-    await operator.start();
     if (opts.speakerProcesses === true) {
+      // As in production: the operator and one speaker per node are processes (the speakers in their nodes'
+      // namespaces, reaching the apiserver through a unix-socket bridge).
       const mainJs = await buildSpeaker();
+      const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
+      const fd = openSync(join(cp.dir, "operator.log"), "a");
+      const opProc = spawn(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], {
+        stdio: ["ignore", fd, fd],
+        env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
+      });
+      closeSync(fd);
+      operatorProcess = opProc;
+      removeOperatorHook = addExitHook(() => {
+        if (opProc.pid !== undefined && isAlive(opProc.pid)) process.kill(opProc.pid, "SIGKILL");
+      });
       bridge = await ApiBridge.start(join(cp.dir, "api.sock"), Number(new URL(cp.server).port));
       for (const n of nodes) {
         await bridge.enter(lab, n, join(cp.dir, `bridge-${n}.log`));
@@ -135,8 +150,15 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         await sp.start();
         processes.set(n, sp);
       }
-      return { cp, kc, lab, operator, speakers, registries, processes, nodes, stop };
+      return { cp, kc, lab, operator: undefined, speakers, registries, processes, nodes, stop };
     }
+    operator = new Operator({
+      kc,
+      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      log: log.child({ component: "operator" }),
+      registry: new Registry(),
+    });
+    await operator.start();
     for (const n of nodes) {
       const frr = lab.frr(n);
       const vtyshArgs = ["--vty_socket", frr.dir, "--config_dir", frr.dir];
