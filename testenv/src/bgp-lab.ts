@@ -5,6 +5,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Operator } from "../../operator/src/operator.js";
 import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.js";
+import { installComponentRbac } from "./rbac.js";
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
 import { jsonLogger, type Logger } from "../../shell/src/logger.js";
@@ -131,12 +132,14 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     if (opts.speakerProcesses === true) {
       // As in production: the operator and one speaker per node are processes (the speakers in their nodes'
       // namespaces, reaching the apiserver through a unix-socket bridge).
+      // Both run with their ServiceAccounts' tokens and the manifests' RBAC (config/rbac), as in a cluster.
+      const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.dir });
       const mainJs = await buildSpeaker();
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
       const fd = openSync(join(cp.dir, "operator.log"), "a");
       const opProc = spawn(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], {
         stdio: ["ignore", fd, fd],
-        env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
+        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
       });
       closeSync(fd);
       operatorProcess = opProc;
@@ -146,7 +149,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       bridge = await ApiBridge.start(join(cp.dir, "api.sock"), Number(new URL(cp.server).port));
       for (const n of nodes) {
         await bridge.enter(lab, n, join(cp.dir, `bridge-${n}.log`));
-        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: cp.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
         await sp.start();
         processes.set(n, sp);
       }

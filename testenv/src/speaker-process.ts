@@ -16,6 +16,7 @@ import { ControlPlane, repoRoot } from "./control-plane.js";
 import { addExitHook } from "./exit-hooks.js";
 import { NetLab } from "./netlab.js";
 import { exited, isAlive, run, waitFor } from "./proc.js";
+import { installComponentRbac } from "./rbac.js";
 
 /** Compiles the project to dist/ (tsc -p tsconfig.build.json) and returns the speaker entry point. */
 export async function buildSpeaker(log: (line: string) => void = () => undefined): Promise<string> {
@@ -319,8 +320,10 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
       if (res.status >= 300) throw new Error(`node ${n} status: ${statusMessage(res)}`);
     }
     await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "metallb-ts-l2-key", namespace: METALLB_NS }, stringData: { secretkey: L2_LAB_KEY } } as never, "secrets");
+    // The operator and the speakers run with their ServiceAccounts' tokens and the manifests' RBAC (config/rbac).
+    const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.info.dir });
     operator = new Operator({
-      kc,
+      kc: rbac.operator.kubeConfig(),
       settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "l2-lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
       log: silentLogger,
       registry: new Registry(),
@@ -328,7 +331,7 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
     await operator.start();
     for (const n of nodes) {
       await opts.prepareNode?.(lab, n);
-      const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: cp.kubeconfigPath, mainJs, logFile: join(cp.info.dir, `speaker-${n}.log`), args: opts.speakerArgs?.(n) ?? [] });
+      const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.info.dir, `speaker-${n}.log`), args: opts.speakerArgs?.(n) ?? [] });
       await sp.start();
       speakers.set(n, sp);
     }

@@ -1,0 +1,187 @@
+// The manifests' RBAC on a real apiserver: the operator (leader election, webhooks with certificate rotation, IP
+// allocation, NodeConfigs, status, Events) and the speaker run with their ServiceAccounts' tokens and nothing else.
+// A permission missing from config/rbac/*.yaml fails these tests; the last test shows one missing rule does.
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import type * as k8s from "@kubernetes/client-node";
+import yaml from "js-yaml";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
+import { jsonLogger, silentLogger } from "../../shell/src/logger.js";
+import { Speaker } from "../../speaker/src/speaker.js";
+import { repoRoot } from "../../testenv/src/control-plane.js";
+import { useControlPlane } from "../../testenv/src/kube.js";
+import { sleep, waitFor } from "../../testenv/src/proc.js";
+import { installComponentRbac, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
+import { Operator } from "./operator.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
+
+const env = useControlPlane();
+const VWC = "metallb-webhook-configuration";
+const CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io";
+type Obj = Record<string, unknown>;
+
+let creds: Record<ComponentName, ComponentCredentials>;
+let dir: string;
+let hook: RunningWebhook | undefined;
+let operator: Operator | undefined;
+const operatorLog: string[] = [];
+
+function startOperator(kc: k8s.KubeConfig, identity: string): Promise<Operator> {
+  const op = new Operator({
+    kc,
+    settings: {
+      namespace: METALLB_NS,
+      lbClass: null,
+      defaultLbClass: false,
+      identity,
+      leaderElection: { enabled: true, leaseName: "metallb-ts-operator", leaseDurationSeconds: 4, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+    },
+    log: jsonLogger({ write: (l) => operatorLog.push(l), level: "debug" }),
+    registry: new Registry(),
+  });
+  return op.start().then(() => op);
+}
+
+async function get(path: string): Promise<Obj> {
+  const res = await kubeRequest(env.kc, "GET", path);
+  if (res.status !== 200) throw new Error(`GET ${path}: ${statusMessage(res)}`);
+  return res.body as Obj;
+}
+
+beforeAll(async () => {
+  const kc = env.kc;
+  await ensureNamespace(kc, METALLB_NS);
+  await ensureNamespace(kc, "apps");
+  dir = mkdtempSync(join(tmpdir(), "metallb-ts-rbac-"));
+  mkdirSync(join(dir, "certs"));
+  creds = await installComponentRbac(kc, { namespace: METALLB_NS, dir });
+}, 60_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await hook?.stop();
+});
+
+describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
+  test("the token is the ServiceAccount's, and it is not an admin", async () => {
+    const opKc = creds.operator.kubeConfig();
+    const review = await kubeRequest(opKc, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
+    expect((review.body as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username).toBe(`system:serviceaccount:${METALLB_NS}:metallb-ts-operator`);
+    const pods = await kubeRequest(opKc, "GET", "/api/v1/pods");
+    expect(pods.status).toBe(403);
+  });
+
+  test("webhooks: certificate Secret created, CA injected into the webhook configuration and the CRD, invalid objects refused", async () => {
+    const opKc = creds.operator.kubeConfig();
+    hook = await startOperatorWebhook({ kc: opKc, namespace: METALLB_NS, log: silentLogger, host: "127.0.0.1", port: 0, certDir: join(dir, "certs"), ipAddresses: ["127.0.0.1"] });
+    const port = hook.server.port;
+    // The manifest's webhook configuration, pointed at the local server (created by the admin, as kubectl apply would).
+    const manifest = yaml.load(readFileSync(join(repoRoot(), "config/webhook/manifests.yaml"), "utf8")) as Obj;
+    const webhooks = (manifest["webhooks"] as Obj[]).map((w) => ({ ...w, clientConfig: { url: `https://127.0.0.1:${port}${(w["clientConfig"] as { service: { path: string } }).service.path}` } }));
+    expect((await kubeRequest(env.kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", { ...manifest, webhooks })).status).toBe(201);
+    const conversion = { strategy: "Webhook", webhook: { conversionReviewVersions: ["v1"], clientConfig: { url: `https://127.0.0.1:${port}/convert` } } };
+    expect((await kubeRequest(env.kc, "PATCH", CRD, { spec: { conversion } }, "application/merge-patch+json")).status).toBe(200);
+    await hook.rotator?.check(); // injects with the operator's token
+
+    const secret = await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-webhook-cert`);
+    expect(Object.keys((secret["data"] as Record<string, string>) ?? {})).toEqual(expect.arrayContaining(["tls.crt", "tls.key", "ca.crt"]));
+    const vwc = (await get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VWC}`)) as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+    expect(vwc.webhooks.every((w) => (w.clientConfig.caBundle ?? "") !== "")).toBe(true);
+    const crd = (await get(CRD)) as { spec: { conversion: { webhook: { clientConfig: { caBundle?: string } } } } };
+    expect(crd.spec.conversion.webhook.clientConfig.caBundle ?? "").not.toBe("");
+
+    // The webhook lists the configuration and the nodes with the operator's token to validate.
+    await pool(env.kc, "lan", { addresses: ["192.168.50.0/29"] });
+    const refused = await waitFor("webhook refuses an overlapping pool", async () => {
+      const res = await kubeRequest(env.kc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools`, {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "IPAddressPool",
+        metadata: { name: "overlap", namespace: METALLB_NS },
+        spec: { addresses: ["192.168.50.4/30"] },
+      });
+      return res.status === 403 ? statusMessage(res) : undefined;
+    }, 30_000, 200);
+    expect(refused).toContain("overlaps with already defined CIDR");
+  }, 60_000);
+
+  test("leader election, IP allocation, annotation, Events, pool status, ConfigurationState, NodeConfigs, L2 key", async () => {
+    const kc = env.kc;
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node1", labels: { "kubernetes.io/hostname": "node1" } } } as never, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret" } } as never, "secrets");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } } } as never, "bgppeers");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "bgpadvertisements");
+
+    operator = await startOperator(creds.operator.kubeConfig(), "rbac-op");
+    await createService(kc, "apps", "web");
+    await createEndpointSlice(kc, "apps", "web", ["node1"]);
+    expect(await waitForIPs(kc, "apps", "web")).toEqual({ ips: ["192.168.50.0"], pool: "lan" });
+    expect((await waitForEvent(kc, "apps", "Service", "web", "IPAllocated")).message).toContain("192.168.50.0");
+
+    const lease = await get(`/apis/coordination.k8s.io/v1/namespaces/${METALLB_NS}/leases/metallb-ts-operator`);
+    expect((lease["spec"] as { holderIdentity?: string }).holderIdentity).toBe("rbac-op");
+    await waitFor("pool status counters", async () => {
+      const p = await get(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/lan`);
+      return (p["status"] as { assignedIPv4?: number } | undefined)?.assignedIPv4 === 1 ? true : undefined;
+    }, 20_000);
+    await waitFor("ConfigurationState status", async () => {
+      const cs = await kubeRequest(kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
+      return cs.status === 200 && (cs.body as { status?: unknown }).status !== undefined ? true : undefined;
+    }, 20_000);
+    const nodeConfig = await waitFor("NodeConfig of node1 announcing the Service", async () => {
+      const nc = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`);
+      return nc.status === 200 && JSON.stringify(nc.body).includes("192.168.50.0") ? (nc.body as Obj) : undefined;
+    }, 20_000);
+    expect(JSON.stringify(nodeConfig)).not.toContain("s3cret");
+    await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);
+    expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
+  }, 60_000);
+});
+
+describe("the speaker with its ServiceAccount", () => {
+  test("watches its NodeConfig, the Secrets and the BGPPeers; may not touch Services or NodeConfig specs", async () => {
+    const spKc = creds.speaker.kubeConfig();
+    const log: string[] = [];
+    const speaker = new Speaker({
+      kc: spKc,
+      settings: { nodeName: "node1", namespace: METALLB_NS, frrLogLevel: "info", stateIntervalMs: 2_000 },
+      log: jsonLogger({ write: (l) => log.push(l), level: "debug" }),
+      registry: new Registry(),
+    });
+    await speaker.start(); // resolves only once every informer listed
+    await speaker.stop();
+    expect(log.filter((l) => /forbidden/i.test(l))).toEqual([]);
+    const nc = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`;
+    expect((await kubeRequest(spKc, "PATCH", `${nc}/status`, { status: { bgp: { sessionsEstablished: 0 } } }, "application/merge-patch+json")).status).toBe(200);
+    expect((await kubeRequest(spKc, "PATCH", nc, { spec: {} }, "application/merge-patch+json")).status).toBe(403);
+    expect((await kubeRequest(spKc, "GET", "/api/v1/namespaces/apps/services")).status).toBe(403);
+    const status = { apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-rbac", namespace: METALLB_NS } };
+    expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
+    expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);
+  }, 30_000);
+});
+
+describe("a permission missing from the manifests fails", () => {
+  test("without services/status the operator cannot publish an IP; with the manifests' rule back it does", async () => {
+    await operator?.stop();
+    operator = undefined;
+    const withoutStatus = (component: ComponentName, objects: Array<{ kind: string; rules?: Array<Record<string, unknown>> }>): never =>
+      objects.map((o) =>
+        component === "operator" && o.kind === "ClusterRole" ? { ...o, rules: (o.rules ?? []).filter((r) => !(r["resources"] as string[]).includes("services/status")) } : o,
+      ) as never;
+    await installComponentRbac(env.kc, { namespace: METALLB_NS, dir, edit: withoutStatus });
+    const before = operatorLog.length;
+    operator = await startOperator(creds.operator.kubeConfig(), "rbac-op-2");
+    await createService(env.kc, "apps", "api");
+    await waitFor("a forbidden write in the operator's log", () => (operatorLog.slice(before).some((l) => l.includes("forbidden")) ? true : undefined), 30_000);
+    await sleep(1_000);
+    expect((await serviceState(env.kc, "apps", "api")).ips).toEqual([]);
+
+    await installComponentRbac(env.kc, { namespace: METALLB_NS, dir });
+    expect((await waitForIPs(env.kc, "apps", "api", 40_000)).ips).toEqual(["192.168.50.1"]);
+  }, 90_000);
+});
