@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from Go modules into a cache outside the work tree.
+# Builds kube-apiserver, kubectl and etcd from Go modules into a cache outside the work tree.
 # Skips a binary when the cached one already reports the pinned version.
 #   METALLB_TS_CACHE   cache root (default ~/.cache/metallb-ts); binaries land in $METALLB_TS_CACHE/bin
 #   KUBE_VERSION       default v1.34.11      ETCD_VERSION  default v3.6.14
@@ -24,19 +24,17 @@ have_version() { # $1 binary, $2 expected substring in --version output
   [[ "$out" == *"$2"* ]]
 }
 
-build_apiserver() {
-  local out="$BIN/kube-apiserver"
-  if have_version "$out" "Kubernetes $KUBE_VERSION"; then
-    log "kube-apiserver $KUBE_VERSION cached at $out"; return
-  fi
-  local t0=$SECONDS dir="$WORK/kube-apiserver-$KUBE_VERSION"
+# A wrapper module that requires k8s.io/kubernetes at the pinned tag with its staging modules replaced by their
+# published versions (k8s.io/kubernetes itself is not meant to be required; its go.mod points them at ./staging).
+prepare_kube_module() {
+  local dir="$WORK/kube-$KUBE_VERSION"
   local staging="v0.${KUBE_VERSION#v1.}"
   mkdir -p "$dir"; cd "$dir"
-  log "building kube-apiserver $KUBE_VERSION in $dir (first build takes minutes)"
   # The staging module list is read from the tag's own go.mod, so it is right for any minor.
   # The checksum database does not answer for k8s.io/kubernetes tags through this proxy (404 on
   # /sumdb/.../lookup), so checksum verification is off for this wrapper module only; go.sum is still written.
   export GOSUMDB=off
+  [[ -f go.mod ]] && return
   local gomod dl
   dl="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>&1 || true)"
   gomod="$(sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p' <<<"$dl")"
@@ -48,7 +46,7 @@ build_apiserver() {
   golines="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod" | head -1)"
   godebug="$(grep -E '^godebug ' "$gomod" | head -1 || true)"
   {
-    echo "module local.invalid/kube-apiserver-build"
+    echo "module local.invalid/kube-build"
     echo
     echo "go ${golines:-1.24.0}"
     [[ -n "$godebug" ]] && { echo; echo "$godebug"; }
@@ -58,15 +56,52 @@ build_apiserver() {
     echo "replace ("
     for m in $mods; do echo "	$m => $m $staging"; done
     echo ")"
-  } > go.mod
+  } > go.mod.tmp
+  mv go.mod.tmp go.mod
+}
+
+kube_ldflags() {
+  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  local f="-s -w" V
+  for V in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    f="$f -X $V.gitVersion=$KUBE_VERSION -X $V.gitMajor=1 -X $V.gitMinor=$minor -X $V.gitTreeState=clean"
+  done
+  echo "$f"
+}
+
+build_apiserver() {
+  local out="$BIN/kube-apiserver"
+  if have_version "$out" "Kubernetes $KUBE_VERSION"; then
+    log "kube-apiserver $KUBE_VERSION cached at $out"; return
+  fi
+  local t0=$SECONDS
+  prepare_kube_module
+  log "building kube-apiserver $KUBE_VERSION in $PWD (first build takes minutes)"
   go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"
-  local V=k8s.io/component-base/version minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  go build -trimpath -tags notest,grpcnotrace \
-    -ldflags "-s -w -X $V.gitVersion=$KUBE_VERSION -X $V.gitMajor=1 -X $V.gitMinor=$minor -X $V.gitTreeState=clean" \
-    -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -tags notest,grpcnotrace -ldflags "$(kube_ldflags)" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
   mv -f "$out.tmp" "$out"
   have_version "$out" "Kubernetes $KUBE_VERSION" || die "built kube-apiserver does not report $KUBE_VERSION"
   log "kube-apiserver built in $((SECONDS - t0)) s"
+}
+
+# kubectl, for the manifests' `kubectl apply --dry-run=server` tests (same module graph as kube-apiserver).
+kubectl_version_ok() {
+  [[ -x "$BIN/kubectl" ]] && [[ "$("$BIN/kubectl" version --client 2>/dev/null || true)" == *"Client Version: $KUBE_VERSION"* ]]
+}
+
+build_kubectl() {
+  local out="$BIN/kubectl"
+  if kubectl_version_ok; then
+    log "kubectl $KUBE_VERSION cached at $out"; return
+  fi
+  local t0=$SECONDS
+  prepare_kube_module
+  log "building kubectl $KUBE_VERSION in $PWD"
+  go get "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION"
+  go build -trimpath -tags notest -ldflags "$(kube_ldflags)" -o "$out.tmp" k8s.io/kubernetes/cmd/kubectl
+  mv -f "$out.tmp" "$out"
+  kubectl_version_ok || die "built kubectl does not report $KUBE_VERSION"
+  log "kubectl built in $((SECONDS - t0)) s"
 }
 
 build_etcd() {
@@ -88,4 +123,5 @@ build_etcd() {
 t_all=$SECONDS
 build_etcd
 build_apiserver
+build_kubectl
 log "control plane ready in $BIN ($((SECONDS - t_all)) s)"

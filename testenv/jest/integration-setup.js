@@ -7,10 +7,10 @@ import { join } from "node:path";
 export default async function integrationSetup() {
   const env = process.env;
   const binDir = env.METALLB_TS_BIN_DIR ?? join(env.METALLB_TS_CACHE ?? join(homedir(), ".cache", "metallb-ts"), "bin");
-  const missing = ["etcd", "kube-apiserver"].filter((b) => !existsSync(join(binDir, b)));
+  const missing = ["etcd", "kube-apiserver", "kubectl"].filter((b) => !existsSync(join(binDir, b)));
   if (missing.length > 0) {
     throw new Error(
-      `integration tests cannot run: ${missing.join(" and ")} not found in ${binDir}.\n` +
+      `integration tests cannot run: ${missing.join(", ")} not found in ${binDir}.\n` +
         "Build them once with `npm run build:control-plane` (needs Go >= 1.24 and the Go module proxy).",
     );
   }

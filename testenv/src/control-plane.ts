@@ -55,10 +55,10 @@ export function defaultBinDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Explains what is missing, or returns undefined when both binaries are there. */
 export function missingBinaries(binDir: string): string | undefined {
-  const missing = ["etcd", "kube-apiserver"].filter((b) => !existsSync(join(binDir, b)));
+  const missing = ["etcd", "kube-apiserver", "kubectl"].filter((b) => !existsSync(join(binDir, b)));
   if (missing.length === 0) return undefined;
   return (
-    `${missing.join(" and ")} not found in ${binDir}. Build them once with \`npm run build:control-plane\` ` +
+    `${missing.join(", ")} not found in ${binDir}. Build them once with \`npm run build:control-plane\` ` +
     "(needs Go >= 1.24 and the Go module proxy; takes minutes the first time, then is cached)."
   );
 }
