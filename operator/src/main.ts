@@ -1,6 +1,7 @@
 // metallb-ts operator entry point: the composition root. Reads flags and env, wires the operator, handles signals
 // and exit codes. Nothing else in the operator reads the environment or exits.
 import * as k8s from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startHttpServer } from "../../shell/src/http-server.js";
@@ -8,6 +9,7 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { Operator } from "./operator.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
+import { parseSpeakerWorkload, type WorkloadObject } from "./speaker-workload.js";
 
 async function main(): Promise<void> {
   const parsed = parseOperatorSettings(process.argv.slice(2), process.env, hostname(), process.pid);
@@ -26,6 +28,19 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  let speakerWorkload: WorkloadObject[] | undefined;
+  if (s.speakerWorkload !== undefined) {
+    const parsedWorkload = parseSpeakerWorkload(readFileSync(s.speakerWorkload.file, "utf8"), s.speakerWorkload.file, {
+      namespace: s.namespace,
+      ...(s.speakerWorkload.image !== undefined ? { speakerImage: s.speakerWorkload.image } : {}),
+    });
+    if (typeof parsedWorkload === "string") {
+      log.error({ err: parsedWorkload }, "invalid --speaker-workload");
+      process.exit(2);
+    }
+    speakerWorkload = parsedWorkload;
+  }
+
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const registry = new Registry();
@@ -35,6 +50,7 @@ async function main(): Promise<void> {
     settings: s,
     log,
     registry,
+    ...(speakerWorkload !== undefined ? { speakerWorkload } : {}),
     onLostLeadership: () => {
       log.error({}, "lost leadership, exiting so a fresh process campaigns again");
       process.exit(1);

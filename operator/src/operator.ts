@@ -27,6 +27,7 @@ import { LeaderElector } from "../../shell/src/leader-election.js";
 import type { Logger } from "../../shell/src/logger.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { registerOperatorMetrics, type OperatorMetrics } from "./metrics.js";
+import { workloadObjectPath, type WorkloadObject } from "./speaker-workload.js";
 
 export interface OperatorSettings {
   /** Namespace of the metallb.io objects and Secrets. */
@@ -54,6 +55,10 @@ export interface OperatorDeps {
   now?: () => number;
   /** Called when leadership is lost (main exits so the process restarts clean). */
   onLostLeadership?: () => void;
+  /** Objects the leader keeps applied (the speaker DaemonSet when installed by OLM; parseSpeakerWorkload). */
+  speakerWorkload?: readonly WorkloadObject[];
+  /** How often the leader re-applies the speaker workload (restores a deleted or edited DaemonSet); default 60 s. */
+  speakerWorkloadResyncMs?: number;
 }
 
 type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: unknown; type?: string };
@@ -63,6 +68,7 @@ const REPROCESS_ALL = "reprocessAll";
 const POOL_STATUS = "poolStatus";
 const NODE_CONFIGS = "nodeConfigs";
 const L2_KEY = "l2Key";
+const SPEAKER_WORKLOAD = "speakerWorkload";
 /** The Secret holding the speakers' shared heartbeat key (MetalLB's controller creates its memberlist Secret alike). */
 export const L2_KEY_SECRET = "metallb-ts-l2-key";
 export const L2_KEY_FIELD = "secretkey";
@@ -234,6 +240,7 @@ export class Operator {
     this.initialDone = false;
     this.published.clear();
     this.queue.add(L2_KEY);
+    if (this.deps.speakerWorkload !== undefined) this.queue.add(SPEAKER_WORKLOAD);
     this.queue.add(CONFIG);
     this.queue.start();
   }
@@ -252,6 +259,7 @@ export class Operator {
     if (key === POOL_STATUS) return this.publishPoolStatus();
     if (key === NODE_CONFIGS) return this.publishNodeConfigs();
     if (key === L2_KEY) return this.ensureL2KeySecret();
+    if (key === SPEAKER_WORKLOAD) return this.applySpeakerWorkload();
     if (key.startsWith(SVC)) return this.reconcileService(key.slice(SVC.length));
     this.deps.log.error({ key }, "unknown work item");
     return DONE;
@@ -472,6 +480,16 @@ export class Operator {
     });
     if (res.status >= 300 && res.status !== 409) return { kind: "retry", reason: `creating Secret ${L2_KEY_SECRET}: ${statusMessage(res)}` };
     this.deps.log.info({ secret: L2_KEY_SECRET }, "created the speakers' heartbeat key");
+    return DONE;
+  }
+
+  /** Server-side applies the speaker workload (a no-op when nothing changed), then again after the resync period. */
+  private async applySpeakerWorkload(): Promise<Outcome> {
+    for (const o of this.deps.speakerWorkload ?? []) {
+      const res = await kubeRequest(this.deps.kc, "PATCH", `${workloadObjectPath(o)}?fieldManager=metallb-ts-operator&force=true`, o, "application/apply-patch+yaml");
+      if (res.status >= 300) return { kind: "retry", reason: `applying ${o.kind} ${o.metadata.name}: ${statusMessage(res)}` };
+    }
+    this.queue.addAfter(SPEAKER_WORKLOAD, this.deps.speakerWorkloadResyncMs ?? 60_000);
     return DONE;
   }
 

@@ -14,8 +14,9 @@ import { Speaker } from "../../speaker/src/speaker.js";
 import { repoRoot } from "../../testenv/src/control-plane.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
-import { installComponentRbac, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
+import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
 import { Operator } from "./operator.js";
+import { parseSpeakerWorkload } from "./speaker-workload.js";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
@@ -23,6 +24,7 @@ const env = useControlPlane();
 const VWC = "metallb-webhook-configuration";
 const CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io";
 type Obj = Record<string, unknown>;
+const read = (p: string): string => readFileSync(join(repoRoot(), p), "utf8");
 
 let creds: Record<ComponentName, ComponentCredentials>;
 let dir: string;
@@ -163,6 +165,41 @@ describe("the speaker with its ServiceAccount", () => {
     expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
     expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);
   }, 30_000);
+});
+
+describe("OLM installs: the leader keeps the speaker workload applied", () => {
+  test("DaemonSet, ConfigMap and Service created with the release image; a deleted DaemonSet comes back", async () => {
+    await applyManifests(env.kc, rbacManifests("operator-speaker-workload", METALLB_NS));
+    const workload = parseSpeakerWorkload(read("config/speaker/speaker-frr.yaml"), "speaker-frr.yaml", { namespace: METALLB_NS, speakerImage: "registry.example/speaker:v9" });
+    if (typeof workload === "string") throw new Error(workload);
+    const op = new Operator({
+      kc: creds.operator.kubeConfig(),
+      settings: { namespace: METALLB_NS, lbClass: "workload-test-only", defaultLbClass: false, identity: "rbac-workload", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      log: jsonLogger({ write: (l) => operatorLog.push(l), level: "debug" }),
+      registry: new Registry(),
+      speakerWorkload: workload,
+      speakerWorkloadResyncMs: 300,
+    });
+    await op.start();
+    try {
+      const ds = `/apis/apps/v1/namespaces/${METALLB_NS}/daemonsets/metallb-ts-speaker`;
+      const images = await waitFor("speaker DaemonSet applied", async () => {
+        const res = await kubeRequest(env.kc, "GET", ds);
+        if (res.status !== 200) return undefined;
+        return ((res.body as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers).map((c) => c.image);
+      }, 20_000);
+      expect(images).toEqual(["registry.example/speaker:v9", "registry.example/speaker:v9"]);
+      expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`)).status).toBe(200);
+      expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`)).status).toBe(200);
+      const generation = ((await get(ds))["metadata"] as { generation: number }).generation;
+      await sleep(1_000); // several re-applies of an unchanged workload: no new generation (no rollout)
+      expect(((await get(ds))["metadata"] as { generation: number }).generation).toBe(generation);
+      expect((await kubeRequest(env.kc, "DELETE", ds)).status).toBe(200);
+      await waitFor("speaker DaemonSet restored", async () => ((await kubeRequest(env.kc, "GET", ds)).status === 200 ? true : undefined), 20_000);
+    } finally {
+      await op.stop();
+    }
+  }, 60_000);
 });
 
 describe("a permission missing from the manifests fails", () => {

@@ -27,7 +27,19 @@ describe("parseOperatorSettings", () => {
     expect(r.ok && r.settings).toMatchObject({ namespace: "lb", lbClass: "metallb-ts.dev/lb", defaultLbClass: true, identity: "op-0", leaderElection: { enabled: false }, webhook: { enabled: false, rotateCerts: false }, metricsHost: "127.0.0.1", metricsPort: 0 });
   });
 
+  test("speaker workload (OLM installs): file from the flag, image from the flag or SPEAKER_IMAGE", () => {
+    const none = parseOperatorSettings([], { SPEAKER_IMAGE: "img:1" }, "h", 1);
+    expect(none.ok && none.settings.speakerWorkload).toBeUndefined();
+    const env = parseOperatorSettings(["--speaker-workload=/app/config/speaker/speaker-frr.yaml"], { SPEAKER_IMAGE: "img:1" }, "h", 1);
+    expect(env.ok && env.settings.speakerWorkload).toEqual({ file: "/app/config/speaker/speaker-frr.yaml", image: "img:1" });
+    const flag = parseOperatorSettings(["--speaker-workload", "w.yaml", "--speaker-image", "img:2"], { SPEAKER_IMAGE: "img:1" }, "h", 1);
+    expect(flag.ok && flag.settings.speakerWorkload).toEqual({ file: "w.yaml", image: "img:2" });
+    const noImage = parseOperatorSettings(["--speaker-workload", "w.yaml"], {}, "h", 1);
+    expect(noImage.ok && noImage.settings.speakerWorkload).toEqual({ file: "w.yaml", image: undefined });
+  });
+
   test.each([
+    [["--speaker-image", "img:2"], /--speaker-image needs --speaker-workload/],
     [["--bogus"], /unknown flag --bogus/],
     [["--lease-duration", "x"], /--lease-duration must be a non-negative integer/],
     [["--metrics-addr", "nope"], /--metrics-addr must be HOST:PORT/],

@@ -9,6 +9,8 @@ export interface OperatorProcessSettings extends OperatorSettings {
   metricsPort: number;
   logLevel: LogLevel;
   startupTimeoutMs: number;
+  /** OLM installs: the leader keeps this file's speaker workload applied (with speakerImage, when set). */
+  speakerWorkload: { file: string; image: string | undefined } | undefined;
 }
 
 export type SettingsResult = { ok: true; settings: OperatorProcessSettings } | { ok: false; error: string };
@@ -28,9 +30,11 @@ export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
   --cert-dir DIR            serving certificate directory (default /tmp/k8s-webhook-server/serving-certs)
   --cert-service-name NAME  webhook Service, for the certificate's names (default metallb-webhook-service)
   --disable-cert-rotation   serve the certificate in --cert-dir as it is (managed elsewhere)
-  --log-level LEVEL         debug|info|warn|error (default info)`;
+  --log-level LEVEL         debug|info|warn|error (default info)
+  --speaker-workload FILE   keep the speaker DaemonSet of this YAML file applied in the namespace (OLM installs)
+  --speaker-image IMAGE     with --speaker-workload: the speaker image to run (env SPEAKER_IMAGE)`;
 
-const KNOWN = new Set(["webhook-mode", "webhook-port", "cert-dir", "cert-service-name", "disable-cert-rotation", "namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout"]);
+const KNOWN = new Set(["webhook-mode", "webhook-port", "cert-dir", "cert-service-name", "disable-cert-rotation", "namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout", "speaker-workload", "speaker-image"]);
 
 function parseFlags(argv: readonly string[]): Map<string, string> | string {
   const out = new Map<string, string>();
@@ -87,6 +91,9 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
   const level = flags.get("log-level") ?? "info";
   if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") return { ok: false, error: `--log-level must be debug, info, warn or error` };
   const lbClass = flags.get("lb-class") ?? env.METALLB_LB_CLASS ?? "";
+  const workloadFile = flags.get("speaker-workload");
+  const speakerImage = flags.get("speaker-image") ?? env.SPEAKER_IMAGE;
+  if (speakerImage !== undefined && workloadFile === undefined && flags.has("speaker-image")) return { ok: false, error: "--speaker-image needs --speaker-workload" };
   return {
     ok: true,
     settings: {
@@ -112,6 +119,7 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
       metricsPort: Number(m[2]),
       logLevel: level,
       startupTimeoutMs: startup as number,
+      speakerWorkload: workloadFile === undefined || workloadFile === "" ? undefined : { file: workloadFile, image: speakerImage === "" ? undefined : speakerImage },
     },
   };
 }

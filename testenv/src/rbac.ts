@@ -30,9 +30,9 @@ const PLURALS: Record<string, string> = {
 /** The ServiceAccount a component runs as in the manifests. */
 export const SERVICE_ACCOUNTS: Record<ComponentName, string> = { operator: "metallb-ts-operator", speaker: "metallb-ts-speaker" };
 
-/** Every object of config/rbac/<component>.yaml, moved to `namespace` (the manifests say metallb-system). */
-export function rbacManifests(component: ComponentName, namespace: string): Manifest[] {
-  const docs = yaml.loadAll(readFileSync(join(repoRoot(), "config", "rbac", `${component}.yaml`), "utf8")) as Manifest[];
+/** Every object of config/rbac/<file>.yaml, moved to `namespace` (the manifests say metallb-system). */
+export function rbacManifests(file: ComponentName | "operator-speaker-workload", namespace: string): Manifest[] {
+  const docs = yaml.loadAll(readFileSync(join(repoRoot(), "config", "rbac", `${file}.yaml`), "utf8")) as Manifest[];
   return docs
     .filter((d) => d !== null && typeof d === "object")
     .map((d) => {
