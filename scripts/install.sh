@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the demo need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (FRR, iproute2, arping, ndisc6, tcpdump, ...), the npm dependencies, and the real control plane
-# (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached).
+# (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached) and
+# operator-sdk (same cache, for `operator-sdk bundle validate`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,7 @@ npm ci --no-audit --no-fund
 
 log "control plane (kube-apiserver + etcd)"
 bash scripts/build-control-plane.sh
+
+log "operator-sdk (OLM bundle validation)"
+bash scripts/build-operator-sdk.sh
 log "done"
