@@ -1,0 +1,459 @@
+// Static checks of the container images, as no container engine runs here or in CI: Dockerfile.operator and
+// Dockerfile.speaker (built from the repository root), and what every Dockerfile at the root shares with them (the
+// validator, .dockerignore, COPY sources). Parsing and validation by dockerfile-ast / dockerfile-utils (the
+// libraries of VS Code's Dockerfile language server); .dockerignore matching by @balena/dockerignore (Docker's
+// rules, as used by dockerode).
+import { describe, expect, test } from "@jest/globals";
+import balenaDockerignore from "@balena/dockerignore";
+import { Arg, Copy, DockerfileParser, Entrypoint, From, Label, Run, User, Workdir, type Instruction } from "dockerfile-ast";
+import { validate, ValidationSeverity } from "dockerfile-utils";
+import ts from "typescript";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ADDON_RELATIVE_PATH } from "../src/layer2/rawsocket.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const read = (path: string): string => readFileSync(join(ROOT, path), "utf8");
+const toPosix = (path: string): string => path.split(sep).join("/");
+
+interface PackageJson {
+  type: string;
+  license: string;
+  engines: { node: string };
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+}
+const pkg = JSON.parse(read("package.json")) as PackageJson;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dockerfiles as stages of instructions
+
+interface Stage {
+  index: number;
+  name: string | undefined;
+  /** The base image with the global ARGs' defaults substituted. */
+  image: string;
+  instructions: Instruction[];
+}
+
+interface CopyOp {
+  line: number;
+  /** --from: a stage name or index; undefined = the build context. */
+  from: string | undefined;
+  chmod: string | undefined;
+  sources: string[];
+  /** Absolute, against the WORKDIR in force; a trailing "/" kept. */
+  dest: string;
+}
+
+const expandArgs = (text: string, vars: ReadonlyMap<string, string>): string =>
+  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole: string, a?: string, b?: string) => vars.get(a ?? b ?? "") ?? whole);
+
+function parseDockerfile(file: string): { stages: Stage[]; globalArgs: Map<string, string> } {
+  const df = DockerfileParser.parse(read(file));
+  const globalArgs = new Map<string, string>();
+  for (const a of df.getInitialARGs()) {
+    const p = a.getProperty();
+    const v = p?.getValue();
+    if (p !== null && p !== undefined && v !== null && v !== undefined) globalArgs.set(p.getName(), v);
+  }
+  const stages: Stage[] = [];
+  for (const ins of df.getInstructions()) {
+    if (ins instanceof From) {
+      stages.push({ index: stages.length, name: ins.getBuildStage() ?? undefined, image: expandArgs(ins.getImage() ?? "", globalArgs), instructions: [] });
+    } else if (!(ins instanceof Arg && stages.length === 0)) {
+      stages.at(-1)?.instructions.push(ins);
+    }
+  }
+  return { stages, globalArgs };
+}
+
+const words = (ins: Instruction): string[] => ins.getArguments().map((a) => a.getValue());
+const command = (ins: Instruction): string => words(ins).join(" ");
+const line = (ins: Instruction): number => ins.getRange().start.line + 1;
+
+/** The WORKDIR in force at `ins` (at the end of the stage without it). */
+function workdirAt(stage: Stage, ins?: Instruction): string {
+  let wd = "/";
+  for (const i of stage.instructions) {
+    if (i === ins) break;
+    if (i instanceof Workdir) wd = posix.resolve(wd, words(i).join(" "));
+  }
+  return wd;
+}
+
+function copies(stage: Stage): CopyOp[] {
+  return stage.instructions.flatMap((ins) => {
+    if (!(ins instanceof Copy)) return [];
+    const flag = (name: string): string | undefined => ins.getFlags().find((f) => f.getName() === name)?.getValue() ?? undefined;
+    const args = words(ins);
+    const dest = args.at(-1) ?? "";
+    const abs = posix.resolve(workdirAt(stage, ins), dest) + (dest.endsWith("/") || dest === "." ? "/" : "");
+    return [{ line: line(ins), from: flag("from"), chmod: flag("chmod"), sources: args.slice(0, -1), dest: abs }];
+  });
+}
+
+/** Where one source of a COPY lands (for a directory source: the directory its content goes into). */
+function landing(op: CopyOp, source: string, isDir: boolean): string {
+  if (isDir) return op.dest.replace(/\/$/, "");
+  return op.dest.endsWith("/") || op.sources.length > 1 ? posix.join(op.dest, posix.basename(source)) : op.dest;
+}
+
+const runs = (stage: Stage): Instruction[] => stage.instructions.filter((i) => i instanceof Run);
+const last = <T extends Instruction>(stage: Stage, cls: abstract new (...args: never[]) => T): T | undefined =>
+  stage.instructions.filter((i): i is T => i instanceof cls).at(-1);
+
+function stageOf(stages: readonly Stage[], ref: string): Stage | undefined {
+  return stages.find((s) => s.name === ref) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The build context: the repository less .dockerignore
+
+// A CommonJS module typed with an ES default export: under NodeNext the default import is module.exports, which
+// carries the function as .default too.
+const dockerignore = balenaDockerignore.default;
+const ignoreText = read(".dockerignore");
+const ignored = dockerignore().add(ignoreText.split("\n"));
+const hasExceptions = ignoreText.split("\n").some((l) => l.trim().startsWith("!"));
+
+/** The context's files under `path` (a file or a directory, relative to the root), as Docker would send them. */
+function contextFiles(path: string): string[] {
+  const clean = posix.normalize(path).replace(/\/$/, "");
+  const full = join(ROOT, clean);
+  if (!existsSync(full)) return [];
+  if (!statSync(full).isDirectory()) return ignored.ignores(clean) ? [] : [clean];
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = dir === "." ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory()) {
+        if (!hasExceptions && ignored.ignores(rel)) continue;
+        walk(rel);
+      } else if (!ignored.ignores(rel)) {
+        out.push(rel);
+      }
+    }
+  };
+  walk(clean);
+  return out;
+}
+
+/** Repository-relative paths of the files a stage holds from the build context, as laid out under `base`. */
+function contextFilesInStage(stage: Stage, base: string): Set<string> {
+  const out = new Set<string>();
+  for (const op of copies(stage).filter((c) => c.from === undefined)) {
+    for (const src of op.sources) {
+      const isDir = statSync(join(ROOT, src)).isDirectory();
+      for (const f of contextFiles(src)) {
+        const at = isDir ? posix.join(landing(op, src, true), posix.relative(posix.normalize(src), f)) : landing(op, src, false);
+        out.add(posix.relative(base, at));
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the entry point needs: its import graph (relative imports; static, dynamic, re-exports)
+
+function importGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop() ?? "";
+    if (files.has(file)) continue;
+    files.add(file);
+    const sf = ts.createSourceFile(file, read(file), ts.ScriptTarget.ES2022, true);
+    const use = (spec: string, typeOnly: boolean): void => {
+      if (spec.startsWith(".")) {
+        const target = toPosix(relative(ROOT, resolve(ROOT, dirname(file), spec.replace(/\.js$/, ".ts"))));
+        expect(existsSync(join(ROOT, target))).toBe(true);
+        queue.push(target);
+      } else if (!typeOnly && !isBuiltin(spec)) {
+        packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec));
+      }
+    };
+    const visit = (node: ts.Node): void => {
+      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+        use(node.moduleSpecifier.text, node.importClause?.isTypeOnly === true);
+      } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
+        use(node.moduleSpecifier.text, node.isTypeOnly);
+      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        const arg = node.arguments[0];
+        if (arg !== undefined && ts.isStringLiteral(arg)) use(arg.text, false);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  return { files, packages };
+}
+
+const buildConfig = ((): ts.ParsedCommandLine => {
+  const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); } };
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(ROOT, "tsconfig.build.json"), {}, host);
+  if (parsed === undefined) throw new Error("tsconfig.build.json");
+  return parsed;
+})();
+const outDir = toPosix(relative(ROOT, buildConfig.options.outDir ?? ""));
+const rootDir = buildConfig.options.rootDir ?? ROOT;
+const compiled = new Set(buildConfig.fileNames.map((f) => toPosix(relative(ROOT, f))));
+/** tsconfig.build.json's output for a source file, relative to the root: operator/src/main.ts -> dist/operator/src/main.js. */
+const emitted = (source: string): string => posix.join(outDir, toPosix(relative(rootDir, join(ROOT, source)))).replace(/\.ts$/, ".js");
+
+// ---------------------------------------------------------------------------------------------------------------
+// Every Dockerfile at the root
+
+const rootDockerfiles = readdirSync(ROOT).filter((f) => /(^|\.)Dockerfile(\.|$)/.test(f) && statSync(join(ROOT, f)).isFile());
+
+/** Every optional rule of the validator raised to an error. */
+const STRICT = {
+  deprecatedMaintainer: ValidationSeverity.ERROR,
+  directiveCasing: ValidationSeverity.ERROR,
+  emptyContinuationLine: ValidationSeverity.ERROR,
+  instructionCasing: ValidationSeverity.ERROR,
+  instructionCmdMultiple: ValidationSeverity.ERROR,
+  instructionEntrypointMultiple: ValidationSeverity.ERROR,
+  instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+  instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+  instructionWorkdirRelative: ValidationSeverity.ERROR,
+};
+
+describe("Dockerfiles at the repository root", () => {
+  test("the operator and speaker Dockerfiles are among them", () => {
+    expect(rootDockerfiles).toEqual(expect.arrayContaining(["Dockerfile.operator", "Dockerfile.speaker"]));
+  });
+
+  test(".dockerignore keeps version control, local installs, build output and tests out of the context", () => {
+    for (const p of [".git/HEAD", "node_modules/jest/package.json", "dist/operator/src/main.js", "speaker/native/build/Release/metallb_rawsock.node", "operator/src/settings.test.ts", "model/src/frr/testdata/router-show-bfd-peers.json", "e2e/x.ts"]) {
+      expect({ p, ignored: ignored.ignores(p) }).toEqual({ p, ignored: true });
+    }
+    for (const p of ["package.json", "package-lock.json", "operator/src/main.ts", "speaker/native/src/rawsock.cc", "speaker/image/frr-start.sh"]) {
+      expect({ p, ignored: ignored.ignores(p) }).toEqual({ p, ignored: false });
+    }
+  });
+
+  describe.each(rootDockerfiles)("%s", (file) => {
+    const { stages } = parseDockerfile(file);
+
+    test("the validator (dockerfile-utils, every rule an error) reports nothing", () => {
+      const problems = validate(read(file), STRICT).map((d) => `${file}:${d.range.start.line + 1}: ${typeof d.message === "string" ? d.message : d.message.value}`);
+      expect(problems).toEqual([]);
+    });
+
+    test("every COPY --from names an earlier stage", () => {
+      for (const stage of stages) {
+        for (const op of copies(stage).filter((c) => c.from !== undefined)) {
+          const from = stageOf(stages, op.from ?? "");
+          expect({ line: op.line, from: op.from, earlierStage: from !== undefined && from.index < stage.index }).toEqual({ line: op.line, from: op.from, earlierStage: true });
+        }
+      }
+    });
+
+    test("every COPY from the build context names files that exist and that .dockerignore lets through", () => {
+      for (const stage of stages) {
+        for (const op of copies(stage).filter((c) => c.from === undefined)) {
+          for (const src of op.sources) {
+            const facts = { line: op.line, src, glob: /[*?[]/.test(src), exists: existsSync(join(ROOT, src)), sent: contextFiles(src).length > 0 };
+            expect(facts).toEqual({ line: op.line, src, glob: false, exists: true, sent: true });
+          }
+        }
+      }
+    });
+
+    test("apt-get installs update first, skip recommends and leave no package lists", () => {
+      for (const ins of stages.flatMap(runs).filter((r) => /\bapt-get install\b/.test(command(r)))) {
+        const cmd = command(ins);
+        expect({ line: line(ins), update: /apt-get update &&/.test(cmd), yes: /install -y\b/.test(cmd), noRecommends: cmd.includes("--no-install-recommends"), clean: cmd.includes("rm -rf /var/lib/apt/lists/*") })
+          .toEqual({ line: line(ins), update: true, yes: true, noRecommends: true, clean: true });
+      }
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The two images
+
+interface ImageSpec {
+  file: string;
+  entry: string;
+  /** "non-root": a numeric UID other than 0; "root": UID 0, said explicitly. */
+  user: "non-root" | "root";
+}
+
+const IMAGES: ImageSpec[] = [
+  { file: "Dockerfile.operator", entry: "operator/src/main.ts", user: "non-root" },
+  { file: "Dockerfile.speaker", entry: "speaker/src/main.ts", user: "root" },
+];
+
+function image(spec: ImageSpec): { stages: Stage[]; final: Stage; build: Stage; workdir: string; buildWorkdir: string } {
+  const { stages } = parseDockerfile(spec.file);
+  const final = stages.at(-1);
+  const build = stages.find((s) => s.name === "build");
+  if (final === undefined || build === undefined) throw new Error(`${spec.file}: no stage named "build" or no stages`);
+  return { stages, final, build, workdir: workdirAt(final), buildWorkdir: workdirAt(build) };
+}
+
+describe.each(IMAGES)("$file", (spec) => {
+  const img = image(spec);
+  const workdir = img.workdir;
+  const entryJs = emitted(spec.entry);
+
+  test("is multi-stage: the runtime stage is not the build stage", () => {
+    expect(img.stages.length).toBeGreaterThanOrEqual(2);
+    expect(img.final).not.toBe(img.build);
+  });
+
+  test("every stage is the same Node 20 on Debian bookworm-slim, pinned to a release, within package.json's engines", () => {
+    const images = new Set(img.stages.map((s) => s.image));
+    expect(images.size).toBe(1);
+    const m = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/.exec([...images][0] ?? "");
+    expect(m).not.toBeNull();
+    const [major, minor] = [Number(m?.[1]), Number(m?.[2])];
+    expect(major).toBe(20);
+    const min = /^>=(\d+)\.(\d+)/.exec(pkg.engines.node);
+    expect(min).not.toBeNull();
+    expect(major > Number(min?.[1]) || (major === Number(min?.[1]) && minor >= Number(min?.[2]))).toBe(true);
+  });
+
+  test("ENTRYPOINT runs node on the build's output of the entry point, in exec form", () => {
+    const eps = img.final.instructions.filter((i) => i instanceof Entrypoint);
+    expect(eps).toHaveLength(1);
+    expect((eps[0] as Entrypoint).getJSONStrings().map((s) => s.getJSONValue())).toEqual(["node", entryJs]);
+    expect(existsSync(join(ROOT, spec.entry))).toBe(true);
+    expect(workdir.startsWith("/")).toBe(true);
+  });
+
+  test("the runtime has package.json (\"type\": \"module\": dist/ is ESM) next to dist/", () => {
+    expect(pkg.type).toBe("module");
+    const fromContext = copies(img.final).filter((c) => c.from === undefined);
+    expect(fromContext.some((c) => c.sources.includes("package.json") && landing(c, "package.json", false) === posix.join(workdir, "package.json"))).toBe(true);
+  });
+
+  test("the runtime's node_modules come from a stage that installs production dependencies only, from the lockfile", () => {
+    const op = copies(img.final).find((c) => c.from !== undefined && landing(c, "", true) === posix.join(workdir, "node_modules"));
+    expect(op).toBeDefined();
+    const deps = stageOf(img.stages, op?.from ?? "");
+    expect(deps).toBeDefined();
+    if (deps === undefined || op === undefined) return;
+    const depsWd = workdirAt(deps);
+    expect(op.sources).toEqual([posix.join(depsWd, "node_modules")]);
+    const npmCi = runs(deps).map(command).filter((c) => /\bnpm ci\b/.test(c));
+    expect(npmCi).toHaveLength(1);
+    expect(npmCi[0]).toContain("--omit=dev");
+    expect([...contextFilesInStage(deps, depsWd)].sort()).toEqual(["package-lock.json", "package.json"]);
+  });
+
+  test("dist/ comes from the build stage, which compiles the entry point with tsconfig.build.json's options after copying every file it imports", () => {
+    expect(copies(img.final).some((c) => c.from === img.build.name && c.sources.includes(posix.join(img.buildWorkdir, outDir)) && landing(c, outDir, true) === posix.join(workdir, outDir))).toBe(true);
+    const buildRun = img.build.instructions.findIndex((i) => i instanceof Run && /\btsc -p tsconfig\.image\.json\b/.test(command(i)));
+    expect(buildRun).toBeGreaterThanOrEqual(0);
+    const config = /echo '(\{.*\})' > tsconfig\.image\.json/.exec((img.build.instructions[buildRun] as Instruction).getRawArgumentsContent() ?? "")?.[1];
+    expect(JSON.parse(config ?? "null")).toEqual({ extends: "./tsconfig.build.json", include: [], files: [spec.entry] });
+    const lastContextCopy = img.build.instructions.findLastIndex((i) => i instanceof Copy && i.getFlags().every((f) => f.getName() !== "from"));
+    expect(lastContextCopy).toBeLessThan(buildRun);
+    const inBuild = contextFilesInStage(img.build, img.buildWorkdir);
+    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) expect({ f, copied: inBuild.has(f) }).toEqual({ f, copied: true });
+    const graph = importGraph(spec.entry);
+    expect(graph.files.size).toBeGreaterThan(5);
+    for (const f of graph.files) expect({ f, copied: inBuild.has(f), compiled: compiled.has(f) }).toEqual({ f, copied: true, compiled: true });
+  });
+
+  test("every package the entry point loads at run time is a production dependency", () => {
+    const { packages } = importGraph(spec.entry);
+    expect(packages.size).toBeGreaterThan(0);
+    for (const p of packages) expect({ p, dependency: p in pkg.dependencies }).toEqual({ p, dependency: true });
+  });
+
+  test(`runs as ${spec.user}, with a numeric USER`, () => {
+    const user = last(img.final, User);
+    expect(user).toBeDefined();
+    const m = /^(\d+)(?::(\d+))?$/.exec(words(user as User).join(""));
+    expect(m).not.toBeNull();
+    if (spec.user === "root") {
+      expect(Number(m?.[1])).toBe(0);
+    } else {
+      expect(Number(m?.[1])).toBeGreaterThan(0);
+      expect(m?.[2]).toBeDefined();
+      expect(Number(m?.[2])).toBeGreaterThan(0);
+    }
+  });
+
+  test("carries the OCI labels, the license matching package.json", () => {
+    const labels = new Map(img.final.instructions.filter((i) => i instanceof Label).flatMap((l) => l.getProperties().map((p) => [p.getName(), p.getValue() ?? ""] as const)));
+    for (const k of ["title", "description", "licenses", "version", "revision", "base.name"]) expect({ k, set: (labels.get(`org.opencontainers.image.${k}`) ?? "") !== "" }).toEqual({ k, set: true });
+    expect(labels.get("org.opencontainers.image.licenses")).toBe(pkg.license);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The speaker's extras: the native addon and FRR
+
+describe("Dockerfile.speaker: native addon and FRR", () => {
+  const spec = IMAGES[1] as ImageSpec;
+  const img = image(spec);
+  const workdir = img.workdir;
+  const frrStart = read("speaker/image/frr-start.sh");
+  const shellDefault = (name: string): string | undefined => new RegExp(`\\$\\{${name}:-([^}]*)\\}`).exec(frrStart)?.[1];
+
+  test("the build stage builds the addon (npm run build:native) against the image's Node headers, after copying speaker/native and installing a toolchain", () => {
+    expect(pkg.scripts["build:native"]).toBe("bash speaker/native/build.sh");
+    expect(pkg.scripts.postinstall).toBe("npm run build:native");
+    const at = img.build.instructions.findIndex((i) => i instanceof Run && /\bnpm run build:native\b/.test(command(i)));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(command(img.build.instructions[at] as Instruction)).toMatch(/^NODEDIR=\/usr\/local npm run build:native\b/);
+    const copiedNative = img.build.instructions.findIndex((i) => i instanceof Copy && words(i)[0] === "speaker/native/");
+    expect(copiedNative).toBeGreaterThanOrEqual(0);
+    expect(copiedNative).toBeLessThan(at);
+    const toolchain = img.build.instructions.findIndex((i) => i instanceof Run && /apt-get install .*\bpython3\b/.test(command(i)) && /\bmake\b/.test(command(i)) && /\bg\+\+/.test(command(i)));
+    expect(toolchain).toBeGreaterThanOrEqual(0);
+    expect(toolchain).toBeLessThan(at);
+    for (const f of ["speaker/native/binding.gyp", "speaker/native/build.sh", "speaker/native/src/rawsock.cc"]) {
+      expect({ f, copied: contextFilesInStage(img.build, img.buildWorkdir).has(f) }).toEqual({ f, copied: true });
+    }
+  });
+
+  test("the runtime holds the addon where rawsocket.ts looks for it (ADDON_RELATIVE_PATH under WORKDIR, above dist/)", () => {
+    const target = /"target_name":\s*"([^"]+)"/.exec(read("speaker/native/binding.gyp"))?.[1];
+    expect(ADDON_RELATIVE_PATH).toBe(`speaker/native/build/Release/${target}.node`);
+    const source = posix.join(img.buildWorkdir, ADDON_RELATIVE_PATH);
+    const op = copies(img.final).find((c) => c.from === img.build.name && c.sources.includes(source));
+    expect(op).toBeDefined();
+    expect(landing(op as CopyOp, source, false)).toBe(posix.join(workdir, ADDON_RELATIVE_PATH));
+    expect(posix.join(workdir, emitted("speaker/src/layer2/rawsocket.ts")).startsWith(`${workdir}/`)).toBe(true);
+  });
+
+  test("the runtime installs Debian's frr with fixed IDs for frr and frrvty, and frr-start as /usr/local/bin/frr-start", () => {
+    const install = runs(img.final).map(command).find((c) => /apt-get install .*\bfrr\b/.test(c));
+    expect(install).toBeDefined();
+    expect(install).toMatch(/groupadd --system --gid 101 frrvty/);
+    expect(install).toMatch(/useradd --system --uid 100 --gid frr --groups frrvty/);
+    const start = copies(img.final).find((c) => c.sources.includes("speaker/image/frr-start.sh"));
+    expect(start?.dest).toBe("/usr/local/bin/frr-start");
+    expect(start?.chmod).toBe("0755");
+    expect(frrStart).toContain("GID 101");
+    const defaults = copies(img.final).find((c) => c.sources.includes("speaker/image/daemons"));
+    expect(defaults?.sources).toEqual(["speaker/image/daemons", "speaker/image/vtysh.conf"]);
+    expect(defaults?.dest).toBe(`${shellDefault("FRR_DEFAULTS_DIR") ?? ""}/`);
+  });
+
+  test("frr-start and the speaker agree on FRR's directories", () => {
+    const main = read("speaker/src/main.ts");
+    expect(shellDefault("FRR_RUN_DIR")).toBe("/var/run/frr");
+    expect(main).toContain(`flag(args, "frr-dir") ?? "/var/run/frr"`);
+    expect(shellDefault("FRR_CONF_DIR")).toBe("/etc/frr");
+    expect(main).toContain(`flag(args, "frr-config") ?? "/etc/frr/frr.conf"`);
+  });
+
+  test("frr-start.sh is valid bash, and the default daemons file enables bgpd and bfdd", () => {
+    expect(() => execFileSync("bash", ["-n", join(ROOT, "speaker/image/frr-start.sh")], { stdio: "pipe" })).not.toThrow();
+    const out = execFileSync("bash", ["-c", 'set -eu; . "$1"; echo "$bgpd $bfdd"', "_", join(ROOT, "speaker/image/daemons")], { encoding: "utf8" });
+    expect(out.trim()).toBe("yes yes");
+    expect(read("speaker/image/vtysh.conf").trim()).toBe("service integrated-vtysh-config");
+  });
+});
