@@ -45,7 +45,8 @@ describe("generated manifests", () => {
     const spec = podSpec(ds as Doc);
     expect(spec.containers.map((c) => c.name)).toEqual(["speaker"]);
     expect(spec.containers[0]?.args).toContain("--disable-bgp");
-    expect(spec.initContainers ?? spec.volumes).toBeUndefined();
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.volumes).toEqual([{ name: "speaker-tmp", emptyDir: {} }]);
     expect(native.some((d) => d.kind === "ConfigMap")).toBe(false);
     const frr = podSpec(load("config/all-in-one/metallb-ts-frr.yaml").find((d) => d.kind === "DaemonSet") as Doc);
     expect(frr.containers.map((c) => c.name)).toEqual(["speaker", "frr"]);

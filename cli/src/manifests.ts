@@ -65,18 +65,23 @@ export function nativeSpeakerDocs(frrText: string): Doc[] {
     .map((d) => {
       if (d.kind !== "DaemonSet") return d;
       const spec = d["spec"] as { template: { spec: Record<string, unknown> } };
-      const { initContainers: _init, volumes: _volumes, securityContext, containers, ...pod } = spec.template.spec as {
+      const { initContainers: _init, volumes, securityContext, containers, ...pod } = spec.template.spec as {
         initContainers?: unknown;
-        volumes?: unknown;
+        volumes?: Array<{ name: string }>;
         securityContext?: Record<string, unknown>;
         containers: Container[];
       };
       const { supplementalGroups: _groups, ...podSecurity } = securityContext ?? {};
       const speaker = containers.find((c) => c.name === "speaker");
       if (speaker === undefined) throw new Error(`${SPEAKER_FRR}: the DaemonSet has no speaker container`);
-      const { volumeMounts: _mounts, ...rest } = speaker;
+      // FRR's volumes are the ones named frr-*.
+      const notFrr = (v: { name: string }): boolean => !v.name.startsWith("frr-");
+      const volumeMounts = (speaker.volumeMounts as Array<{ name: string }> | undefined)?.filter(notFrr);
       const args = ["--disable-bgp", ...(speaker.args ?? []).filter((a) => !a.startsWith("--frr-"))];
-      return { ...d, spec: { ...spec, template: { ...spec.template, spec: { ...pod, securityContext: podSecurity, containers: [{ ...rest, args }] } } } };
+      const nativeSpeaker = { ...speaker, args, ...(volumeMounts !== undefined ? { volumeMounts } : {}) };
+      const nativeVolumes = volumes?.filter(notFrr);
+      const nativePod = { ...pod, securityContext: podSecurity, containers: [nativeSpeaker], ...(nativeVolumes !== undefined ? { volumes: nativeVolumes } : {}) };
+      return { ...d, spec: { ...spec, template: { ...spec.template, spec: nativePod } } };
     });
 }
 
