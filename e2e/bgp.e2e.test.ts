@@ -113,6 +113,29 @@ describe("BGP mode end to end", () => {
     expect(await connections()).toEqual(before);
   });
 
+  test("a BGPAdvertisement's new community reaches the router at once, without a reset (its prefixes change class)", async () => {
+    const { ips } = await waitForIPs(kc, "apps", "local-only");
+    const prefix = `${ips[0] ?? ""}/32`;
+    const before = await connections();
+    const communities = async (): Promise<string[]> => {
+      const detail = await lab.frr("router").vtyshJson<{ paths?: Array<{ community?: { string: string } }> }>(`show ip bgp ${prefix} json`);
+      return (detail.paths ?? []).map((p) => p.community?.string ?? "");
+    };
+    await waitFor("the route via node2 with 64500:100", async () => ((await communities()).join() === "64500:100" ? true : undefined), 30_000, 50);
+    const advertisement = (community: string): Record<string, unknown> => ({
+      apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"], communities: [community] },
+    });
+    const t0 = Date.now();
+    await apply(kc, advertisement("64500:300") as never, "bgpadvertisements");
+    // The `network` lines move to the new class's route-map: bgpd re-announces at once, well before its 5 s
+    // route-map delay timer would have applied a changed `set community` line.
+    await waitFor("the route with 64500:300", async () => ((await communities()).join() === "64500:300" ? true : undefined), 4_500, 50);
+    logs.push(`community change reached the router in ${Date.now() - t0} ms\n`);
+    expect(await connections()).toEqual(before);
+    await apply(kc, advertisement("64500:100") as never, "bgpadvertisements");
+    await waitFor("the route with 64500:100 again", async () => ((await communities()).join() === "64500:100" ? true : undefined), 30_000, 50);
+  });
+
   test("a bgpd restarted empty is noticed (chokidar on FRR's pid files) and gets its configuration back", async () => {
     const { ips } = await waitForIPs(kc, "apps", "local-only");
     const prefix = `${ips[0] ?? ""}/32`;

@@ -19,7 +19,7 @@ describe("metallb-ts render", () => {
     const text = c.out.join("\n");
     expect([code, c.err]).toEqual([0, []]);
     expect(text).toMatch(/^router bgp \d+/m);
-    expect(text).toMatch(/^ {2}network 198\.51\.100\.10\/32$/m);
+    expect(text).toMatch(/^ {2}network 198\.51\.100\.10\/32 route-map class-\d+$/m);
     expect(text).toMatch(/neighbor \S+ password <redacted>/);
     expect(text).not.toContain("change-me-7f3a9c");
   });

@@ -1,12 +1,13 @@
 import { describe, expect, test } from "@jest/globals";
-import { planBgpAnnouncements, type BgpServiceView, type NodeView } from "../bgp/plan.js";
+import { planBgpAnnouncements, type BgpServiceView, type NodeView, type PrefixAnnouncement } from "../bgp/plan.js";
 import { parseCommunity } from "../bgp/community.js";
 import { parseConfig } from "../config/parse-config.js";
 import { formatProblem } from "../config/problems.js";
 import { aBFDProfile, aBGPAdvertisement, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
+import { cidrOf } from "../net/cidr.js";
 import { parseIP } from "../net/ip.js";
-import { buildFrrConfig, compareInterfaceNames, frrCommunityText } from "./build.js";
+import { buildFrrConfig, classifyPrefixes, compareInterfaceNames, frrCommunityText } from "./build.js";
 import type { FrrConfig, FrrNeighbor } from "./types.js";
 
 function configOf(parts: Partial<ClusterResources>): Config {
@@ -117,29 +118,129 @@ describe("neighbor session fields", () => {
   });
 });
 
-describe("filters", () => {
-  test("LOCAL_PREF only for iBGP peers; communities for both", () => {
+const outEntries = (cfg: FrrConfig, routeMap: string): string[] =>
+  cfg.routeMaps.filter((m) => m.name === routeMap).map((m) => [`${m.action} ${m.seq}`, ...(m.hasMatchTag ? [`match tag ${m.matchTag}`] : []), ...m.sets.map((x) => `set ${x}`)].join(" | "));
+
+const networkLines = (cfg: FrrConfig): string[][] =>
+  cfg.routers.flatMap((r) => r.addressFamilies.map((af) => [af.name, ...af.networks.map((n) => `${n.prefix} ${n.routeMap}`)]));
+
+/** The id of the only class, checking there is exactly one. */
+function onlyClassId(cfg: FrrConfig): number {
+  const classes = cfg.routeMaps.filter((m) => m.name.startsWith("class-"));
+  expect(classes.length).toBe(1);
+  return Number(classes[0]?.name.slice("class-".length));
+}
+
+describe("outbound policy: prefix classes and route tags", () => {
+  test("LOCAL_PREF only for iBGP peers; communities for both; sets in FRR's order", () => {
     const cfg = build(
-      { bgpPeers: [aPeer("ebgp"), aPeer("ibgp", { peerAddress: "192.0.2.2", peerASN: 64500 })], bgpAdvertisements: [aBGPAdvertisement("adv", { localPref: 120, communities: ["1:1"] })] },
+      {
+        bgpPeers: [aPeer("ebgp"), aPeer("ibgp", { peerAddress: "192.0.2.2", peerASN: 64500 })],
+        bgpAdvertisements: [aBGPAdvertisement("adv", { localPref: 120, communities: ["large:1:2:3", "65535:65281", "1:1"] })],
+      },
       [svc("ns/a", ["198.51.100.1"])],
     );
-    const sets = (prefix: string): string[] => cfg.routeMaps.filter((m) => m.name.startsWith(prefix) && m.hasSet).map((m) => m.set);
-    expect(sets("192.0.2.1-")).toEqual(["community 1:1 additive"]);
-    expect(sets("192.0.2.2-")).toEqual(["local-preference 120", "community 1:1 additive"]);
+    const id = onlyClassId(cfg);
+    expect(cfg.routeMaps.find((m) => m.name === `class-${id}`)).toMatchObject({ action: "permit", seq: 10, hasMatchTag: false, sets: [`tag ${id}`] });
+    expect(outEntries(cfg, "192.0.2.1-out")).toEqual([`permit ${id} | match tag ${id} | set community 1:1 no-export additive | set large-community 1:2:3 additive`, "deny 65535"]);
+    expect(outEntries(cfg, "192.0.2.2-out")).toEqual([
+      `permit ${id} | match tag ${id} | set community 1:1 no-export additive | set large-community 1:2:3 additive | set local-preference 120`,
+      "deny 65535",
+    ]);
+    expect(outEntries(cfg, "192.0.2.1-in")).toEqual(["deny 10"]);
   });
 
-  test("families: a single-family neighbor gets only its family; an activated family without prefixes denies any", () => {
+  test("families: a single-family neighbor gets only its family's classes; a neighbor without prefixes denies everything", () => {
     const cfg = build({ bgpPeers: [aPeer("v4"), aPeer("dual", { peerAddress: "192.0.2.2", dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv")] }, [svc("ns/a", ["2001:db8::1"])]);
-    expect(cfg.ipPrefixLists.map((l) => [l.name, l.entries.map((e) => `${e.action} ${e.prefix}`)])).toEqual([
-      ["192.0.2.1-allowed-ipv4", ["deny any"]],
-      ["192.0.2.2-allowed-ipv4", ["deny any"]],
+    const id = onlyClassId(cfg);
+    expect(outEntries(cfg, "192.0.2.1-out")).toEqual(["deny 65535"]);
+    expect(outEntries(cfg, "192.0.2.2-out")).toEqual([`permit ${id} | match tag ${id}`, "deny 65535"]);
+    expect(networkLines(cfg)).toEqual([["ipv4 unicast"], ["ipv6 unicast", `2001:db8::1/128 class-${id}`]]);
+    expect(cfg.routers[0]?.addressFamilies.map((af) => af.neighbors.map((n) => n.id))).toEqual([["192.0.2.1", "192.0.2.2"], ["192.0.2.2"]]);
+  });
+
+  test("a class holds every prefix treated alike, IPv4 and IPv6 alike; one route tag per class", () => {
+    const cfg = build({ bgpPeers: [aPeer("dual", { dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv", { communities: ["1:1"] })] }, [
+      svc("ns/a", ["198.51.100.1", "2001:db8::1"]),
+      svc("ns/b", ["198.51.100.2"]),
     ]);
-    expect(cfg.ipv6PrefixLists.map((l) => [l.name, l.entries.map((e) => `${e.action} ${e.prefix}`)])).toEqual([["192.0.2.2-allowed-ipv6", ["permit 2001:db8::1/128"]]]);
-    const afs = cfg.routers[0]?.addressFamilies.map((af) => [af.name, af.networks.map((n) => n.prefix), af.neighbors.map((n) => n.id)]);
-    expect(afs).toEqual([
-      ["ipv4 unicast", [], ["192.0.2.1", "192.0.2.2"]],
-      ["ipv6 unicast", ["2001:db8::1/128"], ["192.0.2.2"]],
-    ]);
+    const id = onlyClassId(cfg);
+    expect(networkLines(cfg)).toEqual([["ipv4 unicast", `198.51.100.1/32 class-${id}`, `198.51.100.2/32 class-${id}`], ["ipv6 unicast", `2001:db8::1/128 class-${id}`]]);
+  });
+
+  const peers = [aPeer("a"), aPeer("b", { peerAddress: "192.0.2.2" })];
+  const advs = [
+    aBGPAdvertisement("to-a", { peers: ["a"], serviceSelectors: [{ matchLabels: { to: "a" } }] }),
+    aBGPAdvertisement("to-both", { communities: ["1:1"], serviceSelectors: [{ matchLabels: { to: "both" } }] }),
+    aBGPAdvertisement("to-both-plain", { serviceSelectors: [{ matchLabels: { to: "both-plain" } }] }),
+  ];
+  const labelled = (key: string, ip: string, to: string): BgpServiceView => ({ ...svc(key, [ip]), labels: { to } });
+  const classIds = (services: BgpServiceView[]): Map<string, string> =>
+    new Map(build({ bgpPeers: peers, bgpAdvertisements: advs }, services).routers.flatMap((r) => r.addressFamilies.flatMap((af) => af.networks.map((n) => [n.prefix, n.routeMap]))));
+
+  test.each([
+    ["different peers", "to-a", "to-both-plain", false],
+    ["same peers, different communities", "to-both", "to-both-plain", false],
+    ["same advertisement", "to-both", "to-both", true],
+  ])("classes: %s → same class: %s", (_d, x, y, same) => {
+    const ids = classIds([labelled("ns/x", "198.51.100.1", x.replace(/^to-/, "")), labelled("ns/y", "198.51.100.2", y.replace(/^to-/, ""))]);
+    expect(ids.get("198.51.100.1/32") === ids.get("198.51.100.2/32")).toBe(same);
+  });
+
+  test("class ids do not move when other Services and classes come and go, nor with the input order", () => {
+    const base = [labelled("ns/x", "198.51.100.1", "a"), labelled("ns/y", "198.51.100.2", "both")];
+    const before = classIds(base);
+    const more = classIds([labelled("ns/z", "198.51.100.3", "both-plain"), ...base, labelled("ns/w", "198.51.100.4", "a")].reverse());
+    expect(more.get("198.51.100.1/32")).toBe(before.get("198.51.100.1/32"));
+    expect(more.get("198.51.100.2/32")).toBe(before.get("198.51.100.2/32"));
+    expect(more.get("198.51.100.4/32")).toBe(before.get("198.51.100.1/32"));
+    expect(new Set(more.values()).size).toBe(3);
+  });
+
+  test("the -out entry of a class is its id: route-maps stay sorted by sequence, ending with the final deny", () => {
+    const cfg = build({ bgpPeers: peers, bgpAdvertisements: advs }, [labelled("ns/x", "198.51.100.1", "a"), labelled("ns/y", "198.51.100.2", "both"), labelled("ns/z", "198.51.100.3", "both-plain")]);
+    for (const name of ["192.0.2.1-out", "192.0.2.2-out"]) {
+      const entries = cfg.routeMaps.filter((m) => m.name === name);
+      expect(entries.map((m) => m.seq)).toEqual([...entries.map((m) => m.seq)].sort((a, b) => a - b));
+      expect(entries.filter((m) => m.action === "permit").every((m) => m.matchTag === m.seq && m.seq >= 1 && m.seq <= 65534)).toBe(true);
+      expect(entries.at(-1)).toMatchObject({ action: "deny", seq: 65535, hasMatchTag: false, sets: [] });
+    }
+    expect(cfg.routeMaps.filter((m) => m.name === "192.0.2.1-out").length).toBe(4);
+    expect(cfg.routeMaps.filter((m) => m.name === "192.0.2.2-out").length).toBe(3);
+  });
+});
+
+describe("classifyPrefixes", () => {
+  const peer = configOf({ bgpPeers: [aPeer("p")] }).peers;
+  const announcement = (i: number, community: number): PrefixAnnouncement => {
+    const c = parseCommunity(`1:${community}`);
+    const ip = parseIP(`198.51.100.${i}`);
+    if (!c.ok || !ip.ok) throw new Error("bad test input");
+    return { prefix: cidrOf(ip.value, 32), services: [`ns/s${i}`], advertisements: ["adv"], peers: [{ peer: "p", localPref: 0, communities: [c.value] }] };
+  };
+
+  test("colliding signatures take the next free id, in signature order, whatever the input order", () => {
+    // Find two treatments (community 1:x vs 1:y) whose signatures hash to the same id.
+    const seen = new Map<number, number>();
+    let pair: [number, number] | undefined;
+    for (let x = 0; pair === undefined && x < 5000; x++) {
+      const id = classifyPrefixes(peer, [announcement(1, x)])[0]?.id ?? 0;
+      const other = seen.get(id);
+      if (other !== undefined) pair = [other, x];
+      seen.set(id, x);
+    }
+    if (pair === undefined) throw new Error("no collision found");
+    const [x, y] = pair;
+    const alone = classifyPrefixes(peer, [announcement(1, x)])[0]?.id ?? 0;
+    const both = classifyPrefixes(peer, [announcement(2, y), announcement(1, x)]);
+    const [first, second] = [`p community 1:${x}`, `p community 1:${y}`].sort() as [string, string];
+    expect(both.find((c) => c.signature === first)?.id).toBe(alone);
+    expect(both.find((c) => c.signature === second)?.id).toBe((alone % 65534) + 1);
+  });
+
+  test("prefixes no session receives are in no class", () => {
+    const a = { ...announcement(1, 1), peers: [{ peer: "gone", localPref: 0, communities: [] }] };
+    expect(classifyPrefixes(peer, [a])).toEqual([]);
   });
 });
 

@@ -1,10 +1,10 @@
 // Builds the FRR view model from a node's BGP plan. Every decision about what FRR is told is made here; the
 // templates only lay the lines out. Lines are produced in FRR 8.4's canonical form (what `show running-config`
 // prints) and FRR's order, so that reloading an unchanged configuration is a no-op.
-import { compareCidr, compareCommunity, type NodeBgpPlan, type PrefixAnnouncement } from "../bgp/plan.js";
+import { compareCidr, type NodeBgpPlan, type PrefixAnnouncement } from "../bgp/plan.js";
 import type { Community } from "../bgp/community.js";
 import type { BFDProfile, Peer } from "../config/types.js";
-import { formatCidr, type Cidr } from "../net/cidr.js";
+import { formatCidr } from "../net/cidr.js";
 import { formatIP, type IPFamily } from "../net/ip.js";
 import type {
   FrrAddressFamily,
@@ -14,7 +14,6 @@ import type {
   FrrLogging,
   FrrNeighbor,
   FrrNetwork,
-  FrrPrefixList,
   FrrRouteMapEntry,
   FrrRouter,
   LogLevel,
@@ -94,7 +93,6 @@ const neighborId = (peer: Peer): string => (peer.address !== null ? formatIP(pee
 const filterBase = (peer: Peer): string => (peer.vrf === "" ? neighborId(peer) : `${neighborId(peer)}-${peer.vrf}`);
 
 const familyWord = (f: IPFamily): string => (f === "IPv4" ? "ipv4" : "ipv6");
-const prefixListKeyword = (f: IPFamily): string => (f === "IPv4" ? "ip" : "ipv6");
 
 const WELL_KNOWN_COMMUNITIES: ReadonlyMap<number, string> = new Map([
   [0x00000000, "internet"],
@@ -120,7 +118,7 @@ export function frrCommunityText(c: Community): string {
   return WELL_KNOWN_COMMUNITIES.get(c.asn * 0x10000 + c.value) ?? `${c.asn}:${c.value}`;
 }
 
-/** The numeric text of a community, used in prefix-list names. */
+/** The numeric text of a community (class signatures). */
 const communityNameText = (c: Community): string =>
   c.kind === "legacy" ? `${c.asn}:${c.value}` : `${c.globalAdministrator}:${c.localData1}:${c.localData2}`;
 
@@ -129,6 +127,7 @@ interface Naming {
 }
 
 const peerRef = (n: Naming, name: string): string => `BGPPeer ${n.namespace}/${name}`;
+const peerRefs = (n: Naming, names: readonly string[]): string => `BGPPeer ${names.map((p) => `${n.namespace}/${p}`).join(", ")}`;
 const advRefs = (n: Naming, names: Iterable<string>): string => {
   const sorted = [...new Set(names)].sort(byString);
   return sorted.length === 0 ? "" : ` (BGPAdvertisement ${sorted.map((a) => `${n.namespace}/${a}`).join(", ")})`;
@@ -165,133 +164,188 @@ function neighborFor(peer: Peer, n: Naming): FrrNeighbor {
   };
 }
 
-/** What one neighbor advertises in one family. */
-interface FamilyAdvertisements {
-  readonly family: IPFamily;
-  /** Sorted prefixes with the advertisements that sent them to this peer. */
-  readonly prefixes: readonly { prefix: Cidr; advertisements: readonly string[] }[];
-  /** LOCAL_PREF value → prefixes (iBGP only). */
-  readonly localPrefs: ReadonlyMap<number, Cidr[]>;
-  /** Community numeric text → community and prefixes. */
-  readonly communities: ReadonlyMap<string, { community: Community; prefixes: Cidr[] }>;
-}
+// ---------------------------------------------------------------------------------------------------------------
+// Prefix classes
+//
+// The outbound policy must not grow with the number of Services: FRR 8.4 builds big prefix-lists in quadratic time
+// (2,000 entries ≈ 2 minutes, bench/README.md). So prefixes that get exactly the same treatment towards every peer
+// form a class; each prefix is originated with `network <prefix> route-map class-<id>`, whose only action is
+// `set tag <id>` (the route tag is local to the router, never sent in BGP), and each peer's `-out` route-map has one
+// `permit <id>` entry per class it receives (`match tag <id>` + the class's sets for that peer) and a final
+// `deny 65535`. The number of classes depends on the BGPAdvertisements and peers, not on the number of Services.
+//
+// A class id is a hash of the class's signature (its canonical treatment text), so it does not move when other
+// classes come and go: adding or removing Services rewrites only their own `network` lines. A treatment that changes
+// (a BGPAdvertisement's communities, a new peer) gives a new class, i.e. the prefixes' `network` lines are rewritten
+// to the new class route-map, which bgpd applies at once (changing the `set` lines of a live route-map entry would
+// take effect only after bgpd's route-map delay timer, 5 s).
 
-function familyAdvertisements(peer: Peer, family: IPFamily, announcements: readonly PrefixAnnouncement[]): FamilyAdvertisements {
-  const prefixes: { prefix: Cidr; advertisements: readonly string[] }[] = [];
-  const localPrefs = new Map<number, Cidr[]>();
-  const communities = new Map<string, { community: Community; prefixes: Cidr[] }>();
-  for (const a of announcements) {
-    if (a.prefix.family !== family) continue;
-    const pa = a.peers.find((p) => p.peer === peer.name);
-    if (pa === undefined) continue;
-    prefixes.push({ prefix: a.prefix, advertisements: a.advertisements });
-    if (pa.localPref !== 0 && isIBGP(peer)) localPrefs.set(pa.localPref, [...(localPrefs.get(pa.localPref) ?? []), a.prefix]);
-    for (const c of pa.communities) {
-      const key = communityNameText(c);
-      const entry = communities.get(key) ?? { community: c, prefixes: [] };
-      entry.prefixes.push(a.prefix);
-      communities.set(key, entry);
-    }
-  }
-  return { family, prefixes, localPrefs, communities };
-}
+/** Route-map sequence numbers are 1..65535: class ids use 1..65534, 65535 is each `-out` route-map's final deny. */
+const CLASS_ID_COUNT = 65534;
+const FINAL_DENY_SEQ = 65535;
+const CLASS_ROUTE_MAP_SEQ = 10;
 
-const permitEntries = (prefixes: readonly Cidr[]): FrrPrefixList["entries"] =>
-  [...prefixes].sort(compareCidr).map((p, i) => ({ seq: i + 1, action: "permit", prefix: formatCidr(p) }));
-
-interface NeighborFilters {
-  readonly prefixLists: Map<IPFamily, FrrPrefixList[]>;
-  readonly routeMaps: FrrRouteMapEntry[];
-}
-
-interface FilterContext {
+/** How the prefixes of a class are sent to one peer. */
+export interface PeerTreatment {
   readonly peer: Peer;
-  readonly naming: Naming;
-  readonly out: NeighborFilters;
-  nextSeq: number;
+  /** LOCAL_PREF set on the route (iBGP peers only); 0 = not set. */
+  readonly localPref: number;
+  /** Legacy then large communities, sorted (compareCommunity). */
+  readonly communities: readonly Community[];
 }
 
-function advsOf(fa: FamilyAdvertisements, prefixes: readonly Cidr[]): string[] {
-  const wanted = new Set(prefixes.map(formatCidr));
-  return fa.prefixes.filter((p) => wanted.has(formatCidr(p.prefix))).flatMap((p) => p.advertisements);
+/** Prefixes that get exactly the same treatment towards every peer. */
+export interface PrefixClass {
+  /** Route tag and sequence number of the class's entry in the peers' `-out` route-maps (1..65534). */
+  readonly id: number;
+  /** Canonical text of the treatments, the input of the id, e.g. `peer-a community 100:5; peer-b`. */
+  readonly signature: string;
+  /** By peer name. */
+  readonly treatments: readonly PeerTreatment[];
+  /** Sorted (compareCidr). */
+  readonly prefixes: readonly PrefixAnnouncement[];
+  /** BGPAdvertisements behind the prefixes, sorted. */
+  readonly advertisements: readonly string[];
 }
 
-/** Adds a prefix list and the route-map entry matching it. */
-function addFilter(ctx: FilterContext, family: IPFamily, list: FrrPrefixList, set: { onMatchNext: boolean; set: string }): void {
-  ctx.out.prefixLists.get(family)?.push(list);
-  ctx.out.routeMaps.push({
-    comment: list.comment,
-    name: `${filterBase(ctx.peer)}-out`,
+/** 32-bit FNV-1a of the UTF-8 bytes of `text`. */
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash;
+}
+
+function treatmentText(t: PeerTreatment): string {
+  const legacy = t.communities.filter((c) => c.kind === "legacy").map(communityNameText);
+  const large = t.communities.filter((c) => c.kind === "large").map(communityNameText);
+  return [
+    t.peer.name,
+    ...(t.localPref !== 0 ? [`local-preference ${t.localPref}`] : []),
+    ...(legacy.length > 0 ? [`community ${legacy.join(" ")}`] : []),
+    ...(large.length > 0 ? [`large-community ${large.join(" ")}`] : []),
+  ].join(" ");
+}
+
+/** The peers (of this node's sessions, carrying the prefix's family) receiving a prefix, and how. */
+function treatmentsOf(a: PrefixAnnouncement, sessionsByName: ReadonlyMap<string, Peer>): PeerTreatment[] {
+  const out: PeerTreatment[] = [];
+  for (const pa of a.peers) {
+    const peer = sessionsByName.get(pa.peer);
+    if (peer === undefined || !sessionFamilies(peer).includes(a.prefix.family)) continue;
+    out.push({ peer, localPref: isIBGP(peer) ? pa.localPref : 0, communities: pa.communities });
+  }
+  return out.sort((x, y) => byString(x.peer.name, y.peer.name));
+}
+
+/**
+ * Groups the announced prefixes into classes (prefixes no peer receives are in none) and numbers them: each class's
+ * id is derived from its signature; colliding signatures take the next free id, in signature order. Deterministic
+ * and independent of the order of the inputs.
+ */
+export function classifyPrefixes(sessions: readonly Peer[], announcements: readonly PrefixAnnouncement[]): PrefixClass[] {
+  const sessionsByName = new Map(sessions.map((p) => [p.name, p]));
+  const groups = new Map<string, { treatments: PeerTreatment[]; prefixes: PrefixAnnouncement[] }>();
+  for (const a of announcements) {
+    const treatments = treatmentsOf(a, sessionsByName);
+    if (treatments.length === 0) continue;
+    const signature = treatments.map(treatmentText).join("; ");
+    const group = groups.get(signature) ?? { treatments, prefixes: [] };
+    group.prefixes.push(a);
+    groups.set(signature, group);
+  }
+  const taken = new Set<number>();
+  const classes: PrefixClass[] = [];
+  for (const signature of [...groups.keys()].sort(byString)) {
+    const group = groups.get(signature);
+    if (group === undefined) continue;
+    let id = (fnv1a32(signature) % CLASS_ID_COUNT) + 1;
+    while (taken.has(id)) id = (id % CLASS_ID_COUNT) + 1;
+    taken.add(id);
+    classes.push({
+      id,
+      signature,
+      treatments: group.treatments,
+      prefixes: [...group.prefixes].sort((x, y) => compareCidr(x.prefix, y.prefix)),
+      advertisements: [...new Set(group.prefixes.flatMap((p) => p.advertisements))].sort(byString),
+    });
+  }
+  return classes.sort((x, y) => x.id - y.id);
+}
+
+const classRouteMapName = (c: PrefixClass): string => `class-${c.id}`;
+
+/** `route-map class-<id> permit 10` + `set tag <id>`: the route-map of the class's `network` lines. */
+function classRouteMap(c: PrefixClass, naming: Naming): FrrRouteMapEntry {
+  return {
+    comment: `Class ${c.id}: prefixes advertised to ${peerRefs(naming, c.treatments.map((t) => t.peer.name))}${advRefs(naming, c.advertisements)}`,
+    name: classRouteMapName(c),
     action: "permit",
-    seq: ctx.nextSeq,
-    hasMatch: true,
-    matchFamily: prefixListKeyword(family),
-    matchPrefixList: list.name,
-    onMatchNext: set.onMatchNext,
-    hasSet: set.set !== "",
-    set: set.set,
-  });
-  ctx.nextSeq += 10;
+    seq: CLASS_ROUTE_MAP_SEQ,
+    hasMatchTag: false,
+    matchTag: 0,
+    sets: [`tag ${c.id}`],
+  };
 }
 
-function addFamilyFilters(ctx: FilterContext, fa: FamilyAdvertisements): void {
-  const base = filterBase(ctx.peer);
-  const fw = familyWord(fa.family);
-  const who = peerRef(ctx.naming, ctx.peer.name);
-  for (const [value, prefixes] of [...fa.localPrefs.entries()].sort(([a], [b]) => a - b)) {
-    const comment = `${who}: ${fw} prefixes with local-preference ${value}${advRefs(ctx.naming, advsOf(fa, prefixes))}`;
-    const list = { comment, family: prefixListKeyword(fa.family), name: `${base}-localpref-${value}-${fw}`, entries: permitEntries(prefixes) };
-    addFilter(ctx, fa.family, list, { onMatchNext: true, set: `local-preference ${value}` });
+/** The `set` lines of a class towards one peer, in the order FRR prints them. */
+function treatmentSets(t: PeerTreatment): string[] {
+  const legacy = t.communities.filter((c) => c.kind === "legacy").map(frrCommunityText);
+  const large = t.communities.filter((c) => c.kind === "large").map(frrCommunityText);
+  return [
+    ...(legacy.length > 0 ? [`community ${legacy.join(" ")} additive`] : []),
+    ...(large.length > 0 ? [`large-community ${large.join(" ")} additive`] : []),
+    ...(t.localPref !== 0 ? [`local-preference ${t.localPref}`] : []),
+  ];
+}
+
+/** Route-maps of one neighbor: deny everything received; send the classes it receives, each with its sets. */
+function neighborRouteMaps(peer: Peer, classes: readonly PrefixClass[], naming: Naming): FrrRouteMapEntry[] {
+  const who = peerRef(naming, peer.name);
+  const noMatch = { hasMatchTag: false, matchTag: 0, sets: [] };
+  const entries: FrrRouteMapEntry[] = [{ comment: `${who}: accept no route from the peer`, name: `${filterBase(peer)}-in`, action: "deny", seq: 10, ...noMatch }];
+  const out = `${filterBase(peer)}-out`;
+  let received = 0;
+  for (const c of classes) {
+    const t = c.treatments.find((x) => x.peer.name === peer.name);
+    if (t === undefined) continue;
+    received++;
+    entries.push({
+      comment: `${who}: class ${c.id} prefixes${advRefs(naming, c.advertisements)}`,
+      name: out,
+      action: "permit",
+      seq: c.id,
+      hasMatchTag: true,
+      matchTag: c.id,
+      sets: treatmentSets(t),
+    });
   }
-  for (const { community, prefixes } of [...fa.communities.values()].sort((a, b) => compareCommunity(a.community, b.community))) {
-    const large = community.kind === "large";
-    const what = large ? "large-community" : "community";
-    const comment = `${who}: ${fw} prefixes with ${what} ${communityNameText(community)}${advRefs(ctx.naming, advsOf(fa, prefixes))}`;
-    const list = { comment, family: prefixListKeyword(fa.family), name: `${base}-${what}-${communityNameText(community)}-${fw}`, entries: permitEntries(prefixes) };
-    addFilter(ctx, fa.family, list, { onMatchNext: true, set: `${what} ${frrCommunityText(community)} additive` });
-  }
-  const allowed = fa.prefixes.map((p) => p.prefix);
-  const comment = allowed.length === 0
-    ? `${who}: no ${fw} prefix to advertise`
-    : `${who}: ${fw} prefixes to advertise${advRefs(ctx.naming, fa.prefixes.flatMap((p) => p.advertisements))}`;
-  const entries: FrrPrefixList["entries"] = allowed.length === 0 ? [{ seq: 1, action: "deny", prefix: "any" }] : permitEntries(allowed);
-  addFilter(ctx, fa.family, { comment, family: prefixListKeyword(fa.family), name: `${base}-allowed-${fw}`, entries }, { onMatchNext: false, set: "" });
+  // Always present, so the route-map exists whatever the classes (FRR warns about a neighbor's missing route-map)
+  // and is never deleted and re-created when a peer's last class goes and a new one comes.
+  const comment = received === 0 ? `${who}: no prefix to advertise` : `${who}: advertise nothing else (untagged routes, e.g. learned from peers)`;
+  entries.push({ comment, name: out, action: "deny", seq: FINAL_DENY_SEQ, ...noMatch });
+  return entries;
 }
 
-/** Prefix lists and route-maps of one neighbor: deny everything received; send only the planned prefixes, tagged. */
-function neighborFilters(peer: Peer, announcements: readonly PrefixAnnouncement[], naming: Naming): NeighborFilters {
-  const out: NeighborFilters = { prefixLists: new Map([["IPv4", []], ["IPv6", []]]), routeMaps: [] };
-  out.routeMaps.push({
-    comment: `${peerRef(naming, peer.name)}: accept no route from the peer`,
-    name: `${filterBase(peer)}-in`,
-    action: "deny",
-    seq: 10,
-    hasMatch: false,
-    matchFamily: "",
-    matchPrefixList: "",
-    onMatchNext: false,
-    hasSet: false,
-    set: "",
-  });
-  const ctx: FilterContext = { peer, naming, out, nextSeq: 10 };
-  for (const family of sessionFamilies(peer)) addFamilyFilters(ctx, familyAdvertisements(peer, family, announcements));
-  return out;
+function networksFor(family: IPFamily, peers: readonly Peer[], classes: readonly PrefixClass[], naming: Naming): FrrNetwork[] {
+  const names = new Set(peers.map((p) => p.name));
+  return classes
+    .flatMap((c) => (c.treatments.some((t) => names.has(t.peer.name)) ? c.prefixes.map((a) => ({ a, c })) : []))
+    .filter(({ a }) => a.prefix.family === family)
+    .sort((x, y) => compareCidr(x.a.prefix, y.a.prefix))
+    .map(({ a, c }) => ({ comment: `Service ${a.services.join(", ")}${advRefs(naming, a.advertisements)}`, prefix: formatCidr(a.prefix), routeMap: classRouteMapName(c) }));
 }
 
-function networksFor(family: IPFamily, peers: readonly Peer[], announcements: readonly PrefixAnnouncement[], naming: Naming): FrrNetwork[] {
-  const names = new Set(peers.filter((p) => sessionFamilies(p).includes(family)).map((p) => p.name));
-  return announcements
-    .filter((a) => a.prefix.family === family && a.peers.some((p) => names.has(p.peer)))
-    .map((a) => ({ comment: `Service ${a.services.join(", ")}${advRefs(naming, a.advertisements)}`, prefix: formatCidr(a.prefix) }));
-}
-
-function addressFamiliesFor(peers: readonly Peer[], announcements: readonly PrefixAnnouncement[], naming: Naming): FrrAddressFamily[] {
+function addressFamiliesFor(peers: readonly Peer[], classes: readonly PrefixClass[], naming: Naming): FrrAddressFamily[] {
   const result: FrrAddressFamily[] = [];
   for (const family of FAMILIES) {
-    const neighbors: FrrAddressFamilyNeighbor[] = peers
-      .filter((p) => sessionFamilies(p).includes(family))
-      .map((p) => ({ comment: peerRef(naming, p.name), id: neighborId(p), routeMapIn: `${filterBase(p)}-in`, routeMapOut: `${filterBase(p)}-out` }));
-    const networks = networksFor(family, peers, announcements, naming);
+    const familyPeers = peers.filter((p) => sessionFamilies(p).includes(family));
+    const neighbors: FrrAddressFamilyNeighbor[] = familyPeers.map((p) => ({
+      comment: peerRef(naming, p.name),
+      id: neighborId(p),
+      routeMapIn: `${filterBase(p)}-in`,
+      routeMapOut: `${filterBase(p)}-out`,
+    }));
+    const networks = networksFor(family, familyPeers, classes, naming);
     if (neighbors.length > 0 || networks.length > 0) result.push({ name: `${familyWord(family)} unicast`, networks, neighbors });
   }
   return result;
@@ -317,7 +371,7 @@ function routerGroups(sessions: readonly Peer[]): RouterGroup[] {
   return [...groups.values()].sort((a, b) => byString(a.vrf, b.vrf) || a.asn - b.asn || byString(a.routerId, b.routerId));
 }
 
-function routerFor(group: RouterGroup, announcements: readonly PrefixAnnouncement[], naming: Naming): FrrRouter {
+function routerFor(group: RouterGroup, classes: readonly PrefixClass[], naming: Naming): FrrRouter {
   const peers = [...group.peers].sort(compareNeighbors);
   const names = [...group.peers.map((p) => `${naming.namespace}/${p.name}`)].sort(byString);
   return {
@@ -328,7 +382,7 @@ function routerFor(group: RouterGroup, announcements: readonly PrefixAnnouncemen
     hasRouterId: group.routerId !== "",
     routerId: group.routerId,
     neighbors: peers.map((p) => neighborFor(p, naming)),
-    addressFamilies: addressFamiliesFor(peers, announcements, naming),
+    addressFamilies: addressFamiliesFor(peers, classes, naming),
   };
 }
 
@@ -359,26 +413,19 @@ function bfdProfileFor(p: BFDProfile, naming: Naming): FrrBfdProfile {
  */
 export function buildFrrConfig(plan: NodeBgpPlan, bfdProfiles: readonly BFDProfile[], opts: BuildFrrOptions): FrrConfig {
   const naming: Naming = { namespace: opts.namespace ?? DEFAULT_NAMESPACE };
-  const routers = routerGroups(plan.sessions).map((g) => routerFor(g, plan.announcements, naming));
-  const orderedPeers = routerGroups(plan.sessions).flatMap((g) => [...g.peers].sort(compareNeighbors));
-  const ipPrefixLists: FrrPrefixList[] = [];
-  const ipv6PrefixLists: FrrPrefixList[] = [];
-  const routeMaps: FrrRouteMapEntry[] = [];
-  for (const peer of orderedPeers) {
-    const filters = neighborFilters(peer, plan.announcements, naming);
-    ipPrefixLists.push(...(filters.prefixLists.get("IPv4") ?? []));
-    ipv6PrefixLists.push(...(filters.prefixLists.get("IPv6") ?? []));
-    routeMaps.push(...filters.routeMaps);
-  }
+  const classes = classifyPrefixes(plan.sessions, plan.announcements);
+  const groups = routerGroups(plan.sessions);
+  const routers = groups.map((g) => routerFor(g, classes, naming));
+  const orderedPeers = groups.flatMap((g) => [...g.peers].sort(compareNeighbors));
+  const routeMaps: FrrRouteMapEntry[] = [
+    ...classes.map((c) => classRouteMap(c, naming)),
+    ...orderedPeers.flatMap((peer) => neighborRouteMaps(peer, classes, naming)),
+  ];
   const profiles = [...bfdProfiles].sort((a, b) => byString(a.name, b.name)).map((p) => bfdProfileFor(p, naming));
   return {
     header: [`FRR configuration of node ${plan.node}, generated by metallb-ts: do not edit.`],
     log: loggingFor(opts.logLevel),
     routers,
-    hasIpPrefixLists: ipPrefixLists.length > 0,
-    ipPrefixLists,
-    hasIpv6PrefixLists: ipv6PrefixLists.length > 0,
-    ipv6PrefixLists,
     routeMaps,
     hasBfdProfiles: profiles.length > 0,
     bfdProfiles: profiles,

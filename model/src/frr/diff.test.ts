@@ -2,7 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { diffFrrConfig, parseFrrConfig, redactPasswords, significantLines } from "./diff.js";
+import { diffFrrConfig, parseFrrConfig, redactPasswords, runningBase, significantLines } from "./diff.js";
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "frr-templates", "testdata", "golden");
 
@@ -93,10 +93,38 @@ const CASES: Case[] = [
     script: router(...af("  neighbor 10.0.0.1 route-map b out")),
   },
   {
-    name: "route-map entries: set changed in place, entry removed whole, new empty entry added before the router",
+    name: "route-map entries: set changed in place, new empty entry added before the router, entry removed whole at the end",
     old: ["route-map m permit 10", " match ip address prefix-list p", " set local-preference 100", "exit", "route-map m permit 20", " on-match next", "exit"],
     wanted: [...router(...NEIGHBOR), "route-map m permit 10", " match ip address prefix-list p", " set local-preference 200", "exit", "route-map n deny 10", "exit"],
-    script: ["no route-map m permit 20", "route-map m permit 10", " set local-preference 200", "exit", "route-map n deny 10", "exit", ...router(...NEIGHBOR)],
+    script: ["route-map m permit 10", " set local-preference 200", "exit", "route-map n deny 10", "exit", ...router(...NEIGHBOR), "no route-map m permit 20"],
+  },
+  {
+    name: "a prefix changing class: its network line is switched in place, the old class goes after (make before break)",
+    old: [
+      ...router(...NEIGHBOR, ...af("  network 10.1.0.1/32 route-map class-7", "  network 10.1.0.2/32 route-map class-7", "  neighbor 10.0.0.1 route-map o out")),
+      "route-map class-7 permit 10", " set tag 7", "exit", "route-map o permit 7", " match tag 7", "exit", "route-map o deny 65535", "exit",
+    ],
+    wanted: [
+      ...router(...NEIGHBOR, ...af("  network 10.1.0.1/32 route-map class-9", "  network 10.1.0.2/32 route-map class-9", "  neighbor 10.0.0.1 route-map o out")),
+      "route-map class-9 permit 10", " set tag 9", "exit", "route-map o permit 9", " match tag 9", " set community 1:1 additive", "exit", "route-map o deny 65535", "exit",
+    ],
+    script: [
+      "route-map class-9 permit 10", " set tag 9", "exit", "route-map o permit 9", " match tag 9", " set community 1:1 additive", "exit",
+      ...router(...af("  network 10.1.0.1/32 route-map class-9", "  network 10.1.0.2/32 route-map class-9")),
+      "no route-map class-7 permit 10", "no route-map o permit 7",
+    ],
+  },
+  {
+    name: "a network without a route-map gets one in place (and `no network` takes the route-map along)",
+    old: router(...NEIGHBOR, ...af("  network 10.1.0.1/32", "  network 10.1.0.2/32 route-map class-7")),
+    wanted: router(...NEIGHBOR, ...af("  network 10.1.0.1/32 route-map class-7")),
+    script: router(...af("  no network 10.1.0.2/32 route-map class-7", "  network 10.1.0.1/32 route-map class-7")),
+  },
+  {
+    name: "a route-map entry changing action is deleted first (FRR deletes an entry by sequence number, whatever its action)",
+    old: ["route-map o deny 10", "exit", "route-map o permit 20", " match tag 20", "exit"],
+    wanted: ["route-map o permit 10", " match tag 10", "exit", "route-map o permit 20", " match tag 30", "exit"],
+    script: ["no route-map o deny 10", "route-map o permit 10", " match tag 10", "exit", "route-map o permit 20", " match tag 30", "exit"],
   },
   {
     name: "prefix-list entries: removed with their full text, added after",
@@ -200,6 +228,27 @@ describe("diffFrrConfig over the golden configurations", () => {
       expect(down.additions).toBe(0);
       expect(down.script.split("\n").filter((l) => l !== "").every((l) => l.startsWith("no "))).toBe(true);
     }
+  });
+});
+
+describe("runningBase", () => {
+  const policy = ["log stdout informational", "route-map class-7 permit 10", " set tag 7", "exit", "!", "ip prefix-list p seq 1 permit 10.0.0.1/32", "ip nht resolve-via-default"];
+  const withRouter = [...router(...NEIGHBOR), ...policy];
+
+  test.each([
+    ["bgpd restarted empty (no router bgp, wanted has one): zebra's copies of bgpd's objects are not trusted", policy, withRouter, ["!", "ip nht resolve-via-default"]],
+    ["bgpd has its router: the running configuration as read", withRouter, withRouter, withRouter],
+    ["nothing for bgpd is wanted: the running configuration as read (stale objects are deleted)", policy, ["ip nht resolve-via-default"], policy],
+  ])("%s", (_d, running, wanted, base) => {
+    expect(runningBase(conf(...running), conf(...wanted)).split("\n").filter((l) => l !== "")).toEqual(base);
+  });
+
+  test("after a bgpd restart the whole BGP policy is sent again", () => {
+    const wanted = conf(...withRouter);
+    const script = diffFrrConfig(runningBase(conf(...policy), wanted), wanted).script;
+    expect(script).toContain("route-map class-7 permit 10\n set tag 7\nexit\n");
+    expect(script).toContain("ip prefix-list p seq 1 permit 10.0.0.1/32\n");
+    expect(script).toContain("log stdout informational\n");
   });
 });
 

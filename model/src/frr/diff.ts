@@ -6,10 +6,14 @@
 // in configuration mode, as at boot: no `configure terminal` needed). Order of the script:
 //
 //  1. deletions: `router bgp` blocks first (VRF instances before the default one, which FRR refuses to delete while
-//     VRF instances exist), then the policy objects they use (route-maps, prefix-lists, BFD profiles, …);
+//     VRF instances exist), then the policy objects they use (prefix-lists, BFD profiles, lines of route-map entries
+//     that stay, …);
 //  2. additions, in the new configuration's order except that policy objects come before the `router bgp` blocks
-//     using them: a `network` then meets its prefix-list entry already in place and is advertised at once, instead of
-//     waiting for bgpd's route-map delay timer.
+//     using them: a `network` then meets its class route-map and the peers' `match tag` entries already in place and
+//     is advertised at once, instead of waiting for bgpd's route-map delay timer;
+//  3. route-map entries that are gone (no entry with that name and sequence number in the new configuration), last:
+//     make before break. A prefix moving to another class has its `network … route-map` line switched before the
+//     old class's route-map and `-out` entries disappear, so no moment exists in which it has no policy.
 //
 // FRR specifics (checked against FRR 8.4):
 //  - a removed context is removed with one `no <head>` (`router bgp …`, `route-map … N`, `bfd`, `profile P`), except
@@ -20,9 +24,12 @@
 //  - a removed `no …` line (`no bgp ebgp-requires-policy`, `no bgp default ipv4-unicast`, …) is negated by dropping
 //    its `no `;
 //  - single-valued settings (`neighbor X remote-as|timers|route-map … in|out|password…`, `bgp router-id`,
-//    `log stdout`, route-map `set …`/`match … prefix-list`, BFD profile timers) are overwritten in place, never
-//    deleted first: deleting a neighbor's remote-as would delete the neighbor, and deleting its outbound route-map
-//    would leave it without a policy for a moment;
+//    `log stdout`, `network P [route-map M]`, route-map `set …`/`match tag`/`match … prefix-list`, BFD profile
+//    timers) are overwritten in place, never deleted first: deleting a neighbor's remote-as would delete the
+//    neighbor, deleting its outbound route-map would leave it without a policy for a moment, and `no network P`
+//    would withdraw a prefix that only changes class (bgpd re-announces it with the new route-map at once);
+//  - `no route-map NAME permit|deny SEQ` deletes the entry by sequence number whatever its action, so an entry whose
+//    action changes is deleted before it is re-added (step 1), never after;
 //  - prefix-list entries are keyed by sequence number, and FRR silently refuses an entry whose prefix is already in
 //    the list at another sequence, so a changed entry is deleted before it is re-added; a list that changes more
 //    than it keeps is replaced with `no ip prefix-list NAME` + its new entries (FRR's per-entry cost grows with the
@@ -100,6 +107,29 @@ export function significantLines(text: string): string[] {
     .filter((l) => !isIgnored(l.trimStart(), l.length - l.trimStart().length));
 }
 
+/** Top-level objects vtysh sends to zebra as well as bgpd, and shows once for both in `show running-config`. */
+const SHARED_WITH_ZEBRA = /^(route-map |ip prefix-list |ipv6 prefix-list |log )/;
+
+/**
+ * What FRR runs, from `show running-config`, as the base of a diff towards `wanted`. vtysh merges the daemons' views,
+ * and route-maps, prefix-lists and log settings live in zebra too: after bgpd restarts empty (no watchfrr replay),
+ * they are still shown, from zebra, while bgpd has lost them. So when the running configuration has no `router bgp`
+ * but the wanted one has, they are taken as absent, and sent again with the rest of bgpd's configuration.
+ */
+export function runningBase(running: string, wanted: string): string {
+  const hasRouter = (text: string): boolean => /^router bgp /m.test(text);
+  if (hasRouter(running) || !hasRouter(wanted)) return running;
+  const out: string[] = [];
+  let dropping = false;
+  for (const line of running.split("\n")) {
+    const topLevel = line !== "" && !/^\s/.test(line);
+    if (topLevel && line !== "exit") dropping = SHARED_WITH_ZEBRA.test(line);
+    else if (topLevel && dropping) continue; // the `exit` closing a dropped route-map entry
+    if (!dropping) out.push(line);
+  }
+  return out.join("\n");
+}
+
 /** Replaces BGP passwords in text meant for logs. */
 export function redactPasswords(text: string): string {
   return text.replace(/(^|\s)(password\s+)\S+/g, "$1$2<redacted>");
@@ -120,10 +150,12 @@ const SETTING_KEYS: readonly RegExp[] = [
   /^(neighbor \S+ bfd profile) /,
   /^(neighbor \S+ route-map) \S+ (in|out)$/,
   /^(bgp router-id) /,
+  /^(network \S+)(?: route-map \S+)?$/,
   /^(log stdout)\b/,
   /^(log timestamp precision) /,
-  /^(set (?:local-preference|community|large-community)) /,
+  /^(set (?:local-preference|community|large-community|tag)) /,
   /^(match ip(?:v6)? address prefix-list) /,
+  /^(match tag) /,
   /^(detect-multiplier|receive-interval|transmit-interval|echo receive-interval|echo transmit-interval|echo-interval|minimum-ttl) /,
 ];
 
@@ -138,6 +170,13 @@ function settingKey(line: string): string | undefined {
 const NEIGHBOR_DEFINITION = /^neighbor (\S+) (?:interface )?remote-as /;
 const NEIGHBOR_BFD = /^neighbor (\S+) bfd$/;
 const PREFIX_LIST_ENTRY = /^(ip(?:v6)? prefix-list \S+) seq \d+ /;
+const ROUTE_MAP_ENTRY = /^route-map (\S+) (?:permit|deny) (\d+)$/;
+
+/** `NAME SEQ` of a route-map entry's head line: FRR identifies an entry by these two, not by its action. */
+function routeMapEntryKey(line: string): string | undefined {
+  const m = ROUTE_MAP_ENTRY.exec(line);
+  return m === null ? undefined : `${m[1] ?? ""} ${m[2] ?? ""}`;
+}
 
 /** The command that removes one line from its context. */
 function negate(line: string): string {
@@ -180,6 +219,8 @@ interface Cascade {
 class Differ {
   readonly deletions: Op[] = [];
   readonly additions: Op[] = [];
+  /** Route-map entries that are gone: deleted after the additions (make before break). */
+  readonly lateDeletions: Op[] = [];
   private readonly cascades: Cascade[] = [];
 
   private gone(path: readonly string[], line: string): boolean {
@@ -226,9 +267,15 @@ class Differ {
       this.deletions.push({ path: [], line: `no ${list}` });
       this.cascades.push({ path: "", prefix: `${list} seq `, origin: "" });
     }
+    const wantedEntries = new Set([...wanted.children.keys()].map(routeMapEntryKey).filter((k) => k !== undefined));
+    const gone = (line: string): boolean => {
+      const key = routeMapEntryKey(line);
+      return key !== undefined && !wantedEntries.has(key);
+    };
     const rank = (line: string): number => (isVrfRouter(line) ? 0 : isRouter(line) ? 1 : 2);
-    const order = [...old.children.values()].sort((a, b) => rank(a.line) - rank(b.line));
+    const order = [...old.children.values()].filter((o) => !gone(o.line)).sort((a, b) => rank(a.line) - rank(b.line));
     this.deleteIn(order, wanted, []);
+    for (const o of old.children.values()) if (gone(o.line)) this.lateDeletions.push({ path: [], line: `no ${o.line}` });
   }
 
   private deleteIn(oldChildren: readonly ConfigNode[], wanted: ConfigNode | undefined, path: readonly string[]): void {
@@ -322,9 +369,9 @@ export function diffFrrConfig(oldText: string, newText: string): FrrBatch {
   const d = new Differ();
   d.deleteRoot(old, wanted);
   d.addRoot(old, wanted);
-  const lines = renderOps([...d.deletions, ...d.additions]);
+  const lines = renderOps([...d.deletions, ...d.additions, ...d.lateDeletions]);
   const additions = d.additions.length;
-  const deletions = d.deletions.length;
+  const deletions = d.deletions.length + d.lateDeletions.length;
   const empty = additions === 0 && deletions === 0;
   return { script: empty ? "" : `${lines.join("\n")}\n`, deletions, additions, empty };
 }

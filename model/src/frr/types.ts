@@ -59,6 +59,8 @@ export interface FrrAddressFamilyNeighbor {
 export interface FrrNetwork {
   readonly comment: string;
   readonly prefix: string;
+  /** The route-map of the prefix's class (`network <prefix> route-map <routeMap>`): it sets the class's route tag. */
+  readonly routeMap: string;
 }
 
 export interface FrrAddressFamily {
@@ -79,34 +81,17 @@ export interface FrrRouter {
   readonly addressFamilies: readonly FrrAddressFamily[];
 }
 
-export interface FrrPrefixListEntry {
-  readonly seq: number;
-  readonly action: "permit" | "deny";
-  /** A prefix, or `any`. */
-  readonly prefix: string;
-}
-
-export interface FrrPrefixList {
-  readonly comment: string;
-  /** `ip` or `ipv6`. */
-  readonly family: string;
-  readonly name: string;
-  readonly entries: readonly FrrPrefixListEntry[];
-}
-
+/** One entry of a route-map. Entries of one route-map are adjacent and in sequence order, as FRR prints them. */
 export interface FrrRouteMapEntry {
   readonly comment: string;
   readonly name: string;
   readonly action: "permit" | "deny";
   readonly seq: number;
-  readonly hasMatch: boolean;
-  /** `ip` or `ipv6`. */
-  readonly matchFamily: string;
-  readonly matchPrefixList: string;
-  readonly onMatchNext: boolean;
-  readonly hasSet: boolean;
-  /** What follows `set `, e.g. `local-preference 100`, `community no-export additive`. */
-  readonly set: string;
+  /** `match tag <matchTag>`. */
+  readonly hasMatchTag: boolean;
+  readonly matchTag: number;
+  /** What follows each `set `, in FRR's order: `community … additive`, `large-community … additive`, `local-preference N`, `tag N`. */
+  readonly sets: readonly string[];
 }
 
 export interface FrrBfdProfile {
@@ -133,10 +118,7 @@ export interface FrrConfig {
   readonly log: FrrLogging;
   /** Default VRF first, then VRFs by name. */
   readonly routers: readonly FrrRouter[];
-  readonly hasIpPrefixLists: boolean;
-  readonly ipPrefixLists: readonly FrrPrefixList[];
-  readonly hasIpv6PrefixLists: boolean;
-  readonly ipv6PrefixLists: readonly FrrPrefixList[];
+  /** The class route-maps (by class id), then each neighbor's `-in` and `-out` route-maps (in neighbor order). */
   readonly routeMaps: readonly FrrRouteMapEntry[];
   readonly hasBfdProfiles: boolean;
   readonly bfdProfiles: readonly FrrBfdProfile[];

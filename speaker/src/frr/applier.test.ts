@@ -115,6 +115,14 @@ describe("FrrApplier", () => {
     expect(frr.calls).toHaveLength(1);
   });
 
+  test("after bgpd restarted empty, the route-maps vtysh still shows (zebra's copies) are sent again", async () => {
+    const policy = "route-map m-out deny 65535\nexit\n";
+    frr.running = `frr version 8.4.4\n${policy}end\n`; // bgpd lost everything; zebra still has the route-map
+    frr.onBatch = () => `${A}${policy}`;
+    expect(await applier.apply(`${A}${policy}`)).toMatchObject({ ok: true, changed: true });
+    expect(frr.batches[0]).toContain("route-map m-out deny 65535\nexit\n");
+  });
+
   test("applies are serialised", async () => {
     frr.onBatch = (script) => (script.includes("n3w") ? B : A);
     const [ra, rb] = await Promise.all([applier.apply(A), applier.apply(B)]);

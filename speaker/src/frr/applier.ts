@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { diffFrrConfig, redactPasswords, type FrrBatch } from "../../../model/src/frr/diff.js";
+import { diffFrrConfig, redactPasswords, runningBase, type FrrBatch } from "../../../model/src/frr/diff.js";
 import type { Logger } from "../../../shell/src/logger.js";
 
 export interface ExecResult {
@@ -95,7 +95,7 @@ export class FrrApplier {
     const took = (): number => this.now() - started;
     if (this.lastApplied === newText) return { changed: false, deletions: 0, additions: 0, durationMs: took(), ok: true };
     try {
-      const base = this.lastApplied ?? (await this.readRunning());
+      const base = this.lastApplied ?? runningBase(await this.readRunning(), newText);
       const batch = diffFrrConfig(base, newText);
       await this.writeConfig(newText);
       if (batch.empty) {
