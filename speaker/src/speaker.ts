@@ -8,7 +8,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
-import { parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState } from "../../model/src/frr/state.js";
+import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { LogLevel } from "../../model/src/frr/types.js";
 import { decodeNodeBgp, type PasswordRef } from "../../model/src/node-config/bgp.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
@@ -76,6 +76,8 @@ export class Speaker {
   private readonly inf: { nodeConfig: ResilientInformer<Raw>; secrets: ResilientInformer<Raw>; bgpPeers: ResilientInformer<Raw> };
   private readonly now: () => number;
   private sessionsNow: BgpSessionState[] = [];
+  /** Configured port per neighbor of the last rendered configuration (the metrics' `peer` label). */
+  private neighborPorts: NeighborPorts = new Map();
   private bfdNow: BfdPeerState[] = [];
   private lastApplied = "";
   private frrWatcher: FSWatcher | undefined;
@@ -237,7 +239,9 @@ export class Speaker {
     }
     let text: string;
     try {
-      text = renderFrrConfig(buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace }), secrets);
+      const cfg = buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace });
+      text = renderFrrConfig(cfg, secrets);
+      this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.writeStatus(obj, { result: "Invalid", message });
@@ -304,7 +308,7 @@ export class Speaker {
         vtysh("show bfd peers json"),
         vtysh("show bfd peers counters json"),
       ]);
-      this.sessionsNow = parseBgpNeighbors(JSON.parse(neighbors));
+      this.sessionsNow = parseBgpNeighbors(JSON.parse(neighbors), this.neighborPorts);
       this.bfdNow = parseBfdPeers(JSON.parse(bfdPeers), JSON.parse(bfdCounters));
     } catch (e) {
       this.deps.log.warn({ err: e }, "reading FRR state failed");

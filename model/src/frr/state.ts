@@ -50,11 +50,17 @@ function looksLikeNeighbor(v: unknown): v is Obj {
   return isObj(v) && typeof v.bgpState === "string";
 }
 
-function sessionFrom(vrf: string, neighbor: string, n: Obj): BgpSessionState {
+/** The configured BGP port of each neighbor, keyed `vrf/neighbor` (VRF "default" for the default instance). */
+export type NeighborPorts = ReadonlyMap<string, number>;
+
+export const neighborPortKey = (vrf: string, neighbor: string): string => `${vrf}/${neighbor}`;
+
+function sessionFrom(vrf: string, neighbor: string, n: Obj, ports: NeighborPorts): BgpSessionState {
   const ms = isObj(n.messageStats) ? n.messageStats : {};
   const afs = isObj(n.addressFamilyInfo) ? Object.values(n.addressFamilyInfo).filter(isObj) : [];
-  const foreign = num(n.portForeign);
-  const port = foreign > 0 ? foreign : 179;
+  // The label names the configured port (MetalLB's `peer` label), not the connection's: when the router opened the
+  // TCP connection, FRR's portForeign is the router's ephemeral port.
+  const port = ports.get(neighborPortKey(vrf, neighbor)) ?? 179;
   const state = str(n.bgpState);
   return {
     vrf,
@@ -85,15 +91,15 @@ function sessionFrom(vrf: string, neighbor: string, n: Obj): BgpSessionState {
 }
 
 /** Sessions from `show bgp [vrf all] neighbors json`, sorted by VRF then neighbor. Never throws. */
-export function parseBgpNeighbors(json: unknown): BgpSessionState[] {
+export function parseBgpNeighbors(json: unknown, ports: NeighborPorts = new Map()): BgpSessionState[] {
   const out: BgpSessionState[] = [];
   if (!isObj(json)) return out;
   for (const [k, v] of Object.entries(json)) {
     if (looksLikeNeighbor(v)) {
-      out.push(sessionFrom("default", k, v));
+      out.push(sessionFrom("default", k, v, ports));
     } else if (isObj(v)) {
       const vrf = typeof v.vrfName === "string" ? v.vrfName : k;
-      for (const [nk, nv] of Object.entries(v)) if (looksLikeNeighbor(nv)) out.push(sessionFrom(vrf, nk, nv));
+      for (const [nk, nv] of Object.entries(v)) if (looksLikeNeighbor(nv)) out.push(sessionFrom(vrf, nk, nv, ports));
     }
   }
   return out.sort((a, b) => a.vrf.localeCompare(b.vrf) || a.neighbor.localeCompare(b.neighbor));
