@@ -21,7 +21,10 @@ async function main(): Promise<void> {
   const logIdx = process.argv.indexOf("--log");
   const logFile = logIdx >= 0 ? process.argv[logIdx + 1] : undefined;
   const log = logFile === undefined ? undefined : jsonLogger({ write: (l) => appendFileSync(logFile, l), level: "debug" });
-  const bgp = await startBgpLab(log === undefined ? {} : { log });
+  // As in production by default: the operator and each node's speaker are processes (speakers inside their node
+  // namespaces). --in-process runs them in this process instead (one event loop; --log works only then).
+  const inProcess = process.argv.includes("--in-process");
+  const bgp = await startBgpLab({ ...(log === undefined ? {} : { log }), speakerProcesses: !inProcess });
   try {
     const { kc, lab } = bgp;
     await ensureNamespace(kc, "bench");
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
       await sleep(200);
     }
     const sorted = [...samples].sort((a, b) => a - b);
-    process.stdout.write(JSON.stringify({ runs, p50Ms: pct(sorted, 50), p99Ms: pct(sorted, 99), minMs: sorted[0], maxMs: sorted[sorted.length - 1], samplesMs: samples }) + "\n");
+    process.stdout.write(JSON.stringify({ mode: inProcess ? "in-process" : "processes", runs, p50Ms: pct(sorted, 50), p99Ms: pct(sorted, 99), minMs: sorted[0], maxMs: sorted[sorted.length - 1], samplesMs: samples }) + "\n");
   } finally {
     await bgp.stop();
   }
