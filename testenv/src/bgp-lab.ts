@@ -16,7 +16,7 @@ import { addExitHook } from "./exit-hooks.js";
 import { isAlive, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
-import { ApiBridge, buildSpeaker, SpeakerProcess } from "./speaker-process.js";
+import { ApiBridge, buildSpeaker, confinementPrefix, FrrContainer, SpeakerProcess, speakerPod } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
 
 export const BGP_LAB_PASSWORD = "bgp-lab-secret";
@@ -34,6 +34,14 @@ export interface BgpLabOptions {
    * the apiserver reached through a unix-socket bridge) instead of in this process (BGP only).
    */
   speakerProcesses?: boolean;
+  /**
+   * How each node's FRR runs. "testenv" (default): testenv/src/frr.ts (daemonized, one directory, listening on 179).
+   * "frr-start" (needs speakerProcesses): the speaker Pod's FRR container as config/speaker/speaker-frr.yaml wires
+   * it: speaker/image/frr-start.sh with the startup ConfigMap (bgpd -p 0: the node connects out), directories
+   * standing in for the emptyDirs shared with the speaker, both containers confined as the manifest says
+   * (FrrContainer in speaker-process.ts).
+   */
+  nodeFrr?: "testenv" | "frr-start";
   /** Use this control plane instead of starting one. */
   controlPlane?: ApiServerHandle;
   log?: Logger;
@@ -50,6 +58,8 @@ export interface BgpLab {
   registries: Map<string, Registry>;
   /** The speaker processes (with speakerProcesses). */
   processes: Map<string, SpeakerProcess>;
+  /** Each node's FRR container (with nodeFrr "frr-start"; the nodes then have no lab.frr(node)). */
+  frrContainers: Map<string, FrrContainer>;
   nodes: readonly string[];
   stop(): Promise<void>;
 }
@@ -101,6 +111,8 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
 
 export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const nodes = opts.nodes ?? ["node1", "node2"];
+  const frrStart = opts.nodeFrr === "frr-start";
+  if (frrStart && opts.speakerProcesses !== true) throw new Error('startBgpLab: nodeFrr "frr-start" needs speakerProcesses');
   const log = opts.log ?? jsonLogger({ write: () => undefined, level: "error" });
   const ours = opts.controlPlane === undefined ? await ControlPlane.start() : undefined;
   const cp: ApiServerHandle = opts.controlPlane ?? (ours as ControlPlane);
@@ -109,6 +121,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const speakers = new Map<string, Speaker>();
   const registries = new Map<string, Registry>();
   const processes = new Map<string, SpeakerProcess>();
+  const frrContainers = new Map<string, FrrContainer>();
   let operator: Operator | undefined;
   let bridge: ApiBridge | undefined;
   let operatorProcess: ChildProcess | undefined;
@@ -116,6 +129,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const stop = async (): Promise<void> => {
     for (const s of speakers.values()) await s.stop();
     for (const p of processes.values()) await p.stop();
+    for (const f of frrContainers.values()) await f.stop();
     await bridge?.stop();
     await operator?.stop();
     if (operatorProcess?.pid !== undefined) await terminate(operatorProcess.pid, 5_000);
@@ -127,7 +141,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await lab.enableForwarding("router");
     const routerAsn = opts.routerAsn ?? ROUTER_ASN;
     await lab.startFrr("router", routerConfig(lab, nodes, routerAsn));
-    for (const n of nodes) await lab.startFrr(n, `frr defaults traditional\nlog file ${lab.dir}/frr-${n}/frr.log\n`);
+    if (!frrStart) for (const n of nodes) await lab.startFrr(n, `frr defaults traditional\nlog file ${lab.dir}/frr-${n}/frr.log\n`);
     await applyPeerConfig(kc, lab, nodes, routerAsn);
     if (opts.speakerProcesses === true) {
       // As in production: the operator and one speaker per node are processes (the speakers in their nodes'
@@ -147,13 +161,34 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         if (opProc.pid !== undefined && isAlive(opProc.pid)) process.kill(opProc.pid, "SIGKILL");
       });
       bridge = await ApiBridge.start(join(cp.dir, "api.sock"), Number(new URL(cp.server).port));
+      const pod = frrStart ? speakerPod() : undefined;
       for (const n of nodes) {
         await bridge.enter(lab, n, join(cp.dir, `bridge-${n}.log`));
-        const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+        if (pod === undefined) {
+          const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+          await sp.start();
+          processes.set(n, sp);
+          continue;
+        }
+        // The Pod's containers in the manifest's order (the kubelet does not wait for one before the next): the
+        // speaker comes up before FRR and notices it through the pid files.
+        const fc = new FrrContainer({ lab, host: n, dir: join(lab.dir, `pod-${n}`), logFile: join(lab.dir, `frr-container-${n}.log`), pod });
+        frrContainers.set(n, fc);
+        const sp = new SpeakerProcess({
+          lab,
+          host: n,
+          kubeconfigPath: rbac.speaker.kubeconfigPath,
+          mainJs,
+          logFile: join(cp.dir, `speaker-${n}.log`),
+          frrDir: fc.runDir,
+          frrConfig: join(fc.confDir, "frr.conf"),
+          wrap: confinementPrefix(pod.speaker),
+        });
         await sp.start();
         processes.set(n, sp);
+        await fc.start();
       }
-      return { cp, kc, lab, operator: undefined, speakers, registries, processes, nodes, stop };
+      return { cp, kc, lab, operator: undefined, speakers, registries, processes, frrContainers, nodes, stop };
     }
     operator = new Operator({
       kc,
@@ -182,5 +217,5 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await stop();
     throw e;
   }
-  return { cp, kc, lab, operator, speakers, registries, processes, nodes, stop };
+  return { cp, kc, lab, operator, speakers, registries, processes, frrContainers, nodes, stop };
 }
