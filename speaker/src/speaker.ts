@@ -4,6 +4,8 @@
 // Layer 2 path (optional, speaker/src/layer2/l2-speaker.ts): the NodeConfig's spec.l2 and the heartbeat key Secret
 // are fed to the L2 speaker, which elects owners among live speakers and answers ARP/NDP.
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
 import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
@@ -17,6 +19,7 @@ import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 import type { Logger } from "../../shell/src/logger.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
+import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics } from "./metrics.js";
 
 export interface FrrApplyResult {
@@ -69,6 +72,8 @@ type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: Rec
 
 const APPLY = "apply";
 const STATE = "state";
+/** How often a speaker re-checks for FRR daemons that are still starting. */
+const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
 
 export class Speaker {
@@ -178,7 +183,9 @@ export class Speaker {
   private watchFrr(): void {
     const dir = this.deps.settings.frrSocketDir;
     if (dir === undefined) return;
-    this.frrWatcher = watch(dir, { ignoreInitial: true, depth: 0 });
+    // Only the pid files: the sockets next to them (zserv.api) belong to user frr and cannot be watched by a speaker
+    // without CAP_DAC_OVERRIDE.
+    this.frrWatcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (path) => path !== dir && !path.endsWith(".pid") });
     const onDaemonFile = (path: string): void => {
       if (!/(bgpd|bfdd|zebra)\.pid$/.test(path)) return;
       this.deps.log.warn({ socket: path }, "FRR daemon (re)started: re-reading FRR and re-applying");
@@ -254,6 +261,14 @@ export class Speaker {
       return DONE;
     }
     if (this.deps.frr === undefined) return DONE;
+    const socketDir = this.deps.settings.frrSocketDir;
+    const notRunning = socketDir === undefined ? [] : frrDaemonsMissing(text, (d) => existsSync(join(socketDir, `${d}.vty`)));
+    if (notRunning.length > 0) {
+      // FRR is (re)starting: apply once every daemon the configuration needs answers, in one batch.
+      log.debug({ missing: notRunning }, "waiting for FRR daemons before applying");
+      this.queue.addAfter(APPLY, FRR_DAEMON_WAIT_MS);
+      return DONE;
+    }
     const res = await this.deps.frr.apply(text);
     if (!res.ok) {
       this.metrics.configStale.set(1);
