@@ -3,7 +3,7 @@
 import { planBgpAnnouncements, type BgpServiceView, type NodeBgpPlan, type NodeView } from "../../model/src/bgp/plan.js";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
-import type { ClusterResources, Config } from "../../model/src/config/types.js";
+import type { ClusterResources, Config, NodeAddress } from "../../model/src/config/types.js";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import type { LogLevel } from "../../model/src/frr/types.js";
 import { parseIP } from "../../model/src/net/ip.js";
@@ -15,7 +15,8 @@ export interface GoldenCase {
   readonly logLevel?: LogLevel;
   /** Raw objects, each with `kind` (IPAddressPool, BGPPeer, BGPAdvertisement, BFDProfile, Community, Secret). */
   readonly resources: readonly Record<string, unknown>[];
-  readonly nodes: readonly Partial<NodeView>[];
+  /** Nodes as the planner sees them, plus their `status.addresses` (a node's default BGP router ID: its InternalIP). */
+  readonly nodes: readonly (Partial<NodeView> & { addresses?: readonly NodeAddress[] })[];
   readonly services?: readonly (Partial<Omit<BgpServiceView, "ips">> & { key: string; ips: readonly string[]; pool: string })[];
   /** Render the peers' resolved passwords in, as the speaker does at write time. */
   readonly renderPasswords?: boolean;
@@ -30,7 +31,7 @@ const KINDS: Readonly<Record<string, keyof ClusterResources>> = {
   Secret: "secrets",
 };
 
-function resourcesOf(c: GoldenCase, nodes: readonly NodeView[]): ClusterResources {
+function resourcesOf(c: GoldenCase): ClusterResources {
   const parts: Record<keyof ClusterResources, unknown[]> = {
     pools: [], l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], communities: [], secrets: [], nodes: [], namespaces: [],
   };
@@ -39,7 +40,7 @@ function resourcesOf(c: GoldenCase, nodes: readonly NodeView[]): ClusterResource
     if (key === undefined) throw new Error(`case resource of unknown kind ${String(r["kind"])}`);
     parts[key].push({ apiVersion: r["kind"] === "BGPPeer" ? "metallb.io/v1beta2" : "metallb.io/v1beta1", ...r });
   }
-  parts.nodes = nodes.map((n) => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name, labels: n.labels } }));
+  parts.nodes = c.nodes.map((n) => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name ?? "", labels: n.labels ?? {} }, status: { addresses: n.addresses ?? [] } }));
   return parts;
 }
 
@@ -68,8 +69,8 @@ function serviceViews(c: GoldenCase): BgpServiceView[] {
   }));
 }
 
-function configOf(c: GoldenCase, nodes: readonly NodeView[]): Config {
-  const parsed = parseConfig(resourcesOf(c, nodes));
+function configOf(c: GoldenCase): Config {
+  const parsed = parseConfig(resourcesOf(c));
   if (!parsed.ok) throw new Error(`invalid case config:\n${parsed.error.map(formatProblem).join("\n")}`);
   return parsed.value;
 }
@@ -77,7 +78,7 @@ function configOf(c: GoldenCase, nodes: readonly NodeView[]): Config {
 /** A case's parsed configuration and the node's plan. */
 export function planCase(c: GoldenCase): { config: Config; plan: NodeBgpPlan } {
   const nodes = nodeViews(c);
-  const config = configOf(c, nodes);
+  const config = configOf(c);
   return { config, plan: planBgpAnnouncements(config, serviceViews(c), nodes, c.node) };
 }
 

@@ -1,12 +1,12 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseConfig } from "../config/parse-config.js";
 import { formatProblem } from "../config/problems.js";
-import { aBGPAdvertisement, aCommunity, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
+import { aBGPAdvertisement, aCommunity, aNode, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
 import { formatCidr } from "../net/cidr.js";
-import { parseIP, type IPAddress } from "../net/ip.js";
+import { formatIP, parseIP, type IPAddress } from "../net/ip.js";
 import { formatCommunity } from "./community.js";
-import { planBgpAnnouncements, type BgpServiceView, type BgpSkipReason, type NodeBgpPlan, type NodeView } from "./plan.js";
+import { nodeRouterID, planBgpAnnouncements, type BgpServiceView, type BgpSkipReason, type NodeBgpPlan, type NodeView } from "./plan.js";
 
 function configOf(parts: Partial<ClusterResources>): Config {
   const result = parseConfig(clusterResources(parts));
@@ -110,6 +110,45 @@ describe("planBgpAnnouncements: sessions", () => {
     const plan = planBgpAnnouncements(config, [service("ns/svc", ["198.51.100.10"], { nodesWithServingEndpoints: ["ghost"] })], [], "ghost");
     expect(plan.sessions.map((p) => p.name)).toEqual(["all"]);
     expect(reasonOf(plan, "ns/svc")).toBe("announced");
+  });
+});
+
+describe("planBgpAnnouncements: router ID (the node's InternalIP when no BGPPeer sets one)", () => {
+  type Addresses = ReadonlyArray<readonly [string, string]>;
+  test.each<[desc: string, addresses: Addresses | undefined, want: string | null]>([
+    ["the InternalIP", [["InternalIP", "10.0.0.1"], ["Hostname", "node1"]], "10.0.0.1"],
+    ["the first IPv4 InternalIP (dual stack, IPv6 listed first)", [["InternalIP", "fd00::1"], ["InternalIP", "10.0.0.1"], ["InternalIP", "10.0.0.2"]], "10.0.0.1"],
+    ["never an ExternalIP", [["ExternalIP", "203.0.113.1"], ["InternalIP", "10.0.0.1"]], "10.0.0.1"],
+    ["none without an InternalIP", [["ExternalIP", "203.0.113.1"], ["Hostname", "node1"]], null],
+    ["none on an IPv6-only node", [["InternalIP", "fd00::1"]], null],
+    ["malformed and 0.0.0.0 addresses are skipped", [["InternalIP", "node1.example"], ["InternalIP", "0.0.0.0"], ["InternalIP", "10.0.0.3"]], "10.0.0.3"],
+    ["none without status.addresses", undefined, null],
+  ])("%s", (_d, addresses, want) => {
+    const config = configOf({ pools, bgpPeers: [aPeer("peer-a")], nodes: [aNode("node1", { zone: "a" }, addresses), aNode("node2", { zone: "b" }, [["InternalIP", "10.9.9.9"]])] });
+    const id = nodeRouterID(config.nodes.find((n) => n.name === "node1"));
+    expect(id === null ? null : formatIP(id)).toBe(want);
+    const routerIDs = planBgpAnnouncements(config, [], [node1, node2], "node1").sessions.map((p) => (p.routerID === null ? null : formatIP(p.routerID)));
+    expect(routerIDs).toEqual([want]);
+  });
+
+  test.each<[desc: string, peers: Record<string, unknown>[], want: Record<string, string | null>]>([
+    ["a BGPPeer's routerID is kept", [aPeer("peer-a", { routerID: "192.0.2.100" })], { "peer-a": "192.0.2.100" }],
+    ["every VRF instance without one gets the node's", [aPeer("peer-a"), aPeer("peer-red", { peerAddress: "192.0.2.2", vrf: "red" })], { "peer-a": "10.0.0.1", "peer-red": "10.0.0.1" }],
+    ["BGPPeers sharing an explicit routerID keep it in every VRF", [
+      aPeer("peer-a", { routerID: "192.0.2.100" }),
+      aPeer("peer-red", { peerAddress: "192.0.2.2", vrf: "red", routerID: "192.0.2.100" }),
+    ], { "peer-a": "192.0.2.100", "peer-red": "192.0.2.100" }],
+  ])("%s", (_d, bgpPeers, want) => {
+    const config = configOf({ pools, bgpPeers, nodes: [aNode("node1", { zone: "a" }, [["InternalIP", "10.0.0.1"]])] });
+    const plan = planBgpAnnouncements(config, [], [node1], "node1");
+    expect(Object.fromEntries(plan.sessions.map((p) => [p.name, p.routerID === null ? null : formatIP(p.routerID)]))).toEqual(want);
+    // The configuration's BGPPeers stay as they are (deep-frozen: a mutation would throw).
+    expect(config.peers.map((p) => (p.routerID === null ? null : formatIP(p.routerID)))).toEqual(bgpPeers.map((p) => (p as { spec: { routerID?: string } }).spec.routerID ?? null));
+  });
+
+  test("a node the configuration's Nodes do not list gets no router ID", () => {
+    const config = configOf({ pools, bgpPeers: [aPeer("peer-a")], nodes: [aNode("node2", {}, [["InternalIP", "10.0.0.2"]])] });
+    expect(planBgpAnnouncements(config, [], [node1], "node1").sessions.map((p) => p.routerID)).toEqual([null]);
   });
 });
 

@@ -1,10 +1,10 @@
 // Pure BGP announcement planning for one node: which sessions it opens and which prefixes it advertises to which
 // peers, with which communities and LOCAL_PREF. Backend-independent (MetalLB's speaker/bgp_controller.go decisions);
 // the FRR builder turns the plan into configuration.
-import type { BGPAdvertisement, Config, Peer } from "../config/types.js";
+import type { BGPAdvertisement, Config, NodeInfo, Peer } from "../config/types.js";
 import { anySelectorMatches, type Labels } from "../labels/selector.js";
 import { cidrOf, type Cidr } from "../net/cidr.js";
-import { compareIP, type IPAddress } from "../net/ip.js";
+import { compareIP, parseIPv4, type IPAddress } from "../net/ip.js";
 import { formatCommunity, type Community } from "./community.js";
 
 /** A LoadBalancer Service as the BGP planner needs it (built by the shell). */
@@ -70,7 +70,10 @@ export type BgpServiceOutcome =
 
 export interface NodeBgpPlan {
   readonly node: string;
-  /** BGPPeers whose nodeSelectors select this node, sorted by name. Sessions stay up on excluded nodes. */
+  /**
+   * BGPPeers whose nodeSelectors select this node, sorted by name. Sessions stay up on excluded nodes. `routerID` is
+   * the one FRR is given: the BGPPeers', or when no BGPPeer of the VRF sets one, the node's (nodeRouterID).
+   */
   readonly sessions: readonly Peer[];
   /** Every originated prefix, sorted (IPv4 first, then by address, then by length). */
   readonly announcements: readonly PrefixAnnouncement[];
@@ -226,9 +229,40 @@ export function sessionsForNode(config: Config, node: NodeView): Peer[] {
 }
 
 /**
- * Plans the BGP announcements of one node. A node missing from `nodes` is treated as an unlabelled, available node.
- * Services are merged by prefix: communities are unioned per peer, and when services sharing an IP disagree on
- * LOCAL_PREF the highest value is used.
+ * The BGP router ID of a node whose BGPPeers set none: its first InternalIP that is an IPv4 address
+ * (Node.status.addresses), null when it has none.
+ *
+ * Without `bgp router-id`, zebra picks the highest loopback address, else the highest interface address, and Service
+ * IPs live on local interfaces (kube-proxy IPVS puts every LoadBalancer IP on kube-ipvs0; the labs put them on `lo`).
+ * The node's BGP identifier would then be a Service IP, the same on every node holding it, and would change with the
+ * Services: FRR 8.4 defers zebra's new router ID while a session of the instance is Established and adopts it as soon
+ * as none is (any flap, a bgpd restart); a router ID changed while sessions are Established (by configuration) resets
+ * every one of them. The node's own address is unique and stable.
+ *
+ * An IPv6-only node (no IPv4 InternalIP) gets no `bgp router-id` line: a BGP identifier is 32 bits, so its BGPPeers
+ * must set `routerID` explicitly.
+ */
+export function nodeRouterID(node: NodeInfo | undefined): IPAddress | null {
+  for (const a of node?.addresses ?? []) {
+    if (a.type !== "InternalIP") continue;
+    const ip = parseIPv4(a.address);
+    if (ip !== null && ip.value !== 0n) return ip;
+  }
+  return null;
+}
+
+/** Per VRF (one FRR instance each), sessions of a VRF where no BGPPeer sets `routerID` get the node's. */
+function withRouterIDs(sessions: readonly Peer[], nodeID: IPAddress | null): Peer[] {
+  if (nodeID === null) return [...sessions];
+  const vrfsWithRouterID = new Set(sessions.filter((p) => p.routerID !== null).map((p) => p.vrf));
+  return sessions.map((p) => (p.routerID === null && !vrfsWithRouterID.has(p.vrf) ? { ...p, routerID: nodeID } : p));
+}
+
+/**
+ * Plans the BGP announcements of one node. A node missing from `nodes` is treated as an unlabelled, available node;
+ * its addresses (the default router ID) come from the configuration's Nodes (`config.nodes`). Services are merged by
+ * prefix: communities are unioned per peer, and when services sharing an IP disagree on LOCAL_PREF the highest value
+ * is used.
  */
 export function planBgpAnnouncements(
   config: Config,
@@ -237,7 +271,7 @@ export function planBgpAnnouncements(
   nodeName: string,
 ): NodeBgpPlan {
   const node: NodeView = nodes.find((n) => n.name === nodeName) ?? { name: nodeName, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
-  const sessions = sessionsForNode(config, node);
+  const sessions = withRouterIDs(sessionsForNode(config, node), nodeRouterID(config.nodes.find((n) => n.name === nodeName)));
   const ctx: NodeContext = { config, node, sessions };
   const acc = new Map<string, PrefixAccumulator>();
   const outcomes: BgpServiceOutcome[] = [];

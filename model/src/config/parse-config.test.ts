@@ -341,6 +341,35 @@ describe("C.14 BFD echo with IPv6 pools", () => {
   });
 });
 
+describe("Nodes: labels for the selectors, status.addresses as plain data", () => {
+  test("addresses in the Node's order, Nodes by name; malformed entries are skipped, never reported", () => {
+    const malformed = {
+      ...aNode("node0"),
+      status: { addresses: [{ type: "InternalIP", address: 10 }, { type: "InternalIP" }, "10.0.0.1", null, { type: "InternalIP", address: "10.0.0.9" }] },
+    };
+    const cfg = configOf({
+      nodes: [
+        aNode("node2", {}, [["Hostname", "node2"], ["InternalIP", "10.0.0.2"]]),
+        aNode("node1", { zone: "a" }, [["InternalIP", "fd00::1"], ["InternalIP", "10.0.0.1"], ["ExternalIP", "203.0.113.1"]]),
+        malformed,
+        aNode("bare"),
+        { ...aNode("no-list"), status: { addresses: "10.0.0.3" } },
+      ],
+    });
+    expect(cfg.nodes).toEqual([
+      { name: "bare", addresses: [] },
+      { name: "no-list", addresses: [] },
+      { name: "node0", addresses: [{ type: "InternalIP", address: "10.0.0.9" }] },
+      { name: "node1", addresses: [{ type: "InternalIP", address: "fd00::1" }, { type: "InternalIP", address: "10.0.0.1" }, { type: "ExternalIP", address: "203.0.113.1" }] },
+      { name: "node2", addresses: [{ type: "Hostname", address: "node2" }, { type: "InternalIP", address: "10.0.0.2" }] },
+    ]);
+  });
+
+  test("a Node without a name is reported as before and left out", () => {
+    expect(problemsOf({ nodes: [{ metadata: {}, status: { addresses: [{ type: "InternalIP", address: "10.0.0.1" }] } }] })).toEqual(["Node/(unnamed #0) metadata.name: missing Node name"]);
+  });
+});
+
 describe("collecting, ordering, transient references", () => {
   test("all problems are collected in name order, independent of input order", () => {
     const parts = { pools: [aPool("z", []), aPool("a", ["bad"]), aPool("m", ["10.0.0.0/8"])], bgpPeers: [aPeer("p", { myASN: 0 })] };

@@ -11,6 +11,7 @@ import {
   type Parsed,
 } from "./cross-checks.js";
 import { dropDuplicateNames, readEntries, type Entry, type ReadEntriesContext } from "./entries.js";
+import { nodeInfosFromEntries } from "./nodes.js";
 import { peerFromResource, secretViewFromResource, type SecretView } from "./peers.js";
 import { poolFromResource, reportOverlappingCidrs } from "./pools.js";
 import { isRawObject } from "./raw.js";
@@ -60,7 +61,8 @@ function inputsFor(problems: ConfigProblem[], options: ParseConfigOptions): Inpu
 export function parseConfig(resources: ClusterResources, options: ParseConfigOptions = {}): Result<Config, ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   const { read } = inputsFor(problems, options);
-  const nodes = named(read(resources.nodes, "Node", false));
+  const nodeEntries = read(resources.nodes, "Node", false);
+  const nodes = named(nodeEntries);
   const namespaces = named(read(resources.namespaces, "Namespace", false));
   const secrets = secretsByName(read(resources.secrets, "Secret", false), options.namespace);
 
@@ -98,6 +100,7 @@ export function parseConfig(resources: ClusterResources, options: ParseConfigOpt
     communities,
     l2Advertisements: l2Advertisements.map((a) => a.value),
     bgpAdvertisements: bgpAdvertisements.map((a) => a.value),
+    nodes: nodeInfosFromEntries(nodeEntries),
   });
 }
 

@@ -159,6 +159,19 @@ export interface BGPAdvertisement {
   readonly serviceSelectors: readonly LabelSelector[];
 }
 
+/** One `status.addresses` entry of a Node, as given (`InternalIP`, `ExternalIP`, `Hostname`, …). */
+export interface NodeAddress {
+  readonly type: string;
+  readonly address: string;
+}
+
+/** What the configuration keeps of a Node besides the labels its selectors matched. */
+export interface NodeInfo {
+  readonly name: string;
+  /** `status.addresses` in the Node's order (entries without a string type and address left out). */
+  readonly addresses: readonly NodeAddress[];
+}
+
 /** The validated internal configuration. All lists are sorted by name. */
 export interface Config {
   readonly pools: readonly Pool[];
@@ -168,4 +181,6 @@ export interface Config {
   readonly communities: ReadonlyMap<string, Community>;
   readonly l2Advertisements: readonly L2Advertisement[];
   readonly bgpAdvertisements: readonly BGPAdvertisement[];
+  /** The given Nodes' addresses, for the plan (a node's default BGP router ID). */
+  readonly nodes: readonly NodeInfo[];
 }

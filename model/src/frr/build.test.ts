@@ -3,7 +3,7 @@ import { planBgpAnnouncements, type BgpServiceView, type NodeView, type PrefixAn
 import { parseCommunity } from "../bgp/community.js";
 import { parseConfig } from "../config/parse-config.js";
 import { formatProblem } from "../config/problems.js";
-import { aBFDProfile, aBGPAdvertisement, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
+import { aBFDProfile, aBGPAdvertisement, aNode, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
 import { cidrOf } from "../net/cidr.js";
 import { parseIP } from "../net/ip.js";
@@ -115,6 +115,21 @@ describe("neighbor session fields", () => {
     const cfg = build({ bgpPeers: [aPeer("p", { password: "hunter2" })] });
     expect(neighbor(cfg, "192.0.2.1")).toMatchObject({ hasPassword: true, passwordKey: "p" });
     expect(JSON.stringify(cfg)).not.toContain("hunter2");
+  });
+});
+
+describe("bgp router-id: the BGPPeers', else the node's InternalIP", () => {
+  const routers = (cfg: FrrConfig): string[] => cfg.routers.map((r) => `${r.asn}${r.hasVrf ? ` vrf ${r.vrf}` : ""}: ${r.hasRouterId ? r.routerId : "-"}`);
+  const internal = (ip: string): Record<string, unknown> => aNode("node1", {}, [["InternalIP", ip], ["Hostname", "node1"]]);
+  test.each<[desc: string, parts: Partial<ClusterResources>, want: string[]]>([
+    ["no routerID: the node's InternalIP", { bgpPeers: [aPeer("p")], nodes: [internal("10.111.0.11")] }, ["64500: 10.111.0.11"]],
+    ["an explicit routerID wins", { bgpPeers: [aPeer("p", { routerID: "192.0.2.100" })], nodes: [internal("10.111.0.11")] }, ["64500: 192.0.2.100"]],
+    ["no InternalIP: no line (FRR picks one)", { bgpPeers: [aPeer("p")], nodes: [aNode("node1", {}, [["ExternalIP", "203.0.113.5"]])] }, ["64500: -"]],
+    ["IPv6-only node: no line (its BGPPeers must set routerID)", { bgpPeers: [aPeer("p", { peerAddress: "fd00::1" })], nodes: [internal("fd00::11")] }, ["64500: -"]],
+    ["no Nodes known: no line", { bgpPeers: [aPeer("p")] }, ["64500: -"]],
+    ["every VRF instance", { bgpPeers: [aPeer("p"), aPeer("q", { peerAddress: "192.0.2.2", vrf: "red" })], nodes: [internal("10.111.0.11")] }, ["64500: 10.111.0.11", "64500 vrf red: 10.111.0.11"]],
+  ])("%s", (_d, parts, want) => {
+    expect(routers(build(parts))).toEqual(want);
   });
 });
 

@@ -358,7 +358,10 @@ interface RouterGroup {
   readonly peers: Peer[];
 }
 
-/** One router per (myASN, routerID, VRF): default VRF first, then VRFs by name. */
+/**
+ * One router per (myASN, routerID, VRF): default VRF first, then VRFs by name. `routerID` is as the plan resolved it
+ * (the BGPPeers', else the node's InternalIP: nodeRouterID in bgp/plan.ts); null only when neither exists.
+ */
 function routerGroups(sessions: readonly Peer[]): RouterGroup[] {
   const groups = new Map<string, RouterGroup>();
   for (const peer of sessions) {

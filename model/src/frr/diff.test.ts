@@ -170,6 +170,24 @@ const CASES: Case[] = [
     script: ["no router bgp 64512 vrf red", "no router bgp 64512"],
   },
   {
+    name: "a router ID appears (the node's InternalIP, first rendered on a running node): one line, nothing else",
+    old: router(...NEIGHBOR, ...af("  network 10.1.0.1/32")),
+    wanted: router(" bgp router-id 10.111.0.11", ...NEIGHBOR, ...af("  network 10.1.0.1/32")),
+    script: router(" bgp router-id 10.111.0.11"),
+  },
+  {
+    name: "a changed router ID is overwritten in place",
+    old: router(" bgp router-id 10.111.0.11", ...NEIGHBOR),
+    wanted: router(" bgp router-id 10.111.0.21", ...NEIGHBOR),
+    script: router(" bgp router-id 10.111.0.21"),
+  },
+  {
+    name: "a router ID that goes (the node lost its InternalIP) is deleted",
+    old: router(" bgp router-id 10.111.0.11", ...NEIGHBOR),
+    wanted: router(...NEIGHBOR),
+    script: router(" no bgp router-id 10.111.0.11"),
+  },
+  {
     name: "a whole address family is removed line by line (it has no `no` form)",
     old: router(...NEIGHBOR, ...af("  network 10.1.0.1/32", "  neighbor 10.0.0.1 activate")),
     wanted: router(...NEIGHBOR),

@@ -37,7 +37,13 @@ export const aSecret = (name: string, type: string, data: Record<string, string>
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, btoa(v)])),
 });
 
-export const aNode = (name: string, labels: LabelMap = {}): Spec => ({ apiVersion: "v1", kind: "Node", metadata: { name, labels } });
+/** A Node; `addresses` become its `status.addresses` (`[type, address]` pairs). */
+export const aNode = (name: string, labels: LabelMap = {}, addresses?: ReadonlyArray<readonly [string, string]>): Spec => ({
+  apiVersion: "v1",
+  kind: "Node",
+  metadata: { name, labels },
+  ...(addresses === undefined ? {} : { status: { addresses: addresses.map(([type, address]) => ({ type, address })) } }),
+});
 
 export const aNamespace = (name: string, labels: LabelMap = {}): Spec => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
 
