@@ -40,6 +40,20 @@ async function neighbors(lab: NetLab): Promise<Record<string, NeighborJson>> {
 }
 
 const allEstablished = (ns: Record<string, NeighborJson>): boolean => NODES.every((n) => ns[n]?.bgpState === "Established");
+/** The router clears every session; resolves with the neighbors once all are Established again (a new connection). */
+async function clearAndReestablish(lab: NetLab, before: Record<string, NeighborJson>): Promise<Record<string, NeighborJson>> {
+  await lab.frr("router").vtysh("clear bgp *");
+  return waitFor(
+    "sessions re-established",
+    async () => {
+      const ns = await neighbors(lab);
+      return allEstablished(ns) && NODES.every((n) => (ns[n]?.connectionsEstablished ?? 0) > (before[n]?.connectionsEstablished ?? 0)) ? ns : undefined;
+    },
+    30_000,
+    100,
+  );
+}
+
 const field = <K extends keyof NeighborJson>(ns: Record<string, NeighborJson>, k: K): Record<string, NeighborJson[K] | undefined> =>
   Object.fromEntries(NODES.map((n) => [n, ns[n]?.[k]]));
 
@@ -80,16 +94,7 @@ describe("plain FRR without bgp router-id (the configuration rendered before the
     expect(field(settled, "remoteRouterId")).toEqual(field(before, "remoteRouterId"));
     // Any flap (here the router clears the sessions) leaves the nodes' instances without an Established session:
     // bgpd adopts zebra's router ID, the Service IP, and the sessions come back with it, on both nodes.
-    await lab.frr("router").vtysh("clear bgp *");
-    const after = await waitFor(
-      "sessions re-established",
-      async () => {
-        const ns = await neighbors(lab);
-        return allEstablished(ns) && NODES.every((n) => (ns[n]?.connectionsEstablished ?? 0) > (before[n]?.connectionsEstablished ?? 0)) ? ns : undefined;
-      },
-      30_000,
-      100,
-    );
+    const after = await clearAndReestablish(lab, before);
     expect(field(after, "remoteRouterId")).toEqual(Object.fromEntries(NODES.map((n) => [n, HIGH_VIP])));
   });
 });
@@ -149,16 +154,7 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
     expect(field(settled, "remoteRouterId")).toEqual(Object.fromEntries(NODES.map((n) => [n, lab.host(n).ipv4])));
     // Where plain FRR moves to the Service IP (first block), the configured router ID stays: after a flap the
     // nodes come back with their own, distinct identifiers.
-    await lab.frr("router").vtysh("clear bgp *");
-    const after = await waitFor(
-      "sessions re-established",
-      async () => {
-        const ns = await neighbors(lab);
-        return allEstablished(ns) && NODES.every((n) => (ns[n]?.connectionsEstablished ?? 0) > (before[n]?.connectionsEstablished ?? 0)) ? ns : undefined;
-      },
-      30_000,
-      100,
-    );
+    const after = await clearAndReestablish(lab, before);
     expect(field(after, "remoteRouterId")).toEqual(Object.fromEntries(NODES.map((n) => [n, lab.host(n).ipv4])));
   });
 });
