@@ -16,13 +16,13 @@ import { formatProblem } from "../model/src/config/problems.js";
 import { emptyClusterResources } from "../model/src/config/resources.js";
 import { buildFrrConfig } from "../model/src/frr/build.js";
 import { diffFrrConfig } from "../model/src/frr/diff.js";
-import { parseIP, type IPAddress } from "../model/src/net/ip.js";
 import { renderFrrConfig } from "../frr-templates/src/render.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { FrrApplier } from "../speaker/src/frr/applier.js";
 import type { FrrInstance } from "../testenv/src/frr.js";
 import { NetLab } from "../testenv/src/netlab.js";
 import { run, waitFor } from "../testenv/src/proc.js";
+import { mustParseIP as ip } from "../model/src/net/testdata/ip.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,12 +41,6 @@ const CHANGED_COMMUNITY = "64500:200";
 
 const serviceIp = (i: number): string => `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 const routerIp = (k: number): string => `10.111.0.${k + 1}`;
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
 
 const node1: NodeView = { name: "node1", labels: { "kubernetes.io/hostname": "node1" }, networkUnavailable: false, excludedFromLoadBalancers: false };
 

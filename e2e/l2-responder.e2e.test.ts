@@ -4,17 +4,12 @@
 // fails over to node2 with a gratuitous ARP / unsolicited NA and watches the client's neighbor table flip.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { parseArp, parseNeighborAdvertisement } from "../model/src/layer2/packets.js";
-import { formatIP, parseIP, type IPAddress } from "../model/src/net/ip.js";
+import { formatIP } from "../model/src/net/ip.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { L2Responder } from "../speaker/src/layer2/responder.js";
 import { NetLab } from "../testenv/src/netlab.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../model/src/net/testdata/ip.js";
 
 const VIP4 = ip("10.111.0.200");
 const VIP6 = ip("fd00:111::200");

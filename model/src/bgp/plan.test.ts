@@ -1,24 +1,13 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseConfig } from "../config/parse-config.js";
-import { formatProblem } from "../config/problems.js";
-import { aBGPAdvertisement, aCommunity, aNode, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
-import type { ClusterResources, Config } from "../config/types.js";
+import { aBGPAdvertisement, aCommunity, aNode, aPeer, aPool, deepFreeze, validConfig } from "../config/testdata/builders.js";
+import type { ClusterResources } from "../config/types.js";
 import { formatCidr } from "../net/cidr.js";
-import { formatIP, parseIP, type IPAddress } from "../net/ip.js";
+import { formatIP } from "../net/ip.js";
 import { formatCommunity } from "./community.js";
 import { nodeRouterID, planBgpAnnouncements, type BgpServiceView, type BgpSkipReason, type NodeBgpPlan, type NodeView } from "./plan.js";
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
-function configOf(parts: Partial<ClusterResources>): Config {
-  const result = parseConfig(clusterResources(parts));
-  if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
-  return deepFreeze(result.value);
-}
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+const configOf = validConfig;
 
 const node1: NodeView = { name: "node1", labels: { zone: "a" }, networkUnavailable: false, excludedFromLoadBalancers: false };
 const node2: NodeView = { name: "node2", labels: { zone: "b" }, networkUnavailable: false, excludedFromLoadBalancers: false };

@@ -1,10 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseConfig, blankTransientReferences } from "./parse-config.js";
 import { formatProblem } from "./problems.js";
-import {
-  aBFDProfile, aBGPAdvertisement, aCommunity, aNamespace, aNode, aPeer, aPool, aSecret, anL2Advertisement, clusterResources,
-} from "./testdata/builders.js";
-import type { ClusterResources, Config } from "./types.js";
+import { aBFDProfile, aBGPAdvertisement, aCommunity, aNamespace, aNode, aPeer, aPool, aSecret, anL2Advertisement, clusterResources, validConfig } from "./testdata/builders.js";
+import type { ClusterResources } from "./types.js";
 import { formatCidr } from "../net/cidr.js";
 import { formatCommunity } from "../bgp/community.js";
 import { formatLabelSelector } from "../labels/selector.js";
@@ -17,11 +15,7 @@ function problemsOf(parts: Partial<ClusterResources>): string[] {
   return result.ok ? [] : result.error.map(formatProblem);
 }
 
-function configOf(parts: Partial<ClusterResources>): Config {
-  const result = parseConfig(clusterResources(parts));
-  if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
-  return result.value;
-}
+const configOf = validConfig;
 
 const TRANSIENT = " (transient: waiting for the referenced object)";
 

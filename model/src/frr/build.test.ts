@@ -1,20 +1,14 @@
 import { describe, expect, test } from "@jest/globals";
 import { planBgpAnnouncements, type BgpServiceView, type NodeView, type PrefixAnnouncement } from "../bgp/plan.js";
 import { parseCommunity } from "../bgp/community.js";
-import { parseConfig } from "../config/parse-config.js";
-import { formatProblem } from "../config/problems.js";
-import { aBFDProfile, aBGPAdvertisement, aNode, aPeer, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
+import { aBFDProfile, aBGPAdvertisement, aNode, aPeer, aPool, validConfig } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
 import { cidrOf } from "../net/cidr.js";
 import { parseIP } from "../net/ip.js";
 import { buildFrrConfig, classifyPrefixes, compareInterfaceNames, frrCommunityText } from "./build.js";
 import type { FrrConfig, FrrNeighbor } from "./types.js";
 
-function configOf(parts: Partial<ClusterResources>): Config {
-  const result = parseConfig(clusterResources({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"])], ...parts }));
-  if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
-  return deepFreeze(result.value);
-}
+const configOf = (parts: Partial<ClusterResources>): Config => validConfig({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"])], ...parts });
 
 const node1: NodeView = { name: "node1", labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
 

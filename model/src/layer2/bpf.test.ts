@@ -1,15 +1,9 @@
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { parseIP, type IPAddress } from "../net/ip.js";
 import { arpRequestFilter, BPF_ACCEPT, bpfTuples, ndpSolicitationFilter, runBpf } from "./bpf.js";
 import { buildGratuitousArp, buildUnsolicitedNA, parseArp, parseNeighborSolicitation } from "./packets.js";
 import { CAPTURED_ARP_REQUEST, CAPTURED_NS, CAPTURED_RS, GOLDEN_ARP_REPLY, GOLDEN_NA_SOLICITED, hex } from "./testdata/frames.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
 describe("classic BPF programs", () => {
   test("NDP filter: accepts solicitations only", () => {

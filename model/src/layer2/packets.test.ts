@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { formatIP, parseIP, type IPAddress } from "../net/ip.js";
+import { formatIP, type IPAddress } from "../net/ip.js";
 import {
   ALL_NODES,
   buildArp,
@@ -33,12 +33,7 @@ import {
   hex,
   toHex,
 } from "./testdata/frames.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
 const VIP4 = ip("10.111.0.200");
 const VIP6 = ip("fd00:111::200");

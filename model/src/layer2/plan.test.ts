@@ -1,24 +1,13 @@
 import { createHash } from "node:crypto";
 import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
-import { parseConfig } from "../config/parse-config.js";
-import { formatProblem } from "../config/problems.js";
-import { anL2Advertisement, aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
+import { anL2Advertisement, aPool, deepFreeze, validConfig } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
-import { formatIP, parseIP, type IPAddress } from "../net/ip.js";
+import { formatIP } from "../net/ip.js";
 import { electionHash, planL2Announcements, type L2Plan, type L2PlanSkipReason, type L2ServiceView, type NodeView } from "./plan.js";
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
-function configOf(parts: Partial<ClusterResources>): Config {
-  const result = parseConfig(clusterResources({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"]), aPool("pool-b", ["203.0.113.0/24"])], ...parts }));
-  if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
-  return deepFreeze(result.value);
-}
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+const configOf = (parts: Partial<ClusterResources>): Config => validConfig({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"]), aPool("pool-b", ["203.0.113.0/24"])], ...parts });
 
 const aNodeView = (name: string, labels: Record<string, string> = {}, extra: Partial<NodeView> = {}): NodeView => ({
   name,

@@ -1,14 +1,9 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseIP, type IPAddress } from "../net/ip.js";
+import { type IPAddress } from "../net/ip.js";
 import { buildArp, buildGratuitousArp, macFromBytes, parseNeighborAdvertisement } from "./packets.js";
 import { answerArp, answerNeighborSolicitation } from "./respond.js";
 import { CAPTURED_ARP_REQUEST, CAPTURED_NS, GOLDEN_ARP_REPLY, GOLDEN_NA_TO_CAPTURED_NS, toHex } from "./testdata/frames.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
 const NODE1 = "02:11:00:00:00:0b";
 const owned = new Set(["10.111.0.200", "fd00:111::200"].map((t) => ip(t).value));

@@ -1,12 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseIP, type IPAddress } from "../net/ip.js";
 import { decodeNodeL2, encodeNodeL2, nodeInternalAddress } from "./l2.js";
-
-const ip = (s: string): IPAddress => {
-  const r = parseIP(s);
-  if (!r.ok) throw new Error(s);
-  return r.value;
-};
+import { mustParseIP as ip } from "../net/testdata/ip.js";
 
 describe("NodeConfig.spec.l2", () => {
   test("round trip", () => {

@@ -2,16 +2,11 @@ import { describe, expect, test } from "@jest/globals";
 import { runBpf } from "../../../model/src/layer2/bpf.js";
 import { buildArp, buildArpReply, buildGratuitousArp, buildNeighborAdvertisement, buildUnsolicitedNA, parseArp } from "../../../model/src/layer2/packets.js";
 import { CAPTURED_ARP_REQUEST, CAPTURED_NS } from "../../../model/src/layer2/testdata/frames.js";
-import { parseIP, type IPAddress } from "../../../model/src/net/ip.js";
+import { type IPAddress } from "../../../model/src/net/ip.js";
 import { answerNeighborSolicitation } from "../../../model/src/layer2/respond.js";
 import { parseNeighborSolicitation } from "../../../model/src/layer2/packets.js";
 import { arpAnyFilter, buildArpProbe, buildDadSolicitation, foreignClaim, ndpAnyFilter } from "./claims.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../../../model/src/net/testdata/ip.js";
 
 const OWN = "02:11:00:00:00:0b";
 const ROGUE = "02:66:00:00:00:01";

@@ -2,18 +2,13 @@ import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globa
 import { Registry } from "prom-client";
 import { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
-import { formatIP, parseIP, type IPAddress } from "../../../model/src/net/ip.js";
+import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
 import { silentLogger } from "../../../shell/src/logger.js";
 import { L2Controller, type DuplicateResponder, type ResponderLike } from "./controller.js";
 import type { NodeInterface } from "./interfaces.js";
 import type { L2ResponderHooks } from "./responder.js";
 import type { AnnouncedService } from "./status.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../../../model/src/net/testdata/ip.js";
 
 class FakeResponder implements ResponderLike {
   readonly owned = new Map<string, number>();

@@ -1,16 +1,11 @@
 import { describe, expect, test } from "@jest/globals";
 import { buildGratuitousArp, buildUnsolicitedNA, parseArp, parseNeighborSolicitation } from "../../../model/src/layer2/packets.js";
 import { CAPTURED_ARP_REQUEST } from "../../../model/src/layer2/testdata/frames.js";
-import { formatIP, parseIP, type IPAddress } from "../../../model/src/net/ip.js";
+import { formatIP } from "../../../model/src/net/ip.js";
 import { arpAnyFilter, ndpAnyFilter, type ForeignClaim } from "./claims.js";
 import { PacketType, type FrameHandler, type RawSocket, type RawSocketOptions } from "./rawsocket.js";
 import { L2Responder } from "./responder.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../../../model/src/net/testdata/ip.js";
 
 function fakeSocket(opts: RawSocketOptions, sent: Uint8Array[], handlers: FrameHandler[]): RawSocket {
   return {

@@ -1,16 +1,10 @@
 import { describe, expect, test } from "@jest/globals";
-import { parseIP, type IPAddress } from "../../../model/src/net/ip.js";
 import { arpRequestFilter, ndpSolicitationFilter } from "../../../model/src/layer2/bpf.js";
 import { parseArp, parseNeighborAdvertisement } from "../../../model/src/layer2/packets.js";
 import { CAPTURED_ARP_REQUEST, CAPTURED_NS } from "../../../model/src/layer2/testdata/frames.js";
 import type { FrameHandler, RawSocket, RawSocketOptions, SocketErrorHandler } from "./rawsocket.js";
 import { L2Responder } from "./responder.js";
-
-function ip(text: string): IPAddress {
-  const r = parseIP(text);
-  if (!r.ok) throw new Error(r.error);
-  return r.value;
-}
+import { mustParseIP as ip } from "../../../model/src/net/testdata/ip.js";
 
 class FakeSocket implements RawSocket {
   readonly ifname: string;

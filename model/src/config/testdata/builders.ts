@@ -1,5 +1,7 @@
+import { parseConfig } from "../parse-config.js";
+import { formatProblem } from "../problems.js";
 import { emptyClusterResources } from "../resources.js";
-import type { ClusterResources } from "../types.js";
+import type { ClusterResources, Config } from "../types.js";
 
 /** Small fixture builders for parser tests: each returns a raw object as it would come from YAML or the API. */
 type Spec = Record<string, unknown>;
@@ -59,4 +61,11 @@ export function deepFreeze<T>(value: T): T {
 /** A deep-frozen ClusterResources with empty lists for everything not given. */
 export function clusterResources(parts: Partial<ClusterResources> = {}): ClusterResources {
   return deepFreeze({ ...emptyClusterResources(), ...parts });
+}
+
+/** The deep-frozen Config of these resources (clusterResources), which must be valid: problems are thrown. */
+export function validConfig(parts: Partial<ClusterResources> = {}): Config {
+  const result = parseConfig(clusterResources(parts));
+  if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
+  return deepFreeze(result.value);
 }
