@@ -1,37 +1,11 @@
 /**
- * Allocator benchmark (not a test). Build and run, from the repository root:
- *
- *   npx tsc --outDir dist --rootDir . --target ES2022 --module NodeNext --moduleResolution NodeNext \
- *     --strict --skipLibCheck --types node bench/allocator.bench.ts
- *   node --expose-gc dist/bench/allocator.bench.js
- *
- * (`tsconfig.build.json` excludes bench/, hence the explicit file list.) --expose-gc is optional; with it the heap
- * figures are taken after a full collection.
+ * Allocator benchmark (not a test). From the repository root: `npm run bench:allocator` (tsconfig.bench.json, then
+ * `node --expose-gc dist/bench/allocator.bench.js`). --expose-gc is optional; with it the heap figures are taken
+ * after a full collection.
  */
 import { Allocator, type ServiceView } from "../model/src/allocator/index.js";
-import type { Pool } from "../model/src/config/types.js";
-import { parsePoolAddress } from "../model/src/net/cidr.js";
+import { aPool } from "../model/src/allocator/testdata/fixtures.js";
 import type { IPFamily } from "../model/src/net/ip.js";
-
-function pool(name: string, addresses: readonly string[], avoidBuggyIPs = false): Pool {
-  const parsed = addresses.map((text) => {
-    const cidrs = parsePoolAddress(text);
-    if (!cidrs.ok) throw new Error(cidrs.error);
-    return { text, cidrs: cidrs.value };
-  });
-  const cidrs = parsed.flatMap((a) => a.cidrs);
-  return {
-    name,
-    labels: {},
-    addresses: parsed,
-    cidrs,
-    ipv4: cidrs.filter((c) => c.family === "IPv4"),
-    ipv6: cidrs.filter((c) => c.family === "IPv6"),
-    autoAssign: true,
-    avoidBuggyIPs,
-    serviceAllocation: null,
-  };
-}
 
 function services(prefix: string, count: number, family: IPFamily): ServiceView[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -83,7 +57,7 @@ function* lcg(n: number, count: number): Generator<number> {
 }
 
 // --- IPv4 /16: 65,536 allocations, exhaustion, churn, counters, reload, restart ---------------------------------
-const v4pools = [pool("v4", ["10.0.0.0/16"])];
+const v4pools = [aPool("v4", ["10.0.0.0/16"])];
 const v4svcs = services("v4", 65_536, "IPv4");
 const v4 = new Allocator();
 v4.setPools(v4pools);
@@ -109,7 +83,7 @@ measure("counters() x 1,000", 1_000, () => {
   for (let i = 0; i < 1_000; i++) v4.counters();
 });
 measure("setPools (same /16, 65,536 allocations re-homed)", 1, () => {
-  const r = v4.setPools([pool("v4", ["10.0.0.0/16"])]);
+  const r = v4.setPools([aPool("v4", ["10.0.0.0/16"])]);
   if (r.invalidated.length !== 0) throw new Error("benchmark: nothing should be invalidated");
 });
 const snapshot = v4.allocations();
@@ -122,7 +96,7 @@ measure("restart: re-register 65,536 ingress IPs with assign()", snapshot.length
 
 // --- avoidBuggyIPs /16 ---------------------------------------------------------------------------------------------
 const buggy = new Allocator();
-buggy.setPools([pool("buggy", ["10.1.0.0/16"], true)]);
+buggy.setPools([aPool("buggy", ["10.1.0.0/16"], { avoidBuggyIPs: true })]);
 const buggySvcs = services("buggy", 65_024, "IPv4");
 measure("allocate 65,024 in an avoidBuggyIPs /16", buggySvcs.length, () => {
   for (const s of buggySvcs) mustOk(buggy.allocate(s), s.key);
@@ -130,7 +104,7 @@ measure("allocate 65,024 in an avoidBuggyIPs /16", buggySvcs.length, () => {
 
 // --- IPv6 /64: 50,000 allocations and churn ----------------------------------------------------------------------
 const v6 = new Allocator();
-v6.setPools([pool("v6", ["fd00:1::/64"])]);
+v6.setPools([aPool("v6", ["fd00:1::/64"])]);
 const v6svcs = services("v6", 50_000, "IPv6");
 measure("allocate 50,000 in an IPv6 /64", v6svcs.length, () => {
   for (const s of v6svcs) mustOk(v6.allocate(s), s.key);

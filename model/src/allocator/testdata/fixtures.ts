@@ -1,25 +1,16 @@
 import type { Pool, ServiceAllocation } from "../../config/types.js";
 import { parseLabelSelector, type LabelSelector, type Labels } from "../../labels/selector.js";
 import { parsePoolAddress } from "../../net/cidr.js";
-import { formatIP, parseIP, type IPAddress, type IPFamily } from "../../net/ip.js";
+import { formatIP, type IPFamily } from "../../net/ip.js";
 import type { Allocator } from "../allocator.js";
 import type { AllocationError, Assignment, IPFamilyPolicy, Protocol, ServiceView } from "../types.js";
 import type { Result } from "../../result.js";
+import { deepFreeze } from "../../config/testdata/builders.js";
+import { mustParseIP as ip } from "../../net/testdata/ip.js";
 
-/** Recursively freezes a value so that any mutation by the code under test throws. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
-export function ip(text: string): IPAddress {
-  const parsed = parseIP(text);
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
-}
+// The shared test helpers, under the names these fixtures' users import.
+export { deepFreeze } from "../../config/testdata/builders.js";
+export { mustParseIP as ip } from "../../net/testdata/ip.js";
 
 function selector(matchLabels: Labels): LabelSelector {
   const parsed = parseLabelSelector({ matchLabels });
