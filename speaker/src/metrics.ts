@@ -12,55 +12,36 @@ type SessionField = (s: BgpSessionState) => number;
 type BfdField = (b: BfdPeerState) => number | undefined;
 
 export function registerSpeakerMetrics(registry: Registry, state: FrrStateSource): { k8sUpdates: Counter; k8sUpdateErrors: Counter; configLoaded: Gauge; configStale: Gauge } {
-  const bgpGauge = (name: string, help: string, f: SessionField): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ["peer", "vrf"],
-      registers: [registry],
-      collect(): void {
-        this.reset();
-        for (const s of state.sessions()) this.set({ peer: s.peerLabel, vrf: s.vrf }, f(s));
-      },
-    });
-  };
-  const bgpCounter = (name: string, help: string, f: SessionField): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ["peer", "vrf"],
-      registers: [registry],
-      collect(): void {
-        this.reset();
-        for (const s of state.sessions()) this.inc({ peer: s.peerLabel, vrf: s.vrf }, f(s));
-      },
-    });
-  };
-  const bfd = (name: string, help: string, kind: "gauge" | "counter", f: BfdField): void => {
+  // One collector shape for every per-peer metric: reset, then one sample per BGP session or BFD peer.
+  type Kind = "gauge" | "counter";
+  const peerMetric = (name: string, help: string, kind: Kind, rows: () => Array<{ peer: string; vrf: string; value: number | undefined }>): void => {
     const collect = function (this: Gauge | Counter): void {
       this.reset();
-      for (const b of state.bfdPeers()) {
-        const v = f(b);
-        if (v === undefined) continue;
-        if (this instanceof Gauge) this.set({ peer: b.peer, vrf: b.vrf }, v);
-        else this.inc({ peer: b.peer, vrf: b.vrf }, v);
+      for (const r of rows()) {
+        if (r.value === undefined) continue;
+        if (this instanceof Gauge) this.set({ peer: r.peer, vrf: r.vrf }, r.value);
+        else this.inc({ peer: r.peer, vrf: r.vrf }, r.value);
       }
     };
     if (kind === "gauge") new Gauge({ name, help, labelNames: ["peer", "vrf"], registers: [registry], collect });
     else new Counter({ name, help, labelNames: ["peer", "vrf"], registers: [registry], collect });
   };
-  bgpGauge("metallb_bgp_session_up", "BGP session state (1 = Established)", (s) => (s.established ? 1 : 0));
-  bgpGauge("metallb_bgp_announced_prefixes_total", "Number of prefixes currently advertised on the BGP session", (s) => s.sentPrefixes);
-  bgpCounter("metallb_bgp_opens_sent", "Number of BGP open messages sent", (s) => s.messages.opensSent);
-  bgpCounter("metallb_bgp_opens_received", "Number of BGP open messages received", (s) => s.messages.opensRecv);
-  bgpCounter("metallb_bgp_notifications_sent", "Number of BGP notification messages sent", (s) => s.messages.notificationsSent);
-  bgpCounter("metallb_bgp_updates_total", "Number of BGP UPDATE messages sent", (s) => s.messages.updatesSent);
-  bgpCounter("metallb_bgp_updates_total_received", "Number of BGP UPDATE messages received", (s) => s.messages.updatesRecv);
-  bgpCounter("metallb_bgp_keepalives_sent", "Number of BGP keepalive messages sent", (s) => s.messages.keepalivesSent);
-  bgpCounter("metallb_bgp_keepalives_received", "Number of BGP keepalive messages received", (s) => s.messages.keepalivesRecv);
-  bgpCounter("metallb_bgp_route_refresh_sent", "Number of BGP route refresh messages sent", (s) => s.messages.routeRefreshSent);
-  bgpCounter("metallb_bgp_total_sent", "Number of BGP messages sent", (s) => s.messages.totalSent);
-  bgpCounter("metallb_bgp_total_received", "Number of BGP messages received", (s) => s.messages.totalRecv);
+  const bgp = (name: string, help: string, kind: Kind, f: SessionField): void =>
+    peerMetric(name, help, kind, () => state.sessions().map((s) => ({ peer: s.peerLabel, vrf: s.vrf, value: f(s) })));
+  const bfd = (name: string, help: string, kind: Kind, f: BfdField): void =>
+    peerMetric(name, help, kind, () => state.bfdPeers().map((b) => ({ peer: b.peer, vrf: b.vrf, value: f(b) })));
+  bgp("metallb_bgp_session_up", "BGP session state (1 = Established)", "gauge", (s) => (s.established ? 1 : 0));
+  bgp("metallb_bgp_announced_prefixes_total", "Number of prefixes currently advertised on the BGP session", "gauge", (s) => s.sentPrefixes);
+  bgp("metallb_bgp_opens_sent", "Number of BGP open messages sent", "counter", (s) => s.messages.opensSent);
+  bgp("metallb_bgp_opens_received", "Number of BGP open messages received", "counter", (s) => s.messages.opensRecv);
+  bgp("metallb_bgp_notifications_sent", "Number of BGP notification messages sent", "counter", (s) => s.messages.notificationsSent);
+  bgp("metallb_bgp_updates_total", "Number of BGP UPDATE messages sent", "counter", (s) => s.messages.updatesSent);
+  bgp("metallb_bgp_updates_total_received", "Number of BGP UPDATE messages received", "counter", (s) => s.messages.updatesRecv);
+  bgp("metallb_bgp_keepalives_sent", "Number of BGP keepalive messages sent", "counter", (s) => s.messages.keepalivesSent);
+  bgp("metallb_bgp_keepalives_received", "Number of BGP keepalive messages received", "counter", (s) => s.messages.keepalivesRecv);
+  bgp("metallb_bgp_route_refresh_sent", "Number of BGP route refresh messages sent", "counter", (s) => s.messages.routeRefreshSent);
+  bgp("metallb_bgp_total_sent", "Number of BGP messages sent", "counter", (s) => s.messages.totalSent);
+  bgp("metallb_bgp_total_received", "Number of BGP messages received", "counter", (s) => s.messages.totalRecv);
   bfd("metallb_bfd_session_up", "BFD session state (1 = up)", "gauge", (b) => (b.up ? 1 : 0));
   bfd("metallb_bfd_control_packet_input", "Number of BFD control packets received", "counter", (b) => b.counters?.controlIn);
   bfd("metallb_bfd_control_packet_output", "Number of BFD control packets sent", "counter", (b) => b.counters?.controlOut);
