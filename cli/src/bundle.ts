@@ -21,6 +21,7 @@
 //   the ServiceAccount from it) and the operator's leader applies the DaemonSet itself (--speaker-workload, the FRR
 //   variant of config/speaker as shipped in the operator image; SPEAKER_IMAGE = the speaker image). See bundle/README.md.
 import yaml from "js-yaml";
+import { loadManifestDocs, readConversion, withConversion, type CrdConversion, type ManifestDoc, type ServiceRef } from "./manifest-files.js";
 
 /** Reads a file, and lists a directory's file names, by paths relative to the repository root. */
 export interface RepoReader {
@@ -50,7 +51,6 @@ const CRD_DIRS = ["config/crd/bases", "config/crd/metallb-ts"];
 const RBAC_DIR = "config/rbac";
 const OPERATOR = "config/manager/operator.yaml";
 const WEBHOOKS = "config/webhook/manifests.yaml";
-const CONVERSION_PATCH = "config/webhook/bgppeer-conversion-patch.yaml";
 const SPEAKERS = ["config/speaker/speaker-frr.yaml", "config/speaker/speaker-native.yaml"];
 /** The speaker workload the operator applies in an OLM install: SPEAKERS[0] inside the operator image (WORKDIR /app). */
 const SPEAKER_WORKLOAD_IN_IMAGE = "/app/config/speaker/speaker-frr.yaml";
@@ -70,11 +70,7 @@ const FALLBACK_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 type Obj = Record<string, unknown>;
-interface Doc extends Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: Obj & { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-}
+type Doc = ManifestDoc;
 interface Rule {
   apiGroups?: string[];
   resources?: string[];
@@ -115,18 +111,7 @@ const fail = (msg: string): never => {
   throw new Error(`bundle: ${msg}`);
 };
 
-function docs(text: string, path: string): Doc[] {
-  const out: Doc[] = [];
-  for (const d of yaml.loadAll(text)) {
-    if (d === null || d === undefined) continue;
-    const o = d as Partial<Doc>;
-    if (typeof o !== "object" || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") {
-      fail(`${path}: every document needs apiVersion, kind and metadata.name`);
-    }
-    out.push(o as Doc);
-  }
-  return out;
-}
+const docs = loadManifestDocs;
 
 const yamlFiles = (repo: RepoReader, dir: string): string[] =>
   repo
@@ -291,14 +276,8 @@ function webhookTarget(serviceName: string, port: number | undefined, operatorDo
   return { deploymentName: dep.metadata.name, containerPort: sp.port, targetPort };
 }
 
-interface ServiceRef {
-  name: string;
-  namespace?: string;
-  path?: string;
-  port?: number;
-}
 
-function webhookDefinitions(repo: RepoReader, operatorDocs: readonly Doc[], conversionCrds: readonly Crd[]): Obj[] {
+function webhookDefinitions(repo: RepoReader, operatorDocs: readonly Doc[], conversionCrds: readonly Crd[], conversion: CrdConversion): Obj[] {
   const out: Obj[] = [];
   for (const vwc of docs(repo.read(WEBHOOKS), WEBHOOKS)) {
     if (vwc.kind !== "ValidatingWebhookConfiguration") fail(`${WEBHOOKS}: ${vwc.kind} ${vwc.metadata.name} is not supported in a CSV`);
@@ -315,8 +294,7 @@ function webhookDefinitions(repo: RepoReader, operatorDocs: readonly Doc[], conv
     }
   }
   if (conversionCrds.length > 0) {
-    const patch = yaml.load(repo.read(CONVERSION_PATCH)) as { spec: { conversion: { webhook: { conversionReviewVersions: string[]; clientConfig: { service: ServiceRef } } } } };
-    const hook = patch.spec.conversion.webhook;
+    const hook = conversion.webhook;
     out.push({
       type: "ConversionWebhook",
       generateName: "bgppeersconversionwebhook.metallb.io",
@@ -391,6 +369,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
     if (!withRbac.has(sa) || !serviceAccounts.includes(sa)) fail(`${w.kind} ${w.metadata.name}: ServiceAccount ${sa} has no RBAC in ${RBAC_DIR}`);
   }
 
+  const conversion = readConversion((p) => repo.read(p));
   const conversionCrds = opts.allNamespaces === true ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
   const operatorImage = imagesOf(deployments[0]?.["spec"] as WorkloadSpec)[0] ?? fail("the operator Deployment has no image");
   const speakerImages = [...new Set(speakerDocs.flatMap((d) => imagesOf(d["spec"] as WorkloadSpec)))];
@@ -449,7 +428,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
         },
       },
       installModes: installModes.map(([type, supported]) => ({ type, supported })),
-      webhookdefinitions: webhookDefinitions(repo, operatorDocs, conversionCrds),
+      webhookdefinitions: webhookDefinitions(repo, operatorDocs, conversionCrds, conversion),
       relatedImages: relatedImages([...deployments, ...speakerDocs].flatMap((d) => imagesOf(d["spec"] as WorkloadSpec))),
     },
   };
@@ -457,17 +436,13 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   const files = new Map<string, string>();
   files.set(`bundle/manifests/${PACKAGE}.clusterserviceversion.yaml`, GENERATED + dump(csv));
   for (const c of crds) {
-    const doc = clone(c.doc);
-    if (conversionCrds.includes(c)) {
-      const patch = yaml.load(repo.read(CONVERSION_PATCH)) as { spec: { conversion: unknown } };
-      doc["spec"] = { ...(doc["spec"] as Obj), conversion: patch.spec.conversion };
-    }
+    const doc = conversionCrds.includes(c) ? withConversion(clone(c.doc), conversion) : clone(c.doc);
     files.set(`bundle/manifests/${c.spec.group}_${c.spec.names.plural}.yaml`, generatedFrom(c.file) + dump(doc));
   }
   // The operator's other Services (metrics); the webhook Services are OLM's own.
   const webhookServices = new Set<string>([
     ...docs(repo.read(WEBHOOKS), WEBHOOKS).flatMap((v) => ((v["webhooks"] as { clientConfig: { service?: ServiceRef } }[] | undefined) ?? []).map((w) => w.clientConfig.service?.name ?? "")),
-    (yaml.load(repo.read(CONVERSION_PATCH)) as { spec: { conversion: { webhook: { clientConfig: { service: ServiceRef } } } } }).spec.conversion.webhook.clientConfig.service.name,
+    conversion.webhook.clientConfig.service.name,
   ]);
   for (const svc of operatorDocs.filter((d) => d.kind === "Service" && !webhookServices.has(d.metadata.name))) {
     const { namespace: _ns, ...metadata } = svc.metadata;

@@ -5,11 +5,12 @@
 //   config/speaker/speaker-native.yaml         the Layer 2-only speaker, derived from speaker-frr.yaml
 // `npm run gen:manifests` writes them; cli/src/manifests.test.ts fails when a committed file differs.
 import yaml from "js-yaml";
+import { loadManifestDocs, readConversion, withConversion, type ManifestDoc } from "./manifest-files.js";
 
 /** Reads a file by its path relative to the repository root. */
 export type ReadRepoFile = (path: string) => string;
 
-type Doc = Record<string, unknown> & { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+type Doc = ManifestDoc;
 
 export type InstallMode = "native" | "frr";
 
@@ -25,19 +26,10 @@ const CRD_FILES = [
   "config/crd/bases/metallb.io_servicel2statuses.yaml",
   "config/crd/metallb-ts/metallb-ts.dev_nodeconfigs.yaml",
 ];
-const CONVERSION_PATCH = "config/webhook/bgppeer-conversion-patch.yaml";
 const SPEAKER_FRR = "config/speaker/speaker-frr.yaml";
 export const SPEAKER_NATIVE = "config/speaker/speaker-native.yaml";
 
-function docs(text: string, path: string): Doc[] {
-  const out = yaml.loadAll(text).filter((d): d is Doc => d !== null && typeof d === "object");
-  for (const d of out) {
-    if (typeof d.apiVersion !== "string" || typeof d.kind !== "string" || typeof d.metadata?.name !== "string") {
-      throw new Error(`${path}: every document needs apiVersion, kind and metadata.name`);
-    }
-  }
-  return out;
-}
+const docs = loadManifestDocs;
 
 const dump = (d: Doc): string => yaml.dump(d, { lineWidth: -1, noRefs: true, quotingType: '"' });
 
@@ -47,8 +39,8 @@ function render(header: string, documents: readonly Doc[]): string {
 
 /** The BGPPeer CRD with the conversion webhook merged in (what kustomize's patch would do). */
 function crds(read: ReadRepoFile): Doc[] {
-  const patch = (yaml.load(read(CONVERSION_PATCH)) as { spec: { conversion: unknown } }).spec.conversion;
-  return CRD_FILES.flatMap((f) => docs(read(f), f)).map((d) => (d.metadata?.name === "bgppeers.metallb.io" ? { ...d, spec: { ...(d["spec"] as object), conversion: patch } } : d));
+  const conversion = readConversion(read);
+  return CRD_FILES.flatMap((f) => docs(read(f), f)).map((d) => (d.metadata.name === "bgppeers.metallb.io" ? withConversion(d, conversion) : d));
 }
 
 interface Container {
