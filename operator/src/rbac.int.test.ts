@@ -3,7 +3,6 @@
 // A permission missing from config/rbac/*.yaml fails these tests; the last test shows one missing rule does.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import yaml from "js-yaml";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +16,7 @@ import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
 import { Operator } from "./operator.js";
 import { parseSpeakerWorkload } from "./speaker-workload.js";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
 const env = useControlPlane();
@@ -82,11 +81,8 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
     hook = await startOperatorWebhook({ kc: opKc, namespace: METALLB_NS, log: silentLogger, host: "127.0.0.1", port: 0, certDir: join(dir, "certs"), ipAddresses: ["127.0.0.1"] });
     const port = hook.server.port;
     // The manifest's webhook configuration, pointed at the local server (created by the admin, as kubectl apply would).
-    const manifest = yaml.load(readFileSync(join(repoRoot(), "config/webhook/manifests.yaml"), "utf8")) as Obj;
-    const webhooks = (manifest["webhooks"] as Obj[]).map((w) => ({ ...w, clientConfig: { url: `https://127.0.0.1:${port}${(w["clientConfig"] as { service: { path: string } }).service.path}` } }));
-    expect((await kubeRequest(env.kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", { ...manifest, webhooks })).status).toBe(201);
-    const conversion = { strategy: "Webhook", webhook: { conversionReviewVersions: ["v1"], clientConfig: { url: `https://127.0.0.1:${port}/convert` } } };
-    expect((await kubeRequest(env.kc, "PATCH", CRD, { spec: { conversion } }, "application/merge-patch+json")).status).toBe(200);
+    expect((await kubeRequest(env.kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", localWebhookConfiguration(port))).status).toBe(201);
+    expect((await kubeRequest(env.kc, "PATCH", CRD, { spec: { conversion: localConversion(port) } }, "application/merge-patch+json")).status).toBe(200);
     await hook.rotator?.check(); // injects with the operator's token
 
     const secret = await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-webhook-cert`);

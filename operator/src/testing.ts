@@ -1,6 +1,10 @@
 // Test helpers for the operator against a real apiserver: create objects, read Services, wait for IPs and Events.
 import type * as k8s from "@kubernetes/client-node";
+import yaml from "js-yaml";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
+import { repoRoot } from "../../testenv/src/control-plane.js";
 import { waitFor } from "../../testenv/src/proc.js";
 
 export const METALLB_NS = "metallb-system";
@@ -106,4 +110,21 @@ export async function createEndpointSlice(kc: k8s.KubeConfig, ns: string, servic
     } as never,
     "endpointslices",
   );
+}
+
+/**
+ * config/webhook/manifests.yaml's ValidatingWebhookConfiguration pointed at a webhook server on 127.0.0.1:`port`
+ * (url instead of the Service; no caBundle: the operator injects it), and the BGPPeer CRD conversion for the same server.
+ */
+export function localWebhookConfiguration(port: number): Record<string, unknown> {
+  const manifest = yaml.load(readFileSync(join(repoRoot(), "config/webhook/manifests.yaml"), "utf8")) as Record<string, unknown>;
+  const webhooks = (manifest["webhooks"] as Array<Record<string, unknown>>).map((w) => {
+    const svc = (w["clientConfig"] as { service: { path: string } }).service;
+    return { ...w, clientConfig: { url: `https://127.0.0.1:${port}${svc.path}` } };
+  });
+  return { ...manifest, webhooks };
+}
+
+export function localConversion(port: number): Record<string, unknown> {
+  return { strategy: "Webhook", webhook: { conversionReviewVersions: ["v1"], clientConfig: { url: `https://127.0.0.1:${port}/convert` } } };
 }

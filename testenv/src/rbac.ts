@@ -6,6 +6,7 @@ import yaml from "js-yaml";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
+import { apply } from "../../operator/src/testing.js";
 import { repoRoot } from "./control-plane.js";
 
 export type ComponentName = "operator" | "speaker";
@@ -43,25 +44,12 @@ export function rbacManifests(file: ComponentName | "operator-speaker-workload",
     });
 }
 
-function objectPath(o: Manifest): string {
-  const plural = PLURALS[o.kind];
-  if (plural === undefined) throw new Error(`config/rbac: unexpected kind ${o.kind} (${o.metadata.name})`);
-  const base = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  return o.metadata.namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${o.metadata.namespace}/${plural}`;
-}
-
 /** Creates the objects, or replaces them when they exist (labs may share an apiserver with a previous run). */
 export async function applyManifests(kc: k8s.KubeConfig, objects: readonly Manifest[]): Promise<void> {
   for (const o of objects) {
-    const path = objectPath(o);
-    const res = await kubeRequest(kc, "POST", path, o);
-    if (res.status === 201) continue;
-    if (res.status !== 409) throw new Error(`create ${o.kind}/${o.metadata.name}: ${statusMessage(res)}`);
-    if (o.kind === "ServiceAccount") continue;
-    const cur = await kubeRequest(kc, "GET", `${path}/${o.metadata.name}`);
-    const rv = (cur.body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
-    const put = await kubeRequest(kc, "PUT", `${path}/${o.metadata.name}`, { ...o, metadata: { ...o.metadata, resourceVersion: rv } });
-    if (put.status >= 300) throw new Error(`replace ${o.kind}/${o.metadata.name}: ${statusMessage(put)}`);
+    const plural = PLURALS[o.kind];
+    if (plural === undefined) throw new Error(`config/rbac: unexpected kind ${o.kind} (${o.metadata.name})`);
+    await apply(kc, o, plural);
   }
 }
 
