@@ -9,11 +9,10 @@ import { installComponentRbac } from "./rbac.js";
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
 import { jsonLogger, type Logger } from "../../shell/src/logger.js";
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { addExitHook } from "./exit-hooks.js";
-import { isAlive, terminate } from "./proc.js";
+import { isAlive, spawnLogged, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
 import { ApiBridge, buildSpeaker, confinementPrefix, FrrContainer, SpeakerProcess, speakerPod } from "./speaker-process.js";
@@ -150,12 +149,9 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.dir });
       const mainJs = await buildSpeaker();
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
-      const fd = openSync(join(cp.dir, "operator.log"), "a");
-      const opProc = spawn(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], {
-        stdio: ["ignore", fd, fd],
+      const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], join(cp.dir, "operator.log"), {
         env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
       });
-      closeSync(fd);
       operatorProcess = opProc;
       removeOperatorHook = addExitHook(() => {
         if (opProc.pid !== undefined && isAlive(opProc.pid)) process.kill(opProc.pid, "SIGKILL");

@@ -29,11 +29,11 @@ export async function run(cmd: string, args: readonly string[], opts: { allowFai
   });
 }
 
-/** Starts a long-running process with stdout+stderr appended to a log file. */
-export function spawnLogged(cmd: string, args: readonly string[], logFile: string): ChildProcess {
+/** Starts a long-running process with stdout+stderr appended to a log file (env: the whole environment). */
+export function spawnLogged(cmd: string, args: readonly string[], logFile: string, opts: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): ChildProcess {
   const fd = openSync(logFile, "a");
   try {
-    return spawn(cmd, [...args], { stdio: ["ignore", fd, fd] });
+    return spawn(cmd, [...args], { stdio: ["ignore", fd, fd], ...opts });
   } finally {
     closeSync(fd);
   }

@@ -3,8 +3,8 @@
 // carries the TCP stream, see the netlab notes), starts `node dist/speaker/src/main.js` with `ip netns exec`, and
 // kills/restarts it (SIGKILL for failover drills). FrrContainer runs the speaker Pod's FRR container
 // (speaker/image/frr-start.sh) next to it. Everything started here is stopped by stop()/the exit hook.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
@@ -17,7 +17,7 @@ import { silentLogger } from "../../shell/src/logger.js";
 import { ControlPlane, repoRoot } from "./control-plane.js";
 import { addExitHook } from "./exit-hooks.js";
 import { NetLab } from "./netlab.js";
-import { exited, isAlive, listDir, readPidFile, run, waitFor } from "./proc.js";
+import { exited, isAlive, listDir, readPidFile, run, spawnLogged, waitFor } from "./proc.js";
 import { installComponentRbac } from "./rbac.js";
 
 /** Compiles the project to dist/ (tsc -p tsconfig.build.json) and returns the speaker entry point. */
@@ -83,17 +83,13 @@ export class ApiBridge {
   /** Starts the namespace half in a lab host and waits until it accepts connections. */
   async enter(lab: NetLab, host: string, logFile: string): Promise<void> {
     if (this.relays.has(host)) throw new Error(`apiserver bridge already in ${host}`);
-    const fd = openSync(logFile, "a");
-    try {
-      const relay = spawn(
-        "ip",
-        ["netns", "exec", lab.host(host).netns, "socat", `TCP-LISTEN:${this.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${this.socketPath}`],
-        { stdio: ["ignore", fd, fd], detached: true },
-      );
-      this.relays.set(host, { relay, lab, logFile });
-    } finally {
-      closeSync(fd);
-    }
+    const relay = spawnLogged(
+      "ip",
+      ["netns", "exec", lab.host(host).netns, "socat", `TCP-LISTEN:${this.port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${this.socketPath}`],
+      logFile,
+      { detached: true },
+    );
+    this.relays.set(host, { relay, lab, logFile });
     await waitFor(
       `apiserver bridge in ${host}`,
       async () => {
@@ -185,33 +181,29 @@ export class SpeakerProcess {
     if (this.running) throw new Error(`speaker ${this.opts.host} already runs`);
     const { lab, host } = this.opts;
     const node = this.opts.nodeName ?? host;
-    const fd = openSync(this.opts.logFile, "a");
-    try {
-      // `ip netns exec` execs node in place, so the child's pid is the speaker's.
-      this.child = spawn(
-        "ip",
-        [
-          "netns",
-          "exec",
-          lab.host(host).netns,
-          ...(this.opts.wrap ?? []),
-          process.execPath,
-          "--enable-source-maps",
-          this.opts.mainJs,
-          "--node-name",
-          node,
-          ...(this.opts.frrDir === undefined ? ["--disable-bgp"] : ["--frr-dir", this.opts.frrDir, "--frr-config", this.opts.frrConfig ?? `${this.opts.frrDir}/frr.conf`]),
-          "--metrics-addr",
-          `127.0.0.1:${this.metricsPort}`,
-          "--log-level",
-          "debug",
-          ...(this.opts.args ?? []),
-        ],
-        { stdio: ["ignore", fd, fd], env: { ...process.env, KUBECONFIG: this.opts.kubeconfigPath } },
-      );
-    } finally {
-      closeSync(fd);
-    }
+    // `ip netns exec` execs node in place, so the child's pid is the speaker's.
+    this.child = spawnLogged(
+      "ip",
+      [
+        "netns",
+        "exec",
+        lab.host(host).netns,
+        ...(this.opts.wrap ?? []),
+        process.execPath,
+        "--enable-source-maps",
+        this.opts.mainJs,
+        "--node-name",
+        node,
+        ...(this.opts.frrDir === undefined ? ["--disable-bgp"] : ["--frr-dir", this.opts.frrDir, "--frr-config", this.opts.frrConfig ?? `${this.opts.frrDir}/frr.conf`]),
+        "--metrics-addr",
+        `127.0.0.1:${this.metricsPort}`,
+        "--log-level",
+        "debug",
+        ...(this.opts.args ?? []),
+      ],
+      this.opts.logFile,
+      { env: { ...process.env, KUBECONFIG: this.opts.kubeconfigPath } },
+    );
     const child = this.child;
     await waitFor(
       `speaker ${node} ready`,
@@ -455,33 +447,29 @@ export class FrrContainer {
     if (this.stopped) throw new Error(`FRR container on ${this.opts.host} was stopped`);
     if (this.running) throw new Error(`FRR container on ${this.opts.host} already runs`);
     this.starts++;
-    const fd = openSync(this.opts.logFile, "a");
-    try {
-      writeSync(fd, `--- frr-start, start #${this.starts} ---\n`);
-      // Every step execs in place: the child's pid is frr-start's, as PID 1 of the container.
-      this.child = spawn(
-        "ip",
-        [
-          "netns",
-          "exec",
-          this.opts.lab.host(this.opts.host).netns,
-          "unshare",
-          "--mount",
-          "--propagation",
-          "private",
-          "--",
-          "sh",
-          "-c",
-          'mount --bind "$0" /var/tmp && exec "$@"',
-          this.varTmpDir,
-          ...confinementPrefix(this.pod.frr),
-          this.script,
-        ],
-        { stdio: ["ignore", fd, fd], env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...this.environment() } },
-      );
-    } finally {
-      closeSync(fd);
-    }
+    appendFileSync(this.opts.logFile, `--- frr-start, start #${this.starts} ---\n`);
+    // Every step execs in place: the child's pid is frr-start's, as PID 1 of the container.
+    this.child = spawnLogged(
+      "ip",
+      [
+        "netns",
+        "exec",
+        this.opts.lab.host(this.opts.host).netns,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" /var/tmp && exec "$@"',
+        this.varTmpDir,
+        ...confinementPrefix(this.pod.frr),
+        this.script,
+      ],
+      this.opts.logFile,
+      { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...this.environment() } },
+    );
     const child = this.child;
     this.exit = exited(child).then(() => ({ code: child.exitCode, signal: child.signalCode }));
     await waitFor(
