@@ -5,7 +5,7 @@ import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import type { ClusterResources, Config, NodeAddress } from "../../model/src/config/types.js";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
-import type { LogLevel } from "../../model/src/frr/types.js";
+import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
 import { parseIP } from "../../model/src/net/ip.js";
 import { renderFrrConfig } from "../src/render.js";
 
@@ -82,10 +82,15 @@ export function planCase(c: GoldenCase): { config: Config; plan: NodeBgpPlan } {
   return { config, plan: planBgpAnnouncements(config, serviceViews(c), nodes, c.node) };
 }
 
+/** A case's parsed configuration and FRR view model. Throws if the case's configuration is invalid. */
+export function buildCase(c: GoldenCase): { config: Config; frr: FrrConfig } {
+  const { config, plan } = planCase(c);
+  return { config, frr: buildFrrConfig(plan, config.bfdProfiles, { logLevel: c.logLevel ?? "info" }) };
+}
+
 /** Renders a case to frr.conf text. Throws if the case's configuration is invalid. */
 export function renderCase(c: GoldenCase): string {
-  const { config, plan } = planCase(c);
-  const frr = buildFrrConfig(plan, config.bfdProfiles, { logLevel: c.logLevel ?? "info" });
+  const { config, frr } = buildCase(c);
   const secrets = c.renderPasswords === true ? new Map(config.peers.filter((p) => p.password !== "").map((p) => [p.name, p.password])) : new Map<string, string>();
   return renderFrrConfig(frr, secrets);
 }

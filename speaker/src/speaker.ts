@@ -11,7 +11,7 @@ import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
-import type { LogLevel } from "../../model/src/frr/types.js";
+import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
 import { decodeNodeBgp, type PasswordRef } from "../../model/src/node-config/bgp.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
@@ -245,8 +245,9 @@ export class Speaker {
       return { kind: "retry", reason: message };
     }
     let text: string;
+    let cfg: FrrConfig;
     try {
-      const cfg = buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace });
+      cfg = buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
     } catch (e) {
@@ -262,7 +263,7 @@ export class Speaker {
     }
     if (this.deps.frr === undefined) return DONE;
     const socketDir = this.deps.settings.frrSocketDir;
-    const notRunning = socketDir === undefined ? [] : frrDaemonsMissing(text, (d) => existsSync(join(socketDir, `${d}.vty`)));
+    const notRunning = socketDir === undefined ? [] : frrDaemonsMissing(cfg, (d) => existsSync(join(socketDir, `${d}.vty`)));
     if (notRunning.length > 0) {
       // FRR is (re)starting: apply once every daemon the configuration needs answers, in one batch.
       log.debug({ missing: notRunning }, "waiting for FRR daemons before applying");

@@ -1,20 +1,28 @@
 import { describe, expect, test } from "@jest/globals";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildCase, type GoldenCase } from "../../../frr-templates/testdata/run-case.js";
+import type { FrrConfig } from "../../../model/src/frr/types.js";
+import { repoRoot } from "../../../testenv/src/control-plane.js";
 import { frrDaemonsMissing, frrDaemonsNeeded } from "./daemons.js";
+
+/** The FRR view model of a golden case (frr-templates/testdata/cases). */
+const golden = (name: string): FrrConfig =>
+  buildCase(JSON.parse(readFileSync(join(repoRoot(), "frr-templates/testdata/cases", `${name}.json`), "utf8")) as GoldenCase).frr;
 
 describe("frrDaemonsNeeded", () => {
   test.each([
-    ["router bgp 64512\n neighbor 10.0.0.1 remote-as 64500\nexit\n", ["zebra", "bgpd"]],
-    ["router bgp 64512\n neighbor 10.0.0.1 remote-as 64500\n neighbor 10.0.0.1 bfd\nexit\n", ["zebra", "bgpd", "bfdd"]],
-    ["router bgp 64512\n neighbor 10.0.0.1 bfd profile fast\nexit\n", ["zebra", "bgpd", "bfdd"]],
-    ["router bgp 64512\nexit\n!\nbfd\n profile fast\n exit\n!\nexit\n", ["zebra", "bgpd", "bfdd"]],
-    ["! bfd in a comment only\nrouter bgp 1\nexit\n", ["zebra", "bgpd"]],
-  ])("%j", (text, want) => {
-    expect(frrDaemonsNeeded(text)).toEqual(want);
+    ["single-ebgp", ["zebra", "bgpd"]],
+    ["bfd-session", ["zebra", "bgpd", "bfdd"]], // neighbors with BFD and a profile
+    ["bfd-profile-defaults", ["zebra", "bgpd", "bfdd"]], // a BFD profile
+    ["no-peers", ["zebra", "bgpd", "bfdd"]], // no peer, but a BFD profile is configured
+  ])("%s", (name, want) => {
+    expect(frrDaemonsNeeded(golden(name))).toEqual(want);
   });
 
   test("missing ones, in start order", () => {
-    const text = "router bgp 1\n neighbor 10.0.0.1 bfd\nexit\n";
-    expect(frrDaemonsMissing(text, (d) => d === "zebra")).toEqual(["bgpd", "bfdd"]);
-    expect(frrDaemonsMissing(text, () => true)).toEqual([]);
+    const cfg = golden("bfd-session");
+    expect(frrDaemonsMissing(cfg, (d) => d === "zebra")).toEqual(["bgpd", "bfdd"]);
+    expect(frrDaemonsMissing(cfg, () => true)).toEqual([]);
   });
 });
