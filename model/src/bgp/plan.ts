@@ -1,10 +1,11 @@
 // Pure BGP announcement planning for one node: which sessions it opens and which prefixes it advertises to which
 // peers, with which communities and LOCAL_PREF. Backend-independent (MetalLB's speaker/bgp_controller.go decisions);
 // the FRR builder turns the plan into configuration.
-import type { BGPAdvertisement, Config, NodeInfo, Peer } from "../config/types.js";
-import { anySelectorMatches, type Labels } from "../labels/selector.js";
+import { planNodeAnnouncement, planServiceAnnouncement, type NodeAnnouncement, type NodeBgpAdvertisement, type ServiceAnnouncement } from "../announce/plan.js";
+import type { Config, Peer } from "../config/types.js";
+import type { Labels } from "../labels/selector.js";
 import { cidrOf, type Cidr } from "../net/cidr.js";
-import { compareIP, parseIPv4, type IPAddress } from "../net/ip.js";
+import { compareIP, type IPAddress } from "../net/ip.js";
 import { formatCommunity, type Community } from "./community.js";
 
 /** A LoadBalancer Service as the BGP planner needs it (built by the shell). */
@@ -102,7 +103,7 @@ export function compareCommunity(a: Community, b: Community): number {
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function prefixOf(ip: IPAddress, adv: BGPAdvertisement): Cidr {
+function prefixOf(ip: IPAddress, adv: NodeBgpAdvertisement): Cidr {
   return cidrOf(ip, ip.family === "IPv4" ? adv.aggregationLength : adv.aggregationLengthV6);
 }
 
@@ -118,12 +119,12 @@ interface Contribution {
 const contributionKey = (prefix: Cidr, peer: string): string => `${prefix.family}|${prefix.first}|${prefix.prefixLength}|${peer}`;
 
 /** Peers of this node an advertisement sends to: all sessions, or the named ones. */
-function peersFor(adv: BGPAdvertisement, sessions: readonly Peer[]): string[] {
+function peersFor(adv: NodeBgpAdvertisement, sessions: readonly Peer[]): string[] {
   const names = sessions.map((s) => s.name);
   return adv.peers.length === 0 ? names : names.filter((n) => adv.peers.includes(n));
 }
 
-function contributionsFor(svc: BgpServiceView, advs: readonly BGPAdvertisement[], sessions: readonly Peer[]): Contribution[] {
+function contributionsFor(svc: ServiceAnnouncement, advs: readonly NodeBgpAdvertisement[], sessions: readonly Peer[]): Contribution[] {
   const out: Contribution[] = [];
   for (const ip of svc.ips) {
     for (const adv of advs) {
@@ -150,34 +151,25 @@ function hasLocalPrefConflict(contributions: readonly Contribution[]): boolean {
 
 interface Decision {
   readonly reason: BgpSkipReason | null;
-  readonly advertisements: readonly BGPAdvertisement[];
-}
-
-interface NodeContext {
-  readonly config: Config;
-  readonly node: NodeView;
-  readonly sessions: readonly Peer[];
+  readonly advertisements: readonly NodeBgpAdvertisement[];
 }
 
 function skip(reason: BgpSkipReason): Decision {
   return { reason, advertisements: [] };
 }
 
-/** MetalLB's ShouldAnnounce for BGP, in its order of checks. */
-function decide(svc: BgpServiceView, ctx: NodeContext): Decision {
+/** MetalLB's ShouldAnnounce for BGP over the two published halves, in its order of checks. */
+function decide(svc: ServiceAnnouncement, node: NodeAnnouncement, advsByName: ReadonlyMap<string, NodeBgpAdvertisement>): Decision {
   if (svc.ips.length === 0) return skip("noIPs");
-  const poolAdvs = ctx.config.bgpAdvertisements.filter((a) => a.pools.includes(svc.pool));
-  if (poolAdvs.length === 0) return skip("noMatchingAdvertisement");
-  const nodeAdvs = poolAdvs.filter((a) => anySelectorMatches(a.nodeSelectors, ctx.node.labels));
-  if (nodeAdvs.length === 0) return skip("notOwner");
-  const advs = nodeAdvs.filter((a) => anySelectorMatches(a.serviceSelectors, svc.labels));
-  if (advs.length === 0) return skip("noMatchingAdvertisement");
-  if (hasLocalPrefConflict(contributionsFor(svc, advs, ctx.sessions))) return skip("conflictingLocalPref");
-  if (ctx.node.networkUnavailable) return skip("nodeNetworkUnavailable");
-  if (ctx.node.excludedFromLoadBalancers) return skip("nodeExcluded");
-  if (svc.externalTrafficPolicy === "Local") {
-    if (!svc.nodesWithServingEndpoints.includes(ctx.node.name)) return skip("noLocalEndpoints");
-  } else if (svc.nodesWithServingEndpoints.length === 0) {
+  if (svc.bgp.length === 0) return skip("noMatchingAdvertisement");
+  const advs = svc.bgp.flatMap((name) => advsByName.get(name) ?? []);
+  if (advs.length === 0) return skip("notOwner");
+  if (hasLocalPrefConflict(contributionsFor(svc, advs, node.sessions))) return skip("conflictingLocalPref");
+  if (node.networkUnavailable) return skip("nodeNetworkUnavailable");
+  if (node.excludedFromLoadBalancers) return skip("nodeExcluded");
+  if (svc.localNodes !== null) {
+    if (!svc.localNodes.includes(node.node)) return skip("noLocalEndpoints");
+  } else if (!svc.hasEndpoints) {
     return skip("noEndpoints");
   }
   return { reason: null, advertisements: advs };
@@ -223,60 +215,17 @@ function announcementOf(entry: PrefixAccumulator): PrefixAnnouncement {
   };
 }
 
-/** BGPPeers whose nodeSelectors select the node (empty selectors select every node), sorted by name. */
-export function sessionsForNode(config: Config, node: NodeView): Peer[] {
-  return config.peers.filter((p) => anySelectorMatches(p.nodeSelectors, node.labels)).sort((a, b) => byString(a.name, b.name));
-}
-
 /**
- * The BGP router ID of a node whose BGPPeers set none: its first InternalIP that is an IPv4 address
- * (Node.status.addresses), null when it has none.
- *
- * Without `bgp router-id`, zebra picks the highest loopback address, else the highest interface address, and Service
- * IPs live on local interfaces (kube-proxy IPVS puts every LoadBalancer IP on kube-ipvs0; the labs put them on `lo`).
- * The node's BGP identifier would then be a Service IP, the same on every node holding it, and would change with the
- * Services: FRR 8.4 defers zebra's new router ID while a session of the instance is Established and adopts it as soon
- * as none is (any flap, a bgpd restart); a router ID changed while sessions are Established (by configuration) resets
- * every one of them. The node's own address is unique and stable.
- *
- * An IPv6-only node (no IPv4 InternalIP) gets no `bgp router-id` line: a BGP identifier is 32 bits, so its BGPPeers
- * must set `routerID` explicitly.
+ * Joins a node's half with the Services' halves into the node's BGP plan. Services are merged by prefix: communities
+ * are unioned per peer, and when services sharing an IP disagree on LOCAL_PREF the highest value is used.
  */
-export function nodeRouterID(node: NodeInfo | undefined): IPAddress | null {
-  for (const a of node?.addresses ?? []) {
-    if (a.type !== "InternalIP") continue;
-    const ip = parseIPv4(a.address);
-    if (ip !== null && ip.value !== 0n) return ip;
-  }
-  return null;
-}
-
-/** Per VRF (one FRR instance each), sessions of a VRF where no BGPPeer sets `routerID` get the node's. */
-function withRouterIDs(sessions: readonly Peer[], nodeID: IPAddress | null): Peer[] {
-  if (nodeID === null) return [...sessions];
-  const vrfsWithRouterID = new Set(sessions.filter((p) => p.routerID !== null).map((p) => p.vrf));
-  return sessions.map((p) => (p.routerID === null && !vrfsWithRouterID.has(p.vrf) ? { ...p, routerID: nodeID } : p));
-}
-
-/**
- * Plans the BGP announcements of one node. A node missing from `nodes` is treated as an unlabelled, available node;
- * its addresses (the default router ID) come from the configuration's Nodes (`config.nodes`). Services are merged by
- * prefix: communities are unioned per peer, and when services sharing an IP disagree on LOCAL_PREF the highest value
- * is used.
- */
-export function planBgpAnnouncements(
-  config: Config,
-  services: readonly BgpServiceView[],
-  nodes: readonly NodeView[],
-  nodeName: string,
-): NodeBgpPlan {
-  const node: NodeView = nodes.find((n) => n.name === nodeName) ?? { name: nodeName, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
-  const sessions = withRouterIDs(sessionsForNode(config, node), nodeRouterID(config.nodes.find((n) => n.name === nodeName)));
-  const ctx: NodeContext = { config, node, sessions };
+export function joinBgp(node: NodeAnnouncement, services: readonly ServiceAnnouncement[]): NodeBgpPlan {
+  const advsByName = new Map(node.bgpAdvertisements.map((a) => [a.name, a]));
+  const sessions = node.sessions;
   const acc = new Map<string, PrefixAccumulator>();
   const outcomes: BgpServiceOutcome[] = [];
   for (const svc of [...services].sort((a, b) => byString(a.key, b.key))) {
-    const decision = decide(svc, ctx);
+    const decision = decide(svc, node, advsByName);
     if (decision.reason !== null) {
       outcomes.push({ service: svc.key, announced: false, reason: decision.reason });
       continue;
@@ -299,5 +248,23 @@ export function planBgpAnnouncements(
     });
   }
   const announcements = [...acc.values()].map(announcementOf).sort((a, b) => compareCidr(a.prefix, b.prefix));
-  return { node: nodeName, sessions, announcements, services: outcomes };
+  return { node: node.node, sessions, announcements, services: outcomes };
 }
+
+/**
+ * Plans the BGP announcements of one node: both halves (announce/plan.ts), then the join. A node missing from `nodes`
+ * is treated as an unlabelled, available node; its addresses (the default router ID) come from the configuration's
+ * Nodes (`config.nodes`).
+ */
+export function planBgpAnnouncements(
+  config: Config,
+  services: readonly BgpServiceView[],
+  nodes: readonly NodeView[],
+  nodeName: string,
+): NodeBgpPlan {
+  const node: NodeView = nodes.find((n) => n.name === nodeName) ?? { name: nodeName, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
+  const half = planNodeAnnouncement(config, node, config.nodes.find((n) => n.name === nodeName));
+  return joinBgp(half, services.map((s) => planServiceAnnouncement(config, s)));
+}
+
+export { nodeRouterID, sessionsForNode } from "../announce/plan.js";

@@ -20,8 +20,10 @@ export type L2AnnounceDecision =
 
 /** The part of a published entry the election needs (an `L2NodeEntry` fits). */
 export interface L2ElectionEntry {
-  /** Candidate node names in election order. */
+  /** Candidate node names in election order (possibly only those this node sees alive, plus itself). */
   readonly candidates: readonly string[];
+  /** How many candidates there are in all; defaults to candidates.length. */
+  readonly candidateCount?: number;
 }
 
 /** The first candidate in `alive`, or null when none is. */
@@ -41,7 +43,7 @@ export function electL2Owner(candidates: readonly string[], alive: ReadonlySet<s
 export function shouldAnnounce(entry: L2ElectionEntry, myNode: string, alive: ReadonlySet<string>, fenced: boolean): L2AnnounceDecision {
   if (entry.candidates.length === 0) return { announce: false, reason: "noCandidates", owner: null };
   if (!entry.candidates.includes(myNode)) return { announce: false, reason: "notCandidate", owner: electL2Owner(entry.candidates, alive) };
-  const soleCandidate = entry.candidates.length === 1;
+  const soleCandidate = (entry.candidateCount ?? entry.candidates.length) === 1;
   if (fenced && !soleCandidate) return { announce: false, reason: "fenced", owner: null };
   const view = fenced || !alive.has(myNode) ? new Set([...alive, myNode]) : alive;
   const owner = electL2Owner(entry.candidates, view);

@@ -3,9 +3,9 @@
 // speakers then only pick the first *live* candidate (election.ts), so the expensive part of MetalLB's
 // ShouldAnnounce (speaker/layer2_controller.go) is computed once, here, and every speaker sees the same order.
 import type { BgpServiceView, NodeView } from "../bgp/plan.js";
-import type { Config, L2Advertisement } from "../config/types.js";
+import { planNodeAnnouncement, planServiceAnnouncement, type NodeAnnouncement, type ServiceAnnouncement } from "../announce/plan.js";
+import type { Config } from "../config/types.js";
 import { compareBytes, sha256, utf8 } from "../crypto/sha256.js";
-import { anySelectorMatches, selectorMatches } from "../labels/selector.js";
 import { compareIP, formatIP, type IPAddress } from "../net/ip.js";
 
 export type { NodeView } from "../bgp/plan.js";
@@ -46,8 +46,10 @@ export interface L2IPPlan {
   readonly ip: IPAddress;
   /** Services using the IP (several when shared), sorted by key. */
   readonly services: readonly string[];
-  /** Candidates in election order: the first live one owns the IP. Never empty. */
+  /** Candidates in election order: the first live one owns the IP. Never empty (unless restricted, see joinL2). */
   readonly candidates: readonly L2Candidate[];
+  /** How many nodes are candidates (candidates.length unless the list was restricted). */
+  readonly candidateCount: number;
 }
 
 /** What one candidate node is told about one IP (published to that node). */
@@ -56,6 +58,8 @@ export interface L2NodeEntry {
   readonly services: readonly string[];
   /** The full ordered candidate list (node names), so the node can tell whether someone before it is alive. */
   readonly candidates: readonly string[];
+  /** How many nodes are candidates in all (candidates may list only those the node sees alive). */
+  readonly candidateCount: number;
   /** Interfaces this node announces the IP on; empty = all. */
   readonly interfaces: readonly string[];
 }
@@ -83,62 +87,20 @@ export function electionHash(node: string, ip: IPAddress): Uint8Array {
 
 const hashWithSuffix = (node: string, suffix: string): Uint8Array => sha256(utf8(node + suffix));
 
-/** Σ weights of the preferredNodeSelectors matching the node, of the advertisements that select the node (MetalLB). */
-function scoreOf(node: NodeView, advs: readonly L2Advertisement[]): number {
-  let score = 0;
-  for (const adv of advs) {
-    if (!anySelectorMatches(adv.nodeSelectors, node.labels)) continue;
-    for (const p of adv.preferredNodeSelectors) if (selectorMatches(p.preference, node.labels)) score += p.weight;
-  }
-  return score;
-}
+/** Per-call memo of what depends only on a set of advertisements: the nodes they make eligible. */
+class EligibilityMemo {
+  private readonly eligible = new Map<string, { list: NodeAnnouncement[]; names: Set<string> }>();
 
-/** Interfaces of the advertisements that select the node; [] (= all) when any of them lists none. */
-function interfacesOf(node: NodeView, advs: readonly L2Advertisement[]): string[] {
-  const names = new Set<string>();
-  for (const adv of advs) {
-    if (!anySelectorMatches(adv.nodeSelectors, node.labels)) continue;
-    if (adv.interfaces.length === 0) return [];
-    for (const i of adv.interfaces) names.add(i);
-  }
-  return [...names].sort(byString);
-}
+  constructor(private readonly nodes: readonly NodeAnnouncement[]) {}
 
-/** Nodes allowed to announce for the advertisements: selected by one of them and not unavailable or excluded. */
-function eligibleNodes(advs: readonly L2Advertisement[], nodes: readonly NodeView[]): NodeView[] {
-  return nodes.filter(
-    (n) => !n.networkUnavailable && !n.excludedFromLoadBalancers && advs.some((a) => anySelectorMatches(a.nodeSelectors, n.labels)),
-  );
-}
-
-const advsKey = (advs: readonly L2Advertisement[]): string => advs.map((a) => a.name).join("\u0000");
-
-/**
- * Per-call cache of what depends only on a set of advertisements and a node: services of one pool nearly always
- * match the same advertisements, so selector evaluation is done once per (set, node) instead of once per service.
- */
-class AdvertisementMemo {
-  private readonly eligible = new Map<string, NodeView[]>();
-  private readonly candidates = new Map<string, L2Candidate>();
-
-  constructor(private readonly nodes: readonly NodeView[]) {}
-
-  eligibleNodes(advs: readonly L2Advertisement[]): NodeView[] {
-    const key = advsKey(advs);
+  /** Nodes allowed to announce for the advertisements: selected by one of them and not unavailable or excluded. */
+  eligibleNodes(advs: readonly string[]): { list: NodeAnnouncement[]; names: Set<string> } {
+    const key = advs.join("\u0000");
     let hit = this.eligible.get(key);
     if (hit === undefined) {
-      hit = eligibleNodes(advs, this.nodes);
+      const list = this.nodes.filter((n) => !n.networkUnavailable && !n.excludedFromLoadBalancers && n.l2Advertisements.some((a) => advs.includes(a.name)));
+      hit = { list, names: new Set(list.map((n) => n.node)) };
       this.eligible.set(key, hit);
-    }
-    return hit;
-  }
-
-  candidate(node: NodeView, advs: readonly L2Advertisement[]): L2Candidate {
-    const key = `${advsKey(advs)}\u0001${node.name}`;
-    let hit = this.candidates.get(key);
-    if (hit === undefined) {
-      hit = { node: node.name, score: scoreOf(node, advs), interfaces: interfacesOf(node, advs) };
-      this.candidates.set(key, hit);
     }
     return hit;
   }
@@ -146,10 +108,14 @@ class AdvertisementMemo {
 
 /** A service that passed all checks, with the advertisements that apply and the nodes that may announce it. */
 interface Accepted {
-  readonly svc: L2ServiceView;
+  readonly svc: ServiceAnnouncement;
   readonly ips: readonly IPAddress[];
-  readonly advs: readonly L2Advertisement[];
-  readonly nodes: readonly NodeView[];
+  /** Advertisement names, sorted. */
+  readonly advs: readonly string[];
+  /** Whether a node may announce it (eligible, and hosting an endpoint for ETP Local). */
+  readonly covers: (node: string) => boolean;
+  /** The nodes that may announce it, when cheap to list (not restricted). */
+  readonly nodes: () => readonly NodeAnnouncement[];
 }
 
 type Decision = { readonly ok: true; readonly accepted: Accepted } | { readonly ok: false; readonly reason: L2PlanSkipReason };
@@ -168,21 +134,21 @@ function uniqueIPs(ips: readonly IPAddress[]): IPAddress[] {
 }
 
 /** MetalLB's ShouldAnnounce checks that do not depend on the announcing node, in its order. */
-function decide(config: Config, svc: L2ServiceView, memo: AdvertisementMemo): Decision {
+function decide(svc: ServiceAnnouncement, memo: EligibilityMemo): Decision {
   const ips = uniqueIPs(svc.ips);
   if (ips.length === 0) return skip("noIPs");
-  const advs = config.l2Advertisements.filter((a) => a.pools.includes(svc.pool) && anySelectorMatches(a.serviceSelectors, svc.labels));
-  if (advs.length === 0) return skip("noMatchingAdvertisement");
-  if (svc.sharingKey !== "" && advs.some((a) => a.serviceSelectors.length > 0)) return skip("sharedIPWithServiceSelector");
-  if (svc.externalTrafficPolicy === "Cluster" && svc.nodesWithServingEndpoints.length === 0) return skip("noServingEndpoints");
-  const eligible = memo.eligibleNodes(advs);
-  if (eligible.length === 0) return skip("noEligibleNodes");
-  if (svc.externalTrafficPolicy === "Local") {
-    const local = eligible.filter((n) => svc.nodesWithServingEndpoints.includes(n.name));
-    if (local.length === 0) return skip("noLocalEndpoints");
-    return { ok: true, accepted: { svc, ips, advs, nodes: local } };
+  if (svc.l2Skip !== null) return skip(svc.l2Skip);
+  if (svc.localNodes === null && !svc.hasEndpoints) return skip("noServingEndpoints");
+  const eligible = memo.eligibleNodes(svc.l2);
+  if (eligible.list.length === 0) return skip("noEligibleNodes");
+  const local = svc.localNodes;
+  if (local !== null) {
+    const nodes = eligible.list.filter((n) => local.includes(n.node));
+    if (nodes.length === 0) return skip("noLocalEndpoints");
+    const names = new Set(nodes.map((n) => n.node));
+    return { ok: true, accepted: { svc, ips, advs: svc.l2, covers: (n) => names.has(n), nodes: () => nodes } };
   }
-  return { ok: true, accepted: { svc, ips, advs, nodes: eligible } };
+  return { ok: true, accepted: { svc, ips, advs: svc.l2, covers: (n) => eligible.names.has(n), nodes: () => eligible.list } };
 }
 
 /** Services using one IP, accumulated. */
@@ -223,27 +189,57 @@ function compareRanked(a: Ranked, b: Ranked): number {
   return compareBytes(a.hash, b.hash) || byString(a.candidate.node, b.candidate.node);
 }
 
-function planIP(group: IPGroup, memo: AdvertisementMemo): L2IPPlan {
-  const suffix = `#${formatIP(hashIPOf(group))}`;
-  const allAdvs = [...new Map(group.members.flatMap((m) => m.advs).map((a) => [a.name, a])).values()].sort((a, b) => byString(a.name, b.name));
-  const coverage = new Map<string, { node: NodeView; count: number }>();
-  for (const m of group.members) {
-    for (const n of m.nodes) {
-      const c = coverage.get(n.name);
-      if (c === undefined) coverage.set(n.name, { node: n, count: 1 });
-      else c.count += 1;
-    }
+/** A node's score and interfaces for an IP: over the IP's advertisements that select the node (MetalLB). */
+function candidateOf(node: NodeAnnouncement, advs: readonly string[]): L2Candidate {
+  let score = 0;
+  const names = new Set<string>();
+  let all = false;
+  for (const a of node.l2Advertisements) {
+    if (!advs.includes(a.name)) continue;
+    score += a.weight;
+    if (a.interfaces.length === 0) all = true;
+    for (const i of a.interfaces) names.add(i);
   }
-  const ranked: Ranked[] = [...coverage.values()].map(({ node, count }) => ({
-    candidate: memo.candidate(node, allAdvs),
+  return { node: node.node, score, interfaces: all ? [] : [...names].sort(byString) };
+}
+
+/** The nodes an IP group may be announced from, with how many of its services each serves. */
+function coverageOf(group: IPGroup, only: ReadonlyMap<string, NodeAnnouncement> | undefined): Map<string, { node: NodeAnnouncement; count: number }> {
+  const coverage = new Map<string, { node: NodeAnnouncement; count: number }>();
+  const add = (n: NodeAnnouncement): void => {
+    const c = coverage.get(n.node);
+    if (c === undefined) coverage.set(n.node, { node: n, count: 1 });
+    else c.count += 1;
+  };
+  for (const m of group.members) {
+    if (only === undefined) for (const n of m.nodes()) add(n);
+    else for (const [name, n] of only) if (m.covers(name)) add(n);
+  }
+  return coverage;
+}
+
+/** How many nodes may announce the group's IP (without ranking them). */
+function candidateCountOf(group: IPGroup): number {
+  const [first, ...rest] = group.members;
+  if (first === undefined) return 0;
+  if (rest.length === 0) return first.nodes().length;
+  return new Set(group.members.flatMap((m) => m.nodes().map((n) => n.node))).size;
+}
+
+function planIP(group: IPGroup, only: ReadonlyMap<string, NodeAnnouncement> | undefined): L2IPPlan {
+  const suffix = `#${formatIP(hashIPOf(group))}`;
+  const allAdvs = [...new Set(group.members.flatMap((m) => m.advs))].sort(byString);
+  const ranked: Ranked[] = [...coverageOf(group, only).values()].map(({ node, count }) => ({
+    candidate: candidateOf(node, allAdvs),
     coverage: count,
-    hash: hashWithSuffix(node.name, suffix),
+    hash: hashWithSuffix(node.node, suffix),
   }));
   ranked.sort(compareRanked);
   return {
     ip: group.ip,
     services: [...new Set(group.members.map((m) => m.svc.key))].sort(byString),
     candidates: ranked.map((r) => r.candidate),
+    candidateCount: only === undefined ? ranked.length : candidateCountOf(group),
   };
 }
 
@@ -253,7 +249,7 @@ function byNodeOf(ips: readonly L2IPPlan[]): Map<string, L2NodeEntry[]> {
     const names = plan.candidates.map((c) => c.node);
     for (const c of plan.candidates) {
       const entries = out.get(c.node) ?? [];
-      entries.push({ ip: plan.ip, services: plan.services, candidates: names, interfaces: c.interfaces });
+      entries.push({ ip: plan.ip, services: plan.services, candidates: names, candidateCount: plan.candidateCount, interfaces: c.interfaces });
       out.set(c.node, entries);
     }
   }
@@ -261,16 +257,20 @@ function byNodeOf(ips: readonly L2IPPlan[]): Map<string, L2NodeEntry[]> {
 }
 
 /**
- * Plans the Layer 2 announcements of the whole cluster. `nodes` is the universe of nodes that run a speaker; the
- * advertisements' nodeSelectors are evaluated against their labels. Services sharing an IP get one candidate list
- * for the IP, so they are always answered for by the same node.
+ * Joins the Services' halves with the nodes' halves into the Layer 2 plan. `nodes` is the universe of nodes that run a
+ * speaker. Services sharing an IP get one candidate list for the IP, so they are always answered for by the same node.
+ *
+ * `only` restricts the ranked candidate lists to those nodes (a speaker passes the nodes it sees alive, plus itself):
+ * the first live candidate of the full order is the first of the restricted one, and hashing every node for every IP
+ * costs O(IPs × nodes). `candidateCount` still counts every candidate.
  */
-export function planL2Announcements(config: Config, services: readonly L2ServiceView[], nodes: readonly NodeView[]): L2Plan {
-  const memo = new AdvertisementMemo(nodes);
+export function joinL2(services: readonly ServiceAnnouncement[], nodes: readonly NodeAnnouncement[], only?: ReadonlySet<string>): L2Plan {
+  const memo = new EligibilityMemo(nodes);
+  const onlyNodes = only === undefined ? undefined : new Map(nodes.filter((n) => only.has(n.node)).map((n) => [n.node, n]));
   const groups = new Map<string, IPGroup>();
   const outcomes: L2ServiceOutcome[] = [];
   for (const svc of [...services].sort((a, b) => byString(a.key, b.key))) {
-    const d = decide(config, svc, memo);
+    const d = decide(svc, memo);
     if (!d.ok) {
       outcomes.push({ service: svc.key, announced: false, reason: d.reason });
       continue;
@@ -280,8 +280,20 @@ export function planL2Announcements(config: Config, services: readonly L2Service
       group.members.push(d.accepted);
       groups.set(ipKey(ip), group);
     }
-    outcomes.push({ service: svc.key, announced: true, ips: d.accepted.ips, advertisements: d.accepted.advs.map((a) => a.name).sort(byString) });
+    outcomes.push({ service: svc.key, announced: true, ips: d.accepted.ips, advertisements: d.accepted.advs });
   }
-  const ips = [...groups.values()].sort((a, b) => compareIP(a.ip, b.ip)).map((g) => planIP(g, memo));
+  const ips = [...groups.values()].sort((a, b) => compareIP(a.ip, b.ip)).map((g) => planIP(g, onlyNodes));
   return { ips, byNode: byNodeOf(ips), services: outcomes };
+}
+
+/**
+ * Plans the Layer 2 announcements of the whole cluster: both halves (announce/plan.ts), then the join. `nodes` is the
+ * universe of nodes that run a speaker; the advertisements' nodeSelectors are evaluated against their labels.
+ */
+export function planL2Announcements(config: Config, services: readonly L2ServiceView[], nodes: readonly NodeView[]): L2Plan {
+  const halves = nodes.map((n) => planNodeAnnouncement(config, n, undefined));
+  return joinL2(
+    services.map((s) => planServiceAnnouncement(config, s)),
+    halves,
+  );
 }

@@ -45,7 +45,7 @@ const IFACES: NodeInterface[] = [
   { name: "eth0", mac: "02:00:00:00:00:01" },
   { name: "eth1", mac: "02:00:00:00:00:02" },
 ];
-const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({ ip: ip(text), services, candidates, interfaces });
+const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({ ip: ip(text), services, candidates, candidateCount: candidates.length, interfaces });
 
 function setup(opts: { allow?: string[]; ready?: boolean } = {}): {
   ctl: L2Controller;
