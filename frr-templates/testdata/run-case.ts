@@ -75,6 +75,11 @@ function configOf(c: GoldenCase): Config {
   return parsed.value;
 }
 
+/** A case's parsed configuration, Services and Nodes as the planners take them. */
+export function caseInputs(c: GoldenCase): { config: Config; services: BgpServiceView[]; nodes: NodeView[] } {
+  return { config: configOf(c), services: serviceViews(c), nodes: nodeViews(c) };
+}
+
 /** A case's parsed configuration and the node's plan. */
 export function planCase(c: GoldenCase): { config: Config; plan: NodeBgpPlan } {
   const nodes = nodeViews(c);

@@ -57,3 +57,10 @@ export function announcedServiceView(raw: unknown, servingNodes: ReadonlyMap<str
     nodesWithServingEndpoints: [...(servingNodes.get(snap.view.key) ?? [])].sort(),
   };
 }
+
+/** A node's address for speaker heartbeats: its first InternalIP (raw Node object). */
+export function nodeInternalAddress(raw: unknown): string | null {
+  if (!isObj(raw) || !isObj(raw.status) || !Array.isArray(raw.status.addresses)) return null;
+  for (const a of raw.status.addresses) if (isObj(a) && a.type === "InternalIP" && typeof a.address === "string") return a.address;
+  return null;
+}

@@ -1,0 +1,119 @@
+// The published contract carries everything the planners decide: for every FRR golden case, a node that joins what it
+// reads back (NodeConfig spec + shard entries, through JSON) plans exactly what planBgpAnnouncements plans; and the
+// Layer 2 join over decoded halves equals planL2Announcements, also when restricted to the nodes a speaker sees alive.
+import { describe, expect, test } from "@jest/globals";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { caseInputs, type GoldenCase } from "../../../frr-templates/testdata/run-case.js";
+import { joinBgp, planBgpAnnouncements, type BgpServiceView, type NodeView } from "../bgp/plan.js";
+import type { Peer } from "../config/types.js";
+import { anL2Advertisement, aPool, validConfig } from "../config/testdata/builders.js";
+import { joinL2, planL2Announcements } from "../layer2/plan.js";
+import { mustParseIP as ip } from "../net/testdata/ip.js";
+import { PASSWORD_INJECTED_BY_SPEAKER, decodeNodeConfigSpec, decodeServiceEntry, encodeNodeConfigSpec, encodeServiceEntry, shardName, shardOf } from "./contract.js";
+import { isAnnounced, planNodeAnnouncement, planServiceAnnouncement, type NodeAnnouncement, type ServiceAnnouncement } from "./plan.js";
+
+const CASES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "frr-templates", "testdata", "cases");
+const throughJson = <T>(v: T): unknown => JSON.parse(JSON.stringify(v)) as unknown;
+
+function readNode(n: NodeAnnouncement): NodeAnnouncement {
+  const d = decodeNodeConfigSpec(throughJson(encodeNodeConfigSpec(n)));
+  if (!d.ok) throw new Error(d.error);
+  return d.value.node;
+}
+
+function readService(s: ServiceAnnouncement): ServiceAnnouncement {
+  const d = decodeServiceEntry(s.key, throughJson(encodeServiceEntry(s)));
+  if (!d.ok) throw new Error(d.error);
+  return d.value;
+}
+
+describe("BGP through the published contract", () => {
+  const names = readdirSync(CASES).filter((f) => f.endsWith(".json"));
+  test("there are golden cases to compare", () => expect(names.length).toBeGreaterThanOrEqual(30));
+  test.each(names)("%s: join(decoded halves) = planBgpAnnouncements", (file) => {
+    const c = JSON.parse(readFileSync(join(CASES, file), "utf8")) as GoldenCase;
+    const { config, services, nodes } = caseInputs(c);
+    const direct = planBgpAnnouncements(config, services, nodes, c.node);
+    const node = nodes.find((n) => n.name === c.node) ?? { name: c.node, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
+    const half = readNode(planNodeAnnouncement(config, node, config.nodes.find((n) => n.name === c.node)));
+    // Only Services some advertisement selects are published; the others are not announced anywhere.
+    const published = services.map((s) => planServiceAnnouncement(config, s)).filter(isAnnounced).map(readService);
+    const joined = joinBgp(half, published);
+    // Selectors stay with the operator; a password is only a reference (the speaker injects it).
+    const comparable = (p: Peer): Peer => ({ ...p, nodeSelectors: [], nodes: [], password: p.password === "" ? "" : PASSWORD_INJECTED_BY_SPEAKER });
+    expect(joined.sessions).toEqual(direct.sessions.map(comparable));
+    expect(joined.announcements).toEqual(direct.announcements);
+    expect(joined.services.filter((s) => s.announced)).toEqual(direct.services.filter((s) => s.announced));
+  });
+});
+
+describe("Layer 2 through the published contract", () => {
+  const config = validConfig({
+    pools: [aPool("lan", ["192.0.2.0/24"])],
+    l2Advertisements: [
+      anL2Advertisement("east", { ipAddressPools: ["lan"], nodeSelectors: [{ matchLabels: { zone: "east" } }], interfaces: ["eth1"] }),
+      anL2Advertisement("all", { ipAddressPools: ["lan"], nodeSelectors: [], preferredNodeSelectors: [{ weight: 10, preference: { matchLabels: { fast: "yes" } } }] }),
+    ],
+  });
+  const nodes: NodeView[] = ["n1", "n2", "n3", "n4", "n5"].map((name, i) => ({
+    name,
+    labels: { zone: i % 2 === 0 ? "east" : "west", ...(i === 3 ? { fast: "yes" } : {}) },
+    networkUnavailable: name === "n5",
+    excludedFromLoadBalancers: false,
+  }));
+  const svc = (key: string, ipText: string, extra: Partial<BgpServiceView> = {}): BgpServiceView => ({
+    key,
+    ips: [ip(ipText)],
+    pool: "lan",
+    labels: {},
+    sharingKey: "",
+    externalTrafficPolicy: "Cluster",
+    nodesWithServingEndpoints: ["n1"],
+    ...extra,
+  });
+  const services = [
+    svc("a/one", "192.0.2.1"),
+    svc("a/two", "192.0.2.2", { externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["n2", "n3"] }),
+    svc("a/shared1", "192.0.2.3", { sharingKey: "k", externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["n1", "n2"] }),
+    svc("a/shared2", "192.0.2.3", { sharingKey: "k", externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["n2"] }),
+    svc("a/none", "192.0.2.4", { nodesWithServingEndpoints: [] }),
+  ];
+  const halves = nodes.map((n) => readNode(planNodeAnnouncement(config, n, undefined)));
+  const entries = services.map((s) => readService(planServiceAnnouncement(config, s)));
+
+  test("join(decoded halves) = planL2Announcements", () => {
+    const direct = planL2Announcements(config, services, nodes);
+    expect(direct.ips.length).toBe(3);
+    expect(joinL2(entries, halves)).toEqual(direct);
+  });
+
+  test("restricted to some nodes: the same order without the others, and the full candidate count", () => {
+    const direct = planL2Announcements(config, services, nodes);
+    const only = new Set(["n2", "n4"]);
+    const restricted = joinL2(entries, halves, only);
+    for (const [i, full] of direct.ips.entries()) {
+      const r = restricted.ips[i];
+      expect(r?.candidates.map((c) => c.node)).toEqual(full.candidates.map((c) => c.node).filter((n) => only.has(n)));
+      expect(r?.candidates).toEqual(full.candidates.filter((c) => only.has(c.node)));
+      expect(r?.candidateCount).toBe(full.candidates.length);
+    }
+  });
+});
+
+describe("shards", () => {
+  test("a key always lands in the same shard, and keys spread over the shards", () => {
+    expect(shardOf("default/web", 128)).toBe(shardOf("default/web", 128));
+    const used = new Set(Array.from({ length: 2000 }, (_, i) => shardOf(`ns${i % 7}/svc-${i}`, 128)));
+    expect(used.size).toBeGreaterThan(120);
+    expect(shardName(7)).toBe("shard-007");
+  });
+
+  test("untrusted entries are refused with the field named", () => {
+    const bad = decodeServiceEntry("a/b", { ips: ["not-an-ip"] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toContain("services[a/b].ips");
+    expect(decodeNodeConfigSpec({ bgp: {} }).ok).toBe(false);
+  });
+});
