@@ -25,6 +25,7 @@ const CRD_FILES = [
   "config/crd/bases/metallb.io_servicebgpstatuses.yaml",
   "config/crd/bases/metallb.io_servicel2statuses.yaml",
   "config/crd/metallb-ts/metallb-ts.dev_nodeconfigs.yaml",
+  "config/crd/metallb-ts/metallb-ts.dev_announcementshards.yaml",
 ];
 const SPEAKER_FRR = "config/speaker/speaker-frr.yaml";
 export const SPEAKER_NATIVE = "config/speaker/speaker-native.yaml";

@@ -12,7 +12,9 @@ import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
-import { decodeNodeBgp, type PasswordRef } from "../../model/src/node-config/bgp.js";
+import { decodeNodeConfigSpec, decodeServiceEntry, type PasswordRef } from "../../model/src/announce/contract.js";
+import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
+import { joinBgp } from "../../model/src/bgp/plan.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
@@ -75,10 +77,22 @@ const STATE = "state";
 /** How often a speaker re-checks for FRR daemons that are still starting. */
 const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
+/** Layer 2 plan changes are batched this long. */
+const L2_PLAN_BATCH_MS = 10;
 
 export class Speaker {
   private readonly queue: WorkQueue;
-  private readonly inf: { nodeConfig: ResilientInformer<Raw>; secrets: ResilientInformer<Raw>; bgpPeers: ResilientInformer<Raw> };
+  private readonly inf: {
+    nodeConfigs: ResilientInformer<Raw>;
+    shards: ResilientInformer<Raw>;
+    secrets: ResilientInformer<Raw>;
+    bgpPeers: ResilientInformer<Raw>;
+    bgpStatuses: ResilientInformer<Raw>;
+  };
+  /** Decoded shard entries per shard, reused while the shard's resourceVersion is unchanged. */
+  private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[] }>();
+  /** When each session was first seen Established (status shows transitions, not a ticking uptime). */
+  private readonly establishedSince = new Map<string, string>();
   private readonly now: () => number;
   private sessionsNow: BgpSessionState[] = [];
   /** Configured port per neighbor of the last rendered configuration (the metrics' `peer` label). */
@@ -98,11 +112,19 @@ export class Speaker {
     this.now = deps.now ?? Date.now;
     const ns = settings.namespace;
     this.inf = {
-      nodeConfig: resilientInformer<Raw>(kc, `${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`, log.child({ informer: "nodeconfig" }), {
-        fieldSelector: `metadata.name=${settings.nodeName}`,
-      }),
+      // Layer 2 elects among every node's candidacy, so it needs every NodeConfig; BGP only its own.
+      nodeConfigs: resilientInformer<Raw>(
+        kc,
+        `${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`,
+        log.child({ informer: "nodeconfigs" }),
+        deps.l2 !== undefined ? {} : { fieldSelector: `metadata.name=${settings.nodeName}` },
+      ),
+      shards: resilientInformer<Raw>(kc, `${NODE_CONFIG_API}/namespaces/${ns}/announcementshards`, log.child({ informer: "announcementshards" })),
       secrets: resilientInformer<Raw>(kc, `/api/v1/namespaces/${ns}/secrets`, log.child({ informer: "secrets" })),
       bgpPeers: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`, log.child({ informer: "bgppeers" })),
+      bgpStatuses: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/servicebgpstatuses`, log.child({ informer: "servicebgpstatuses" }), {
+        labelSelector: `metallb.io/node=${settings.nodeName}`,
+      }),
     };
     this.metrics = registerSpeakerMetrics(deps.registry, { sessions: () => this.sessionsNow, bfdPeers: () => this.bfdNow });
     this.queue = new WorkQueue((key) => (key === APPLY ? this.applyConfig() : this.readState()), {
@@ -120,9 +142,15 @@ export class Speaker {
       this.l2 = new L2Speaker({ ...l2opts, kc, nodeName: settings.nodeName, namespace: ns, log, registry: deps.registry });
     }
     for (const verb of ["add", "update", "delete"] as const) {
-      this.inf.nodeConfig.on(verb, () => {
+      this.inf.nodeConfigs.on(verb, (o) => {
         this.l2?.apiContact();
-        this.syncL2Plan();
+        this.scheduleL2Plan();
+        // Another node's NodeConfig (or a status write) changes nothing in this node's BGP plan.
+        if (this.bgpEnabled && o.metadata?.name === settings.nodeName) this.queue.add(APPLY);
+      });
+      this.inf.shards.on(verb, () => {
+        this.l2?.apiContact();
+        this.scheduleL2Plan();
         if (this.bgpEnabled) this.queue.add(APPLY);
       });
       this.inf.secrets.on(verb, (o) => {
@@ -141,11 +169,52 @@ export class Speaker {
     return this.l2;
   }
 
+  private l2PlanTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Joins the Layer 2 plan once per burst of shard/NodeConfig events (each join costs O(Services)). */
+  private scheduleL2Plan(): void {
+    if (this.l2 === undefined || this.l2PlanTimer !== undefined) return;
+    this.l2PlanTimer = setTimeout(() => {
+      this.l2PlanTimer = undefined;
+      this.syncL2Plan();
+    }, L2_PLAN_BATCH_MS);
+  }
+
   private syncL2Plan(): void {
     if (this.l2 === undefined) return;
-    const { nodeName, namespace } = this.deps.settings;
-    const obj = this.inf.nodeConfig.cache.get(nodeName, namespace);
-    this.l2.setNodeConfig((obj?.spec as { l2?: unknown } | undefined)?.l2);
+    const nodes: NodeAnnouncement[] = [];
+    for (const o of this.inf.nodeConfigs.cache.list()) {
+      const d = decodeNodeConfigSpec(o.spec);
+      if (d.ok) nodes.push(d.value.node);
+      else this.deps.log.warn({ nodeConfig: o.metadata?.name, err: d.error }, "invalid NodeConfig spec, left out of the Layer 2 election");
+    }
+    this.l2.setInputs(nodes, this.serviceEntries());
+  }
+
+  /** Every published Service half (decoded once per shard version). */
+  private serviceEntries(): ServiceAnnouncement[] {
+    const out: ServiceAnnouncement[] = [];
+    const seen = new Set<string>();
+    for (const o of this.inf.shards.cache.list()) {
+      const name = o.metadata?.name ?? "";
+      const rv = o.metadata?.resourceVersion ?? "";
+      seen.add(name);
+      let hit = this.decodedShards.get(name);
+      if (hit === undefined || hit.rv !== rv) {
+        const entries: ServiceAnnouncement[] = [];
+        const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
+        for (const [key, v] of Object.entries(services)) {
+          const d = decodeServiceEntry(key, v);
+          if (d.ok) entries.push(d.value);
+          else this.deps.log.warn({ shard: name, err: d.error }, "invalid announcement entry, left out");
+        }
+        hit = { rv, entries };
+        this.decodedShards.set(name, hit);
+      }
+      out.push(...hit.entries);
+    }
+    for (const name of this.decodedShards.keys()) if (!seen.has(name)) this.decodedShards.delete(name);
+    return out;
   }
 
   private syncL2Key(): void {
@@ -199,6 +268,7 @@ export class Speaker {
   }
 
   async stop(): Promise<void> {
+    if (this.l2PlanTimer !== undefined) clearTimeout(this.l2PlanTimer);
     await this.l2?.stop();
     await this.frrWatcher?.close();
     if (this.stateTimer !== undefined) clearInterval(this.stateTimer);
@@ -225,8 +295,9 @@ export class Speaker {
   private async applyConfig(): Promise<Outcome> {
     const { nodeName, namespace, frrLogLevel } = this.deps.settings;
     const log = this.deps.log.child({ controller: "bgp" });
-    const obj = this.inf.nodeConfig.cache.get(nodeName, namespace);
-    const decoded = decodeNodeBgp(nodeName, (obj?.spec as { bgp?: unknown } | undefined)?.bgp);
+    const obj = this.inf.nodeConfigs.cache.get(nodeName, namespace);
+    if (obj === undefined) return DONE; // not published yet (or the node left): nothing to announce
+    const decoded = decodeNodeConfigSpec(obj.spec);
     if (!decoded.ok) {
       this.metrics.configStale.set(1);
       await this.writeStatus(obj, { result: "Invalid", message: decoded.error });
@@ -244,10 +315,11 @@ export class Speaker {
       await this.writeStatus(obj, { result: "Pending", message });
       return { kind: "retry", reason: message };
     }
+    const plan = joinBgp(decoded.value.node, this.serviceEntries());
     let text: string;
     let cfg: FrrConfig;
     try {
-      cfg = buildFrrConfig(decoded.value.plan, decoded.value.bfdProfiles, { logLevel: frrLogLevel, namespace });
+      cfg = buildFrrConfig(plan, decoded.value.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
     } catch (e) {
@@ -255,7 +327,7 @@ export class Speaker {
       await this.writeStatus(obj, { result: "Invalid", message });
       return { kind: "failed", reason: message };
     }
-    this.announcedServices = decoded.value.plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
+    this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
     const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
     if (text === this.lastApplied) {
       await this.syncServiceStatuses();
@@ -274,14 +346,15 @@ export class Speaker {
     if (!res.ok) {
       this.metrics.configStale.set(1);
       log.warn({ err: res.error, configHash: hash }, "FRR did not apply the configuration");
-      await this.writeStatus(obj, { result: "Failed", message: res.error ?? "apply failed", configHash: hash });
+      await this.writeStatus(obj, { result: "Failed", message: res.error ?? "apply failed" });
       return { kind: "retry", reason: res.error ?? "apply failed" };
     }
     this.lastApplied = text;
     this.metrics.configStale.set(0);
     this.metrics.configLoaded.set(1);
-    log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: decoded.value.plan.announcements.length }, "FRR configuration applied");
-    await this.writeStatus(obj, { result: "Applied", message: "", configHash: hash, appliedAt: new Date(this.now()).toISOString(), applyMs: res.durationMs });
+    log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: plan.announcements.length }, "FRR configuration applied");
+    // No hash, time or prefix count in the status: they change with every Service, and every node would write.
+    await this.writeStatus(obj, { result: "Applied", message: "", sessionsConfigured: decoded.value.node.sessions.length });
     await this.syncServiceStatuses();
     this.queue.add(STATE);
     return DONE;
@@ -297,12 +370,26 @@ export class Speaker {
 
   private async patchStatus(): Promise<void> {
     const { nodeName, namespace } = this.deps.settings;
-    if (this.inf.nodeConfig.cache.get(nodeName, namespace) === undefined) return;
+    if (this.inf.nodeConfigs.cache.get(nodeName, namespace) === undefined) return;
     const established = this.sessionsNow.filter((s) => s.established).length;
+    // Transitions only: when a session became Established (not its uptime), no prefix counters.
+    const since = (s: BgpSessionState): string | undefined => {
+      const key = `${s.vrf}|${s.neighbor}`;
+      if (!s.established) {
+        this.establishedSince.delete(key);
+        return undefined;
+      }
+      let t = this.establishedSince.get(key);
+      if (t === undefined) {
+        t = new Date(Math.floor((this.now() - s.uptimeMs) / 1000) * 1000).toISOString();
+        this.establishedSince.set(key, t);
+      }
+      return t;
+    };
     const bgp = {
       ...this.statusFields,
       sessionsEstablished: established,
-      sessions: this.sessionsNow.map((s) => ({ vrf: s.vrf, neighbor: s.neighbor, state: s.state, uptimeMs: s.uptimeMs, sentPrefixes: s.sentPrefixes, connectionsEstablished: s.connectionsEstablished, bfd: s.bfdStatus })),
+      sessions: this.sessionsNow.map((s) => ({ vrf: s.vrf, neighbor: s.neighbor, state: s.state, establishedSince: since(s), connectionsEstablished: s.connectionsEstablished, bfd: s.bfdStatus })),
       bfd: this.bfdNow.map((b) => ({ vrf: b.vrf, peer: b.peer, status: b.status, receiveIntervalMs: b.receiveIntervalMs, transmitIntervalMs: b.transmitIntervalMs, detectMultiplier: b.detectMultiplier })),
     };
     const text = JSON.stringify(bgp);
@@ -334,14 +421,19 @@ export class Speaker {
     return DONE;
   }
 
-  /** One ServiceBGPStatus per announced Service of this node (MetalLB's contract), stale ones deleted. */
+  /**
+   * One ServiceBGPStatus per announced Service of this node (MetalLB's contract), stale ones deleted. Reads what exists
+   * from a watch of this node's objects: only differences are written.
+   */
   private async syncServiceStatuses(): Promise<void> {
     const { nodeName, namespace } = this.deps.settings;
     const path = `/apis/metallb.io/v1beta1/namespaces/${namespace}/servicebgpstatuses`;
-    const list = await kubeRequest(this.deps.kc, "GET", `${path}?labelSelector=${encodeURIComponent(`metallb.io/node=${nodeName}`)}`);
-    if (list.status !== 200) return;
-    const existing = new Map(((list.body as { items?: Raw[] }).items ?? []).map((o) => [o.metadata?.name ?? "", o]));
+    const existing = new Map(this.inf.bgpStatuses.cache.list().map((o) => [o.metadata?.name ?? "", o]));
     const wanted = new Set<string>();
+    const fail = (what: string, res: { status: number; body: unknown }): void => {
+      this.metrics.k8sUpdateErrors.inc();
+      this.deps.log.warn({ err: statusMessage(res), status: res.status }, `${what} ServiceBGPStatus failed`);
+    };
     for (const s of this.announcedServices) {
       const [svcNs = "", svcName = ""] = s.service.split("/");
       const name = `bgp-${createHash("sha256").update(`${nodeName}/${s.service}`).digest("hex").slice(0, 20)}`;
@@ -349,16 +441,30 @@ export class Speaker {
       const status = { node: nodeName, serviceName: svcName, serviceNamespace: svcNs, peers: [...s.peers].sort() };
       const cur = existing.get(name);
       if (cur !== undefined && JSON.stringify(cur.status) === JSON.stringify(status)) continue;
+      if (this.writtenBgpStatus.get(name) === JSON.stringify(status)) continue; // our write, not in the cache yet
       if (cur === undefined) {
         const created = await kubeRequest(this.deps.kc, "POST", path, {
           apiVersion: "metallb.io/v1beta1",
           kind: "ServiceBGPStatus",
           metadata: { name, namespace, labels: { "metallb.io/node": nodeName, "metallb.io/service-name": svcName, "metallb.io/service-namespace": svcNs } },
         });
-        if (created.status >= 300 && created.status !== 409) continue;
+        if (created.status >= 300 && created.status !== 409) {
+          fail("creating", created);
+          continue;
+        }
       }
-      await kubeRequest(this.deps.kc, "PATCH", `${path}/${name}/status`, { status }, "application/merge-patch+json");
+      const patched = await kubeRequest(this.deps.kc, "PATCH", `${path}/${name}/status`, { status }, "application/merge-patch+json");
+      if (patched.status >= 300) fail("writing", patched);
+      else this.writtenBgpStatus.set(name, JSON.stringify(status));
     }
-    for (const name of existing.keys()) if (!wanted.has(name)) await kubeRequest(this.deps.kc, "DELETE", `${path}/${name}`);
+    for (const name of existing.keys()) {
+      if (wanted.has(name)) continue;
+      this.writtenBgpStatus.delete(name);
+      const res = await kubeRequest(this.deps.kc, "DELETE", `${path}/${name}`);
+      if (res.status >= 300 && res.status !== 404) fail("deleting", res);
+    }
   }
+
+  /** Status last written per ServiceBGPStatus (the watch may lag behind our own writes). */
+  private readonly writtenBgpStatus = new Map<string, string>();
 }

@@ -3,6 +3,9 @@
 // carries the TCP stream, see the netlab notes), starts `node dist/speaker/src/main.js` with `ip netns exec`, and
 // kills/restarts it (SIGKILL for failover drills). FrrContainer runs the speaker Pod's FRR container
 // (speaker/image/frr-start.sh) next to it. Everything started here is stopped by stop()/the exit hook.
+import { decodeNodeConfigSpec, decodeServiceEntry } from "../../model/src/announce/contract.js";
+import { joinL2 } from "../../model/src/layer2/plan.js";
+import { formatIP } from "../../model/src/net/ip.js";
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -575,7 +578,7 @@ export interface L2Lab {
   speakers: Map<string, SpeakerProcess>;
   nodes: readonly string[];
   dir: string;
-  /** The node order of the plan for an IP (NodeConfig.spec.l2 of any candidate). */
+  /** The node order of the plan for an IP (joined from the published NodeConfigs and AnnouncementShards). */
   candidates(ip: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -631,13 +634,20 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
     throw e;
   }
   const candidates = async (ip: string): Promise<string[]> => {
-    for (const n of nodes) {
-      const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/${n}`);
-      const entries = (res.body as { spec?: { l2?: { entries?: Array<{ ip: string; candidates: string[] }> } } }).spec?.l2?.entries ?? [];
-      const e = entries.find((x) => x.ip === ip);
-      if (e !== undefined) return e.candidates;
-    }
-    return [];
+    // What every speaker reads: all NodeConfigs and AnnouncementShards, joined by the same pure planner.
+    const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
+    const items = async (what: string): Promise<Array<{ spec?: unknown }>> => ((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items?: Array<{ spec?: unknown }> }).items ?? [];
+    const halves = (await items("nodeconfigs")).flatMap((o) => {
+      const d = decodeNodeConfigSpec(o.spec);
+      return d.ok ? [d.value.node] : [];
+    });
+    const entries = (await items("announcementshards")).flatMap((o) =>
+      Object.entries((o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {}).flatMap(([key, v]) => {
+        const d = decodeServiceEntry(key, v);
+        return d.ok ? [d.value] : [];
+      }),
+    );
+    return joinL2(entries, halves).ips.find((p) => formatIP(p.ip) === ip)?.candidates.map((c) => c.node) ?? [];
   };
   return { cp, kc, lab, operator, bridge, speakers, nodes, dir: cp.info.dir, candidates, stop };
 }

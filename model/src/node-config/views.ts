@@ -1,5 +1,6 @@
 // Views of Services, EndpointSlices and Nodes for announcement planning, parsed from raw API objects (pure).
 import type { BgpServiceView, NodeView } from "../bgp/plan.js";
+import type { NodeInfo } from "../config/types.js";
 import { ANNOTATION_ALLOCATED_FROM_POOL, serviceSnapshotFromObject } from "../service/snapshot.js";
 
 export const EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
@@ -18,23 +19,32 @@ export function nodeViewFromObject(raw: unknown, ignoreExcludeLabel = false): No
   return { name: raw.metadata.name, labels, networkUnavailable, excludedFromLoadBalancers: !ignoreExcludeLabel && EXCLUDE_FROM_LB_LABEL in labels };
 }
 
+/** The Service an EndpointSlice belongs to (`namespace/service`) and the nodes hosting its serving endpoints. */
+export function servingNodesOfSlice(slice: unknown): { service: string; nodes: string[] } | null {
+  if (!isObj(slice) || !isObj(slice.metadata)) return null;
+  const ns = typeof slice.metadata.namespace === "string" ? slice.metadata.namespace : "";
+  const svc = strMap(slice.metadata.labels)[SERVICE_NAME_LABEL];
+  if (svc === undefined) return null;
+  const nodes = new Set<string>();
+  for (const e of Array.isArray(slice.endpoints) ? slice.endpoints : []) {
+    if (!isObj(e)) continue;
+    const cond = isObj(e.conditions) ? e.conditions : {};
+    // "serving" = ready unset or true, or serving true (terminating endpoints that still serve).
+    const serving = cond.ready === undefined || cond.ready === null || cond.ready === true || cond.serving === true;
+    if (serving && typeof e.nodeName === "string") nodes.add(e.nodeName);
+  }
+  return { service: `${ns}/${svc}`, nodes: [...nodes].sort() };
+}
+
 /** `namespace/service` → nodes hosting a serving endpoint ("serving" = ready unset or true, or serving true). */
 export function servingNodesByService(slices: readonly unknown[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const s of slices) {
-    if (!isObj(s) || !isObj(s.metadata)) continue;
-    const ns = typeof s.metadata.namespace === "string" ? s.metadata.namespace : "";
-    const svc = strMap(s.metadata.labels)[SERVICE_NAME_LABEL];
-    if (svc === undefined) continue;
-    const key = `${ns}/${svc}`;
-    const set = out.get(key) ?? new Set<string>();
-    out.set(key, set);
-    for (const e of Array.isArray(s.endpoints) ? s.endpoints : []) {
-      if (!isObj(e)) continue;
-      const cond = isObj(e.conditions) ? e.conditions : {};
-      const serving = cond.ready === undefined || cond.ready === null || cond.ready === true || cond.serving === true;
-      if (serving && typeof e.nodeName === "string") set.add(e.nodeName);
-    }
+    const v = servingNodesOfSlice(s);
+    if (v === null) continue;
+    const set = out.get(v.service) ?? new Set<string>();
+    out.set(v.service, set);
+    for (const n of v.nodes) set.add(n);
   }
   return out;
 }
@@ -56,6 +66,14 @@ export function announcedServiceView(raw: unknown, servingNodes: ReadonlyMap<str
     externalTrafficPolicy: spec.externalTrafficPolicy === "Local" ? "Local" : "Cluster",
     nodesWithServingEndpoints: [...(servingNodes.get(snap.view.key) ?? [])].sort(),
   };
+}
+
+/** A Node's `status.addresses` as the node half needs them (raw Node object). */
+export function nodeInfoFromObject(raw: unknown): NodeInfo | null {
+  if (!isObj(raw) || !isObj(raw.metadata) || typeof raw.metadata.name !== "string") return null;
+  const list = isObj(raw.status) && Array.isArray(raw.status.addresses) ? raw.status.addresses : [];
+  const addresses = list.flatMap((a) => (isObj(a) && typeof a.type === "string" && typeof a.address === "string" ? [{ type: a.type, address: a.address }] : []));
+  return { name: raw.metadata.name, addresses };
 }
 
 /** A node's address for speaker heartbeats: its first InternalIP (raw Node object). */

@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import type * as k8s from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
-import { decodeNodeL2 } from "../../../model/src/node-config/l2.js";
+import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
+import { joinL2 } from "../../../model/src/layer2/plan.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import { ApiserverProbe } from "./apiserver-probe.js";
@@ -47,7 +48,14 @@ export class L2Speaker {
   private readonly status: L2StatusSync;
   private readonly writer: ApiWriter;
   private readonly clock = (): number => performance.now();
-  private lastSpecText: string | undefined;
+  private nodes: readonly NodeAnnouncement[] = [];
+  private services: readonly ServiceAnnouncement[] = [];
+  /**
+   * Nodes whose candidacy is ranked: this node and every node seen alive since the inputs last changed. Only they can
+   * be the first live candidate, and ranking every node for every IP would cost O(IPs × nodes).
+   */
+  private readonly ranked = new Set<string>();
+  private peersText = "";
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
@@ -76,7 +84,7 @@ export class L2Speaker {
       clock: this.clock,
       log,
       registry: opts.registry,
-      onAccepted: () => this.controller.reelect(),
+      onAccepted: () => this.onHeartbeat(),
     });
     this.probe = new ApiserverProbe({
       kc: opts.kc,
@@ -93,18 +101,36 @@ export class L2Speaker {
     this.controller.reelect();
   }
 
-  /** NodeConfig.spec.l2 of this node (undefined when the NodeConfig is absent: nothing to announce). */
-  setNodeConfig(spec: unknown): void {
-    const text = JSON.stringify(spec ?? null);
-    if (text === this.lastSpecText) return;
-    const decoded = decodeNodeL2(spec);
-    if (!decoded.ok) {
-      this.opts.log.warn({ err: decoded.error }, "invalid NodeConfig spec.l2, keeping the previous one");
-      return;
+  /** Every node's half (NodeConfigs) and every published Service half (AnnouncementShards). */
+  setInputs(nodes: readonly NodeAnnouncement[], services: readonly ServiceAnnouncement[]): void {
+    this.nodes = nodes;
+    this.services = services;
+    const peers = nodes.flatMap((n) => (n.address === null ? [] : [{ node: n.node, address: n.address }])).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    const peersText = JSON.stringify(peers);
+    if (peersText !== this.peersText) {
+      this.peersText = peersText;
+      this.heartbeats.setPeers(peers);
     }
-    this.lastSpecText = text;
-    this.heartbeats.setPeers(decoded.value.speakers);
-    this.controller.setPlan(decoded.value.entries);
+    this.replan();
+  }
+
+  /** Re-joins the halves for the ranked nodes and hands this node's entries to the controller (which re-elects). */
+  private replan(): void {
+    this.ranked.add(this.opts.nodeName);
+    for (const n of this.tracker.alive(this.clock())) this.ranked.add(n);
+    const plan = joinL2(this.services, this.nodes, this.ranked);
+    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? []);
+  }
+
+  /** A heartbeat was accepted: a node alive for the first time must be ranked before the election runs. */
+  private onHeartbeat(): void {
+    for (const n of this.tracker.alive(this.clock())) {
+      if (!this.ranked.has(n)) {
+        this.replan();
+        return;
+      }
+    }
+    this.controller.reelect();
   }
 
   /** The shared heartbeat key (null when the Secret is missing). */

@@ -1,0 +1,242 @@
+// Service controller (keys "svc/<namespace>/<name>"): converges one Service on the allocator (pure, synchronous),
+// writes its status, annotation and Events when they change, and plans its node-independent announcement half into
+// its shard. A Service or EndpointSlice event costs this one Service; Services waiting for an IP are retried when IPs
+// are freed, not every Service.
+import { encodeServiceEntry } from "../../../model/src/announce/contract.js";
+import { isAnnounced, planServiceAnnouncement } from "../../../model/src/announce/plan.js";
+import { servingNodesOfSlice } from "../../../model/src/node-config/views.js";
+import { convergeService, type ConvergeResult } from "../../../model/src/service/converge.js";
+import { formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, ANNOTATION_ALLOCATED_FROM_POOL, type ServiceSnapshot } from "../../../model/src/service/snapshot.js";
+import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
+import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
+import { POOL_STATUS_DELAY_MS } from "./config.js";
+import { KEYS, type OperatorContext, type Raw } from "./context.js";
+import type { ShardPublisher } from "./shards.js";
+
+/** Nodes with serving endpoints per Service, kept up to date from EndpointSlice events (no list per event). */
+export class ServingEndpoints {
+  private readonly bySlice = new Map<string, { service: string; nodes: string[] }>();
+  private readonly byService = new Map<string, Set<string>>();
+
+  /** Records a slice; returns the Service it belongs to (null when it names none). */
+  update(slice: Raw): string | null {
+    const id = `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
+    const previous = this.bySlice.get(id);
+    const now = servingNodesOfSlice(slice);
+    if (previous !== undefined) this.byService.get(previous.service)?.delete(id);
+    if (now === null) {
+      this.bySlice.delete(id);
+      return previous?.service ?? null;
+    }
+    this.bySlice.set(id, now);
+    const set = this.byService.get(now.service) ?? new Set<string>();
+    set.add(id);
+    this.byService.set(now.service, set);
+    return now.service;
+  }
+
+  remove(slice: Raw): string | null {
+    const id = `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
+    const previous = this.bySlice.get(id);
+    if (previous === undefined) return null;
+    this.bySlice.delete(id);
+    const set = this.byService.get(previous.service);
+    set?.delete(id);
+    if (set?.size === 0) this.byService.delete(previous.service);
+    return previous.service;
+  }
+
+  nodes(service: string): string[] {
+    const out = new Set<string>();
+    for (const id of this.byService.get(service) ?? []) for (const n of this.bySlice.get(id)?.nodes ?? []) out.add(n);
+    return [...out].sort();
+  }
+}
+
+export class ServiceController {
+  /** API writes of converged Services: overlapped across Services, in order per Service. */
+  private readonly writes = new KeyedPipeline(16);
+  private readonly writeFailures = new Map<string, number>();
+  /** Services that could not get what they need: retried when IPs are freed or a sharing key changes. */
+  private readonly waiting = new Set<string>();
+  /** Per Service: what we last wrote and what the cache showed then, so a lagging cache does not repeat a write. */
+  private readonly written = new Map<string, { before: string; after: string }>();
+  readonly endpoints = new ServingEndpoints();
+
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly shards: ShardPublisher,
+  ) {}
+
+  reset(): void {
+    this.waiting.clear();
+    this.written.clear();
+  }
+
+  async drain(): Promise<void> {
+    await this.writes.drain();
+  }
+
+  private snapshot(raw: Raw): ServiceSnapshot | null {
+    const nsLabels = this.ctx.inf.namespaces.cache.get(raw.metadata?.namespace ?? "")?.metadata?.labels ?? {};
+    const snap = serviceSnapshotFromObject(raw, nsLabels);
+    if (snap === null) return null;
+    const s = this.ctx.settings;
+    return handlesLoadBalancerClass(snap.loadBalancerClass, s.lbClass, s.defaultLbClass) ? snap : null;
+  }
+
+  /**
+   * Every Service once (first pass of a leadership term, or a configuration change): those already holding IPs first,
+   * so a restart never hands their IPs to others. O(Services).
+   */
+  async reprocessAll(): Promise<Outcome> {
+    const { state } = this.ctx;
+    if (state.config === null) return DONE;
+    const raws = this.ctx.inf.services.cache.list();
+    const snaps = raws
+      .map((o) => this.snapshot(o))
+      .filter((s): s is ServiceSnapshot => s !== null)
+      .sort((a, b) => b.ingressIPs.length - a.ingressIPs.length || a.view.key.localeCompare(b.view.key));
+    const present = new Set(snaps.map((s) => s.view.key));
+    for (const a of state.alloc.allocations()) if (!present.has(a.key)) state.alloc.unassign(a.key);
+    for (const snap of snaps) {
+      this.converge(snap);
+      this.announce(snap.view.key, snap);
+    }
+    // Entries of Services that are gone (deleted while no leader ran).
+    for (const key of this.shards.publishedKeys()) if (!present.has(key)) this.shards.set(key, null);
+    await this.writes.drain();
+    state.initialDone = true;
+    this.ctx.queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
+    return DONE;
+  }
+
+  reconcile(key: string): Outcome {
+    const { state, queue } = this.ctx;
+    if (state.config === null || !state.initialDone) return DONE; // the first full pass covers it
+    const [ns = "", name = ""] = key.split("/");
+    const raw = this.ctx.inf.services.cache.get(name, ns);
+    const snap = raw === undefined ? null : this.snapshot(raw);
+    if (snap === null) {
+      this.waiting.delete(key);
+      this.written.delete(key);
+      this.shards.set(key, null);
+      if (state.alloc.unassign(key)) {
+        this.ctx.log.info({ service: key }, "released");
+        this.retryWaiting();
+        queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
+      }
+      return DONE;
+    }
+    const res = this.converge(snap);
+    this.announce(key, snap);
+    if (res?.reprocessAll === true) this.retryWaiting();
+    if (res !== null) queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
+    return DONE;
+  }
+
+  private retryWaiting(): void {
+    for (const k of this.waiting) this.ctx.queue.add(`${KEYS.service}${k}`);
+  }
+
+  /** Plans the Service's node-independent half from what the allocator holds and publishes it in its shard. */
+  private announce(key: string, snap: ServiceSnapshot | undefined): void {
+    const { state } = this.ctx;
+    const config = state.config;
+    const pool = state.alloc.poolOf(key);
+    const ips = state.alloc.ipsOf(key);
+    if (config === null || snap === undefined || pool === null || ips.length === 0) {
+      this.shards.set(key, null);
+      return;
+    }
+    const raw = this.ctx.inf.services.cache.get(snap.name, snap.namespace);
+    const etp = (raw?.spec as { externalTrafficPolicy?: string } | undefined)?.externalTrafficPolicy === "Local" ? "Local" : "Cluster";
+    const half = planServiceAnnouncement(config, {
+      key,
+      ips,
+      pool,
+      labels: snap.view.labels,
+      sharingKey: snap.view.sharingKey,
+      externalTrafficPolicy: etp,
+      nodesWithServingEndpoints: this.endpoints.nodes(key),
+    });
+    this.shards.set(key, isAnnounced(half) ? encodeServiceEntry(half) : null);
+  }
+
+  /**
+   * Converges one Service (a synchronous decision on the allocator) and queues its writes: status, annotation and
+   * Events. A failed write re-queues the Service with backoff; the decision itself is never split by an await.
+   */
+  private converge(snap: ServiceSnapshot): ConvergeResult | null {
+    const { state } = this.ctx;
+    const res = convergeService(state.alloc, snap, state.config !== null);
+    const key = snap.view.key;
+    if (res === null) return null;
+    if (res.failed) this.waiting.add(key);
+    else this.waiting.delete(key);
+    const current = `${[...formatIPs(snap.ingressIPs), ...snap.invalidIngress].join(",")}|${snap.allocatedFromPool ?? ""}`;
+    const want = `${res.ingress.join(",")}|${res.pool ?? ""}`;
+    const last = this.written.get(key);
+    // The cache still shows what was there before our last write of this very value: nothing to write again.
+    if (current !== want && last !== undefined && last.before === current && last.after === want && res.events.length === 0) return res;
+    if (current === want && res.events.length === 0) return res;
+    this.writes
+      .run(key, () => this.writeService(snap, res, current, want))
+      .then(
+        () => this.writeFailures.delete(key),
+        (e: unknown) => {
+          const n = (this.writeFailures.get(key) ?? 0) + 1;
+          this.writeFailures.set(key, n);
+          this.written.delete(key);
+          const delay = Math.min(250 * 2 ** (n - 1), 60_000);
+          this.ctx.metrics.updateErrors.inc();
+          this.ctx.log.warn({ service: key, err: e, retryMs: delay }, "writing service failed");
+          this.ctx.queue.addAfter(`${KEYS.service}${key}`, delay);
+        },
+      );
+    return res;
+  }
+
+  private async writeService(snap: ServiceSnapshot, res: ConvergeResult, before: string, after: string): Promise<void> {
+    const { writer, log } = this.ctx;
+    const key = snap.view.key;
+    const base = `/api/v1/namespaces/${snap.namespace}/services/${snap.name}`;
+    const current = [...formatIPs(snap.ingressIPs), ...snap.invalidIngress];
+    let wrote = false;
+    const writeStatus = async (): Promise<boolean> => {
+      if (current.join(",") === res.ingress.join(",")) return true;
+      const ingress = res.ingress.length > 0 ? res.ingress.map((ip) => ({ ip, ipMode: "VIP" })) : null;
+      if (!(await writer.mergePatch(`${base}/status`, { status: { loadBalancer: { ingress } } }))) return false;
+      wrote = true;
+      log.info({ service: key, ips: res.ingress, pool: res.pool }, res.ingress.length > 0 ? "allocated" : "cleared");
+      return true;
+    };
+    const writePool = async (): Promise<boolean> => {
+      if (snap.allocatedFromPool === res.pool) return true;
+      if (!(await writer.mergePatch(base, { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: res.pool } } }))) return false;
+      wrote = true;
+      return true;
+    };
+    // A reader never sees IPs without their pool: the annotation goes first when setting, last when clearing.
+    const order = res.ingress.length > 0 ? [writePool, writeStatus] : [writeStatus, writePool];
+    for (const write of order) {
+      if (!(await write())) {
+        // Gone: the handler releases it once the cache has seen the deletion.
+        this.ctx.queue.add(`${KEYS.service}${key}`);
+        return;
+      }
+    }
+    this.written.set(key, { before, after });
+    const ref = { apiVersion: "v1", kind: "Service", namespace: snap.namespace, name: snap.name, uid: snap.uid };
+    for (const e of res.events) await this.event(ref, e.type, e.reason, e.message);
+    if (wrote) for (const a of snap.deprecatedAnnotations) await this.event(ref, "Warning", "deprecatedAnnotation", `Service uses deprecated annotation ${a}`);
+  }
+
+  private async event(ref: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+    try {
+      await this.ctx.writer.createEvent(ref, type, reason, message);
+    } catch (e) {
+      this.ctx.log.warn({ err: e, reason }, "recording event failed");
+    }
+  }
+}

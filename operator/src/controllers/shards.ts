@@ -1,0 +1,131 @@
+// Announcement shard publisher (keys "shard/<n>"): keeps AnnouncementShard objects equal to the Services' halves the
+// Service controller planned. A Service lands in the shard its key hashes to; a change is a JSON merge patch of that
+// one entry (plus the shard's count), batched per shard for a few milliseconds, so a Service change writes one small
+// patch whatever the number of nodes, and an unchanged Service writes nothing.
+import { shardName, shardOf, type ServiceEntrySpec } from "../../../model/src/announce/contract.js";
+import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
+import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
+import { KEYS, MANAGED_BY, NODE_CONFIG_API, canonicalJson, type OperatorContext } from "./context.js";
+
+export const DEFAULT_ANNOUNCEMENT_SHARDS = 64;
+/** Changes to one shard are batched this long (a burst of creates becomes one patch per shard). */
+const SHARD_BATCH_MS = 20;
+
+interface ShardState {
+  /** Entries as written (canonical JSON per Service key). */
+  published: Map<string, string>;
+  /** Changes not written yet: entry, or null to remove. */
+  dirty: Map<string, ServiceEntrySpec | null>;
+  exists: boolean;
+}
+
+export class ShardPublisher {
+  private readonly shards = new Map<number, ShardState>();
+
+  constructor(
+    private readonly ctx: OperatorContext,
+    readonly shardCount: number,
+  ) {}
+
+  private path(index?: number): string {
+    const base = `${NODE_CONFIG_API}/namespaces/${this.ctx.settings.namespace}/announcementshards`;
+    return index === undefined ? base : `${base}/${shardName(index)}`;
+  }
+
+  /** Rebuilds what is published from the shard cache (a new leadership term). O(published entries), once. */
+  reset(): void {
+    this.shards.clear();
+    for (const o of this.ctx.inf.shards.cache.list()) {
+      const index = (o.spec as { shard?: unknown } | undefined)?.shard;
+      if (typeof index !== "number" || o.metadata?.name !== shardName(index)) continue;
+      const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
+      this.shards.set(index, { published: new Map(Object.entries(services).map(([k, v]) => [k, canonicalJson(v)])), dirty: new Map(), exists: true });
+    }
+  }
+
+  private state(index: number): ShardState {
+    let s = this.shards.get(index);
+    if (s === undefined) {
+      s = { published: new Map(), dirty: new Map(), exists: false };
+      this.shards.set(index, s);
+    }
+    return s;
+  }
+
+  /** Sets (or with null removes) a Service's entry; writes only when it differs from what is published. */
+  set(key: string, entry: ServiceEntrySpec | null): void {
+    const index = shardOf(key, this.shardCount);
+    const s = this.state(index);
+    const text = entry === null ? null : canonicalJson(entry);
+    const pending = s.dirty.get(key);
+    const current = pending !== undefined ? (pending === null ? null : canonicalJson(pending)) : (s.published.get(key) ?? null);
+    if (current === text) return;
+    if (pending !== undefined && (s.published.get(key) ?? null) === text) s.dirty.delete(key);
+    else s.dirty.set(key, entry);
+    this.ctx.queue.addAfter(`${KEYS.shard}${index}`, SHARD_BATCH_MS);
+  }
+
+  /** Service keys with a published entry (the first full pass removes those of Services that are gone). */
+  publishedKeys(): string[] {
+    return [...this.shards.values()].flatMap((s) => [...s.published.keys()]);
+  }
+
+  /** Largest shard by entries (metrics, tests). */
+  sizes(): number[] {
+    return [...this.shards.values()].map((s) => s.published.size);
+  }
+
+  async reconcile(indexText: string): Promise<Outcome> {
+    const index = Number(indexText);
+    const s = this.shards.get(index);
+    if (s === undefined || s.dirty.size === 0) return DONE;
+    const batch = new Map(s.dirty);
+    s.dirty.clear();
+    const count = (): number => {
+      let n = s.published.size;
+      for (const [k, v] of batch) n += v === null ? (s.published.has(k) ? -1 : 0) : s.published.has(k) ? 0 : 1;
+      return n;
+    };
+    const services = Object.fromEntries(batch);
+    let res;
+    if (!s.exists) {
+      const all: Record<string, ServiceEntrySpec> = {};
+      for (const [k, v] of s.published) all[k] = JSON.parse(v) as ServiceEntrySpec;
+      for (const [k, v] of batch) if (v === null) delete all[k];
+      else all[k] = v;
+      res = await kubeRequest(this.ctx.kc, "POST", this.path(), {
+        apiVersion: "metallb-ts.dev/v1alpha1",
+        kind: "AnnouncementShard",
+        metadata: { name: shardName(index), namespace: this.ctx.settings.namespace, labels: MANAGED_BY },
+        spec: { shard: index, count: Object.keys(all).length, services: all },
+      });
+      if (res.status === 409) {
+        // Created meanwhile (cache lag): patch instead.
+        s.exists = true;
+        res = await kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: count(), services } }, "application/merge-patch+json");
+      }
+    } else {
+      res = await kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: count(), services } }, "application/merge-patch+json");
+      if (res.status === 404) {
+        // Deleted behind our back: recreate it whole.
+        s.exists = false;
+        for (const [k, v] of batch) if (!s.dirty.has(k)) s.dirty.set(k, v);
+        for (const [k, v] of s.published) if (!s.dirty.has(k)) s.dirty.set(k, JSON.parse(v) as ServiceEntrySpec);
+        s.published.clear();
+        return { kind: "retry", reason: `${shardName(index)} was deleted` };
+      }
+    }
+    if (res.status >= 300) {
+      for (const [k, v] of batch) if (!s.dirty.has(k)) s.dirty.set(k, v);
+      this.ctx.log.warn({ shard: shardName(index), err: statusMessage(res) }, "publishing announcement shard failed");
+      return { kind: "retry", reason: `${shardName(index)}: ${statusMessage(res)}` };
+    }
+    s.exists = true;
+    for (const [k, v] of batch) {
+      if (v === null) s.published.delete(k);
+      else s.published.set(k, canonicalJson(v));
+    }
+    this.ctx.log.debug({ shard: shardName(index), changed: batch.size, services: s.published.size }, "published announcement shard");
+    return DONE;
+  }
+}
