@@ -37,7 +37,7 @@ describe("generated manifests", () => {
       const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration"]);
       for (const d of all) expect({ kind: d.kind, name: d.metadata.name, ns: clusterScoped.has(d.kind) ? undefined : d.metadata.namespace }).toEqual({ kind: d.kind, name: d.metadata.name, ns: clusterScoped.has(d.kind) ? undefined : "metallb-system" });
       expect(all[0]?.kind).toBe("Namespace");
-      expect(all.filter((d) => d.kind === "CustomResourceDefinition")).toHaveLength(10);
+      expect(all.filter((d) => d.kind === "CustomResourceDefinition")).toHaveLength(11);
     }
     const native = load("config/all-in-one/metallb-ts-native.yaml");
     const ds = native.find((d) => d.kind === "DaemonSet");
