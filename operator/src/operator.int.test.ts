@@ -166,13 +166,18 @@ describe("operator: IP allocation on a real apiserver", () => {
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
     await createEndpointSlice(kc, "apps", "web", ["node-a"]);
+    const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
+    type Shard = { metadata: { name: string; resourceVersion: string }; spec: { count: number; services: Record<string, { ips: string[]; bgp?: string[]; l2?: string[]; endpoints?: boolean }> } };
+    const shards = async (): Promise<Shard[]> => ((await kubeRequest(kc, "GET", `${api}/announcementshards`)).body as { items: Shard[] }).items;
+    const webEntry = async (): Promise<Shard["spec"]["services"][string] | undefined> => (await shards()).map((s) => s.spec.services["apps/web"]).find((e) => e !== undefined);
+    const entry = await waitFor("apps/web's announcement entry", async () => ((await webEntry())?.bgp !== undefined ? webEntry() : undefined), 15_000);
+    expect(entry).toEqual({ ips: ["192.168.10.0"], endpoints: true, bgp: ["all"] });
     const nc = await waitFor(
-      "NodeConfig node-a announcing web's IP",
+      "NodeConfig node-a with its session and the advertisement",
       async () => {
-        const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node-a`);
-        const spec = (res.body as { spec?: { bgp?: { prefixCount?: number; groups?: Array<{ prefixes: Array<{ prefix: string; services: string[] }> }> } } }).spec;
-        const prefixes = spec?.bgp?.groups?.flatMap((g) => g.prefixes) ?? [];
-        return prefixes.some((p) => p.prefix === "192.168.10.0/32" && p.services.includes("apps/web")) ? res.body : undefined;
+        const res = await kubeRequest(kc, "GET", `${api}/nodeconfigs/node-a`);
+        const spec = (res.body as { spec?: { bgp?: { sessions?: unknown[]; advertisements?: Array<{ name: string }> } } }).spec;
+        return spec?.bgp?.sessions?.length === 1 && spec.bgp.advertisements?.some((a) => a.name === "all") === true ? res.body : undefined;
       },
       15_000,
     );
@@ -180,19 +185,56 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).not.toContain("s3cret-pw");
     expect(text).toContain('"password":{"secret":"peer-pw"}');
     expect(text).toContain('"communities":["64500:1"]');
+    // The node's half names no Service: its size does not grow with them.
+    expect(text).not.toContain("apps/web");
 
-    // L2: node-a becomes the candidate for web's IP.
+    // L2: the entry names the L2Advertisement, the node's half says it selects node-a, so node-a is the candidate.
     await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } } as never, "l2advertisements");
-    const entry = await waitFor(
-      "NodeConfig node-a with an L2 entry for web's IP",
+    await waitFor("apps/web's entry with the L2Advertisement", async () => ((await webEntry())?.l2?.includes("l2") === true ? true : undefined), 15_000);
+    await waitFor(
+      "NodeConfig node-a selected by the L2Advertisement",
       async () => {
-        const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node-a`);
-        const entries = (res.body as { spec?: { l2?: { entries?: Array<{ ip: string; services: string[]; candidates: string[] }> } } }).spec?.l2?.entries ?? [];
-        return entries.find((e) => e.ip === "192.168.10.0");
+        const res = await kubeRequest(kc, "GET", `${api}/nodeconfigs/node-a`);
+        const advs = (res.body as { spec?: { l2?: { advertisements?: Array<{ name: string; weight: number; interfaces: string[] }> } } }).spec?.l2?.advertisements ?? [];
+        return advs.find((a) => a.name === "l2");
       },
       15_000,
     );
-    expect(entry).toEqual({ ip: "192.168.10.0", services: ["apps/web"], candidates: ["node-a"], interfaces: [] });
+  });
+
+  test("a Service change writes one entry of one shard, and no NodeConfig", async () => {
+    const kc = env.kc;
+    const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
+    for (const n of ["node-b", "node-c"]) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { rack: "r2" } } } as never, "nodes");
+    await ensureNamespace(kc, "bulk");
+    await pool(kc, "bulk", { addresses: ["192.168.50.0/24"], serviceAllocation: { priority: 1, namespaces: ["bulk"] } });
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } } as never, "bgpadvertisements");
+    const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    for (const name of names) {
+      await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bulk" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } } as never, "services");
+      await createEndpointSlice(kc, "bulk", name, ["node-b"]);
+    }
+    type Versioned = { metadata: { name: string; resourceVersion: string }; spec?: { services?: Record<string, unknown> } };
+    const versions = async (what: string): Promise<Map<string, string>> =>
+      new Map(((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items: Versioned[] }).items.map((o) => [o.metadata.name, o.metadata.resourceVersion]));
+    const entries = async (): Promise<number> =>
+      ((await kubeRequest(kc, "GET", `${api}/announcementshards`)).body as { items: Versioned[] }).items.reduce((n, o) => n + Object.keys(o.spec?.services ?? {}).filter((k) => k.startsWith("bulk/")).length, 0);
+    await waitFor("every Service's entry published", async () => ((await entries()) === names.length ? true : undefined), 20_000);
+    await op.idle();
+    const shardsBefore = await versions("announcementshards");
+    const nodeConfigsBefore = await versions("nodeconfigs");
+    // A label change of one Service (no advertisement selects by label: its entry is unchanged) writes nothing.
+    await kubeRequest(kc, "PATCH", "/api/v1/namespaces/bulk/services/many-3", { metadata: { labels: { tier: "x" } } }, "application/merge-patch+json");
+    // Its endpoints move: its entry does not change either (ETP Cluster needs only "some endpoint").
+    await createEndpointSlice(kc, "bulk", "many-3", ["node-c"]);
+    // Deleting another Service removes exactly its entry.
+    await kubeRequest(kc, "DELETE", "/api/v1/namespaces/bulk/services/many-7");
+    await waitFor("many-7's entry removed", async () => ((await entries()) === names.length - 1 ? true : undefined), 15_000);
+    await op.idle();
+    const shardsAfter = await versions("announcementshards");
+    const changed = [...shardsAfter].filter(([n, rv]) => shardsBefore.get(n) !== rv).map(([n]) => n);
+    expect(changed).toHaveLength(1);
+    expect(await versions("nodeconfigs")).toEqual(nodeConfigsBefore);
   });
 
   test("the leader creates the speakers' heartbeat key Secret (32 random bytes)", async () => {
