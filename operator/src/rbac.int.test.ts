@@ -130,9 +130,13 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
       const cs = await kubeRequest(kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
       return cs.status === 200 && (cs.body as { status?: unknown }).status !== undefined ? true : undefined;
     }, 20_000);
-    const nodeConfig = await waitFor("NodeConfig of node1 announcing the Service", async () => {
+    await waitFor("the Service's announcement entry in its shard", async () => {
+      const shards = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/announcementshards`);
+      return shards.status === 200 && JSON.stringify(shards.body).includes("192.168.50.0") ? true : undefined;
+    }, 20_000);
+    const nodeConfig = await waitFor("NodeConfig of node1", async () => {
       const nc = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`);
-      return nc.status === 200 && JSON.stringify(nc.body).includes("192.168.50.0") ? (nc.body as Obj) : undefined;
+      return nc.status === 200 ? (nc.body as Obj) : undefined;
     }, 20_000);
     expect(JSON.stringify(nodeConfig)).not.toContain("s3cret");
     await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);

@@ -117,3 +117,31 @@ describe("shards", () => {
     expect(decodeNodeConfigSpec({ bgp: {} }).ok).toBe(false);
   });
 });
+
+describe("sizes at 10,000 Services", () => {
+  test("no shard exceeds 256 KiB, and one Service's change is a patch of well under 1 KiB", () => {
+    const shards = 64;
+    const bodies = Array.from({ length: shards }, () => ({} as Record<string, unknown>));
+    let largestEntry = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const local = i % 10 === 0 ? ["worker-0001", "worker-0417", "worker-0999"] : null;
+      const s: ServiceAnnouncement = {
+        key: `team-${i % 97}/frontend-service-${i}`,
+        ips: [ip(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`), ip(`2001:db8::${i.toString(16)}`)],
+        sharingKey: i % 50 === 0 ? `shared-${i}` : "",
+        localNodes: local,
+        hasEndpoints: true,
+        bgp: ["bgp-all-nodes", "bgp-communities"],
+        l2: ["l2-lan"],
+        l2Skip: null,
+      };
+      const entry = encodeServiceEntry(s);
+      const body = bodies[shardOf(s.key, shards)];
+      if (body !== undefined) body[s.key] = entry;
+      largestEntry = Math.max(largestEntry, JSON.stringify({ spec: { count: 1, services: { [s.key]: entry } } }).length);
+    }
+    const sizes = bodies.map((services, shard) => JSON.stringify({ apiVersion: "metallb-ts.dev/v1alpha1", kind: "AnnouncementShard", metadata: { name: shardName(shard), namespace: "metallb-system" }, spec: { shard, count: Object.keys(services).length, services } }).length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
+    expect(largestEntry).toBeLessThan(1024);
+  });
+});

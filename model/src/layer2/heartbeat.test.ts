@@ -215,6 +215,18 @@ function settled(until = 1000): LivenessTracker {
 }
 
 describe("LivenessTracker", () => {
+  test("time since contact: a peer's heartbeat counts as contact, so the apiserver need not be asked", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
+    expect(t.msSinceContact(0)).toBe(Number.POSITIVE_INFINITY);
+    t.apiserverReachable(100);
+    expect(t.msSinceContact(150)).toBe(50);
+    t.observe(beat("peer", 1), 300);
+    expect(t.msSinceContact(320)).toBe(20);
+    // A replayed heartbeat is no contact.
+    t.observe(beat("peer", 1), 400);
+    expect(t.msSinceContact(420)).toBe(120);
+  });
+
   test("warming up: fenced and absent from its own view until deadAfterMs after start", () => {
     const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 1000 });
     t.observe(beat("peer", 1), 1000);

@@ -313,6 +313,11 @@ export class LivenessTracker {
     this.contact(nowMs);
   }
 
+  /** Time since the last contact (accepted heartbeat or apiserver answer); Infinity before the first. */
+  msSinceContact(nowMs: number): number {
+    return this.lastContactMs === null ? Number.POSITIVE_INFINITY : nowMs - this.lastContactMs;
+  }
+
   /** Own tick: the next heartbeat to send (sequence number incremented, status from the fence state). */
   nextHeartbeat(nowMs: number, sentAtMs: number): Heartbeat {
     this.seq += 1;

@@ -1,5 +1,7 @@
-// A cheap periodic apiserver reachability probe for Layer 2 self-fencing: GET /readyz with a short timeout over a
-// keep-alive connection. Any HTTP answer proves this node is not cut off from the control plane.
+// An on-demand apiserver reachability probe for Layer 2 self-fencing: GET /readyz with a short timeout over a
+// keep-alive connection. Any HTTP answer proves this node is not cut off from the control plane. It only asks when
+// `needed()` says this node has had no other contact lately (a heartbeat from a peer is contact too), so with live
+// peers it sends nothing: 1,000 speakers do not poll the apiserver, and one alone still does not fence itself.
 import type * as k8s from "@kubernetes/client-node";
 import { Agent, request, type RequestOptions } from "node:https";
 
@@ -9,6 +11,8 @@ export interface ApiserverProbeOptions {
   timeoutMs: number;
   /** Called after every answered probe. */
   onReachable: () => void;
+  /** Whether a probe is needed now (checked every intervalMs; a local check, no request). Default: always. */
+  needed?: () => boolean;
 }
 
 export class ApiserverProbe {
@@ -51,6 +55,10 @@ export class ApiserverProbe {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      if (this.opts.needed?.() === false) {
+        this.schedule(this.opts.intervalMs);
+        return;
+      }
       const started = Date.now();
       this.probeOnce().then(
         (ok) => {

@@ -91,6 +91,8 @@ export class L2Speaker {
       intervalMs: opts.apiProbeIntervalMs ?? 150,
       timeoutMs: opts.apiProbeTimeoutMs ?? 500,
       onReachable: () => this.apiContact(),
+      // Heartbeats from live peers are contact enough; ask the apiserver only when they have been quiet a while.
+      needed: () => this.tracker.msSinceContact(this.clock()) >= (opts.apiProbeIntervalMs ?? 150),
     });
   }
 
