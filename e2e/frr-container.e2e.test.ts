@@ -216,7 +216,7 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     await waitFor("the session Established again", async () => ((await neighbor())?.bgpState === "Established" ? true : undefined), 30_000, 100);
     await waitForRoute("the route back via node1");
     // The speaker noticed the new pid files and applied its configuration to the new FRR.
-    await waitFor("the speaker applied again after the restart (its log)", async () => (appliesLogged() > appliesBefore ? true : undefined), 30_000, 100);
+    await waitFor("the speaker applied again after the restart (its log)", () => Promise.resolve(appliesLogged() > appliesBefore ? true : undefined), 30_000, 100);
     const status = await waitFor("NodeConfig status: Applied", async () => {
       const st = await nodeBgpStatus();
       return st?.result === "Applied" ? st : undefined;

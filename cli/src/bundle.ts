@@ -66,7 +66,7 @@ const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><r
 /** Used only when a CRD version's schema has no description of its own. */
 const FALLBACK_DESCRIPTIONS: Readonly<Record<string, string>> = {
   "nodeconfigs.metallb-ts.dev/v1alpha1":
-    "NodeConfig is what one node announces (its BGP plan and Layer 2 candidacies), published by the operator and applied by that node's speaker, which reports back in status.",
+    "NodeConfig is one node's half of the announcement plan (its sessions and the advertisements selecting it), published by the operator and applied by that node's speaker, which reports back in status.",
 };
 
 type Obj = Record<string, unknown>;

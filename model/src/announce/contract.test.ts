@@ -121,7 +121,7 @@ describe("shards", () => {
 describe("sizes at 10,000 Services", () => {
   test("no shard exceeds 256 KiB, and one Service's change is a patch of well under 1 KiB", () => {
     const shards = 64;
-    const bodies = Array.from({ length: shards }, () => ({} as Record<string, unknown>));
+    const bodies = Array.from({ length: shards }, (): Record<string, unknown> => ({}));
     let largestEntry = 0;
     for (let i = 0; i < 10_000; i++) {
       const local = i % 10 === 0 ? ["worker-0001", "worker-0417", "worker-0999"] : null;
