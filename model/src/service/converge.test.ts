@@ -3,7 +3,7 @@ import { Allocator } from "../allocator/allocator.js";
 import { parseConfig } from "../config/parse-config.js";
 import { aPool, clusterResources, deepFreeze } from "../config/testdata/builders.js";
 import type { Pool } from "../config/types.js";
-import { convergeService, ipsFitFamilies } from "./converge.js";
+import { convergeAll, convergeService, ipsFitFamilies } from "./converge.js";
 import { serviceSnapshotFromObject, type ServiceSnapshot } from "./snapshot.js";
 import { parseIP, type IPAddress } from "../net/ip.js";
 
@@ -180,6 +180,32 @@ describe("convergeService", () => {
   test("no valid configuration loaded yet: nothing is touched", () => {
     const alloc = new Allocator();
     expect(convergeService(alloc, svc({ ingress: ["192.168.1.0"] }), false)).toBeNull();
+  });
+});
+
+describe("convergeAll (takeover, configuration change)", () => {
+  test("a Service whose IP became invalid never takes the IP of one that still validly holds its own", () => {
+    const alloc = new Allocator();
+    // While no leader ran, pool "old" was removed: "a" (first by name) must move; "b".."d" keep their IPs.
+    alloc.setPools(pools(aPool("new", ["192.168.1.0/30"])));
+    const snaps = [
+      svc({ name: "a", ingress: ["10.9.9.9"] }),
+      svc({ name: "b", ingress: ["192.168.1.0"] }),
+      svc({ name: "c", ingress: ["192.168.1.1"], annotations: { "metallb.io/allow-shared-ip": "k" }, ports: [{ port: 80 }] }),
+      svc({ name: "d", ingress: ["192.168.1.1"], annotations: { "metallb.io/allow-shared-ip": "k" }, ports: [{ port: 81 }] }),
+      svc({ name: "e", loadBalancerIP: "192.168.1.3", ingress: ["192.168.1.3"] }),
+    ];
+    const got = Object.fromEntries(convergeAll(alloc, snaps, true).map(({ snap, result }) => [snap.name, result?.ingress]));
+    expect(got).toEqual({ a: ["192.168.1.2"], b: ["192.168.1.0"], c: ["192.168.1.1"], d: ["192.168.1.1"], e: ["192.168.1.3"] });
+  });
+
+  test("in one pass (the old order) the same input moved a valid holder", () => {
+    const alloc = new Allocator();
+    alloc.setPools(pools(aPool("new", ["192.168.1.0/30"])));
+    const a = convergeService(alloc, svc({ name: "a", ingress: ["10.9.9.9"] }), true);
+    const b = convergeService(alloc, svc({ name: "b", ingress: ["192.168.1.0"] }), true);
+    // Documented failure mode the two-phase convergeAll exists for.
+    expect([a?.ingress, b?.ingress]).toEqual([["192.168.1.0"], ["192.168.1.1"]]);
   });
 });
 

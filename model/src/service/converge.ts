@@ -156,3 +156,32 @@ export function convergeService(alloc: Allocator, snap: ServiceSnapshot, poolsLo
   events.push(normal("IPAllocated", `Assigned IP ${JSON.stringify(r.value.ips.map(formatIP))}`));
   return finish(alloc, snap, prior, events, false);
 }
+
+/**
+ * Re-registers exactly the IPs a Service's status shows, when they are still valid for it; allocates nothing and
+ * emits nothing. False (and nothing held) when they are not.
+ */
+export function reclaimHeldIPs(alloc: Allocator, snap: ServiceSnapshot): boolean {
+  const key = snap.view.key;
+  if (!snap.isLoadBalancer || snap.clusterIPs.length === 0 || snap.ingressIPs.length === 0) return false;
+  if (!ipsFitFamilies(snap.ingressIPs, snap.view.families, snap.view.ipFamilyPolicy)) return false;
+  if (snap.requested.ok && snap.requested.ips.length > 0 && !sameIPs(snap.requested.ips, snap.ingressIPs)) return false;
+  const r = alloc.assign(snap.view, snap.ingressIPs);
+  if (!r.ok) return false;
+  if (snap.poolAnnotation !== null && r.value.pool !== snap.poolAnnotation) {
+    alloc.unassign(key);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Converges every Service at once (a new leadership term, a configuration change) without moving a valid assignment:
+ * first every Service re-registers the IPs it still validly holds, allocating nothing; only then are the others
+ * converged (allocating), so a Service whose IPs became invalid never takes the IP of a Service that comes later.
+ */
+export function convergeAll(alloc: Allocator, snaps: readonly ServiceSnapshot[], poolsLoaded: boolean): Array<{ snap: ServiceSnapshot; result: ConvergeResult | null }> {
+  if (poolsLoaded) for (const snap of snaps) reclaimHeldIPs(alloc, snap);
+  const holdersFirst = [...snaps].sort((a, b) => Number(alloc.ipsOf(b.view.key).length > 0) - Number(alloc.ipsOf(a.view.key).length > 0));
+  return holdersFirst.map((snap) => ({ snap, result: convergeService(alloc, snap, poolsLoaded) }));
+}

@@ -5,7 +5,7 @@
 import { encodeServiceEntry } from "../../../model/src/announce/contract.js";
 import { isAnnounced, planServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { servingNodesOfSlice } from "../../../model/src/node-config/views.js";
-import { convergeService, type ConvergeResult } from "../../../model/src/service/converge.js";
+import { convergeAll, convergeService, type ConvergeResult } from "../../../model/src/service/converge.js";
 import { formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, ANNOTATION_ALLOCATED_FROM_POOL, type ServiceSnapshot } from "../../../model/src/service/snapshot.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
@@ -86,8 +86,9 @@ export class ServiceController {
   }
 
   /**
-   * Every Service once (first pass of a leadership term, or a configuration change): those already holding IPs first,
-   * so a restart never hands their IPs to others. O(Services).
+   * Every Service once (first pass of a leadership term, or a configuration change), O(Services): every Service first
+   * re-registers the IPs it still validly holds, then the others allocate (convergeAll), so a takeover never changes a
+   * valid assignment.
    */
   async reprocessAll(): Promise<Outcome> {
     const { state } = this.ctx;
@@ -96,11 +97,11 @@ export class ServiceController {
     const snaps = raws
       .map((o) => this.snapshot(o))
       .filter((s): s is ServiceSnapshot => s !== null)
-      .sort((a, b) => b.ingressIPs.length - a.ingressIPs.length || a.view.key.localeCompare(b.view.key));
+      .sort((a, b) => a.view.key.localeCompare(b.view.key));
     const present = new Set(snaps.map((s) => s.view.key));
     for (const a of state.alloc.allocations()) if (!present.has(a.key)) state.alloc.unassign(a.key);
-    for (const snap of snaps) {
-      this.converge(snap);
+    for (const { snap, result } of convergeAll(state.alloc, snaps, true)) {
+      this.record(snap, result);
       this.announce(snap.view.key, snap);
     }
     // Entries of Services that are gone (deleted while no leader ran).
@@ -128,7 +129,7 @@ export class ServiceController {
       }
       return DONE;
     }
-    const res = this.converge(snap);
+    const res = this.record(snap, convergeService(state.alloc, snap, true));
     this.announce(key, snap);
     if (res?.reprocessAll === true) this.retryWaiting();
     if (res !== null) queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
@@ -164,12 +165,11 @@ export class ServiceController {
   }
 
   /**
-   * Converges one Service (a synchronous decision on the allocator) and queues its writes: status, annotation and
-   * Events. A failed write re-queues the Service with backoff; the decision itself is never split by an await.
+   * Queues the writes of one converged Service (a synchronous decision already taken on the allocator): status,
+   * annotation and Events. A failed write re-queues the Service with backoff; the decision itself is never split by
+   * an await.
    */
-  private converge(snap: ServiceSnapshot): ConvergeResult | null {
-    const { state } = this.ctx;
-    const res = convergeService(state.alloc, snap, state.config !== null);
+  private record(snap: ServiceSnapshot, res: ConvergeResult | null): ConvergeResult | null {
     const key = snap.view.key;
     if (res === null) return null;
     if (res.failed) this.waiting.add(key);
