@@ -11,8 +11,12 @@ export interface ApiserverProbeOptions {
   timeoutMs: number;
   /** Called after every answered probe. */
   onReachable: () => void;
-  /** Whether a probe is needed now (checked every intervalMs; a local check, no request). Default: always. */
-  needed?: () => boolean;
+  /**
+   * Milliseconds since this node last had contact of any kind (a peer's heartbeat, an apiserver answer). When given,
+   * a probe is sent only once that reaches intervalMs: the timer is armed for the moment contact would be that old.
+   * Default: probe every intervalMs.
+   */
+  msSinceContact?: () => number;
 }
 
 export class ApiserverProbe {
@@ -55,15 +59,16 @@ export class ApiserverProbe {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      if (this.opts.needed?.() === false) {
-        this.schedule(this.opts.intervalMs);
+      const since = this.opts.msSinceContact?.() ?? Number.POSITIVE_INFINITY;
+      if (since < this.opts.intervalMs) {
+        this.schedule(this.opts.intervalMs - since);
         return;
       }
       const started = Date.now();
       this.probeOnce().then(
         (ok) => {
           if (ok) this.opts.onReachable();
-          this.schedule(Math.max(0, this.opts.intervalMs - (Date.now() - started)));
+          this.schedule(this.opts.msSinceContact !== undefined ? this.opts.intervalMs : Math.max(0, this.opts.intervalMs - (Date.now() - started)));
         },
         () => this.schedule(this.opts.intervalMs),
       );

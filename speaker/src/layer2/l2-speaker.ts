@@ -92,7 +92,7 @@ export class L2Speaker {
       timeoutMs: opts.apiProbeTimeoutMs ?? 500,
       onReachable: () => this.apiContact(),
       // Heartbeats from live peers are contact enough; ask the apiserver only when they have been quiet a while.
-      needed: () => this.tracker.msSinceContact(this.clock()) >= (opts.apiProbeIntervalMs ?? 150),
+      msSinceContact: () => this.tracker.msSinceContact(this.clock()),
     });
   }
 
