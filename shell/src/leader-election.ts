@@ -195,7 +195,8 @@ export class LeaderElector {
     const last = this.last;
     if (last === undefined) return false;
     const lease = { ...leaseStateFromObject(last), renewTimeMs: this.now() };
-    const body: LeaseObject = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { ...last.metadata }, spec: leaseSpec(lease) };
+    const { name, namespace, resourceVersion } = last.metadata;
+    const body: LeaseObject = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace, ...(resourceVersion !== undefined ? { resourceVersion } : {}) }, spec: leaseSpec(lease) };
     try {
       return await this.write("PUT", body, lease, started);
     } catch (e) {
