@@ -130,7 +130,9 @@ describe("leader fencing", () => {
     // Wake the old leader: it must see its renew deadline long gone, send nothing, and exit.
     const contAt = Date.now();
     a.child.kill("SIGCONT");
-    const code = await Promise.race([aExit, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([aExit, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 10_000)))]);
+    clearTimeout(timer);
     const exitMs = Date.now() - contAt;
     expect(code).toBe(1);
     // Give anything it might have sent time to land, then look at the apiserver.
