@@ -6,7 +6,7 @@ import * as diagnostics from "node:diagnostics_channel";
 import { createTestNamespace, useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { resilientInformer } from "./informer.js";
-import { kubeClientFor } from "./kube-client.js";
+import { kubeClientFor, WriteRefusedError } from "./kube-client.js";
 import { kubeRequest } from "./kube-raw.js";
 import { jsonLogger } from "./logger.js";
 
@@ -67,6 +67,30 @@ describe("pooled Kubernetes client", () => {
     expect(kubeClientFor(kc).snapshot().connections).toBe(afterBurst);
     expect(kubeClientFor(kc).snapshot().byVerb.GET.requests).toBe(40);
     kubeClientFor(kc).close();
+  }, 60_000);
+
+  test("write guards are consulted again when the connection is ready: a write refused there never reaches the API", async () => {
+    const kc = freshKc();
+    const ns = await createTestNamespace(env.kc, "guard");
+    const client = kubeClientFor(kc);
+    // Allows the early check, refuses at the moment the bytes would leave (on a brand-new connection: after the
+    // TCP and TLS handshakes).
+    let calls = 0;
+    const remove = client.addWriteGuard(() => (++calls >= 2 ? "lapsed during the handshake" : undefined));
+    await expect(kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: "late" } })).rejects.toBeInstanceOf(WriteRefusedError);
+    expect(calls).toBe(2);
+    // Reads are never guarded; the refused write never reached the apiserver.
+    expect((await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/configmaps/late`)).status).toBe(404);
+    // Refused at once, before any connection, when the guard says no from the start.
+    calls = 10;
+    await expect(kubeRequest(kc, "DELETE", `/api/v1/namespaces/${ns}`)).rejects.toThrow(/not sent: lapsed/);
+    remove();
+    expect((await kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: "late" } })).status).toBe(201);
+    const stats = client.snapshot();
+    expect(stats.refusedWrites).toBe(2);
+    expect(stats.byVerb.POST.requests).toBe(1);
+    expect(stats.byVerb.DELETE.requests).toBe(0);
+    client.close();
   }, 60_000);
 
   test("an informer over 1,234 ConfigMaps lists in pages of 500, then watches from the last page's resourceVersion on the same pool", async () => {

@@ -148,14 +148,17 @@ export class KubeClient {
   async request(method: string, path: string, body?: unknown, contentType = "application/json", ro: KubeRequestOptions = {}): Promise<RawResponse> {
     const cluster = this.kc.getCurrentCluster();
     if (cluster === null) throw new Error("kubeconfig has no current cluster");
+    const verb = requestVerb(method, path);
+    const write = MUTATING.has(verb);
+    // Refuse early (no connection needed), and again right before the bytes go out (below).
+    if (write) this.guard(method, path);
     const opts: https.RequestOptions = { method, headers: { "content-type": contentType, accept: "application/json" }, timeout: 30_000 };
     await this.kc.applyToHTTPSOptions(opts);
-    opts.agent = this.agentFor(cluster, opts);
+    const pooled = this.agentFor(cluster, opts);
+    opts.agent = pooled.agent;
     const url = new URL(path, cluster.server);
     const text = body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body);
     const bytes = text === undefined ? 0 : Buffer.byteLength(text);
-    this.admit(method, path, bytes);
-    const verb = requestVerb(method, path);
     const send = url.protocol === "http:" ? http.request : https.request;
     return new Promise((resolve, reject) => {
       const req = send(url, opts, (res) => {
@@ -183,7 +186,28 @@ export class KubeClient {
         clearTimeout(deadline);
         reject(e);
       });
-      req.end(text);
+      // Headers and body leave only at end(). A write waits for a usable connection (a new one may need a TCP and
+      // TLS handshake, during which the process may be frozen) and passes the guards again in the same tick.
+      const go = (): void => {
+        if (write) {
+          try {
+            this.guard(method, path);
+          } catch (e) {
+            req.destroy(e as Error);
+            return;
+          }
+        }
+        this.count(verb, method, path, bytes);
+        req.end(text);
+      };
+      if (!write || !pooled.ours) {
+        go();
+        return;
+      }
+      req.once("socket", (socket) => {
+        if (req.reusedSocket) go();
+        else socket.once(url.protocol === "http:" ? "connect" : "secureConnect", go);
+      });
     });
   }
 
@@ -196,37 +220,39 @@ export class KubeClient {
     view.applyToFetchOptions = async (o: https.RequestOptions) => {
       const init = await this.kc.applyToFetchOptions(o);
       const cluster = this.kc.getCurrentCluster();
-      if (cluster !== null) init.agent = this.agentFor(cluster, o);
+      if (cluster !== null) init.agent = this.agentFor(cluster, o).agent;
       this.stats.WATCH.requests++;
       return init;
     };
     return view;
   }
 
-  /** Counts a request about to be sent and applies the write guards (synchronously, so nothing runs in between). */
-  private admit(method: string, path: string, bytes: number): void {
-    const verb = requestVerb(method, path);
-    if (MUTATING.has(verb)) {
-      for (const g of this.guards) {
-        const reason = g();
-        if (reason === undefined) continue;
-        this.refused++;
-        this.opts.log?.warn({ op: method, path, reason, monoMs: Math.round(performance.now()) }, "write refused");
-        throw new WriteRefusedError(method, path, reason);
-      }
-      this.opts.log?.debug({ op: method, path, bytes, monoMs: Math.round(performance.now()) }, "write sent");
+  /** Throws WriteRefusedError when a write guard refuses; consulted synchronously right before sending. */
+  private guard(method: string, path: string): void {
+    for (const g of this.guards) {
+      const reason = g();
+      if (reason === undefined) continue;
+      this.refused++;
+      this.opts.log?.warn({ op: method, path, reason, monoMs: Math.round(performance.now()) }, "write refused");
+      throw new WriteRefusedError(method, path, reason);
     }
+  }
+
+  /** Counts a request as its bytes are handed to the socket. */
+  private count(verb: RequestVerb, method: string, path: string, bytes: number): void {
+    if (MUTATING.has(verb)) this.opts.log?.debug({ op: method, path, bytes, monoMs: Math.round(performance.now()) }, "write sent");
     const s = this.stats[verb];
     s.requests++;
     s.requestBytes += bytes;
     if (bytes > this.largest) this.largest = bytes;
   }
 
-  private agentFor(cluster: k8s.Cluster, opts: https.RequestOptions): http.Agent | undefined {
+  /** The pooled agent for these credentials (ours), or client-node's own agent when a proxy is configured. */
+  private agentFor(cluster: k8s.Cluster, opts: https.RequestOptions): { agent: http.Agent | undefined; ours: boolean } {
     // A proxy agent from client-node carries the proxy settings; keep it (per request) rather than guess them.
-    if (cluster.proxyUrl !== undefined && cluster.proxyUrl !== "") return typeof opts.agent === "object" ? opts.agent : undefined;
+    if (cluster.proxyUrl !== undefined && cluster.proxyUrl !== "") return { agent: typeof opts.agent === "object" ? opts.agent : undefined, ours: false };
     const key = tlsKey(cluster.server, opts);
-    if (this.pooled?.key === key) return this.pooled.agent;
+    if (this.pooled?.key === key) return { agent: this.pooled.agent, ours: true };
     // New server or rotated credentials: a new pool; the old one closes once its requests end.
     const old = this.pooled;
     const base = { keepAlive: true, scheduling: "lifo" as const, maxSockets: this.opts.maxSockets ?? 64, maxFreeSockets: 16 };
@@ -242,7 +268,7 @@ export class KubeClient {
     };
     this.pooled = { key, agent };
     if (old !== undefined) setTimeout(() => old.agent.destroy(), 60_000).unref();
-    return agent;
+    return { agent, ours: true };
   }
 }
 
