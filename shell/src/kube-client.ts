@@ -255,7 +255,9 @@ export class KubeClient {
     if (this.pooled?.key === key) return { agent: this.pooled.agent, ours: true };
     // New server or rotated credentials: a new pool; the old one closes once its requests end.
     const old = this.pooled;
-    const base = { keepAlive: true, scheduling: "lifo" as const, maxSockets: this.opts.maxSockets ?? 64, maxFreeSockets: 16 };
+    // timeout: an idle pooled socket closes after a minute (the agent only destroys free sockets on it; a running
+    // request keeps its own timeout, and a quiet watch is left alone).
+    const base = { keepAlive: true, scheduling: "lifo" as const, maxSockets: this.opts.maxSockets ?? 64, maxFreeSockets: 16, timeout: 60_000 };
     const agent = cluster.server.startsWith("http:")
       ? new http.Agent(base)
       : new https.Agent({ ...base, ...Object.fromEntries(TLS_FIELDS.filter((f) => (opts as Record<string, unknown>)[f] !== undefined).map((f) => [f, (opts as Record<string, unknown>)[f]])) });
