@@ -6,7 +6,8 @@ import * as diagnostics from "node:diagnostics_channel";
 import { createTestNamespace, useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { resilientInformer } from "./informer.js";
-import { kubeClientFor, WriteRefusedError } from "./kube-client.js";
+import { Registry } from "prom-client";
+import { kubeClientFor, registerKubeClientMetrics, WriteRefusedError } from "./kube-client.js";
 import { kubeRequest } from "./kube-raw.js";
 import { jsonLogger } from "./logger.js";
 
@@ -54,6 +55,16 @@ describe("pooled Kubernetes client", () => {
     expect(stats.byVerb.POST.requestBytes).toBeGreaterThan(20 * 40);
     expect(stats.byVerb.GET.responseBytes).toBeGreaterThan(20 * 100);
     expect(stats.largestRequestBytes).toBeGreaterThan(40);
+    // The same figures under the names the scale benchmark reads.
+    const registry = new Registry();
+    registerKubeClientMetrics(registry, kubeClientFor(kc));
+    const text = await registry.metrics();
+    expect(text).toContain('metallb_ts_k8s_client_requests_total{verb="POST"} 20');
+    expect(text).toContain('metallb_ts_k8s_client_requests_total{verb="GET"} 20');
+    expect(text).toContain(`metallb_ts_k8s_client_request_bytes_total{verb="POST"} ${stats.byVerb.POST.requestBytes}`);
+    expect(text).toContain(`metallb_ts_k8s_client_response_bytes_total{verb="GET"} ${stats.byVerb.GET.responseBytes}`);
+    expect(text).toContain(`metallb_ts_k8s_client_largest_request_bytes ${stats.largestRequestBytes}`);
+    expect(text).toContain("metallb_ts_k8s_client_connections_total 1");
     kubeClientFor(kc).close();
   }, 60_000);
 
