@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startHttpServer } from "../../shell/src/http-server.js";
+import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { Operator } from "./operator.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   kc.loadFromDefault();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // One pooled client per process for every API call through kc; writes logged at debug; counters in /metrics.
+  registerKubeClientMetrics(registry, kubeClientFor(kc, { log: log.child({ component: "kube-client" }) }));
   const operator = new Operator({
     kc,
     settings: s,

@@ -1,12 +1,10 @@
 // Raw JSON requests with a kubeconfig's credentials, for the few places where client-node's typed serializer gets in
-// the way (fields it maps under other names, MicroTime formatting, patch content types).
+// the way (fields it maps under other names, MicroTime formatting, patch content types). Every call goes through the
+// KubeClient of its KubeConfig (shell/src/kube-client.ts): one keep-alive connection pool, counted by verb.
 import type * as k8s from "@kubernetes/client-node";
-import { request, type RequestOptions } from "node:https";
+import { kubeClientFor, RawJson, type RawResponse } from "./kube-client.js";
 
-/** A request body that is already JSON text (e.g. int64 values a JS number cannot hold exactly). */
-export class RawJson {
-  constructor(readonly text: string) {}
-}
+export { RawJson, type RawResponse } from "./kube-client.js";
 
 /** JSON.stringify that writes bigints as exact integers. */
 export function stringifyWithBigInts(value: unknown): RawJson {
@@ -19,43 +17,15 @@ export function stringifyWithBigInts(value: unknown): RawJson {
   return new RawJson(text.replace(/"\\u0000bigint(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? "0"));
 }
 
-export interface RawResponse {
-  status: number;
-  body: unknown;
-}
-
-export async function kubeRequest(
+/** One request through the pooled client of `kc` (created on first use). */
+export function kubeRequest(
   kc: k8s.KubeConfig,
   method: string,
   path: string,
   body?: unknown,
   contentType = "application/json",
 ): Promise<RawResponse> {
-  const cluster = kc.getCurrentCluster();
-  if (cluster === null) throw new Error("kubeconfig has no current cluster");
-  const opts: RequestOptions = { method, headers: { "content-type": contentType, accept: "application/json" }, timeout: 30_000 };
-  await kc.applyToHTTPSOptions(opts);
-  const url = new URL(path, cluster.server);
-  return new Promise((resolve, reject) => {
-    const req = request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body));
-  });
+  return kubeClientFor(kc).request(method, path, body, contentType);
 }
 
 /** The API's message for a failed request, for errors and events. */

@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { dirname } from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startHttpServer } from "../../shell/src/http-server.js";
+import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
 import { jsonLogger, type LogLevel } from "../../shell/src/logger.js";
 import { DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
 import { Speaker, type FrrConfigApplier, type SpeakerL2Settings } from "./speaker.js";
@@ -82,6 +83,8 @@ async function main(): Promise<void> {
   kc.loadFromDefault();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // One pooled client per process for every API call through kc; writes logged at debug; counters in /metrics.
+  registerKubeClientMetrics(registry, kubeClientFor(kc, { log: log.child({ component: "kube-client" }) }));
   const speaker = new Speaker({
     kc,
     settings: { nodeName, namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system", frrLogLevel: "info", stateIntervalMs: 2_000, frrSocketDir: frrDir },
