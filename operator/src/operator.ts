@@ -19,6 +19,7 @@ import { announcedServiceView, nodeViewFromObject, servingNodesByService } from 
 import { convergeService, type ConvergeResult } from "../../model/src/service/converge.js";
 import { ANNOTATION_ALLOCATED_FROM_POOL, formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, type ServiceSnapshot } from "../../model/src/service/snapshot.js";
 import { configurationStateStatus, poolStatusFromCounters, poolStatusFromObject, samePoolStatus } from "../../model/src/service/status.js";
+import { PoolEventFilter } from "../../model/src/service/pool-events.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { kubeRequest, statusMessage, stringifyWithBigInts } from "../../shell/src/kube-raw.js";
 import { ApiWriter, type KubeWriter } from "../../shell/src/kube-writer.js";
@@ -124,6 +125,8 @@ export class Operator {
   };
   /** Node → canonical JSON of the spec last written (the cache may lag behind our own writes). */
   private readonly published = new Map<string, string>();
+  /** Pool events: re-parse only on spec/label changes; a status that is not ours is put back (issue 18 item 2). */
+  private readonly poolEvents = new PoolEventFilter();
 
   constructor(private readonly deps: OperatorDeps) {
     const { kc, settings, log } = deps;
@@ -165,8 +168,14 @@ export class Operator {
       this.inf.nodeConfigs.on(verb, publishSoon);
       this.inf.nodes.on(verb, publishSoon);
       for (const [name, i] of Object.entries(this.inf)) {
-        if (name !== "services" && name !== "endpointSlices" && name !== "nodeConfigs") i.on(verb, () => this.enqueue(CONFIG));
+        if (name !== "services" && name !== "endpointSlices" && name !== "nodeConfigs" && name !== "pools") i.on(verb, () => this.enqueue(CONFIG));
       }
+      this.inf.pools.on(verb, (o) => {
+        const c = this.config === null ? undefined : this.alloc.counters().find((x) => x.pool === o.metadata?.name);
+        const work = this.poolEvents.observe(verb, o, c === undefined ? null : poolStatusFromCounters(c));
+        if (work.reparse) this.enqueue(CONFIG);
+        if (work.publishStatus && this.leading) this.queue.addAfter(POOL_STATUS, POOL_STATUS_DELAY_MS);
+      });
     }
     if (settings.leaderElection.enabled) {
       const le = settings.leaderElection;
