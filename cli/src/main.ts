@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { fileSystemIO } from "./fs-io.js";
 import { RENDER_USAGE, runRender } from "./render.js";
 import { runValidate, type ValidateIO } from "./validate.js";

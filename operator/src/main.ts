@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Registry, collectDefaultMetrics } from "prom-client";
+import { installExitReasons, type ExitReasons } from "../../shell/src/exit-reasons.js";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
 import { jsonLogger } from "../../shell/src/logger.js";
@@ -12,7 +13,7 @@ import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
 import { parseSpeakerWorkload, type WorkloadObject } from "./speaker-workload.js";
 
-async function main(): Promise<void> {
+async function main(started: { exits?: ExitReasons }): Promise<void> {
   const parsed = parseOperatorSettings(process.argv.slice(2), process.env, hostname(), process.pid);
   if (!parsed.ok) {
     process.stderr.write(`${parsed.error}\n${OPERATOR_USAGE}\n`);
@@ -20,13 +21,16 @@ async function main(): Promise<void> {
   }
   const s = parsed.settings;
   const log = jsonLogger({ write: (l) => process.stdout.write(l), level: s.logLevel, base: { component: "operator", identity: s.identity } });
-  process.on("unhandledRejection", (e) => {
-    log.error({ err: e }, "unhandled rejection");
-    process.exit(1);
-  });
-  process.on("uncaughtException", (e) => {
-    log.error({ err: e }, "uncaught exception");
-    process.exit(1);
+  // Every exit logged with its cause, restarts counted (shell/src/exit-reasons.ts); the Pod's /tmp is an emptyDir.
+  const exits: ExitReasons = installExitReasons({ log, proc: process, component: "operator", instance: s.identity, stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp" });
+  started.exits = exits;
+  // A signal during startup exits at once (the cause is logged); once running, the operator stops gracefully.
+  const running: { stop?: () => Promise<void> } = {};
+  exits.onSignal(() => {
+    (running.stop ?? (() => Promise.resolve()))().then(
+      () => process.exit(0),
+      (e: unknown) => exits.fail(1, "shutdown failed", { err: e }),
+    );
   });
 
   let speakerWorkload: WorkloadObject[] | undefined;
@@ -36,8 +40,7 @@ async function main(): Promise<void> {
       ...(s.speakerWorkload.image !== undefined ? { speakerImage: s.speakerWorkload.image } : {}),
     });
     if (typeof parsedWorkload === "string") {
-      log.error({ err: parsedWorkload }, "invalid --speaker-workload");
-      process.exit(2);
+      exits.fail(2, "invalid --speaker-workload", { err: parsedWorkload });
     }
     speakerWorkload = parsedWorkload;
   }
@@ -54,10 +57,7 @@ async function main(): Promise<void> {
     log,
     registry,
     ...(speakerWorkload !== undefined ? { speakerWorkload } : {}),
-    onLostLeadership: () => {
-      log.error({}, "lost leadership, exiting so a fresh process campaigns again");
-      process.exit(1);
-    },
+    onLostLeadership: () => exits.fail(1, "lost leadership, exiting so a fresh process campaigns again"),
   });
   const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready: () => operator.ready, log });
   log.info({ port: server.port, namespace: s.namespace, lbClass: s.lbClass }, "operator starting");
@@ -68,35 +68,20 @@ async function main(): Promise<void> {
     webhook = await startOperatorWebhook({ kc, namespace: s.namespace, log, port: s.webhook.port, certDir: s.webhook.certDir, serviceName: s.webhook.serviceName, rotateCerts: s.webhook.rotateCerts });
   }
 
-  const startup = setTimeout(() => {
-    log.error({ timeoutMs: s.startupTimeoutMs }, "caches did not sync in time");
-    process.exit(1);
-  }, s.startupTimeoutMs);
+  const startup = setTimeout(() => exits.fail(1, "caches did not sync in time", { timeoutMs: s.startupTimeoutMs }), s.startupTimeoutMs);
   await operator.start();
   clearTimeout(startup);
 
-  let stopping = false;
-  const shutdown = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal: sig }, "shutting down");
+  running.stop = () =>
     operator
       .stop()
       .then(() => webhook?.stop())
-      .then(() => server.close())
-      .then(
-        () => process.exit(0),
-        (e: unknown) => {
-          log.error({ err: e }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+      .then(() => server.close());
 }
 
-main().catch((e: unknown) => {
+const started: { exits?: ExitReasons } = {};
+main(started).catch((e: unknown) => {
+  started.exits?.record("startup failed");
   process.stderr.write(`operator failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

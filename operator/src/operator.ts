@@ -5,6 +5,8 @@
 // processes items; a standby keeps its caches warm so a takeover only re-parses and re-registers, changing no IP.
 import type * as k8s from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
+import { PoolEventFilter } from "../../model/src/service/pool-events.js";
+import { poolStatusFromCounters } from "../../model/src/service/status.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { ApiWriter, type KubeWriter } from "../../shell/src/kube-writer.js";
 import { LeaderElector } from "../../shell/src/leader-election.js";
@@ -180,16 +182,14 @@ export class Operator {
       const svc = this.services.endpoints.remove(o);
       if (svc !== null) enqueue(`${KEYS.service}${svc}`);
     });
-    // Pool spec changes re-parse; a status-only change (someone edited the counters) only re-publishes the status.
-    const poolSpecs = new Map<string, string>();
+    // Pool spec/label changes re-parse; a status that is not the allocator's (edited by hand) is put back.
+    const poolEvents = new PoolEventFilter();
     for (const verb of ["add", "update", "delete"] as const) {
       inf.pools.on(verb, (o) => {
-        const name = o.metadata?.name ?? "";
-        const spec = verb === "delete" ? "" : `${specText(o)}${labelsText(o)}`;
-        if (poolSpecs.get(name) !== spec) enqueue(KEYS.config);
-        if (verb === "delete") poolSpecs.delete(name);
-        else poolSpecs.set(name, spec);
-        if (this.leading) this.ctx.queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
+        const counters = this.ctx.state.config === null ? undefined : this.ctx.state.alloc.counters().find((c) => c.pool === o.metadata?.name);
+        const work = poolEvents.observe(verb, o, counters === undefined ? null : poolStatusFromCounters(counters));
+        if (work.reparse) enqueue(KEYS.config);
+        if (work.publishStatus && this.leading) this.ctx.queue.addAfter(KEYS.poolStatus, POOL_STATUS_DELAY_MS);
       });
     }
   }

@@ -3,6 +3,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { dirname } from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
+import { installExitReasons, type ExitReasons } from "../../shell/src/exit-reasons.js";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
 import { jsonLogger, type LogLevel } from "../../shell/src/logger.js";
@@ -51,7 +52,7 @@ async function frrApplier(vtyshArgs: string[], configPath: string, log: ReturnTy
   return new FrrApplier({ vtyshArgs, configPath, log: log.child({ component: "frr" }) });
 }
 
-async function main(): Promise<void> {
+async function main(started: { exits?: ExitReasons }): Promise<void> {
   const args = process.argv.slice(2);
   const nodeName = flag(args, "node-name") ?? process.env.METALLB_NODE_NAME;
   if (nodeName === undefined || nodeName === "") {
@@ -60,9 +61,16 @@ async function main(): Promise<void> {
   }
   const level = (flag(args, "log-level") ?? "info") as LogLevel;
   const log = jsonLogger({ write: (l) => process.stdout.write(l), level, base: { component: "speaker", node: nodeName } });
-  process.on("unhandledRejection", (e) => {
-    log.error({ err: e }, "unhandled rejection");
-    process.exit(1);
+  // Every exit logged with its cause, restarts counted (shell/src/exit-reasons.ts); the Pod's /tmp is an emptyDir.
+  const exits: ExitReasons = installExitReasons({ log, proc: process, component: "speaker", instance: nodeName, stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp" });
+  started.exits = exits;
+  // A signal during startup exits at once (the cause is logged); once running, the speaker stops gracefully.
+  const running: { stop?: () => Promise<void> } = {};
+  exits.onSignal(() => {
+    (running.stop ?? (() => Promise.resolve()))().then(
+      () => process.exit(0),
+      (e: unknown) => exits.fail(1, "shutdown failed", { err: e }),
+    );
   });
   const frrDir = flag(args, "frr-dir") ?? "/var/run/frr";
   const frrConfig = flag(args, "frr-config") ?? "/etc/frr/frr.conf";
@@ -98,20 +106,12 @@ async function main(): Promise<void> {
   await speaker.start();
   ready = true;
   log.info({ port: server.port }, "speaker started");
-  const shutdown = (): void => {
-    speaker
-      .stop()
-      .then(() => server.close())
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  running.stop = () => speaker.stop().then(() => server.close());
 }
 
-main().catch((e: unknown) => {
+const started: { exits?: ExitReasons } = {};
+main(started).catch((e: unknown) => {
+  started.exits?.record("startup failed");
   process.stderr.write(`speaker failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
 import { silentLogger } from "../../../shell/src/logger.js";
+import type { ServiceEvent } from "./announce-events.js";
 import { L2Controller, type DuplicateResponder, type ResponderLike } from "./controller.js";
 import type { NodeInterface } from "./interfaces.js";
 import type { L2ResponderHooks } from "./responder.js";
@@ -47,13 +48,14 @@ const IFACES: NodeInterface[] = [
 ];
 const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({ ip: ip(text), services, candidates, candidateCount: candidates.length, interfaces });
 
-function setup(opts: { allow?: string[]; ready?: boolean } = {}): {
+function setup(opts: { allow?: string[]; ready?: boolean; ifaces?: () => NodeInterface[] } = {}): {
   ctl: L2Controller;
   tracker: LivenessTracker;
   clock: { now: number };
   responders: Map<string, FakeResponder>;
   changes: AnnouncedService[][];
   dups: DuplicateResponder[];
+  events: ServiceEvent[];
   registry: Registry;
 } {
   const clock = { now: 0 };
@@ -61,6 +63,7 @@ function setup(opts: { allow?: string[]; ready?: boolean } = {}): {
   const responders = new Map<string, FakeResponder>();
   const changes: AnnouncedService[][] = [];
   const dups: DuplicateResponder[] = [];
+  const events: ServiceEvent[] = [];
   const registry = new Registry();
   const ctl = new L2Controller({
     nodeName: "node1",
@@ -69,19 +72,20 @@ function setup(opts: { allow?: string[]; ready?: boolean } = {}): {
     log: silentLogger,
     registry,
     openResponder: (ifname, hooks) => {
-      const r = new FakeResponder(ifname, IFACES.find((i) => i.name === ifname)?.mac ?? "", hooks);
+      const r = new FakeResponder(ifname, (opts.ifaces?.() ?? IFACES).find((i) => i.name === ifname)?.mac ?? "", hooks);
       responders.set(ifname, r);
       return r;
     },
-    listInterfaces: () => IFACES,
+    listInterfaces: opts.ifaces ?? (() => IFACES),
     allowInterfaces: opts.allow ?? null,
     ready: () => opts.ready ?? true,
     onAnnouncedChange: (a) => changes.push(a),
     onDuplicate: (d) => dups.push(d),
+    onServiceEvent: (e) => events.push(e),
     probeIntervalMs: 1_000,
   });
   ctl.start();
-  return { ctl, tracker, clock, responders, changes, dups, registry };
+  return { ctl, tracker, clock, responders, changes, dups, events, registry };
 }
 
 /** Past warm-up and hand-over, with apiserver contact: this node is unfenced. */
@@ -244,6 +248,33 @@ describe("L2Controller", () => {
     expect(f.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
     expect(f.responders.get("eth0")?.probes.length).toBe(probes);
     f.ctl.close();
+  });
+
+  test("the advertisement's interface is missing: one announceFailed Event, none while it stays missing; when it appears: announced and nodeAssigned", () => {
+    const ifaces = [...IFACES];
+    const s = setup({ ifaces: () => [...ifaces] }); // a fresh list per scan, as /sys/class/net gives
+    s.ctl.setPlan([entry("10.111.0.201", ["node1", "node2"], ["foo"], ["apps/web", "apps/web-b"])]);
+    settle(s);
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    const failed = (service: string): ServiceEvent => ({
+      service,
+      type: "Warning",
+      reason: "announceFailed",
+      message: 'the interfaces specified by LB IP "10.111.0.201" doesn\'t exist in assigned node "node1" with protocol "layer2"',
+    });
+    expect(s.events).toEqual([failed("apps/web"), failed("apps/web-b")]);
+    for (let i = 0; i < 5; i++) s.ctl.reelect();
+    jest.advanceTimersByTime(1_000);
+    expect(s.events).toHaveLength(2);
+    ifaces.push({ name: "foo", mac: "02:00:00:00:00:03" });
+    jest.advanceTimersByTime(10_000 + 200); // the interface rescan, then the takeover probe goes unanswered
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.201"]);
+    expect([...(s.responders.get("foo")?.owned.keys() ?? [])]).toEqual(["10.111.0.201"]);
+    const assigned = (service: string): ServiceEvent => ({ service, type: "Normal", reason: "nodeAssigned", message: 'announcing from node "node1" with protocol "layer2"' });
+    expect(s.events.slice(2)).toEqual([assigned("apps/web"), assigned("apps/web-b")]);
+    s.ctl.reelect();
+    expect(s.events).toHaveLength(4);
+    s.ctl.close();
   });
 
   test("re-elects by itself when the tracker's state changes (timer at nextChangeAt)", () => {

@@ -13,6 +13,7 @@ import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
 import type { Logger } from "../../../shell/src/logger.js";
+import { AnnounceEventTracker, type ServiceEvent } from "./announce-events.js";
 import type { ForeignClaim } from "./claims.js";
 import { selectInterfaces, type NodeInterface } from "./interfaces.js";
 import type { L2ResponderHooks } from "./responder.js";
@@ -53,6 +54,8 @@ export interface L2ControllerOptions {
   ready: () => boolean;
   /** What this node announces changed (ServiceL2Status). */
   onAnnouncedChange?: (announced: AnnouncedService[]) => void;
+  /** A Service Event on a transition of an IP this node wins: announced (nodeAssigned) or no interface (announceFailed). */
+  onServiceEvent?: (e: ServiceEvent) => void;
   /** Another station answers for an IP this node announces (rate-limited per IP and MAC). */
   onDuplicate?: (d: DuplicateResponder) => void;
   /** Delays after the immediate announcement at which it is repeated. */
@@ -109,6 +112,7 @@ export class L2Controller {
   private readonly lastReason = new Map<string, string>();
   private closed = false;
   private lastView = "";
+  private readonly events: AnnounceEventTracker;
   private readonly m: {
     announced: Gauge<"service" | "protocol" | "node" | "ip">;
     requests: Counter<"ip">;
@@ -119,6 +123,7 @@ export class L2Controller {
   };
 
   constructor(private readonly opts: L2ControllerOptions) {
+    this.events = new AnnounceEventTracker(opts.nodeName);
     const r = [opts.registry];
     const existing = opts.registry.getSingleMetric("metallb_speaker_announced");
     this.m = {
@@ -169,6 +174,7 @@ export class L2Controller {
       this.opts.log.info({ alive: [...alive].sort(), fence: tracker.fenceStatus(now).reason, keyKnown: ready }, "liveness view changed");
     }
     const want = new Map<string, { entry: L2NodeEntry; ifaces: string[] }>();
+    const noInterface = new Set<string>();
     for (const entry of this.entries) {
       const key = ipKey(entry.ip);
       const d = ready ? shouldAnnounce(entry, this.opts.nodeName, alive, fenced) : { announce: false as const, reason: "fenced" as L2SkipReason, owner: null };
@@ -180,13 +186,17 @@ export class L2Controller {
       // A fresh takeover from a holder that may still answer: probe first (see takeoverProbeMs).
       if (!this.announced.has(key) && !this.pending.has(key) && this.mustProbe(prev, alive)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
-        if (ifaces.length > 0) this.startPending(key, entry, ifaces, now);
-        continue;
+        if (ifaces.length > 0) {
+          this.startPending(key, entry, ifaces, now);
+          continue;
+        }
+        // No interface to probe on: noted as noInterface below.
       }
       if (this.pending.has(key)) continue;
       const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
       if (ifaces.length === 0) {
         this.noteReason(key, entry, "noInterface", d.owner);
+        noInterface.add(key);
         continue;
       }
       want.set(key, { entry, ifaces });
@@ -230,6 +240,7 @@ export class L2Controller {
     }
     this.m.owned.set(this.announced.size);
     if (changed) this.opts.onAnnouncedChange?.(this.announcedServices());
+    this.reportOutcomes(noInterface);
     this.armChangeTimer(now);
   }
 
@@ -307,6 +318,21 @@ export class L2Controller {
     for (const s of entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(entry.ip) }, 1);
     this.m.owned.set(this.announced.size);
     this.opts.onAnnouncedChange?.(this.announcedServices());
+    for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced")) this.opts.onServiceEvent?.(e);
+  }
+
+  /** Service Events for the IPs whose outcome changed (announceFailed / nodeAssigned); probing IPs keep theirs. */
+  private reportOutcomes(noInterface: ReadonlySet<string>): void {
+    const inPlan = new Set<string>();
+    for (const entry of this.entries) {
+      const key = ipKey(entry.ip);
+      const ip = formatIP(entry.ip);
+      inPlan.add(ip);
+      if (this.pending.has(key)) continue;
+      const outcome = this.announced.has(key) ? "announced" : noInterface.has(key) ? "announceFailed" : null;
+      for (const e of this.events.set(ip, entry.services, outcome)) this.opts.onServiceEvent?.(e);
+    }
+    this.events.retain(inPlan);
   }
 
   private takeOver(a: Announcement, iface: string): void {

@@ -10,6 +10,7 @@ import { joinL2 } from "../../../model/src/layer2/plan.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import { ApiserverProbe } from "./apiserver-probe.js";
+import type { ServiceEvent } from "./announce-events.js";
 import { L2Controller, type DuplicateResponder, type ResponderFactory } from "./controller.js";
 import { HeartbeatTransport } from "./heartbeats.js";
 import { listAnnounceInterfaces, type NodeInterface } from "./interfaces.js";
@@ -76,6 +77,7 @@ export class L2Speaker {
       ready: () => this.heartbeats.hasKey,
       onAnnouncedChange: (a) => this.status.set(a),
       onDuplicate: (d) => this.reportDuplicate(d),
+      onServiceEvent: (e) => this.reportServiceEvent(e),
       ...(opts.burstMs !== undefined ? { burstMs: opts.burstMs } : {}),
     });
     this.heartbeats = new HeartbeatTransport({
@@ -158,6 +160,14 @@ export class L2Speaker {
     this.status.stop();
     await this.heartbeats.stop();
     this.controller.close();
+  }
+
+  private reportServiceEvent(e: ServiceEvent): void {
+    const [namespace = "", name = ""] = e.service.split("/");
+    if (e.type === "Warning") this.opts.log.warn({ service: e.service, reason: e.reason }, e.message);
+    this.writer
+      .createEvent({ apiVersion: "v1", kind: "Service", namespace, name }, e.type, e.reason, e.message)
+      .catch((err: unknown) => this.opts.log.warn({ err, service: e.service, reason: e.reason }, "recording service event failed"));
   }
 
   private reportDuplicate(d: DuplicateResponder): void {
