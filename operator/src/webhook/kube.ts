@@ -1,6 +1,7 @@
 // The webhook's API access: uncached listing for validation, the certificate Secret, and CA bundle injection into the
 // ValidatingWebhookConfiguration and the CRD conversion webhooks.
 import type * as k8s from "@kubernetes/client-node";
+import { listAllPages } from "../../../shell/src/informer.js";
 import { kubeRequest, statusMessage, type RawResponse } from "../../../shell/src/kube-raw.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import type { ListedKind, Lister } from "./admission.js";
@@ -25,9 +26,12 @@ export function kubeLister(kc: k8s.KubeConfig, namespace: string): Lister {
   return {
     async list(kind: ListedKind): Promise<readonly unknown[]> {
       const path = kind === "Node" ? "/api/v1/nodes" : `/apis/${LIST_PATHS[kind].replace("{ns}", encodeURIComponent(namespace))}`;
-      const res = check(await kubeRequest(kc, "GET", path), `list ${kind}`);
-      const items = (res.body as { items?: unknown }).items;
-      return Array.isArray(items) ? (items as unknown[]) : [];
+      try {
+        // Paginated: a webhook validating against 1,000 Nodes or many pools does not ask for one huge page.
+        return (await listAllPages<Record<string, unknown>>(kc, path, new URLSearchParams())).items;
+      } catch (e) {
+        throw new Error(`list ${kind}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
 // `needed()` says this node has had no other contact lately (a heartbeat from a peer is contact too), so with live
 // peers it sends nothing: 1,000 speakers do not poll the apiserver, and one alone still does not fence itself.
 import type * as k8s from "@kubernetes/client-node";
-import { Agent, request, type RequestOptions } from "node:https";
+import { kubeClientFor } from "../../../shell/src/kube-client.js";
 
 export interface ApiserverProbeOptions {
   kc: k8s.KubeConfig;
@@ -22,7 +22,6 @@ export interface ApiserverProbeOptions {
 export class ApiserverProbe {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly opts: ApiserverProbeOptions) {}
 
@@ -34,26 +33,17 @@ export class ApiserverProbe {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.agent.destroy();
   }
 
   /** One probe; resolves true when the apiserver answered (any status). */
   async probeOnce(): Promise<boolean> {
-    const cluster = this.opts.kc.getCurrentCluster();
-    if (cluster === null) return false;
-    const options: RequestOptions = { method: "GET", timeout: this.opts.timeoutMs, agent: this.agent, headers: { accept: "text/plain" } };
-    await this.opts.kc.applyToHTTPSOptions(options);
-    options.agent = this.agent;
-    return new Promise((resolve) => {
-      const req = request(new URL("/readyz", cluster.server), options, (res) => {
-        res.resume();
-        res.on("end", () => resolve(true));
-        res.on("error", () => resolve(false));
-      });
-      req.on("timeout", () => req.destroy(new Error("probe timed out")));
-      req.on("error", () => resolve(false));
-      req.end();
-    });
+    try {
+      // Through the process's pooled, counted client: one kept-alive connection, no new TLS handshake per probe.
+      await kubeClientFor(this.opts.kc).request("GET", "/readyz", undefined, "application/json", { deadlineMs: this.opts.timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private schedule(delayMs: number): void {
