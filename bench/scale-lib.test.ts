@@ -2,6 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import {
   apiserverBodyBytes,
   clientCounters,
+  componentWriteKeys,
   counterDelta,
   countAudit,
   cpuSecondsFromStat,
@@ -163,7 +164,7 @@ describe("Prometheus texts", () => {
     expect(counterDelta(null, b)).toBeNull();
   });
 
-  test("apiserver request body bytes between scrapes, the benchmark's own writes left out", () => {
+  test("apiserver request body bytes between scrapes, only the components' resource/verb keys", () => {
     const before = ['apiserver_request_body_size_bytes_sum{resource="services",verb="create"} 100', 'apiserver_request_body_size_bytes_sum{resource="services",verb="patch"} 10'].join("\n");
     const after = [
       'apiserver_request_body_size_bytes_sum{resource="services",verb="create"} 900',
@@ -171,12 +172,17 @@ describe("Prometheus texts", () => {
       'apiserver_request_body_size_bytes_sum{resource="nodeconfigs.metallb-ts.dev",verb="update"} 2000',
       'apiserver_request_body_size_bytes_count{resource="nodeconfigs.metallb-ts.dev",verb="update"} 2',
     ].join("\n");
-    expect(apiserverBodyBytes(before, after, new Set(["services/create"]))).toEqual({
+    expect(apiserverBodyBytes(before, after, new Set(["services/patch", "nodeconfigs.metallb-ts.dev/update", "leases/update"]))).toEqual({
       total: 2500,
       byResourceVerb: { "services/patch": 500, "nodeconfigs.metallb-ts.dev/update": 2000 },
     });
     expect(apiserverBodyBytes(before, "", new Set())).toBeNull();
   });
+});
+
+test("component write keys from audit counts: resource/verb, subresources folded, reads and non-resource URIs left out", () => {
+  const counts = { requests: 0, writes: 0, failedWrites: {}, byVerbTarget: { "patch services/status": 2, "patch services": 1, "create events": 1, "get /readyz": 9, "list nodes": 1 } };
+  expect([...componentWriteKeys([counts])].sort()).toEqual(["events/create", "services/patch"]);
 });
 
 test("medians over runs, per key, ignoring non-numbers", () => {

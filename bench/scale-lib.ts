@@ -257,9 +257,11 @@ export function counterDelta(before: ClientCounters | null, after: ClientCounter
 
 /**
  * Request body bytes the apiserver received (apiserver_request_body_size_bytes_sum, by resource/verb) between two
- * scrapes, leaving out the keys in `exclude` (the benchmark's own writes, e.g. "services/create").
+ * scrapes, for the "resource/verb" keys in `include` only. The metric does not say who sent a request, so the caller
+ * passes the keys its components wrote (from the audit log, componentWriteKeys) minus those others also write (the
+ * benchmark's own creates; the apiserver's ClusterIP bookkeeping is ipaddresses/create, never a component's).
  */
-export function apiserverBodyBytes(before: string, after: string, exclude: ReadonlySet<string>): { total: number; byResourceVerb: Record<string, number> } | null {
+export function apiserverBodyBytes(before: string, after: string, include: ReadonlySet<string>): { total: number; byResourceVerb: Record<string, number> } | null {
   const name = "apiserver_request_body_size_bytes_sum";
   const a = sumMetricBy(after, name, ["resource", "verb"]);
   if (a.size === 0) return null;
@@ -268,11 +270,23 @@ export function apiserverBodyBytes(before: string, after: string, exclude: Reado
   let total = 0;
   for (const [k, v] of a) {
     const d = v - (b.get(k) ?? 0);
-    if (d <= 0 || exclude.has(k)) continue;
+    if (d <= 0 || !include.has(k)) continue;
     byResourceVerb[k] = d;
     total += d;
   }
   return { total, byResourceVerb };
+}
+
+/** The "resource/verb" keys of the writes in audit counts ("patch services/status" → "services/patch"). */
+export function componentWriteKeys(counts: Iterable<AuditCounts>): Set<string> {
+  const out = new Set<string>();
+  for (const c of counts) {
+    for (const key of Object.keys(c.byVerbTarget)) {
+      const [verb = "", target = ""] = key.split(" ");
+      if (WRITE_VERBS.has(verb) && !target.startsWith("/")) out.add(`${target.split("/")[0] ?? ""}/${verb}`);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------

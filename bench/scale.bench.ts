@@ -24,6 +24,7 @@ import { H2Client, type WatchEvent } from "./h2.js";
 import {
   apiserverBodyBytes,
   clientCounters,
+  componentWriteKeys,
   counterDelta,
   countAudit,
   cpuSecondsFromStat,
@@ -318,12 +319,20 @@ interface ObjectSizes {
 /** Sizes of every object of the metallb-ts.dev and metallb.io groups and of the benchmark's Services. */
 async function objectSizes(h2: H2Client): Promise<ObjectSizes> {
   const paths: Array<{ label: string; path: string }> = [{ label: "services", path: `/api/v1/namespaces/${BENCH_NS}/services` }];
-  const groups = (await h2.request("GET", "/apis")).body as { groups?: Array<{ name: string; preferredVersion?: { groupVersion: string } }> };
+  const groups = (await h2.request("GET", "/apis")).body as { groups?: Array<{ name: string; preferredVersion?: { groupVersion: string }; versions?: Array<{ groupVersion: string }> }> };
   for (const g of groups.groups ?? []) {
     if (g.name !== "metallb-ts.dev" && g.name !== "metallb.io") continue;
-    const gv = g.preferredVersion?.groupVersion ?? "";
-    const res = (await h2.request("GET", `/apis/${gv}`)).body as { resources?: Array<{ name: string }> };
-    for (const r of res.resources ?? []) if (!r.name.includes("/")) paths.push({ label: `${r.name}.${g.name}`, path: `/apis/${gv}/${r.name}` });
+    // Each kind once, in the version the group prefers when it serves it there (BGPPeer: v1beta2; the rest: v1beta1).
+    const versions = [g.preferredVersion?.groupVersion ?? "", ...(g.versions ?? []).map((v) => v.groupVersion)].filter((v, i, a) => v !== "" && a.indexOf(v) === i);
+    const seen = new Set<string>();
+    for (const gv of versions) {
+      const res = (await h2.request("GET", `/apis/${gv}`)).body as { resources?: Array<{ name: string }> };
+      for (const r of res.resources ?? []) {
+        if (r.name.includes("/") || seen.has(r.name)) continue;
+        seen.add(r.name);
+        paths.push({ label: `${r.name}.${g.name}`, path: `/apis/${gv}/${r.name}` });
+      }
+    }
   }
   const out: ObjectSizes = { largestObjectBytes: 0, largestObject: "", byResource: {} };
   for (const p of paths) {
@@ -613,8 +622,9 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
 
     // Bytes: request bodies the apiserver received from the components (its metric, the benchmark's own creates
     // left out), and the components' own counters when they export them.
-    const own = new Set(["services/create", "endpointslices/create"]);
-    const body = apiserverBodyBytes(before.apiserverMetrics, idle.apiserverMetrics, own);
+    const keys = componentWriteKeys(Object.values(burst));
+    for (const other of ["services/create", "endpointslices/create", "ipaddresses/create"]) keys.delete(other);
+    const body = apiserverBodyBytes(before.apiserverMetrics, idle.apiserverMetrics, keys);
     result.apiserverBodyBytesPerService = body === null ? null : Math.round(body.total / n);
     result.apiserverBodyBytesByResourceVerb = body?.byResourceVerb ?? null;
     const opDelta = counterDelta(before.operatorCounters, idle.operatorCounters);
