@@ -633,8 +633,10 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     result.requestsPerService = round(bReq / n, 2);
     result.writesPerService = round(((burst.operator?.writes ?? 0) + (burst.speakers?.writes ?? 0)) / n, 2);
     result.auditBurst = burst;
-    result.quietWritesPerMinute = quietEnd > quietStart ? round(perMinute((quiet.operator?.writes ?? 0) + (quiet.speakers?.writes ?? 0), quietStart, quietEnd), 2) : null;
-    result.quietRequestsPerMinute = quietEnd > quietStart ? round(perMinute((quiet.operator?.requests ?? 0) + (quiet.speakers?.requests ?? 0), quietStart, quietEnd), 1) : null;
+    // No quiet period asked for (or no time left for one): no figure rather than one from a split second.
+    const hadQuiet = quietMs > 0;
+    result.quietWritesPerMinute = hadQuiet ? round(perMinute((quiet.operator?.writes ?? 0) + (quiet.speakers?.writes ?? 0), quietStart, quietEnd), 2) : null;
+    result.quietRequestsPerMinute = hadQuiet ? round(perMinute((quiet.operator?.requests ?? 0) + (quiet.speakers?.requests ?? 0), quietStart, quietEnd), 1) : null;
     result.auditQuiet = quiet;
 
     // Bytes: request bodies the apiserver received from the components (its metric, the benchmark's own creates
@@ -694,6 +696,10 @@ const HEADLINE = [
 ];
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(`${SCALE_USAGE}\n`);
+    return 0;
+  }
   const f = parseScaleFlags(process.argv.slice(2));
   if (typeof f === "string") {
     process.stderr.write(`${f}\n${SCALE_USAGE}\n`);
