@@ -16,7 +16,11 @@ export interface WatchEvent {
 }
 
 export class H2Client {
-  private constructor(private readonly session: ClientHttp2Session) {}
+  private constructor(
+    private readonly session: ClientHttp2Session,
+    /** A bearer token's header value (token users), or "" (certificate users authenticate in TLS). */
+    private readonly authorization: string,
+  ) {}
 
   static async open(kc: k8s.KubeConfig): Promise<H2Client> {
     const cluster = kc.getCurrentCluster();
@@ -31,13 +35,10 @@ export class H2Client {
       session.once("connect", () => resolve());
       session.once("error", reject);
     });
+    // Errors after the connection is up surface on the streams; without a listener they would crash the process.
     session.on("error", () => undefined);
-    const c = new H2Client(session);
-    c.authorization = auth;
-    return c;
+    return new H2Client(session, auth);
   }
-
-  private authorization = "";
 
   private headers(method: string, path: string, contentType?: string): Record<string, string> {
     return {
