@@ -12,7 +12,7 @@ import { jsonLogger, type Logger } from "../../shell/src/logger.js";
 import type { ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { addExitHook } from "./exit-hooks.js";
-import { isAlive, spawnLogged, terminate } from "./proc.js";
+import { freePort, isAlive, spawnLogged, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
 import { ApiBridge, buildSpeaker, confinementPrefix, FrrContainer, SpeakerProcess, speakerPod } from "./speaker-process.js";
@@ -52,6 +52,8 @@ export interface BgpLab {
   lab: NetLab;
   /** The in-process operator (undefined with speakerProcesses: the operator then runs as a process too). */
   operator: Operator | undefined;
+  /** With speakerProcesses: the operator process's pid and the loopback port of its /metrics. */
+  operatorProcess: { pid: number; metricsPort: number } | undefined;
   speakers: Map<string, Speaker>;
   /** Each in-process speaker's metrics registry (what its /metrics serves). */
   registries: Map<string, Registry>;
@@ -149,7 +151,8 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.dir });
       const mainJs = await buildSpeaker();
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
-      const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], join(cp.dir, "operator.log"), {
+      const operatorMetricsPort = await freePort();
+      const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${operatorMetricsPort}`, "--identity=lab"], join(cp.dir, "operator.log"), {
         env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
       });
       operatorProcess = opProc;
@@ -184,7 +187,8 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         processes.set(n, sp);
         await fc.start();
       }
-      return { cp, kc, lab, operator: undefined, speakers, registries, processes, frrContainers, nodes, stop };
+      const operatorProc = { pid: opProc.pid ?? 0, metricsPort: operatorMetricsPort };
+      return { cp, kc, lab, operator: undefined, operatorProcess: operatorProc, speakers, registries, processes, frrContainers, nodes, stop };
     }
     operator = new Operator({
       kc,
@@ -213,5 +217,5 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await stop();
     throw e;
   }
-  return { cp, kc, lab, operator, speakers, registries, processes, frrContainers, nodes, stop };
+  return { cp, kc, lab, operator, operatorProcess: undefined, speakers, registries, processes, frrContainers, nodes, stop };
 }

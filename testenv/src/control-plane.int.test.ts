@@ -1,10 +1,10 @@
 // Smoke tests of the real control plane: kube-apiserver + etcd built from Go modules, our CRDs installed.
 import { describe, expect, test } from "@jest/globals";
 import * as k8s from "@kubernetes/client-node";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanupStaleControlPlanes, RUN_PREFIX } from "./control-plane.js";
+import { cleanupStaleControlPlanes, ControlPlane, rawKubeRequest, RUN_PREFIX } from "./control-plane.js";
 import { createTestNamespace, useControlPlane } from "./kube.js";
 import { isAlive, waitFor } from "./proc.js";
 
@@ -74,5 +74,34 @@ describe("control plane", () => {
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(env.cp.info.dir)).toBe(true);
     expect(isAlive(env.cp.info.apiserverPid)).toBe(true);
+  });
+});
+
+describe("control plane with an audit policy and extra apiserver flags", () => {
+  test("logs every request of the policy to <dir>/audit.log as JSON lines, and passes the extra flags", async () => {
+    const policy = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["ResponseStarted"]\nrules:\n  - level: Metadata\n';
+    const cp = await ControlPlane.start({ auditPolicy: policy, extraApiserverArgs: ["--max-requests-inflight=321"], crdDirs: [] });
+    try {
+      expect(cp.info.auditLogPath).toBe(join(cp.info.dir, "audit.log"));
+      expect(readFileSync(`/proc/${cp.info.apiserverPid}/cmdline`, "utf8").split("\0")).toContain("--max-requests-inflight=321");
+      const kc = cp.kubeConfig();
+      const created = await rawKubeRequest(kc, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "audited" } });
+      expect(created.status).toBe(201);
+      const events = await waitFor("the create in the audit log", () => {
+        const lines = readFileSync(cp.info.auditLogPath ?? "", "utf8").split("\n").filter((l) => l !== "");
+        const mine = lines
+          .map((l) => JSON.parse(l) as { stage: string; verb: string; user: { username: string }; objectRef?: { resource?: string; name?: string }; responseStatus?: { code?: number } })
+          // The apiserver creates its own namespaces as system:apiserver, logged too.
+          .filter((e) => e.verb === "create" && e.objectRef?.resource === "namespaces" && e.user.username === "metallb-ts-admin");
+        return mine.length === 2 ? mine : undefined;
+      }, 10_000);
+      // A create's name is known only once the body is decoded: not in the RequestReceived stage.
+      expect(events.map((e) => [e.stage, e.objectRef?.name, e.responseStatus?.code])).toEqual([
+        ["RequestReceived", undefined, undefined],
+        ["ResponseComplete", "audited", 201],
+      ]);
+    } finally {
+      await cp.stop();
+    }
   });
 });

@@ -28,6 +28,14 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** Log progress lines here (default: silent). */
   log?: (line: string) => void;
+  /** Extra kube-apiserver flags, appended after ours (a later flag overrides an earlier one). */
+  extraApiserverArgs?: readonly string[];
+  /**
+   * Audit logging: the policy (audit.k8s.io/v1 Policy YAML) is written to the run directory and the log backend
+   * writes JSON lines to `<dir>/audit.log` (ControlPlaneInfo.auditLogPath), synchronously (blocking mode), rotated
+   * only past 100 GiB (lumberjack's default would rotate at 100 MB).
+   */
+  auditPolicy?: string;
 }
 
 export interface ControlPlaneInfo {
@@ -36,6 +44,8 @@ export interface ControlPlaneInfo {
   kubeconfigPath: string;
   etcdPid: number;
   apiserverPid: number;
+  /** The audit log (JSON lines), when started with auditPolicy. */
+  auditLogPath?: string;
 }
 
 /** The repository root: the nearest directory above this module with a package.json (works from dist/ too). */
@@ -145,7 +155,9 @@ export class ControlPlane implements ApiServerHandle {
     try {
       await waitFor("etcd /health", () => httpGetOk(`http://127.0.0.1:${etcdClient}/health`), timeoutMs);
       log(`etcd ready on 127.0.0.1:${etcdClient} (${Date.now() - t0} ms)`);
-      apiserver = spawnLogged(join(binDir, "kube-apiserver"), apiserverArgs(dir, pki, etcdClient, apiPort), join(dir, "kube-apiserver.log"));
+      const audit = opts.auditPolicy === undefined ? undefined : auditArgs(dir, opts.auditPolicy);
+      const args = [...apiserverArgs(dir, pki, etcdClient, apiPort), ...(audit?.args ?? []), ...(opts.extraApiserverArgs ?? [])];
+      apiserver = spawnLogged(join(binDir, "kube-apiserver"), args, join(dir, "kube-apiserver.log"));
       writeFileSync(join(dir, "kube-apiserver.pid"), `${apiserver.pid ?? ""}\n`);
       const server = `https://127.0.0.1:${apiPort}`;
       const child = apiserver;
@@ -162,7 +174,7 @@ export class ControlPlane implements ApiServerHandle {
       const kubeconfigPath = join(dir, "admin.kubeconfig");
       writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki), { mode: 0o600 });
       const cp = new ControlPlane(
-        { dir, server, kubeconfigPath, etcdPid: etcd.pid ?? 0, apiserverPid: apiserver.pid ?? 0 },
+        { dir, server, kubeconfigPath, etcdPid: etcd.pid ?? 0, apiserverPid: apiserver.pid ?? 0, ...(audit === undefined ? {} : { auditLogPath: audit.logPath }) },
         etcd,
         apiserver,
       );
@@ -266,6 +278,17 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): s
     "--endpoint-reconciler-type=none",
     "--v=0",
   ];
+}
+
+/** Writes the audit policy into the run directory; the flags for a JSON log backend next to it. */
+function auditArgs(dir: string, policy: string): { args: string[]; logPath: string } {
+  const policyPath = join(dir, "audit-policy.yaml");
+  const logPath = join(dir, "audit.log");
+  writeFileSync(policyPath, policy);
+  return {
+    logPath,
+    args: [`--audit-policy-file=${policyPath}`, `--audit-log-path=${logPath}`, "--audit-log-format=json", "--audit-log-mode=blocking", "--audit-log-maxsize=102400"],
+  };
 }
 
 function kubeconfigYaml(server: string, pki: Pki): string {
