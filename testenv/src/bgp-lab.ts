@@ -150,7 +150,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const mainJs = await buildSpeaker();
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
       const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", "--metrics-addr=127.0.0.1:0", "--identity=lab"], join(cp.dir, "operator.log"), {
-        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
+        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath, METALLB_TS_STATE_DIR: cp.dir },
       });
       operatorProcess = opProc;
       removeOperatorHook = addExitHook(() => {
