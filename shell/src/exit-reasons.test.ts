@@ -33,6 +33,7 @@ describe("exit state across restarts", () => {
 
   test("parseFatalReport reads the header of a Node diagnostic report", () => {
     expect(parseFatalReport(JSON.stringify({ header: { ...report, nodejsVersion: "v20" }, javascriptStack: {} }))).toEqual(report);
+    expect(parseFatalReport(JSON.stringify({ header: report, javascriptHeap: { usedMemory: 33, memoryLimit: 64 } }))).toEqual({ ...report, heapUsedBytes: 33, heapLimitBytes: 64 });
     expect(parseFatalReport("")).toBeNull();
     expect(parseFatalReport(JSON.stringify({ header: { event: "x" } }))).toBeNull();
   });

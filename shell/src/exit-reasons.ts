@@ -46,7 +46,7 @@ export interface ExitState {
 export type PreviousRun =
   | { kind: "none" }
   | { kind: "exited"; code: number; cause: string; at: string; pid: number }
-  | { kind: "fatalError"; event: string; trigger: string; at: string; pid: number }
+  | { kind: "fatalError"; event: string; trigger: string; at: string; pid: number; heapUsedBytes?: number; heapLimitBytes?: number }
   | { kind: "noWord"; pid: number; startedAt: string };
 
 /** The header fields of a Node diagnostic report that say why it was written. */
@@ -55,14 +55,27 @@ export interface FatalReportHeader {
   trigger: string;
   processId: number;
   dumpEventTime: string;
+  /** javascriptHeap.usedMemory / memoryLimit at the time of the error (how close to the limit the heap was). */
+  heapUsedBytes?: number;
+  heapLimitBytes?: number;
 }
 
 /** Parses a Node diagnostic report's header; null when it is not one. */
 export function parseFatalReport(text: string): FatalReportHeader | null {
   try {
-    const h = (JSON.parse(text) as { header?: Record<string, unknown> }).header;
+    const r = JSON.parse(text) as { header?: Record<string, unknown>; javascriptHeap?: Record<string, unknown> };
+    const h = r.header;
     if (h === undefined || typeof h.event !== "string" || typeof h.trigger !== "string" || typeof h.processId !== "number") return null;
-    return { event: h.event, trigger: h.trigger, processId: h.processId, dumpEventTime: typeof h.dumpEventTime === "string" ? h.dumpEventTime : "" };
+    const used = r.javascriptHeap?.usedMemory;
+    const limit = r.javascriptHeap?.memoryLimit;
+    return {
+      event: h.event,
+      trigger: h.trigger,
+      processId: h.processId,
+      dumpEventTime: typeof h.dumpEventTime === "string" ? h.dumpEventTime : "",
+      ...(typeof used === "number" ? { heapUsedBytes: used } : {}),
+      ...(typeof limit === "number" ? { heapLimitBytes: limit } : {}),
+    };
   } catch {
     return null;
   }
@@ -89,7 +102,10 @@ export function parseExitState(text: string | undefined): ExitState | null {
 export function previousRun(prev: ExitState | null, report: FatalReportHeader | null): PreviousRun {
   if (prev === null) return { kind: "none" };
   if (prev.exit !== null) return { kind: "exited", ...prev.exit, pid: prev.pid };
-  if (report !== null && report.processId === prev.pid) return { kind: "fatalError", event: report.event, trigger: report.trigger, at: report.dumpEventTime, pid: prev.pid };
+  if (report !== null && report.processId === prev.pid) {
+    const { event, trigger, dumpEventTime: at, heapUsedBytes, heapLimitBytes } = report;
+    return { kind: "fatalError", event, trigger, at, pid: prev.pid, ...(heapUsedBytes !== undefined ? { heapUsedBytes } : {}), ...(heapLimitBytes !== undefined ? { heapLimitBytes } : {}) };
+  }
   return { kind: "noWord", pid: prev.pid, startedAt: prev.startedAt };
 }
 
@@ -109,7 +125,7 @@ export function describePreviousRun(p: PreviousRun): { level: "info" | "warn"; m
       return {
         level: "warn",
         msg: "previous run died of a fatal error",
-        fields: { previousPid: p.pid, previousCause: `fatal error: ${p.event}`, trigger: p.trigger, previousExitAt: p.at },
+        fields: { previousPid: p.pid, previousCause: `fatal error: ${p.event}`, trigger: p.trigger, previousExitAt: p.at, heapUsedBytes: p.heapUsedBytes, heapLimitBytes: p.heapLimitBytes },
       };
     case "noWord":
       return {

@@ -132,6 +132,9 @@ describe("every exit of the speaker is logged with its cause and counted", () =>
       trigger: "OOMError",
       restarts: 6,
     });
+    const heap = next.find("previous run died of a fatal error") as { heapUsedBytes?: number; heapLimitBytes?: number } | undefined;
+    expect(heap?.heapLimitBytes).toBeGreaterThan(0);
+    expect(heap?.heapUsedBytes).toBeGreaterThan(0);
     // The report holds the environment: read once, then removed.
     expect(readdirSync(stateDir)).not.toContain("metallb-ts-speaker-exit-node.fatal-report.json");
     next.child.kill("SIGKILL");

@@ -153,7 +153,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
       const operatorMetricsPort = await freePort();
       const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${operatorMetricsPort}`, "--identity=lab"], join(cp.dir, "operator.log"), {
-        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
+        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath, METALLB_TS_STATE_DIR: cp.dir },
       });
       operatorProcess = opProc;
       removeOperatorHook = addExitHook(() => {

@@ -9,7 +9,7 @@ import { formatIP } from "../../model/src/net/ip.js";
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { Registry } from "prom-client";
@@ -205,7 +205,8 @@ export class SpeakerProcess {
         ...(this.opts.args ?? []),
       ],
       this.opts.logFile,
-      { env: { ...process.env, KUBECONFIG: this.opts.kubeconfigPath } },
+      // The exit record and restart count (shell/src/exit-reasons.ts) next to the log, not in the machine's /tmp.
+      { env: { ...process.env, KUBECONFIG: this.opts.kubeconfigPath, METALLB_TS_STATE_DIR: dirname(this.opts.logFile) } },
     );
     const child = this.child;
     await waitFor(

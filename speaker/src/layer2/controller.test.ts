@@ -256,6 +256,12 @@ describe("L2Controller", () => {
     s.ctl.setPlan([entry("10.111.0.201", ["node1", "node2"], ["foo"], ["apps/web", "apps/web-b"])]);
     settle(s);
     expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.events).toEqual([]); // held back until the failure has lasted announceFailedAfterMs
+    for (let i = 0; i < 21; i++) {
+      s.clock.now += 100; // the apiserver stays reachable (else the node fences itself)
+      s.tracker.apiserverReachable(s.clock.now);
+      jest.advanceTimersByTime(100);
+    }
     const failed = (service: string): ServiceEvent => ({
       service,
       type: "Warning",
@@ -274,6 +280,26 @@ describe("L2Controller", () => {
     expect(s.events.slice(2)).toEqual([assigned("apps/web"), assigned("apps/web-b")]);
     s.ctl.reelect();
     expect(s.events).toHaveLength(4);
+    s.ctl.close();
+  });
+
+  test("winning an IP without its interface only for a moment (a peer's heartbeat arrives) is not reported", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.202", ["node0", "node1"], ["foo"])]);
+    settle(s);
+    s.clock.now += 500;
+    s.tracker.apiserverReachable(s.clock.now);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    for (let i = 0; i < 30; i++) {
+      s.clock.now += 100;
+      s.tracker.apiserverReachable(s.clock.now);
+      s.tracker.observe({ node: "node0", incarnation: 5, seq: 2 + i, sentAtMs: 0, status: "ready" }, s.clock.now);
+      jest.advanceTimersByTime(100);
+    }
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.events).toEqual([]);
     s.ctl.close();
   });
 

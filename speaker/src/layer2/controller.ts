@@ -13,7 +13,7 @@ import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
 import type { Logger } from "../../../shell/src/logger.js";
-import { AnnounceEventTracker, type ServiceEvent } from "./announce-events.js";
+import { AnnounceEventTracker, type AnnounceOutcome, type ServiceEvent } from "./announce-events.js";
 import type { ForeignClaim } from "./claims.js";
 import { selectInterfaces, type NodeInterface } from "./interfaces.js";
 import type { L2ResponderHooks } from "./responder.js";
@@ -72,11 +72,17 @@ export interface L2ControllerOptions {
   takeoverProbeMs?: number;
   /** Give up waiting for the holder to let go after this long (then take over; duplicates get reported). */
   takeoverMaxWaitMs?: number;
+  /**
+   * An IP won but without an interface is reported (announceFailed) once that has held this long: a node that has
+   * just learned its peers (a first plan) may win an IP for a moment before their heartbeats arrive.
+   */
+  announceFailedAfterMs?: number;
 }
 
 export const DEFAULT_BURST_MS: readonly number[] = Object.freeze([50, 150, 400, 1_000, 2_000]);
 export const DEFAULT_TAKEOVER_PROBE_MS = 100;
 export const DEFAULT_TAKEOVER_MAX_WAIT_MS = 3_000;
+export const DEFAULT_ANNOUNCE_FAILED_AFTER_MS = 2_000;
 const DUPLICATE_REPORT_EVERY_MS = 30_000;
 
 /** An IP this node should own but is still probing for, waiting for the previous holder to let go. */
@@ -113,6 +119,9 @@ export class L2Controller {
   private closed = false;
   private lastView = "";
   private readonly events: AnnounceEventTracker;
+  /** IP key → since when (clock) this node wins it without an interface to announce on. */
+  private readonly noInterfaceSince = new Map<string, number>();
+  private failTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly m: {
     announced: Gauge<"service" | "protocol" | "node" | "ip">;
     requests: Counter<"ip">;
@@ -240,13 +249,13 @@ export class L2Controller {
     }
     this.m.owned.set(this.announced.size);
     if (changed) this.opts.onAnnouncedChange?.(this.announcedServices());
-    this.reportOutcomes(noInterface);
+    this.reportOutcomes(noInterface, now);
     this.armChangeTimer(now);
   }
 
   close(): void {
     this.closed = true;
-    for (const t of [this.changeTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.changeTimer, this.failTimer]) if (t !== undefined) clearTimeout(t);
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     if (this.scanTimer !== undefined) clearInterval(this.scanTimer);
     for (const a of this.announced.values()) for (const t of a.timers) clearTimeout(t);
@@ -322,17 +331,33 @@ export class L2Controller {
   }
 
   /** Service Events for the IPs whose outcome changed (announceFailed / nodeAssigned); probing IPs keep theirs. */
-  private reportOutcomes(noInterface: ReadonlySet<string>): void {
+  private reportOutcomes(noInterface: ReadonlySet<string>, now: number): void {
     const inPlan = new Set<string>();
+    const holdMs = this.opts.announceFailedAfterMs ?? DEFAULT_ANNOUNCE_FAILED_AFTER_MS;
+    let recheckIn: number | undefined;
     for (const entry of this.entries) {
       const key = ipKey(entry.ip);
       const ip = formatIP(entry.ip);
       inPlan.add(ip);
+      if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
       if (this.pending.has(key)) continue;
-      const outcome = this.announced.has(key) ? "announced" : noInterface.has(key) ? "announceFailed" : null;
+      let outcome: AnnounceOutcome | null = this.announced.has(key) ? "announced" : null;
+      if (noInterface.has(key)) {
+        const since = this.noInterfaceSince.get(key) ?? now;
+        this.noInterfaceSince.set(key, since);
+        const left = since + holdMs - now;
+        if (left > 0) {
+          recheckIn = Math.min(recheckIn ?? left, left);
+          continue;
+        }
+        outcome = "announceFailed";
+      }
       for (const e of this.events.set(ip, entry.services, outcome)) this.opts.onServiceEvent?.(e);
     }
+    for (const key of this.noInterfaceSince.keys()) if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
     this.events.retain(inPlan);
+    if (this.failTimer !== undefined) clearTimeout(this.failTimer);
+    this.failTimer = recheckIn === undefined ? undefined : setTimeout(() => this.reelect(), Math.ceil(recheckIn) + 1);
   }
 
   private takeOver(a: Announcement, iface: string): void {
