@@ -1,10 +1,12 @@
 // The operator's allocation against a real kube-apiserver (in-process operator, no leader election).
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
+import { kubeClientFor } from "../../shell/src/kube-client.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
-import { waitFor } from "../../testenv/src/proc.js";
+import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
 import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
 
@@ -12,6 +14,7 @@ const env = useControlPlane();
 
 describe("operator: IP allocation on a real apiserver", () => {
   let op: Operator;
+  let opKc: k8s.KubeConfig;
   const registry = new Registry();
 
   beforeAll(async () => {
@@ -23,8 +26,11 @@ describe("operator: IP allocation on a real apiserver", () => {
     await pool(kc, "team-a", { addresses: ["192.168.30.0/30"], serviceAllocation: { priority: 1, namespaces: ["team-a"] } });
     await pool(kc, "tiny", { addresses: ["192.168.40.1/32"], autoAssign: false });
     const lines: string[] = [];
+    // Its own KubeConfig, so its own pooled client: the test counts the operator's requests apart from its own.
+    opKc = new k8s.KubeConfig();
+    opKc.loadFromString(kc.exportConfig());
     op = new Operator({
-      kc,
+      kc: opKc,
       settings: {
         namespace: METALLB_NS,
         lbClass: null,
@@ -235,6 +241,25 @@ describe("operator: IP allocation on a real apiserver", () => {
     const changed = [...shardsAfter].filter(([n, rv]) => shardsBefore.get(n) !== rv).map(([n]) => n);
     expect(changed).toHaveLength(1);
     expect(await versions("nodeconfigs")).toEqual(nodeConfigsBefore);
+  });
+
+  test("a new Service costs one annotation patch and one status patch: no write repeated while the cache catches up", async () => {
+    const kc = env.kc;
+    await ensureNamespace(kc, "once");
+    await pool(kc, "once", { addresses: ["192.168.60.0/24"], serviceAllocation: { priority: 1, namespaces: ["once"] } });
+    await op.idle();
+    const patches = (): number => kubeClientFor(opKc).snapshot().byVerb.PATCH.requests;
+    const before = patches();
+    const names = Array.from({ length: 10 }, (_, i) => `svc-${i}`);
+    for (const name of names) await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "once" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } } as never, "services");
+    for (const name of names) await waitForIPs(kc, "once", name);
+    // Let the cache catch up with every write (each write's echo is a Service event that re-converges it).
+    await sleep(1_000);
+    await op.idle();
+    // Pool status patches are batched (at most one per 500 ms): allow a few.
+    const servicePatches = patches() - before;
+    expect(servicePatches).toBeGreaterThanOrEqual(2 * names.length);
+    expect(servicePatches).toBeLessThanOrEqual(2 * names.length + 4);
   });
 
   test("the leader creates the speakers' heartbeat key Secret (32 random bytes)", async () => {

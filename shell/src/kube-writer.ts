@@ -14,8 +14,11 @@ export interface ObjectRef {
 export type EventType = "Normal" | "Warning";
 
 export interface KubeWriter {
-  /** JSON merge patch on `path` (an object path, optionally ending in /status). Returns false on 404. */
-  mergePatch(path: string, patch: unknown): Promise<boolean>;
+  /**
+   * JSON merge patch on `path` (an object path, optionally ending in /status). Returns the patched object's
+   * resourceVersion ("" when the answer has none), or null on 404.
+   */
+  mergePatch(path: string, patch: unknown): Promise<{ resourceVersion: string } | null>;
   createEvent(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void>;
 }
 
@@ -52,11 +55,12 @@ export class ApiWriter implements KubeWriter {
     this.now = opts.now ?? Date.now;
   }
 
-  async mergePatch(path: string, patch: unknown): Promise<boolean> {
+  async mergePatch(path: string, patch: unknown): Promise<{ resourceVersion: string } | null> {
     const res = await kubeRequest(this.kc, "PATCH", path, patch, "application/merge-patch+json");
-    if (res.status === 404) return false;
+    if (res.status === 404) return null;
     if (res.status >= 300) throw new ApiError(res.status, `PATCH ${path}: ${statusMessage(res)}`);
-    return true;
+    const rv = (res.body as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+    return { resourceVersion: typeof rv === "string" ? rv : "" };
   }
 
   /** Creates an Event, or bumps the count of the identical one created before (as client-go's recorder does). */

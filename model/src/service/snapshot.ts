@@ -19,6 +19,8 @@ export interface ServiceSnapshot {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+  /** metadata.resourceVersion ("" when absent): tells the shell whether its cache still shows its own writes' past. */
+  readonly resourceVersion: string;
   readonly isLoadBalancer: boolean;
   readonly loadBalancerClass: string | null;
   readonly clusterIPs: readonly IPAddress[];
@@ -145,6 +147,7 @@ export function serviceSnapshotFromObject(raw: unknown, namespaceLabels?: Labels
     namespace,
     name,
     uid: str(meta.uid) ?? "",
+    resourceVersion: str(meta.resourceVersion) ?? "",
     isLoadBalancer: spec.type === "LoadBalancer",
     loadBalancerClass: str(spec.loadBalancerClass),
     clusterIPs,

@@ -59,8 +59,13 @@ export class ServiceController {
   private readonly writeFailures = new Map<string, number>();
   /** Services that could not get what they need: retried when IPs are freed or a sharing key changes. */
   private readonly waiting = new Set<string>();
-  /** Per Service: what we last wrote and what the cache showed then, so a lagging cache does not repeat a write. */
-  private readonly written = new Map<string, { before: string; after: string }>();
+  /**
+   * Per Service: the resourceVersions our last writes left behind (the object before them and after each but the
+   * last). While the cache shows one of them it lags behind our own writes, and nothing is written again.
+   */
+  private readonly ownVersions = new Map<string, { versions: Set<string>; want: string }>();
+  /** Per Service: the value being written now. */
+  private readonly inFlight = new Map<string, string>();
   readonly endpoints = new ServingEndpoints();
 
   constructor(
@@ -70,7 +75,8 @@ export class ServiceController {
 
   reset(): void {
     this.waiting.clear();
-    this.written.clear();
+    this.ownVersions.clear();
+    this.inFlight.clear();
   }
 
   async drain(): Promise<void> {
@@ -120,7 +126,7 @@ export class ServiceController {
     const snap = raw === undefined ? null : this.snapshot(raw);
     if (snap === null) {
       this.waiting.delete(key);
-      this.written.delete(key);
+      this.ownVersions.delete(key);
       this.shards.set(key, null);
       if (state.alloc.unassign(key)) {
         this.ctx.log.info({ service: key }, "released");
@@ -176,18 +182,27 @@ export class ServiceController {
     else this.waiting.delete(key);
     const current = `${[...formatIPs(snap.ingressIPs), ...snap.invalidIngress].join(",")}|${snap.allocatedFromPool ?? ""}`;
     const want = `${res.ingress.join(",")}|${res.pool ?? ""}`;
-    const last = this.written.get(key);
-    // The cache still shows what was there before our last write of this very value: nothing to write again.
-    if (current !== want && last !== undefined && last.before === current && last.after === want && res.events.length === 0) return res;
-    if (current === want && res.events.length === 0) return res;
+    const own = this.ownVersions.get(key);
+    // The cache still shows the object before (or between) our writes of this very value: nothing to write again.
+    if (res.events.length === 0 && (current === want || (own !== undefined && own.want === want && own.versions.has(snap.resourceVersion)))) return res;
+    // The same value is being written right now: its echo must not queue a second write.
+    if (res.events.length === 0 && this.inFlight.get(key) === want) return res;
+    this.inFlight.set(key, want);
+    const done = (): void => {
+      if (this.inFlight.get(key) === want) this.inFlight.delete(key);
+    };
     this.writes
-      .run(key, () => this.writeService(snap, res, current, want))
+      .run(key, () => this.writeService(snap, res, want))
       .then(
-        () => this.writeFailures.delete(key),
+        () => {
+          done();
+          this.writeFailures.delete(key);
+        },
         (e: unknown) => {
+          done();
           const n = (this.writeFailures.get(key) ?? 0) + 1;
           this.writeFailures.set(key, n);
-          this.written.delete(key);
+          this.ownVersions.delete(key);
           const delay = Math.min(250 * 2 ** (n - 1), 60_000);
           this.ctx.metrics.updateErrors.inc();
           this.ctx.log.warn({ service: key, err: e, retryMs: delay }, "writing service failed");
@@ -197,24 +212,32 @@ export class ServiceController {
     return res;
   }
 
-  private async writeService(snap: ServiceSnapshot, res: ConvergeResult, before: string, after: string): Promise<void> {
+  private async writeService(snap: ServiceSnapshot, res: ConvergeResult, want: string): Promise<void> {
     const { writer, log } = this.ctx;
     const key = snap.view.key;
     const base = `/api/v1/namespaces/${snap.namespace}/services/${snap.name}`;
     const current = [...formatIPs(snap.ingressIPs), ...snap.invalidIngress];
     let wrote = false;
+    // The object's versions our writes leave behind, except the last one (which shows what we want).
+    const versions = new Set([snap.resourceVersion]);
+    const wroteVersion = (rv: string): void => {
+      versions.add(rv);
+      wrote = true;
+    };
     const writeStatus = async (): Promise<boolean> => {
       if (current.join(",") === res.ingress.join(",")) return true;
       const ingress = res.ingress.length > 0 ? res.ingress.map((ip) => ({ ip, ipMode: "VIP" })) : null;
-      if (!(await writer.mergePatch(`${base}/status`, { status: { loadBalancer: { ingress } } }))) return false;
-      wrote = true;
+      const patched = await writer.mergePatch(`${base}/status`, { status: { loadBalancer: { ingress } } });
+      if (patched === null) return false;
+      wroteVersion(patched.resourceVersion);
       log.info({ service: key, ips: res.ingress, pool: res.pool }, res.ingress.length > 0 ? "allocated" : "cleared");
       return true;
     };
     const writePool = async (): Promise<boolean> => {
       if (snap.allocatedFromPool === res.pool) return true;
-      if (!(await writer.mergePatch(base, { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: res.pool } } }))) return false;
-      wrote = true;
+      const patched = await writer.mergePatch(base, { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: res.pool } } });
+      if (patched === null) return false;
+      wroteVersion(patched.resourceVersion);
       return true;
     };
     // A reader never sees IPs without their pool: the annotation goes first when setting, last when clearing.
@@ -226,7 +249,7 @@ export class ServiceController {
         return;
       }
     }
-    this.written.set(key, { before, after });
+    this.ownVersions.set(key, { versions, want });
     const ref = { apiVersion: "v1", kind: "Service", namespace: snap.namespace, name: snap.name, uid: snap.uid };
     for (const e of res.events) await this.event(ref, e.type, e.reason, e.message);
     if (wrote) for (const a of snap.deprecatedAnnotations) await this.event(ref, "Warning", "deprecatedAnnotation", `Service uses deprecated annotation ${a}`);
