@@ -228,7 +228,12 @@ export function installExitReasons(opts: ExitReasonsOptions): ExitReasons {
   };
   const fail = (code: number, c: string, fields: Record<string, unknown> = {}): never => {
     cause = c;
-    log.error({ ...fields, cause: c }, c);
+    try {
+      log.error({ ...fields, cause: c }, c);
+    } catch {
+      // A value the logger cannot serialize (a cycle): the cause still gets its line.
+      log.error({ cause: c, err: String(fields.err) }, c);
+    }
     return proc.exit(code);
   };
 
@@ -241,9 +246,13 @@ export function installExitReasons(opts: ExitReasonsOptions): ExitReasons {
     else log.error(fields, "exiting");
     if (recorded) writeState({ ...state, exit: { code, cause: c, at: now().toISOString() } });
   });
-  proc.on("uncaughtException", (err, origin) => fail(1, origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception", { err, stack: err.stack }));
+  // Anything can be thrown (`throw null` included): read the stack only from Errors.
+  proc.on("uncaughtException", (err: unknown, origin) =>
+    fail(1, origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception", { err, ...(err instanceof Error ? { stack: err.stack } : {}) }),
+  );
   proc.on("unhandledRejection", (reason) => fail(1, "unhandled rejection", { err: reason, ...(reason instanceof Error ? { stack: reason.stack } : {}) }));
 
+  const graceMs = opts.shutdownGraceMs ?? 25_000;
   const onSignal = (shutdown: (signal: NodeJS.Signals) => void): void => {
     let first: NodeJS.Signals | undefined;
     for (const sig of opts.signals ?? DEFAULT_SIGNALS) {
@@ -261,7 +270,6 @@ export function installExitReasons(opts: ExitReasonsOptions): ExitReasons {
       });
     }
   };
-  const graceMs = opts.shutdownGraceMs ?? 25_000;
 
   return { restarts, record, fail, onSignal };
 }

@@ -36,6 +36,14 @@ describe("AnnounceEventTracker: one Event per transition", () => {
     expect(t.set("10.0.0.1", ["a/web"], "announced")).toEqual([assigned("a/web")]);
   });
 
+  test("a separate key: state by key, the IP text only in the message; outcomeOf reports the last outcome", () => {
+    const t = new AnnounceEventTracker("n1");
+    expect(t.outcomeOf("4/a000001")).toBeUndefined();
+    expect(t.set("10.0.0.1", ["a/web"], "announceFailed", "4/a000001")).toEqual([failed("a/web", "10.0.0.1")]);
+    expect(t.outcomeOf("4/a000001")).toBe("announceFailed");
+    expect(t.outcomeOf("10.0.0.1")).toBeUndefined();
+  });
+
   test("retain forgets IPs that left the plan", () => {
     const t = new AnnounceEventTracker("n1");
     t.set("10.0.0.1", ["a/web"], "announceFailed");

@@ -28,18 +28,24 @@ export class AnnounceEventTracker {
 
   constructor(private readonly node: string) {}
 
+  /** The outcome last set for an IP (undefined: none). Lets callers skip set() cheaply when nothing changed. */
+  outcomeOf(ip: string): AnnounceOutcome | undefined {
+    return this.last.get(ip);
+  }
+
   /**
    * The outcome of one IP now: announced, failed for want of an interface, or null (not this node's to announce).
    * Returns the Events the transition asks for (none when nothing changed or the IP is not announced any more).
+   * `key` identifies the IP (its text, or any stable key); `ip` is its text for the message.
    */
-  set(ip: string, services: readonly string[], outcome: AnnounceOutcome | null): ServiceEvent[] {
-    const prev = this.last.get(ip);
+  set(ip: string, services: readonly string[], outcome: AnnounceOutcome | null, key: string = ip): ServiceEvent[] {
+    const prev = this.last.get(key);
     if (outcome === null) {
-      this.last.delete(ip);
+      this.last.delete(key);
       return [];
     }
     if (prev === outcome) return [];
-    this.last.set(ip, outcome);
+    this.last.set(key, outcome);
     return services.map((service) =>
       outcome === "announced"
         ? { service, type: "Normal", reason: "nodeAssigned", message: nodeAssignedMessage(this.node) }
@@ -47,7 +53,7 @@ export class AnnounceEventTracker {
     );
   }
 
-  /** Forgets every IP not in `ips` (left the plan). */
+  /** Forgets every IP (key) not in `ips` (left the plan). */
   retain(ips: ReadonlySet<string>): void {
     for (const ip of this.last.keys()) if (!ips.has(ip)) this.last.delete(ip);
   }

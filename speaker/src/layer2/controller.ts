@@ -327,7 +327,7 @@ export class L2Controller {
     for (const s of entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(entry.ip) }, 1);
     this.m.owned.set(this.announced.size);
     this.opts.onAnnouncedChange?.(this.announcedServices());
-    for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced")) this.opts.onServiceEvent?.(e);
+    for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced", key)) this.opts.onServiceEvent?.(e);
   }
 
   /** Service Events for the IPs whose outcome changed (announceFailed / nodeAssigned); probing IPs keep theirs. */
@@ -337,8 +337,7 @@ export class L2Controller {
     let recheckIn: number | undefined;
     for (const entry of this.entries) {
       const key = ipKey(entry.ip);
-      const ip = formatIP(entry.ip);
-      inPlan.add(ip);
+      inPlan.add(key);
       if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
       if (this.pending.has(key)) continue;
       let outcome: AnnounceOutcome | null = this.announced.has(key) ? "announced" : null;
@@ -352,7 +351,8 @@ export class L2Controller {
         }
         outcome = "announceFailed";
       }
-      for (const e of this.events.set(ip, entry.services, outcome)) this.opts.onServiceEvent?.(e);
+      if ((this.events.outcomeOf(key) ?? null) === outcome) continue;
+      for (const e of this.events.set(formatIP(entry.ip), entry.services, outcome, key)) this.opts.onServiceEvent?.(e);
     }
     for (const key of this.noInterfaceSince.keys()) if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
     this.events.retain(inPlan);

@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { joinL2 } from "../../../model/src/layer2/plan.js";
+import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import { ApiserverProbe } from "./apiserver-probe.js";
@@ -19,6 +20,13 @@ import { L2StatusSync } from "./status.js";
 
 export const DEFAULT_L2_PORT = 7947;
 export const DEFAULT_L2_SECRET = "metallb-ts-l2-key";
+/**
+ * Service Events (nodeAssigned on every takeover) are written a few at a time, in order per Service; beyond this
+ * backlog (a failover of thousands of Services with a slow apiserver) they are dropped, as client-go's event
+ * broadcaster drops them when its queue is full.
+ */
+const SERVICE_EVENT_CONCURRENCY = 4;
+const SERVICE_EVENT_BACKLOG = 1_000;
 /** The Secret key holding the shared heartbeat key (as MetalLB's memberlist Secret). */
 export const L2_SECRET_KEY = "secretkey";
 
@@ -48,6 +56,7 @@ export class L2Speaker {
   private readonly probe: ApiserverProbe;
   private readonly status: L2StatusSync;
   private readonly writer: ApiWriter;
+  private readonly eventWrites = new KeyedPipeline(SERVICE_EVENT_CONCURRENCY);
   private readonly clock = (): number => performance.now();
   private nodes: readonly NodeAnnouncement[] = [];
   private services: readonly ServiceAnnouncement[] = [];
@@ -165,8 +174,12 @@ export class L2Speaker {
   private reportServiceEvent(e: ServiceEvent): void {
     const [namespace = "", name = ""] = e.service.split("/");
     if (e.type === "Warning") this.opts.log.warn({ service: e.service, reason: e.reason }, e.message);
-    this.writer
-      .createEvent({ apiVersion: "v1", kind: "Service", namespace, name }, e.type, e.reason, e.message)
+    if (this.eventWrites.size >= SERVICE_EVENT_BACKLOG) {
+      this.opts.log.debug({ service: e.service, reason: e.reason }, "service event dropped: too many pending");
+      return;
+    }
+    this.eventWrites
+      .run(e.service, () => this.writer.createEvent({ apiVersion: "v1", kind: "Service", namespace, name }, e.type, e.reason, e.message))
       .catch((err: unknown) => this.opts.log.warn({ err, service: e.service, reason: e.reason }, "recording service event failed"));
   }
 
