@@ -19,6 +19,7 @@ import { renderFrrConfig } from "../../frr-templates/src/render.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 import type { Logger } from "../../shell/src/logger.js";
+import { KeyedPipeline } from "../../shell/src/keyed-pipeline.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
@@ -77,6 +78,8 @@ const STATE = "state";
 /** How often a speaker re-checks for FRR daemons that are still starting. */
 const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
+/** ServiceBGPStatus writes in flight at once. */
+const STATUS_WRITE_CONCURRENCY = 8;
 /** Layer 2 plan changes are batched this long. */
 const L2_PLAN_BATCH_MS = 10;
 
@@ -268,11 +271,13 @@ export class Speaker {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.l2PlanTimer !== undefined) clearTimeout(this.l2PlanTimer);
     await this.l2?.stop();
     await this.frrWatcher?.close();
     if (this.stateTimer !== undefined) clearInterval(this.stateTimer);
     await this.queue.stop();
+    await this.statusSyncRunning;
     await Promise.all(Object.values(this.inf).map((i) => i.stop()));
   }
 
@@ -330,7 +335,7 @@ export class Speaker {
     this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
     const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
     if (text === this.lastApplied) {
-      await this.syncServiceStatuses();
+      this.kickServiceStatuses();
       return DONE;
     }
     if (this.deps.frr === undefined) return DONE;
@@ -355,7 +360,7 @@ export class Speaker {
     log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: plan.announcements.length }, "FRR configuration applied");
     // No hash, time or prefix count in the status: they change with every Service, and every node would write.
     await this.writeStatus(obj, { result: "Applied", message: "", sessionsConfigured: decoded.value.node.sessions.length });
-    await this.syncServiceStatuses();
+    this.kickServiceStatuses();
     this.queue.add(STATE);
     return DONE;
   }
@@ -421,9 +426,37 @@ export class Speaker {
     return DONE;
   }
 
+  private statusSyncRunning: Promise<void> | undefined;
+  private statusSyncAgain = false;
+  private stopping = false;
+
+  /**
+   * Brings the ServiceBGPStatus objects to what was last applied, off the apply path: after a burst of Services there
+   * can be thousands to write, and FRR must not wait for them. One sync at a time; a change meanwhile runs it again.
+   */
+  private kickServiceStatuses(): void {
+    if (this.statusSyncRunning !== undefined) {
+      this.statusSyncAgain = true;
+      return;
+    }
+    this.statusSyncRunning = (async (): Promise<void> => {
+      do {
+        this.statusSyncAgain = false;
+        try {
+          await this.syncServiceStatuses();
+        } catch (e) {
+          this.metrics.k8sUpdateErrors.inc();
+          this.deps.log.warn({ err: e }, "syncing ServiceBGPStatus failed");
+        }
+      } while (this.statusSyncAgain && !this.stopping);
+    })().finally(() => {
+      this.statusSyncRunning = undefined;
+    });
+  }
+
   /**
    * One ServiceBGPStatus per announced Service of this node (MetalLB's contract), stale ones deleted. Reads what exists
-   * from a watch of this node's objects: only differences are written.
+   * from a watch of this node's objects: only differences are written, a few at a time.
    */
   private async syncServiceStatuses(): Promise<void> {
     const { nodeName, namespace } = this.deps.settings;
@@ -434,14 +467,9 @@ export class Speaker {
       this.metrics.k8sUpdateErrors.inc();
       this.deps.log.warn({ err: statusMessage(res), status: res.status }, `${what} ServiceBGPStatus failed`);
     };
-    for (const s of this.announcedServices) {
-      const [svcNs = "", svcName = ""] = s.service.split("/");
-      const name = `bgp-${createHash("sha256").update(`${nodeName}/${s.service}`).digest("hex").slice(0, 20)}`;
-      wanted.add(name);
-      const status = { node: nodeName, serviceName: svcName, serviceNamespace: svcNs, peers: [...s.peers].sort() };
-      const cur = existing.get(name);
-      if (cur !== undefined && JSON.stringify(cur.status) === JSON.stringify(status)) continue;
-      if (this.writtenBgpStatus.get(name) === JSON.stringify(status)) continue; // our write, not in the cache yet
+    const writes = new KeyedPipeline(STATUS_WRITE_CONCURRENCY);
+    const write = async (name: string, cur: Raw | undefined, status: { node: string; serviceName: string; serviceNamespace: string; peers: string[] }): Promise<void> => {
+      const { serviceName: svcName, serviceNamespace: svcNs } = status;
       if (cur === undefined) {
         const created = await kubeRequest(this.deps.kc, "POST", path, {
           apiVersion: "metallb.io/v1beta1",
@@ -450,19 +478,32 @@ export class Speaker {
         });
         if (created.status >= 300 && created.status !== 409) {
           fail("creating", created);
-          continue;
+          return;
         }
       }
       const patched = await kubeRequest(this.deps.kc, "PATCH", `${path}/${name}/status`, { status }, "application/merge-patch+json");
       if (patched.status >= 300) fail("writing", patched);
       else this.writtenBgpStatus.set(name, JSON.stringify(status));
+    };
+    for (const s of this.announcedServices) {
+      const [svcNs = "", svcName = ""] = s.service.split("/");
+      const name = `bgp-${createHash("sha256").update(`${nodeName}/${s.service}`).digest("hex").slice(0, 20)}`;
+      wanted.add(name);
+      const status = { node: nodeName, serviceName: svcName, serviceNamespace: svcNs, peers: [...s.peers].sort() };
+      const cur = existing.get(name);
+      if (cur !== undefined && JSON.stringify(cur.status) === JSON.stringify(status)) continue;
+      if (this.writtenBgpStatus.get(name) === JSON.stringify(status)) continue; // our write, not in the cache yet
+      void writes.run(name, () => write(name, cur, status));
     }
     for (const name of existing.keys()) {
       if (wanted.has(name)) continue;
       this.writtenBgpStatus.delete(name);
-      const res = await kubeRequest(this.deps.kc, "DELETE", `${path}/${name}`);
-      if (res.status >= 300 && res.status !== 404) fail("deleting", res);
+      void writes.run(name, async () => {
+        const res = await kubeRequest(this.deps.kc, "DELETE", `${path}/${name}`);
+        if (res.status >= 300 && res.status !== 404) fail("deleting", res);
+      });
     }
+    await writes.drain();
   }
 
   /** Status last written per ServiceBGPStatus (the watch may lag behind our own writes). */
