@@ -59,20 +59,6 @@ export interface OperatorDeps {
   speakerWorkloadResyncMs?: number;
 }
 
-export interface OperatorDeps {
-  kc: k8s.KubeConfig;
-  settings: OperatorSettings;
-  log: Logger;
-  registry: Registry;
-  writer?: KubeWriter;
-  now?: () => number;
-  /** Called when leadership is lost (main exits so the process restarts clean). */
-  onLostLeadership?: () => void;
-  /** Objects the leader keeps applied (the speaker DaemonSet when installed by OLM; parseSpeakerWorkload). */
-  speakerWorkload?: readonly WorkloadObject[];
-  /** How often the leader re-applies the speaker workload (restores a deleted or edited DaemonSet); default 60 s. */
-  speakerWorkloadResyncMs?: number;
-}
 
 const labelsText = (o: Raw | undefined): string => JSON.stringify(Object.entries(o?.metadata?.labels ?? {}).sort());
 const specText = (o: Raw | undefined): string => JSON.stringify(o?.spec ?? null);
