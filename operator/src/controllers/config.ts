@@ -51,7 +51,9 @@ export class ConfigController {
   async reconcile(): Promise<Outcome> {
     const { ctx } = this;
     const log = ctx.log.child({ controller: "config" });
-    const parsed = parseConfig(this.clusterResources(), { namespace: ctx.settings.namespace });
+    // As MetalLB's controller, which never validates BGPPeers: their node-level problems (missing BFDProfile or password
+    // Secret, FRR conflicts) make only the speakers of the nodes they select Invalid, each in its own ConfigurationState.
+    const parsed = parseConfig(this.clusterResources(), { namespace: ctx.settings.namespace, leaveNodeProblemsToSpeakers: true });
     if (!parsed.ok) {
       ctx.metrics.configStale.set(1);
       const problems = parsed.error;
