@@ -136,6 +136,23 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     expect(await routerConnections()).toEqual(connectionsBefore);
   }, 60_000);
 
+  test("a password Secret of the wrong type: the speakers Invalid, the controller Valid; the right type makes them Valid", async () => {
+    const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
+    const secret = (type: string): Promise<void> => apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "wrong-type", namespace: METALLB_NS }, type, stringData: { password: "pw" } } as never, "secrets");
+    await secret("Opaque");
+    await peer("with-secret", { peerAddress: GHOST, passwordSecret: { name: "wrong-type" } });
+    await waitStates({ "speaker-node1": { result: "Invalid", text: 'secret type mismatch on "metallb-system"/"wrong-type"' }, "speaker-node2": { result: "Invalid", text: "secret type mismatch" } });
+    await speakersIdle();
+    expect((await states()).get("controller")?.status?.result).toBe("Valid");
+    expect(await routerPaths(prefix)).toHaveLength(2);
+    // A Secret's type cannot change: replaced by one of type kubernetes.io/basic-auth.
+    await kubeRequest(kc, "DELETE", `${secrets}/wrong-type`);
+    await secret("kubernetes.io/basic-auth");
+    await waitStates({ "speaker-node1": { result: "Valid" }, "speaker-node2": { result: "Valid" }, controller: { result: "Valid" } });
+    await deletePeer("with-secret");
+    await waitFor("the peer removed from node1", async () => ((await nodeNeighbors("node1")).includes(GHOST) ? undefined : true), 20_000, 100);
+  }, 60_000);
+
   test("a peer conflicting only on node1: only speaker-node1 Invalid; deleted ConfigurationStates come back with their state", async () => {
     // Same address as the lab's peer "router", selecting node1 only: FRR cannot run both on node1.
     await peer("dup", { peerAddress: bgp.lab.host("router").ipv4, nodeSelectors: [{ matchLabels: { "kubernetes.io/hostname": "node1" } }] });
