@@ -66,6 +66,8 @@ describe("steady state", () => {
     };
     const before = await versions();
     expect(Object.keys(before).some((k) => k.includes("/servicebgpstatuses/"))).toBe(true);
+    // The speakers' own ConfigurationStates are among what must stay unwritten.
+    for (const n of ["node1", "node2"]) expect(Object.keys(before)).toContain(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-${n}`);
     await sleep(QUIET_MS);
     expect(await versions()).toEqual(before);
   }, 120_000);

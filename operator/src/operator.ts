@@ -12,7 +12,7 @@ import { ApiWriter, type KubeWriter } from "../../shell/src/kube-writer.js";
 import { LeaderElector } from "../../shell/src/leader-election.js";
 import type { Logger } from "../../shell/src/logger.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
-import { ConfigController, POOL_STATUS_DELAY_MS } from "./controllers/config.js";
+import { CONFIGURATION_STATE_NAME, ConfigController, POOL_STATUS_DELAY_MS } from "./controllers/config.js";
 import { KEYS, LeaderState, NODE_CONFIG_API, type Informers, type OperatorContext, type Raw } from "./controllers/context.js";
 import { ensureL2KeySecret } from "./controllers/l2-key.js";
 import { NodeConfigController } from "./controllers/nodes.js";
@@ -106,6 +106,9 @@ export class Operator {
       endpointSlices: mk("/apis/discovery.k8s.io/v1/endpointslices"),
       nodeConfigs: mk(`${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`),
       shards: mk(`${NODE_CONFIG_API}/namespaces/${ns}/announcementshards`),
+      configStates: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/configurationstates`, log.child({ informer: "configurationstates" }), {
+        fieldSelector: `metadata.name=${CONFIGURATION_STATE_NAME}`,
+      }),
     };
     const writer = deps.writer ?? new ApiWriter(kc, { component: "metallb-ts-operator", now });
     this.ctx = { kc, settings, log, writer, queue, inf, metrics, state, now };
@@ -156,6 +159,11 @@ export class Operator {
         if (verb === "delete" || specText(o) !== "null") enqueue(`${KEYS.node}${o.metadata?.name ?? ""}`);
       });
     }
+    // Deleted by hand (or with all ConfigurationStates): written again with the current outcome.
+    inf.configStates.on("delete", () => {
+      this.config.configurationStateDeleted();
+      enqueue(KEYS.config);
+    });
     inf.endpointSlices.on("add", (o) => {
       const svc = this.services.endpoints.update(o);
       if (svc !== null) enqueue(`${KEYS.service}${svc}`);

@@ -145,7 +145,7 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
 });
 
 describe("the speaker with its ServiceAccount", () => {
-  test("watches its NodeConfig, the Secrets and the BGPPeers; may not touch Services or NodeConfig specs", async () => {
+  test("watches its NodeConfig, the Secrets and the BGPPeers, writes its ConfigurationState; may not touch Services or NodeConfig specs", async () => {
     const spKc = creds.speaker.kubeConfig();
     const log: string[] = [];
     const speaker = new Speaker({
@@ -155,6 +155,12 @@ describe("the speaker with its ServiceAccount", () => {
       registry: new Registry(),
     });
     await speaker.start(); // resolves only once every informer listed
+    // Its own ConfigurationState (issue 18): created and its status written with the speaker's token.
+    const cs = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-node1`;
+    await waitFor("speaker-node1 ConfigurationState written", async () => {
+      const got = await kubeRequest(spKc, "GET", cs);
+      return (got.body as { status?: { result?: string } }).status?.result === "Valid" ? true : undefined;
+    }, 10_000);
     await speaker.stop();
     expect(log.filter((l) => /forbidden/i.test(l))).toEqual([]);
     const nc = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`;

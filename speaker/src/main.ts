@@ -59,6 +59,8 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
     process.stderr.write(`--node-name (or METALLB_NODE_NAME) is required\n${USAGE}\n`);
     process.exit(2);
   }
+  const podName = process.env.METALLB_POD_NAME;
+  const podUid = process.env.METALLB_POD_UID;
   const level = (flag(args, "log-level") ?? "info") as LogLevel;
   const log = jsonLogger({ write: (l) => process.stdout.write(l), level, base: { component: "speaker", node: nodeName } });
   // Every exit logged with its cause, restarts counted (shell/src/exit-reasons.ts); the Pod's /tmp is an emptyDir.
@@ -95,7 +97,15 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   registerKubeClientMetrics(registry, kubeClientFor(kc, { log: log.child({ component: "kube-client" }) }));
   const speaker = new Speaker({
     kc,
-    settings: { nodeName, namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system", frrLogLevel: "info", stateIntervalMs: 2_000, frrSocketDir: frrDir },
+    settings: {
+      nodeName,
+      namespace: flag(args, "namespace") ?? process.env.METALLB_NAMESPACE ?? "metallb-system",
+      frrLogLevel: "info",
+      stateIntervalMs: 2_000,
+      frrSocketDir: frrDir,
+      // Owner of its ConfigurationState (downward API); outside a Pod the object has no owner.
+      pod: podName !== undefined && podName !== "" && podUid !== undefined && podUid !== "" ? { name: podName, uid: podUid } : undefined,
+    },
     log,
     registry,
     ...(bgp ? { frr: await frrApplier(vtyshArgs, frrConfig, log), vtysh: vtyshShow(vtyshArgs) } : {}),

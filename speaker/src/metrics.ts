@@ -57,3 +57,13 @@ export function registerSpeakerMetrics(registry: Registry, state: FrrStateSource
     configStale: new Gauge({ name: "metallb_k8s_client_config_stale_bool", help: "1 while the latest node configuration could not be applied", registers: [registry] }),
   };
 }
+
+/**
+ * metallb_speaker_announced{service,protocol,node,ip}: one gauge per registry, shared by the BGP path
+ * (protocol="bgp") and the Layer 2 controller (protocol="layer2"), whichever asks first creates it.
+ */
+export function speakerAnnouncedGauge(registry: Registry): Gauge<"service" | "protocol" | "node" | "ip"> {
+  const existing = registry.getSingleMetric("metallb_speaker_announced");
+  if (existing instanceof Gauge) return existing;
+  return new Gauge({ name: "metallb_speaker_announced", help: "Services being announced from this node", labelNames: ["service", "protocol", "node", "ip"], registers: [registry] });
+}

@@ -12,9 +12,21 @@ import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
-import { decodeNodeConfigSpec, decodeServiceEntry, type PasswordRef } from "../../model/src/announce/contract.js";
+import { decodeNodeConfigSpec, decodeServiceEntry, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
+import { bgpAnnouncedSeries, diffAnnouncedSeries, type AnnouncedSeries } from "../../model/src/bgp/announced-series.js";
 import { joinBgp } from "../../model/src/bgp/plan.js";
+import { formatProblem } from "../../model/src/config/problems.js";
+import { speakerConfigProblems, type BGPPeerObject, type SecretObject } from "../../model/src/config/speaker-problems.js";
+import { formatIP } from "../../model/src/net/ip.js";
+import {
+  CONFIG_RECONCILER_CONDITION,
+  speakerConfigurationState,
+  speakerConfigurationStateMetadataMatches,
+  speakerConfigurationStateName,
+  speakerConfigurationStateStatus,
+  type SpeakerPodRef,
+} from "../../model/src/service/speaker-configuration-state.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
@@ -23,7 +35,7 @@ import { KeyedPipeline } from "../../shell/src/keyed-pipeline.js";
 import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
-import { registerSpeakerMetrics } from "./metrics.js";
+import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
 
 export interface FrrApplyResult {
   ok: boolean;
@@ -50,6 +62,8 @@ export interface SpeakerSettings {
   stateIntervalMs: number;
   /** FRR's run directory (vty sockets, pid files), watched (chokidar) for daemons coming back after a restart. */
   frrSocketDir?: string | undefined;
+  /** The speaker's Pod: owner of its ConfigurationState (garbage-collected with the Pod), as MetalLB's. */
+  pod?: SpeakerPodRef | undefined;
 }
 
 /** Layer 2 mode settings: everything L2SpeakerOptions takes except what the Speaker already has. */
@@ -75,6 +89,9 @@ type Raw = k8s.KubernetesObject & { spec?: unknown; status?: unknown; data?: Rec
 
 const APPLY = "apply";
 const STATE = "state";
+/** The speaker's own ConfigurationState (`speaker-<node>`). */
+const CONFIG_STATE = "configurationState";
+const METALLB_V1BETA1 = "/apis/metallb.io/v1beta1";
 /** How often a speaker re-checks for FRR daemons that are still starting. */
 const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
@@ -91,7 +108,19 @@ export class Speaker {
     secrets: ResilientInformer<Raw>;
     bgpPeers: ResilientInformer<Raw>;
     bgpStatuses: ResilientInformer<Raw>;
+    /** Its own Node (labels: which BGPPeers select it). */
+    nodes: ResilientInformer<Raw>;
+    bfdProfiles: ResilientInformer<Raw>;
+    /** Its own ConfigurationState, to recreate it when deleted. */
+    configStates: ResilientInformer<Raw>;
   };
+  /** The last NodeConfig half that passed the speaker's own checks: applied while the configuration is Invalid. */
+  private lastGood: DecodedNodeConfig | undefined;
+  /** metallb_speaker_announced{protocol="bgp"} series exported now. */
+  private announcedSeries: AnnouncedSeries[] = [];
+  private readonly announcedGauge: ReturnType<typeof speakerAnnouncedGauge>;
+  /** What was last written into the ConfigurationState, and the resourceVersion it was written over. */
+  private configStateWritten: { key: string; rv: string } | undefined;
   /** Decoded shard entries per shard, reused while the shard's resourceVersion is unchanged. */
   private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[] }>();
   /** When each session was first seen Established (status shows transitions, not a ticking uptime). */
@@ -128,9 +157,15 @@ export class Speaker {
       bgpStatuses: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/servicebgpstatuses`, log.child({ informer: "servicebgpstatuses" }), {
         labelSelector: `metallb.io/node=${settings.nodeName}`,
       }),
+      nodes: resilientInformer<Raw>(kc, "/api/v1/nodes", log.child({ informer: "nodes" }), { fieldSelector: `metadata.name=${settings.nodeName}` }),
+      bfdProfiles: resilientInformer<Raw>(kc, `${METALLB_V1BETA1}/namespaces/${ns}/bfdprofiles`, log.child({ informer: "bfdprofiles" })),
+      configStates: resilientInformer<Raw>(kc, `${METALLB_V1BETA1}/namespaces/${ns}/configurationstates`, log.child({ informer: "configurationstates" }), {
+        fieldSelector: `metadata.name=${speakerConfigurationStateName(settings.nodeName)}`,
+      }),
     };
     this.metrics = registerSpeakerMetrics(deps.registry, { sessions: () => this.sessionsNow, bfdPeers: () => this.bfdNow });
-    this.queue = new WorkQueue((key) => (key === APPLY ? this.applyConfig() : this.readState()), {
+    this.announcedGauge = speakerAnnouncedGauge(deps.registry);
+    this.queue = new WorkQueue((key) => (key === APPLY ? this.applyConfig() : key === CONFIG_STATE ? this.syncConfigurationState() : this.readState()), {
       log: log.child({ component: "workqueue" }),
       baseDelayMs: 500,
       maxDelayMs: 30_000,
@@ -159,11 +194,18 @@ export class Speaker {
       this.inf.secrets.on(verb, (o) => {
         this.l2?.apiContact();
         if (o.metadata?.name === deps.l2?.secretName) this.syncL2Key();
+        this.queue.add(CONFIG_STATE);
         if (this.bgpEnabled) this.queue.add(APPLY);
       });
-      this.inf.bgpPeers.on(verb, () => {
-        if (this.bgpEnabled) this.queue.add(APPLY);
-      });
+      // What the speaker's own checks read (speakerConfigProblems): a change re-checks, and re-applies since the
+      // checks decide between the published and the last good node half.
+      for (const inf of [this.inf.bgpPeers, this.inf.nodes, this.inf.bfdProfiles]) {
+        inf.on(verb, () => {
+          this.queue.add(CONFIG_STATE);
+          if (this.bgpEnabled) this.queue.add(APPLY);
+        });
+      }
+      this.inf.configStates.on(verb, () => this.queue.add(CONFIG_STATE));
     }
   }
 
@@ -241,6 +283,7 @@ export class Speaker {
       this.syncL2Plan();
     }
     this.queue.start();
+    this.queue.add(CONFIG_STATE);
     if (!this.bgpEnabled) return;
     this.queue.add(APPLY);
     this.stateTimer = setInterval(() => this.queue.add(STATE), this.deps.settings.stateIntervalMs);
@@ -308,9 +351,21 @@ export class Speaker {
       await this.writeStatus(obj, { result: "Invalid", message: decoded.error });
       return { kind: "failed", reason: decoded.error };
     }
+    // The speaker's own checks (its ConfigurationState): while they fail, the last good node half stays applied
+    // (with the current Services), as MetalLB's speaker keeps its last good configuration.
+    const problems = this.speakerProblems();
+    let source: DecodedNodeConfig = decoded.value;
+    if (problems === null || problems.length === 0) {
+      this.lastGood = decoded.value;
+    } else if (this.lastGood !== undefined) {
+      source = this.lastGood;
+    } else {
+      log.warn({ problems }, "configuration invalid for this node and nothing applied yet: waiting");
+      return DONE;
+    }
     const secrets = new Map<string, string>();
     const missing: string[] = [];
-    for (const [peer, ref] of decoded.value.passwords) {
+    for (const [peer, ref] of source.passwords) {
       const pw = this.password(ref);
       if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
       else secrets.set(peer, pw);
@@ -320,11 +375,12 @@ export class Speaker {
       await this.writeStatus(obj, { result: "Pending", message });
       return { kind: "retry", reason: message };
     }
-    const plan = joinBgp(decoded.value.node, this.serviceEntries());
+    const services = this.serviceEntries();
+    const plan = joinBgp(source.node, services);
     let text: string;
     let cfg: FrrConfig;
     try {
-      cfg = buildFrrConfig(plan, decoded.value.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
+      cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
     } catch (e) {
@@ -335,6 +391,7 @@ export class Speaker {
     this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
     const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
     if (text === this.lastApplied) {
+      this.syncAnnouncedSeries(plan.services, services);
       this.kickServiceStatuses();
       return DONE;
     }
@@ -359,7 +416,8 @@ export class Speaker {
     this.metrics.configLoaded.set(1);
     log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: plan.announcements.length }, "FRR configuration applied");
     // No hash, time or prefix count in the status: they change with every Service, and every node would write.
-    await this.writeStatus(obj, { result: "Applied", message: "", sessionsConfigured: decoded.value.node.sessions.length });
+    await this.writeStatus(obj, { result: "Applied", message: "", sessionsConfigured: source.node.sessions.length });
+    this.syncAnnouncedSeries(plan.services, services);
     this.kickServiceStatuses();
     this.queue.add(STATE);
     return DONE;
@@ -452,6 +510,75 @@ export class Speaker {
     })().finally(() => {
       this.statusSyncRunning = undefined;
     });
+  }
+
+  /**
+   * metallb_speaker_announced{protocol="bgp"}: one series per Service and IP FRR now announces from this node (called
+   * after FRR runs the plan's configuration); withdrawn ones removed.
+   */
+  private syncAnnouncedSeries(outcomes: ReadonlyArray<{ service: string; announced: boolean }>, services: readonly ServiceAnnouncement[]): void {
+    const ips = new Map(services.map((s) => [s.key, s.ips]));
+    const announced = outcomes.filter((o) => o.announced).map((o) => ({ service: o.service, ips: (ips.get(o.service) ?? []).map(formatIP) }));
+    const want = bgpAnnouncedSeries(this.deps.settings.nodeName, announced);
+    const diff = diffAnnouncedSeries(this.announcedSeries, want);
+    for (const s of diff.remove) this.announcedGauge.remove({ ...s });
+    for (const s of diff.set) this.announcedGauge.set({ ...s }, 1);
+    this.announcedSeries = want;
+  }
+
+  /**
+   * The formatted problems of the BGPPeers selecting this node (MetalLB's speaker validation); null while its Node is
+   * not known (then nothing is judged: the operator placed the peers).
+   */
+  private speakerProblems(): string[] | null {
+    const { nodeName } = this.deps.settings;
+    const node = this.inf.nodes.cache.list().find((n) => n.metadata?.name === nodeName);
+    if (node === undefined) return null;
+    const byName = (a: Raw, b: Raw): number => ((a.metadata?.name ?? "") < (b.metadata?.name ?? "") ? -1 : (a.metadata?.name ?? "") > (b.metadata?.name ?? "") ? 1 : 0);
+    const problems = speakerConfigProblems({
+      node: { name: nodeName, labels: node.metadata?.labels ?? {} },
+      peers: [...this.inf.bgpPeers.cache.list()].sort(byName) as BGPPeerObject[],
+      bfdProfiles: new Set(this.inf.bfdProfiles.cache.list().map((b) => b.metadata?.name ?? "")),
+      secrets: new Map(this.inf.secrets.cache.list().map((x) => [x.metadata?.name ?? "", x as SecretObject])),
+    });
+    return problems.map(formatProblem);
+  }
+
+  /**
+   * Its ConfigurationState (`speaker-<node>`): created when missing (also after someone deleted it), its status
+   * written only when the outcome or the problems change, so a quiet cluster sees no writes.
+   */
+  private async syncConfigurationState(): Promise<Outcome> {
+    const problems = this.speakerProblems();
+    if (problems === null) return DONE; // the Node's add event queues this again
+    const { nodeName, namespace, pod } = this.deps.settings;
+    const log = this.deps.log.child({ controller: "configurationState" });
+    const want = speakerConfigurationState(nodeName, namespace, pod);
+    const path = `${METALLB_V1BETA1}/namespaces/${namespace}/configurationstates`;
+    const cur = this.inf.configStates.cache.get(want.metadata.name, namespace);
+    type Cond = { type?: string; status?: string; lastTransitionTime?: string };
+    const curStatus = cur?.status as { result?: string; errorSummary?: string; conditions?: Cond[] } | undefined;
+    const previous = curStatus?.conditions?.find((c) => c.type === CONFIG_RECONCILER_CONDITION);
+    const status = speakerConfigurationStateStatus(problems, new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "Z"), previous);
+    const key = JSON.stringify([status.result, status.errorSummary]);
+    const metadataOk = cur !== undefined && speakerConfigurationStateMetadataMatches(cur.metadata ?? {}, want);
+    if (metadataOk && JSON.stringify([curStatus?.result, curStatus?.errorSummary]) === key) return DONE;
+    const rv = cur?.metadata?.resourceVersion ?? "";
+    // Our own write, not yet back through the watch.
+    if (this.configStateWritten?.key === key && this.configStateWritten.rv === rv && cur !== undefined) return DONE;
+    if (cur === undefined) {
+      const created = await kubeRequest(this.deps.kc, "POST", path, want);
+      if (created.status >= 300 && created.status !== 409) return { kind: "retry", reason: `creating ConfigurationState: ${statusMessage(created)}` };
+    } else if (!metadataOk) {
+      const patched = await kubeRequest(this.deps.kc, "PATCH", `${path}/${want.metadata.name}`, { metadata: { labels: want.metadata.labels, ...(want.metadata.ownerReferences !== undefined ? { ownerReferences: want.metadata.ownerReferences } : {}) } }, "application/merge-patch+json");
+      if (patched.status >= 300) return { kind: "retry", reason: `labelling ConfigurationState: ${statusMessage(patched)}` };
+    }
+    const res = await kubeRequest(this.deps.kc, "PATCH", `${path}/${want.metadata.name}/status`, { status }, "application/merge-patch+json");
+    if (res.status >= 300) return { kind: "retry", reason: `writing ConfigurationState status: ${statusMessage(res)}` };
+    this.configStateWritten = { key, rv };
+    if (problems.length > 0) log.warn({ problems }, "configuration invalid for this node, keeping the last good one");
+    else if (curStatus?.result !== "Valid") log.info({ created: cur === undefined }, "configuration valid for this node");
+    return DONE;
   }
 
   /**

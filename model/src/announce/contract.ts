@@ -58,7 +58,8 @@ export function sessionSpec(p: Peer): SessionSpec {
     connectTimeMs: p.connectTimeMs,
     routerID: ipText(p.routerID),
     sourceAddress: ipText(p.sourceAddress),
-    password: p.password === "" ? null : p.passwordSecretName !== null ? { secret: p.passwordSecretName } : { bgpPeer: p.name },
+    // A Secret reference is published even when the operator left its password unresolved (the speaker reads it).
+    password: p.passwordSecretName !== null ? { secret: p.passwordSecretName } : p.password === "" ? null : { bgpPeer: p.name },
     bfdProfile: p.bfdProfile,
     enableGracefulRestart: p.enableGracefulRestart,
     ebgpMultiHop: p.ebgpMultiHop,

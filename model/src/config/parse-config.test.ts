@@ -402,3 +402,28 @@ describe("collecting, ordering, transient references", () => {
     expect(parseConfig(clusterResources(parts)).ok).toBe(false);
   });
 });
+
+describe("leaveNodeProblemsToSpeakers: the operator's parse (MetalLB's controller never validates peers)", () => {
+  const cases: Case[] = [
+    ["missing BFD profile", { bgpPeers: [aPeer("p", { bfdProfile: "nope" })] }, []],
+    ["missing password Secret", { bgpPeers: [aPeer("p", { passwordSecret: { name: "s" } })] }, []],
+    ["Secret of the wrong type", { secrets: [aSecret("s", "Opaque", { password: "hunter2" })], bgpPeers: [aPeer("p", { passwordSecret: { name: "s" } })] }, []],
+    ["duplicate peers selecting one node", { nodes: [aNode("n1")], bgpPeers: [aPeer("a", { peerAddress: "10.0.0.9" }), aPeer("b", { peerAddress: "10.0.0.9" })] }, []],
+    // Problems of the peer itself stay the operator's.
+    ["password and secret", { bgpPeers: [aPeer("p", { password: "x", passwordSecret: { name: "s" } })] },
+      ["BGPPeer/p spec.passwordSecret: can not have both password and secret ref set in peer config"]],
+  ];
+  test.each(cases)("%s", (_d, parts, want) => {
+    const result = parseConfig(clusterResources(parts), { leaveNodeProblemsToSpeakers: true });
+    expect(result.ok ? [] : result.error.map(formatProblem)).toEqual(want);
+    // Without the option every one of these is a problem.
+    expect(problemsOf(parts).length).toBeGreaterThan(0);
+  });
+
+  test("the peer keeps its references for the speakers to resolve", () => {
+    const result = parseConfig(clusterResources({ bgpPeers: [aPeer("p", { bfdProfile: "nope", passwordSecret: { name: "s" } })] }), { leaveNodeProblemsToSpeakers: true });
+    if (!result.ok) throw new Error(result.error.map(formatProblem).join("\n"));
+    const p = result.value.peers.find((x) => x.name === "p");
+    expect(p).toMatchObject({ bfdProfile: "nope", passwordSecretName: "s", password: "" });
+  });
+});

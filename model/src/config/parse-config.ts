@@ -74,8 +74,9 @@ export function parseConfig(resources: ClusterResources, options: ParseConfigOpt
   const communities: Map<string, Community> = communityAliasesFromResources(communityEntries);
 
   const peerEntries = dropDuplicateNames(read(resources.bgpPeers, "BGPPeer", true), "peer");
-  const peers = convertAll(peerEntries, (e) => peerFromResource(e, { bfdProfiles, secrets, nodes }));
-  reportFrrPeerConflicts(peers, nodes.length > 0);
+  const leave = options.leaveNodeProblemsToSpeakers === true;
+  const peers = convertAll(peerEntries, (e) => peerFromResource(e, { bfdProfiles, secrets, nodes, leaveNodeProblemsToSpeakers: leave }));
+  if (!leave) reportFrrPeerConflicts(peers, nodes.length > 0);
 
   const poolEntries = dropDuplicateNames(read(resources.pools, "IPAddressPool", true), "pool");
   const parsedPools = poolEntries.map((e) => poolFromResource(e, namespaces));

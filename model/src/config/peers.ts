@@ -20,6 +20,8 @@ export interface PeerContext {
   readonly bfdProfiles: ReadonlyMap<string, BFDProfile>;
   readonly secrets: ReadonlyMap<string, SecretView>;
   readonly nodes: readonly Labelled[];
+  /** ParseConfigOptions.leaveNodeProblemsToSpeakers. */
+  readonly leaveNodeProblemsToSpeakers?: boolean | undefined;
 }
 
 const BASIC_AUTH = "kubernetes.io/basic-auth";
@@ -160,6 +162,8 @@ function passwordFromSpec(spec: RawObject, ctx: PeerContext, r: Reporter): { pas
     r.permanent("spec.passwordSecret", "can not have both password and secret ref set in peer config");
     return { password, secretName };
   }
+  // The speakers resolve the Secret themselves; only they report its problems (and only where the peer is used).
+  if (ctx.leaveNodeProblemsToSpeakers === true) return { password: "", secretName };
   return { password: passwordFromSecret(secretName, ctx, r) ?? "", secretName };
 }
 
@@ -179,7 +183,7 @@ export function peerFromResource(e: Entry, ctx: PeerContext): Peer | null {
   const nodeSelectors = readSelectorList(spec, "nodeSelectors", "spec", r) ?? [];
   const { password, secretName } = passwordFromSpec(spec, ctx, r);
   const bfdProfile = readString(spec, "bfdProfile", "spec", r) ?? "";
-  if (bfdProfile !== "" && !ctx.bfdProfiles.has(bfdProfile)) {
+  if (bfdProfile !== "" && !ctx.bfdProfiles.has(bfdProfile) && ctx.leaveNodeProblemsToSpeakers !== true) {
     r.transient("spec.bfdProfile", `peer ${e.name} referencing non existing bfd profile ${bfdProfile}`);
   }
   const peer: Peer = {

@@ -49,6 +49,15 @@ export interface ParseConfigOptions {
    * created in <ns> namespace") and only Secrets of this namespace are used for BGP passwords.
    */
   readonly namespace?: string | undefined;
+  /**
+   * Leave the BGPPeers' node-level problems to the speakers (the operator's parse; default false). MetalLB's controller
+   * never validates peers: each speaker validates only the peers selecting its node and reports in its own
+   * ConfigurationState (model/src/config/speaker-problems.ts). With this set, a peer's missing BFDProfile, its
+   * password Secret being missing, of the wrong type or without a password, and FRR side-by-side conflicts between
+   * peers are not problems: the peer is kept with its references (bfdProfile name, Secret name, empty password) and
+   * the speakers of the nodes it selects decide.
+   */
+  readonly leaveNodeProblemsToSpeakers?: boolean | undefined;
 }
 
 /** `IPAddressPool.spec.serviceAllocation`, resolved. */

@@ -11,7 +11,7 @@ import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
 import { KEYS, type OperatorContext, type Raw } from "./context.js";
 
 const CONDITION_TYPE = "configReconcilerValid";
-const CONFIGURATION_STATE_NAME = "controller";
+export const CONFIGURATION_STATE_NAME = "controller";
 /** Pool counters are published at most this often (they change with every allocation). */
 export const POOL_STATUS_DELAY_MS = 500;
 
@@ -24,8 +24,14 @@ const configText = (c: Config): string => JSON.stringify({ ...c, nodes: [] }, (_
 export class ConfigController {
   private currentText = "";
   private lastProblemsText = "";
+  /** Its ConfigurationState was deleted: write it again on the next reconcile even if nothing changed. */
+  private stateDeleted = false;
 
   constructor(private readonly ctx: OperatorContext) {}
+
+  configurationStateDeleted(): void {
+    this.stateDeleted = true;
+  }
 
   /** Forget what was loaded (a new leadership term re-parses from scratch). */
   reset(): void {
@@ -51,7 +57,9 @@ export class ConfigController {
   async reconcile(): Promise<Outcome> {
     const { ctx } = this;
     const log = ctx.log.child({ controller: "config" });
-    const parsed = parseConfig(this.clusterResources(), { namespace: ctx.settings.namespace });
+    // As MetalLB's controller, which never validates BGPPeers: their node-level problems (missing BFDProfile or password
+    // Secret, FRR conflicts) make only the speakers of the nodes they select Invalid, each in its own ConfigurationState.
+    const parsed = parseConfig(this.clusterResources(), { namespace: ctx.settings.namespace, leaveNodeProblemsToSpeakers: true });
     if (!parsed.ok) {
       ctx.metrics.configStale.set(1);
       const problems = parsed.error;
@@ -60,6 +68,8 @@ export class ConfigController {
         this.lastProblemsText = text;
         log.warn({ problems: problems.map(formatProblem) }, "configuration is invalid, keeping the last good one");
         await this.reportProblems(problems);
+        await this.writeConfigurationState(problems.map(formatProblem));
+      } else if (this.stateDeleted) {
         await this.writeConfigurationState(problems.map(formatProblem));
       }
       const transientOnly = problems.every((p) => p.transient);
@@ -74,7 +84,7 @@ export class ConfigController {
     const first = state.config === null;
     state.config = parsed.value;
     if (text === this.currentText) {
-      if (wasStale) await this.writeConfigurationState([]);
+      if (wasStale || this.stateDeleted) await this.writeConfigurationState([]);
       if (!state.initialDone) ctx.queue.add(KEYS.reprocessAll);
       return DONE;
     }
@@ -104,6 +114,7 @@ export class ConfigController {
 
   private async writeConfigurationState(problems: readonly string[]): Promise<void> {
     const { ctx } = this;
+    this.stateDeleted = false;
     const ns = ctx.settings.namespace;
     const path = `/apis/metallb.io/v1beta1/namespaces/${ns}/configurationstates`;
     try {

@@ -27,6 +27,8 @@ export interface Informers {
   endpointSlices: ResilientInformer<Raw>;
   nodeConfigs: ResilientInformer<Raw>;
   shards: ResilientInformer<Raw>;
+  /** Its own ConfigurationState ("controller"), to recreate it when deleted. */
+  configStates: ResilientInformer<Raw>;
 }
 
 /** The leader's state: rebuilt from the caches at every takeover. */

@@ -18,6 +18,7 @@ import type { ForeignClaim } from "./claims.js";
 import { selectInterfaces, type NodeInterface } from "./interfaces.js";
 import type { L2ResponderHooks } from "./responder.js";
 import type { AnnouncedService } from "./status.js";
+import { speakerAnnouncedGauge } from "../metrics.js";
 
 /** What the controller needs of a per-interface responder (L2Responder fits). */
 export interface ResponderLike {
@@ -134,12 +135,8 @@ export class L2Controller {
   constructor(private readonly opts: L2ControllerOptions) {
     this.events = new AnnounceEventTracker(opts.nodeName);
     const r = [opts.registry];
-    const existing = opts.registry.getSingleMetric("metallb_speaker_announced");
     this.m = {
-      announced:
-        existing instanceof Gauge
-          ? existing
-          : new Gauge({ name: "metallb_speaker_announced", help: "Services being announced from this node", labelNames: ["service", "protocol", "node", "ip"], registers: r }),
+      announced: speakerAnnouncedGauge(opts.registry),
       requests: new Counter({ name: "metallb_layer2_requests_received", help: "Number of layer2 requests received for owned IPs", labelNames: ["ip"], registers: r }),
       responses: new Counter({ name: "metallb_layer2_responses_sent", help: "Number of layer2 responses sent for owned IPs", labelNames: ["ip"], registers: r }),
       gratuitous: new Counter({ name: "metallb_layer2_gratuitous_sent", help: "Number of gratuitous layer2 packets sent for owned IPs", labelNames: ["ip"], registers: r }),
@@ -273,9 +270,10 @@ export class L2Controller {
     for (const a of this.announced.values()) {
       for (const t of a.timers) clearTimeout(t);
       for (const iface of a.ifaces) this.responders.get(iface)?.removeIP(a.entry.ip);
+      // Only the layer2 series: the gauge is shared with the BGP path's protocol="bgp" series.
+      for (const s of a.entry.services) this.m.announced.remove({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(a.entry.ip) });
     }
     this.announced.clear();
-    this.m.announced.reset();
     this.m.owned.set(0);
   }
 
