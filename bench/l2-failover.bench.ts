@@ -10,7 +10,7 @@
 import { performance } from "node:perf_hooks";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP, parseIP } from "../model/src/net/ip.js";
-import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
 import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";

@@ -1,7 +1,7 @@
 // iBGP end to end: LOCAL_PREF from a BGPAdvertisement reaches the router (it is only sent to iBGP peers), together
 // with a large community; both nodes are next hops (maximum-paths ibgp).
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { NODE_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { waitFor } from "../testenv/src/proc.js";
 

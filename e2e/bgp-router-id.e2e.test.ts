@@ -10,7 +10,7 @@
 // session of the instance: CEASE, configuration change.) The first block shows that with plain FRR; the second that
 // the rendered configuration (router ID = the node's InternalIP) keeps the identifier and the sessions.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";

@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ControlPlane, repoRoot } from "../testenv/src/control-plane.js";
+import { ControlPlane } from "../testenv/src/control-plane.js";
+import { repoRoot } from "../testenv/src/repo-root.js";
 import { labNamespaces } from "../testenv/src/netlab.js";
 import { run, waitFor } from "../testenv/src/proc.js";
 

@@ -9,7 +9,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { encodeHeartbeat } from "../model/src/layer2/heartbeat.js";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP } from "../model/src/net/ip.js";
-import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import type { NetLab } from "../testenv/src/netlab.js";

@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import { registerOperatorMetrics } from "../../operator/src/metrics.js";
 import { parseOperatorSettings } from "../../operator/src/settings.js";
 import { registerSpeakerMetrics } from "../../speaker/src/metrics.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { generatedManifests } from "./manifests.js";
 
 const root = repoRoot();

@@ -8,7 +8,7 @@
 // --keep leaves everything up until Ctrl-C and prints how to look around.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../testenv/src/objects.js";
 import { spawnLogged, waitFor } from "../../testenv/src/proc.js";
 import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
 import { externalApiServer } from "../../testenv/src/control-plane.js";

@@ -6,7 +6,7 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 

@@ -10,13 +10,13 @@ import { Registry } from "prom-client";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 import { jsonLogger, silentLogger } from "../../shell/src/logger.js";
 import { Speaker } from "../../speaker/src/speaker.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
 import { Operator } from "./operator.js";
 import { parseSpeakerWorkload } from "./speaker-workload.js";
-import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
 const env = useControlPlane();

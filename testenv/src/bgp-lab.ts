@@ -4,7 +4,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Operator } from "../../operator/src/operator.js";
-import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.js";
+import { apply, ensureNamespace, METALLB_NS } from "./objects.js";
 import { installComponentRbac } from "./rbac.js";
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";

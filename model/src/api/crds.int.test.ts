@@ -4,7 +4,8 @@ import { describe, expect, test } from "@jest/globals";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { rawKubeRequest, repoRoot } from "../../../testenv/src/control-plane.js";
+import { rawKubeRequest } from "../../../testenv/src/control-plane.js";
+import { repoRoot } from "../../../testenv/src/repo-root.js";
 import { createTestNamespace, useControlPlane } from "../../../testenv/src/kube.js";
 import { METALLB_KINDS } from "./index.js";
 

@@ -1,11 +1,12 @@
-// Test helpers for the operator against a real apiserver: create objects, read Services, wait for IPs and Events.
+// Test helpers against a real apiserver (integration and e2e tests, the demo, the benchmarks): create objects, read
+// Services, wait for IPs and Events. Lives in testenv/ because product code never uses it.
 import type * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
-import { waitFor } from "../../testenv/src/proc.js";
+import { repoRoot } from "./repo-root.js";
+import { waitFor } from "./proc.js";
 
 export const METALLB_NS = "metallb-system";
 
