@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     const { kc, lab } = bgp;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.210.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } }, "bgpadvertisements");
     // Sessions up before measuring.
     await waitFor("sessions established", async () => {
       const all = await lab.frr("router").vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     const { kc } = l2;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.111.0.200-10.111.0.209"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } }, "l2advertisements");
     await createService(kc, "bench", "vip");
     await apply(
       kc,
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
         addressType: "IPv4",
         endpoints: l2.nodes.map((n, j) => ({ addresses: [`10.244.${j}.1`], nodeName: n, conditions: { ready: true } })),
         ports: [{ port: 80, protocol: "TCP" }],
-      } as never,
+      },
       "endpointslices",
     );
     const vip = (await waitForIPs(kc, "bench", "vip")).ips[0] ?? "";

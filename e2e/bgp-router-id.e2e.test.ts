@@ -110,7 +110,7 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "high", { addresses: [HIGH_POOL] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "high", namespace: METALLB_NS }, spec: { ipAddressPools: ["high"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "high", namespace: METALLB_NS }, spec: { ipAddressPools: ["high"] } }, "bgpadvertisements");
   }, 180_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@
 // no controller-manager).
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, type KubeObject, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { BGP_LAB_PASSWORD, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -43,7 +43,7 @@ describe("BGP mode end to end", () => {
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
     await pool(kc, "internal", { addresses: ["10.201.0.0/24"], autoAssign: false });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"], communities: ["64500:100"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"], communities: ["64500:100"] } }, "bgpadvertisements");
   }, 180_000);
 
   afterAll(async () => {
@@ -122,17 +122,17 @@ describe("BGP mode end to end", () => {
       return (detail.paths ?? []).map((p) => p.community?.string ?? "");
     };
     await waitFor("the route via node2 with 64500:100", async () => ((await communities()).join() === "64500:100" ? true : undefined), 30_000, 50);
-    const advertisement = (community: string): Record<string, unknown> => ({
+    const advertisement = (community: string): KubeObject => ({
       apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"], communities: [community] },
     });
     const t0 = Date.now();
-    await apply(kc, advertisement("64500:300") as never, "bgpadvertisements");
+    await apply(kc, advertisement("64500:300"), "bgpadvertisements");
     // The `network` lines move to the new class's route-map: bgpd re-announces at once, well before its 5 s
     // route-map delay timer would have applied a changed `set community` line.
     await waitFor("the route with 64500:300", async () => ((await communities()).join() === "64500:300" ? true : undefined), 4_500, 50);
     logs.push(`community change reached the router in ${Date.now() - t0} ms\n`);
     expect(await connections()).toEqual(before);
-    await apply(kc, advertisement("64500:100") as never, "bgpadvertisements");
+    await apply(kc, advertisement("64500:100"), "bgpadvertisements");
     await waitFor("the route with 64500:100 again", async () => ((await communities()).join() === "64500:100" ? true : undefined), 30_000, 50);
   });
 

@@ -120,7 +120,7 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     speaker = sp;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
   }, 240_000);
 
   afterAll(async () => {

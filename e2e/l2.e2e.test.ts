@@ -39,7 +39,7 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
         addressType: "IPv4",
         endpoints: nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
         ports: [{ port: 80, protocol: "TCP" }],
-      } as never,
+      },
       "endpointslices",
     );
   };
@@ -90,8 +90,8 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     await ensureNamespace(kc, "apps");
     await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209", "fd00:111::200-fd00:111::209"] });
     await pool(kc, "side", { addresses: ["10.111.0.220-10.111.0.229"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "l2advertisements");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "side", namespace: METALLB_NS }, spec: { ipAddressPools: ["side"], interfaces: ["eth1"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "side", namespace: METALLB_NS }, spec: { ipAddressPools: ["side"], interfaces: ["eth1"] } }, "l2advertisements");
     await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" }, ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] });
     await endpoints("web", ["node1", "node2"]);
     const st = await waitForIPs(kc, "apps", "web");

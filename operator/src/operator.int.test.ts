@@ -155,14 +155,14 @@ describe("operator: IP allocation on a real apiserver", () => {
 
   test("each node gets a NodeConfig with its BGP plan; passwords stay out of it", async () => {
     const kc = env.kc;
-    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } } as never, "nodes");
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } } as never, "secrets");
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } }, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } }, "secrets");
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } } as never,
+      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } },
       "bgppeers",
     );
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } }, "bgpadvertisements");
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
     await createEndpointSlice(kc, "apps", "web", ["node-a"]);
@@ -182,7 +182,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).toContain('"communities":["64500:1"]');
 
     // L2: node-a becomes the candidate for web's IP.
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } }, "l2advertisements");
     const entry = await waitFor(
       "NodeConfig node-a with an L2 entry for web's IP",
       async () => {

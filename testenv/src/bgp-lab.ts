@@ -90,12 +90,12 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
 async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly string[], routerAsn: number): Promise<void> {
   await ensureNamespace(kc, METALLB_NS);
   for (const n of nodes) {
-    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } }, "nodes");
     // No kubelet here: the node's address (speakers exchange heartbeats on it) is set as a kubelet would.
     await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
   }
-  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } } as never, "secrets");
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } } as never, "bfdprofiles");
+  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } }, "secrets");
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } }, "bfdprofiles");
   await apply(
     kc,
     {
@@ -103,7 +103,7 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
       kind: "BGPPeer",
       metadata: { name: "router", namespace: METALLB_NS },
       spec: { myASN: NODE_ASN, peerASN: routerAsn, peerAddress: lab.host("router").ipv4, holdTime: "9s", keepaliveTime: "3s", connectTime: "1s", passwordSecret: { name: "router-pw" }, bfdProfile: "fast" },
-    } as never,
+    },
     "bgppeers",
   );
 }

@@ -21,7 +21,15 @@ export interface SvcSpec {
   type?: string;
 }
 
-export async function apply(kc: k8s.KubeConfig, obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, plural: string): Promise<void> {
+/** Any Kubernetes object as the tests write it: the identifying fields typed, the rest (spec, data, ...) free. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export async function apply(kc: k8s.KubeConfig, obj: KubeObject, plural: string): Promise<void> {
   const ns = obj.metadata.namespace;
   const base = obj.apiVersion.includes("/") ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
   const path = ns === undefined ? `${base}/${plural}` : `${base}/namespaces/${ns}/${plural}`;
@@ -37,11 +45,11 @@ export async function apply(kc: k8s.KubeConfig, obj: { apiVersion: string; kind:
 }
 
 export async function ensureNamespace(kc: k8s.KubeConfig, name: string, labels: Record<string, string> = {}): Promise<void> {
-  await apply(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } as never, "namespaces");
+  await apply(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }, "namespaces");
 }
 
 export async function pool(kc: k8s.KubeConfig, name: string, spec: Record<string, unknown>): Promise<void> {
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec } as never, "ipaddresspools");
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec }, "ipaddresspools");
 }
 
 export async function createService(kc: k8s.KubeConfig, ns: string, name: string, s: SvcSpec = {}): Promise<void> {
@@ -108,7 +116,7 @@ export async function createEndpointSlice(kc: k8s.KubeConfig, ns: string, servic
       addressType: "IPv4",
       endpoints: nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
       ports: [{ port: 80, protocol: "TCP" }],
-    } as never,
+    },
     "endpointslices",
   );
 }

@@ -11,7 +11,7 @@ import { repoRoot } from "./repo-root.js";
 
 export type ComponentName = "operator" | "speaker";
 
-interface Manifest {
+export interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; [k: string]: unknown };

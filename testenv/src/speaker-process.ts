@@ -607,11 +607,11 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
     for (const n of nodes) await bridge.enter(lab, n, join(cp.info.dir, `bridge-${n}.log`));
     await ensureNamespace(kc, METALLB_NS);
     for (const n of nodes) {
-      await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+      await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } }, "nodes");
       const res = await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
       if (res.status >= 300) throw new Error(`node ${n} status: ${statusMessage(res)}`);
     }
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "metallb-ts-l2-key", namespace: METALLB_NS }, stringData: { secretkey: L2_LAB_KEY } } as never, "secrets");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "metallb-ts-l2-key", namespace: METALLB_NS }, stringData: { secretkey: L2_LAB_KEY } }, "secrets");
     // The operator and the speakers run with their ServiceAccounts' tokens and the manifests' RBAC (config/rbac).
     const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.info.dir });
     operator = new Operator({
