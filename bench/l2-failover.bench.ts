@@ -13,7 +13,8 @@ import { formatIP, parseIP } from "../model/src/net/ip.js";
 import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";
+import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { metricValue } from "../testenv/src/speaker-process.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

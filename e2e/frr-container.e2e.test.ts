@@ -15,7 +15,8 @@ import { kubeRequest } from "../shell/src/kube-raw.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import type { LabHost, NetLab } from "../testenv/src/netlab.js";
 import { isAlive, listDir, waitFor } from "../testenv/src/proc.js";
-import type { FrrContainer, SpeakerProcess } from "../testenv/src/speaker-process.js";
+import type { FrrContainer } from "../testenv/src/frr-container.js";
+import type { SpeakerProcess } from "../testenv/src/speaker-process.js";
 
 const NODE = "node1";
 const DAEMONS = ["zebra", "bgpd", "bfdd"] as const;

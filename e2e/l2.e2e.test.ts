@@ -14,7 +14,8 @@ import { kubeRequest } from "../shell/src/kube-raw.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import type { NetLab } from "../testenv/src/netlab.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";
+import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { metricValue } from "../testenv/src/speaker-process.js";
 
 const ROGUE_MAC = "02:66:00:00:00:01";
 

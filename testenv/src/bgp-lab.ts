@@ -15,7 +15,9 @@ import { addExitHook } from "./exit-hooks.js";
 import { isAlive, spawnLogged, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
-import { ApiBridge, buildSpeaker, confinementPrefix, FrrContainer, SpeakerProcess, speakerPod } from "./speaker-process.js";
+import { ApiBridge } from "./api-bridge.js";
+import { confinementPrefix, FrrContainer, speakerPod } from "./frr-container.js";
+import { buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
 
 export const BGP_LAB_PASSWORD = "bgp-lab-secret";
@@ -38,7 +40,7 @@ export interface BgpLabOptions {
    * "frr-start" (needs speakerProcesses): the speaker Pod's FRR container as config/speaker/speaker-frr.yaml wires
    * it: speaker/image/frr-start.sh with the startup ConfigMap (bgpd -p 0: the node connects out), directories
    * standing in for the emptyDirs shared with the speaker, both containers confined as the manifest says
-   * (FrrContainer in speaker-process.ts).
+   * (FrrContainer in frr-container.ts).
    */
   nodeFrr?: "testenv" | "frr-start";
   /** Use this control plane instead of starting one. */
