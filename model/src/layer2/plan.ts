@@ -4,7 +4,9 @@
 // ShouldAnnounce (speaker/layer2_controller.go) is computed once, here, and every speaker sees the same order.
 import type { BgpServiceView, NodeView } from "../bgp/plan.js";
 import type { Config, L2Advertisement } from "../config/types.js";
-import { compareBytes, sha256, utf8 } from "../crypto/sha256.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes as utf8 } from "@noble/hashes/utils.js";
+import { compareBytes } from "../bytes.js";
 import { anySelectorMatches, selectorMatches } from "../labels/selector.js";
 import { compareIP, formatIP, type IPAddress } from "../net/ip.js";
 
