@@ -36,7 +36,7 @@ export default tseslint.config(
   },
   {
     // Entry points, test environment helpers and tests may read env and exit.
-    files: ["**/main.ts", "demo/**/*.ts", "testenv/**/*.ts", "**/*.test.ts", "bench/**/*.ts", "cli/**/*.ts"],
+    files: ["**/main.ts", "demo/**/*.ts", "testenv/**/*.ts", "**/*.test.ts", "bench/**/*.ts", "cli/**/*.ts", "tools/**/*.ts"],
     rules: { "no-restricted-syntax": "off" },
   },
 );

@@ -3,7 +3,7 @@
 // Usage: npm run bench:allocation-e2e [-- --services 2000]
 import { Registry } from "prom-client";
 import { Operator } from "../operator/src/operator.js";
-import { createService, ensureNamespace, METALLB_NS, pool } from "../operator/src/testing.js";
+import { createService, ensureNamespace, METALLB_NS, pool } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { silentLogger } from "../shell/src/logger.js";
 import { ControlPlane } from "../testenv/src/control-plane.js";

@@ -10,10 +10,11 @@
 import { performance } from "node:perf_hooks";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP, parseIP } from "../model/src/net/ip.js";
-import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";
+import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { metricValue } from "../testenv/src/speaker-process.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
     const { kc } = l2;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.111.0.200-10.111.0.209"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } }, "l2advertisements");
     await createService(kc, "bench", "vip");
     await apply(
       kc,
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
         addressType: "IPv4",
         endpoints: l2.nodes.map((n, j) => ({ addresses: [`10.244.${j}.1`], nodeName: n, conditions: { ready: true } })),
         ports: [{ port: 80, protocol: "TCP" }],
-      } as never,
+      },
       "endpointslices",
     );
     const vip = (await waitForIPs(kc, "bench", "vip")).ips[0] ?? "";

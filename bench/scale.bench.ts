@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { createReadStream, existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { apply, ensureNamespace, METALLB_NS, pool } from "../operator/src/testing.js";
+import { apply, ensureNamespace, METALLB_NS, pool } from "../testenv/src/objects.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { ControlPlane } from "../testenv/src/control-plane.js";
 import { addExitHook } from "../testenv/src/exit-hooks.js";
@@ -416,8 +416,8 @@ async function fullHarness(f: ScaleFlags, budget: Budget): Promise<Harness> {
     await forEachBounded(f.nodes, f.concurrency, (i) => readyNode(h2, names[i] ?? "", i < 2 ? lab.host(names[i] ?? "").ipv4 : fakeNodeIP(i), i >= 2, budget));
     await pool(cp.kubeConfig(), "bgp", { addresses: ["10.200.0.0/16"] });
     await pool(cp.kubeConfig(), "l2", { addresses: ["10.201.0.0/16"] });
-    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bgp"] } } as never, "bgpadvertisements");
-    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["l2"] } } as never, "l2advertisements");
+    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bgp"] } }, "bgpadvertisements");
+    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["l2"] } }, "l2advertisements");
     const router = lab.frr("router");
     await waitUntil("BGP sessions established", budget, async () => {
       const all = await router.vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");

@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ControlPlane, repoRoot } from "../testenv/src/control-plane.js";
+import { ControlPlane } from "../testenv/src/control-plane.js";
+import { repoRoot } from "../testenv/src/repo-root.js";
 import { labNamespaces } from "../testenv/src/netlab.js";
 import { run, waitFor } from "../testenv/src/proc.js";
 
@@ -15,12 +16,30 @@ interface Summary {
   totalMs: number;
 }
 
-async function runDemo(args: readonly string[] = []): Promise<Summary> {
-  const r = await run(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js"), ...args], { timeoutMs: 170_000, allowFail: true });
-  if (r.code !== 0) throw new Error(`demo exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  const line = r.stdout.split("\n").find((l) => l.startsWith("DEMO_SUMMARY "));
-  if (line === undefined) throw new Error(`no DEMO_SUMMARY line in:\n${r.stdout}`);
-  return JSON.parse(line.slice("DEMO_SUMMARY ".length)) as Summary;
+/** Runs the demo to its end; returns its summary and its pid (the owner pid in its labs' and run directories' names). */
+async function runDemo(args: readonly string[] = []): Promise<Summary & { pid: number }> {
+  const child = spawn(process.execPath, [join(repoRoot(), "dist", "demo", "src", "main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
+  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`demo exited ${code}:\n${stdout}\n${stderr}`);
+  const line = stdout.split("\n").find((l) => l.startsWith("DEMO_SUMMARY "));
+  if (line === undefined || child.pid === undefined) throw new Error(`no DEMO_SUMMARY line in:\n${stdout}`);
+  return { ...(JSON.parse(line.slice("DEMO_SUMMARY ".length)) as Summary), pid: child.pid };
+}
+
+/**
+ * What a demo run (pid) left behind: its lab namespaces and its lab/control-plane processes. Names carry the owner
+ * pid (runId), so labs of other runs on the same machine (other tests, benchmarks) are not counted.
+ */
+async function leftBehind(pid: number): Promise<{ namespaces: string[]; processes: string }> {
+  const namespaces = (await labNamespaces()).filter((n) => n.startsWith(`mlt-${pid}-`));
+  const processes = (await run("pgrep", ["-f", `metallb-ts-(lab|cp)-${pid}-`], { allowFail: true })).stdout.trim();
+  return { namespaces, processes };
 }
 
 describe("npm run demo", () => {
@@ -41,9 +60,7 @@ describe("npm run demo", () => {
       expect(["node1", "node2"]).toContain(s.l2.newOwner);
       expect(s.l2.failoverMs).toBeGreaterThan(0);
       expect(s.l2.httpAfterFailover).toBe(`hello from ${s.l2.newOwner}`);
-      expect(await labNamespaces()).toEqual([]);
-      const leftovers = await run("pgrep", ["-f", "metallb-ts-lab|metallb-ts-cp"], { allowFail: true });
-      expect(leftovers.stdout.trim()).toBe("");
+      expect(await leftBehind(s.pid)).toEqual({ namespaces: [], processes: "" });
     }
   }, 400_000);
 
@@ -53,15 +70,15 @@ describe("npm run demo", () => {
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     await waitFor("the demo to reach its Layer 2 part", () => (out.includes("==> Layer 2 mode") ? true : undefined), 150_000, 50);
-    expect((await labNamespaces()).length).toBeGreaterThan(0);
+    const pid = child.pid ?? 0;
+    expect((await leftBehind(pid)).namespaces.length).toBeGreaterThan(0);
     child.kill("SIGINT");
     await exited;
     await waitFor(
       "nothing left",
       async () => {
-        const ns = await labNamespaces();
-        const procs = (await run("pgrep", ["-f", "metallb-ts-lab|metallb-ts-cp"], { allowFail: true })).stdout.trim();
-        return ns.length === 0 && procs === "" ? true : undefined;
+        const left = await leftBehind(pid);
+        return left.namespaces.length === 0 && left.processes === "" ? true : undefined;
       },
       15_000,
       100,
@@ -74,7 +91,7 @@ describe("npm run demo", () => {
       const s = await runDemo(["--kubeconfig", cp.kubeconfigPath]);
       expect(s.bgpNextHops).toEqual(["10.111.0.11", "10.111.0.12"]);
       expect(s.l2.newOwner).not.toBe(s.l2.owner);
-      expect(await labNamespaces()).toEqual([]);
+      expect(await leftBehind(s.pid)).toEqual({ namespaces: [], processes: "" });
     } finally {
       await cp.stop();
     }

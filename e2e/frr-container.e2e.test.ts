@@ -10,12 +10,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import type { LabHost, NetLab } from "../testenv/src/netlab.js";
 import { isAlive, listDir, waitFor } from "../testenv/src/proc.js";
-import type { FrrContainer, SpeakerProcess } from "../testenv/src/speaker-process.js";
+import type { FrrContainer } from "../testenv/src/frr-container.js";
+import type { SpeakerProcess } from "../testenv/src/speaker-process.js";
 
 const NODE = "node1";
 const DAEMONS = ["zebra", "bgpd", "bfdd"] as const;
@@ -119,7 +120,7 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     speaker = sp;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
   }, 240_000);
 
   afterAll(async () => {

@@ -5,10 +5,11 @@
 // veth pair inside the owner's namespace.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";
+import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { metricValue } from "../testenv/src/speaker-process.js";
 
 interface EventObj {
   reason: string;
@@ -41,7 +42,7 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
     await pool(kc, "ghost", { addresses: ["10.111.0.230-10.111.0.239"] });
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "ghost", namespace: METALLB_NS }, spec: { ipAddressPools: ["ghost"], interfaces: ["foo"] } } as never,
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "ghost", namespace: METALLB_NS }, spec: { ipAddressPools: ["ghost"], interfaces: ["foo"] } },
       "l2advertisements",
     );
     await createService(kc, "apps", "ghost", { annotations: { "metallb.io/address-pool": "ghost" } });

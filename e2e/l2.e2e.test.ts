@@ -9,12 +9,13 @@ import type * as k8s from "@kubernetes/client-node";
 import { encodeHeartbeat } from "../model/src/layer2/heartbeat.js";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP } from "../model/src/net/ip.js";
-import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import type { NetLab } from "../testenv/src/netlab.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
-import { metricValue, startL2Lab, type L2Lab } from "../testenv/src/speaker-process.js";
+import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { metricValue } from "../testenv/src/speaker-process.js";
 
 const ROGUE_MAC = "02:66:00:00:00:01";
 
@@ -39,7 +40,7 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
         addressType: "IPv4",
         endpoints: nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
         ports: [{ port: 80, protocol: "TCP" }],
-      } as never,
+      },
       "endpointslices",
     );
   };
@@ -90,8 +91,8 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     await ensureNamespace(kc, "apps");
     await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209", "fd00:111::200-fd00:111::209"] });
     await pool(kc, "side", { addresses: ["10.111.0.220-10.111.0.229"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "l2advertisements");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "side", namespace: METALLB_NS }, spec: { ipAddressPools: ["side"], interfaces: ["eth1"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "side", namespace: METALLB_NS }, spec: { ipAddressPools: ["side"], interfaces: ["eth1"] } }, "l2advertisements");
     await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" }, ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] });
     await endpoints("web", ["node1", "node2"]);
     const st = await waitForIPs(kc, "apps", "web");

@@ -4,7 +4,7 @@
 // back with their state; metallb_speaker_announced{protocol="bgp"} follows the announced Services.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { NODE_ASN, ROUTER_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -59,7 +59,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     for (const s of bgp.speakers.values()) await s.idle();
   };
   const peer = (name: string, spec: Record<string, unknown>): Promise<void> =>
-    apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name, namespace: METALLB_NS }, spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, ...spec } } as never, "bgppeers");
+    apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name, namespace: METALLB_NS }, spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, ...spec } }, "bgppeers");
   const deletePeer = (name: string): Promise<unknown> => kubeRequest(kc, "DELETE", `/apis/metallb.io/v1beta2/namespaces/${METALLB_NS}/bgppeers/${name}`);
   /** The node's metallb_speaker_announced samples, as label sets with their value. */
   const announced = async (node: string): Promise<Array<Record<string, string>>> => {
@@ -84,7 +84,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.220.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
     await createService(kc, "apps", "x");
     await createEndpointSlice(kc, "apps", "x", ["node1", "node2"]);
     ip = (await waitForIPs(kc, "apps", "x")).ips[0] ?? "";
@@ -127,7 +127,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     expect(await routerPaths(prefix)).toHaveLength(2);
     expect(await routerConnections()).toEqual(connectionsBefore);
 
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "does-not-exist", namespace: METALLB_NS }, spec: { receiveInterval: 300, transmitInterval: 300 } } as never, "bfdprofiles");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "does-not-exist", namespace: METALLB_NS }, spec: { receiveInterval: 300, transmitInterval: 300 } }, "bfdprofiles");
     await waitStates({ "speaker-node1": { result: "Valid" }, "speaker-node2": { result: "Valid" }, controller: { result: "Valid" } });
     // Valid again: the new configuration (with the peer) is applied.
     await waitFor("the new peer configured on node1", async () => ((await nodeNeighbors("node1")).includes(GHOST) ? true : undefined), 20_000, 100);
@@ -138,7 +138,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
 
   test("a password Secret of the wrong type: the speakers Invalid, the controller Valid; the right type makes them Valid", async () => {
     const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
-    const secret = (type: string): Promise<void> => apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "wrong-type", namespace: METALLB_NS }, type, stringData: { password: "pw" } } as never, "secrets");
+    const secret = (type: string): Promise<void> => apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "wrong-type", namespace: METALLB_NS }, type, stringData: { password: "pw" } }, "secrets");
     await secret("Opaque");
     await peer("with-secret", { peerAddress: GHOST, passwordSecret: { name: "wrong-type" } });
     await waitStates({ "speaker-node1": { result: "Invalid", text: 'secret type mismatch on "metallb-system"/"wrong-type"' }, "speaker-node2": { result: "Invalid", text: "secret type mismatch" } });

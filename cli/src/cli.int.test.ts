@@ -1,7 +1,7 @@
 // The compiled `metallb-ts` CLI, run as a process the way a GitOps pipeline runs it.
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { join } from "node:path";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { run } from "../../testenv/src/proc.js";
 
 const root = repoRoot();

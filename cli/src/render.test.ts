@@ -33,6 +33,12 @@ describe("metallb-ts render", () => {
   test("usage errors exit 2; an invalid configuration exits 1 with the problem", async () => {
     const c = fsIO();
     expect(await runRender([join(ROOT, "config/samples")], c.io)).toBe(2);
+    const u = fsIO();
+    expect(await runRender(["--node", "n", "--show-password", join(ROOT, "config/samples")], u.io)).toBe(2);
+    expect(u.err.join("\n")).toMatch(/^render: unknown flag --show-password\n/);
+    const v = fsIO();
+    expect(await runRender(["--node", join(ROOT, "config/samples")], v.io)).toBe(2);
+    expect(v.err.join("\n")).toMatch(/^render: no files or directories given/);
     const d = fsIO();
     expect(await runRender(["--node", "n", join(ROOT, "cli/testdata/broken-pool")], d.io)).toBe(1);
     expect(d.err.join("\n")).toMatch(/overlaps/);

@@ -13,6 +13,7 @@ import type { IPAddress } from "../../model/src/net/ip.js";
 import { nodeViewFromObject, servingNodesByService } from "../../model/src/node-config/views.js";
 import { serviceSnapshotFromObject } from "../../model/src/service/snapshot.js";
 import { renderFrrConfig } from "../../frr-templates/src/render.js";
+import { parseFlags } from "../../shell/src/flags.js";
 import { expandPaths, type ValidateIO } from "./validate.js";
 
 export const RENDER_USAGE = "usage: metallb-ts render --node NAME [--show-passwords] <file or directory>...";
@@ -29,25 +30,17 @@ interface Args {
   paths: string[];
 }
 
-function parseArgs(args: readonly string[]): Args | string {
-  let node = "";
-  let showPasswords = false;
-  const paths: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? "";
-    if (a === "--node") node = args[++i] ?? "";
-    else if (a.startsWith("--node=")) node = a.slice("--node=".length);
-    else if (a === "--show-passwords") showPasswords = true;
-    else if (a.startsWith("--")) return `unknown flag ${a}`;
-    else paths.push(a);
-  }
-  if (node === "") return "--node is required";
-  if (paths.length === 0) return "no files or directories given";
-  return { node, showPasswords, paths };
+function parseRenderArgs(argv: readonly string[]): Args | string {
+  const parsed = parseFlags(argv, { node: "string", "show-passwords": "boolean" }, { allowPositionals: true });
+  if (!parsed.ok) return parsed.error;
+  const node = parsed.flags.values.get("node");
+  if (typeof node !== "string" || node === "") return "--node is required";
+  if (parsed.flags.positionals.length === 0) return "no files or directories given";
+  return { node, showPasswords: parsed.flags.values.get("show-passwords") === true, paths: [...parsed.flags.positionals] };
 }
 
 export async function runRender(argv: readonly string[], io: ValidateIO): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseRenderArgs(argv);
   if (typeof args === "string") {
     io.stderr(`render: ${args}\n${RENDER_USAGE}`);
     return 2;

@@ -38,6 +38,12 @@ function memoryIO(files: Record<string, string>): Captured {
 const rel = (lines: readonly string[]): string[] => lines.map((l) => l.split(`${TESTDATA}/`).join(""));
 
 describe("runValidate", () => {
+  test("an unknown flag is a usage error (exit 2), not a file name", async () => {
+    const c = memoryIO({});
+    expect(await runValidate(["--strict", "config"], c.io)).toBe(2);
+    expect(c.err).toEqual(["validate: unknown flag --strict"]);
+  });
+
   test("a valid directory (recursive, *.yaml and *.yml only) exits 0 with a summary", async () => {
     const c = capture();
     expect(await runValidate([`${TESTDATA}/valid`], c.io)).toBe(0);

@@ -1,6 +1,7 @@
 import { loadAll } from "js-yaml";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
+import { parseFlags } from "../../shell/src/flags.js";
 import type { ClusterResources, ResourceKind } from "../../model/src/config/types.js";
 
 /** The I/O `runValidate` needs, injected so that it can be unit-tested without a file system. */
@@ -133,9 +134,15 @@ function summary(collected: Collected, files: number): string {
  * `metallb-ts validate`: reads multi-document YAML files (or directories of *.yaml / *.yml, recursively), validates the
  * MetalLB configuration they hold exactly as the operator would, and prints every problem as
  * `file:doc Kind/name field: message` (doc is the 1-based document number in the file). Returns the exit code:
- * 0 when valid, 1 on any problem, YAML error, unreadable file or unknown metallb.io kind.
+ * 0 when valid, 1 on any problem, YAML error, unreadable file or unknown metallb.io kind, 2 on an unknown flag.
  */
-export async function runValidate(paths: string[], io: ValidateIO): Promise<number> {
+export async function runValidate(argv: readonly string[], io: ValidateIO): Promise<number> {
+  const parsed = parseFlags(argv, {}, { allowPositionals: true });
+  if (!parsed.ok) {
+    io.stderr(`validate: ${parsed.error}`);
+    return 2;
+  }
+  const paths = parsed.flags.positionals;
   if (paths.length === 0) {
     io.stderr("validate: no files or directories given");
     return 1;

@@ -8,7 +8,7 @@
 // --keep leaves everything up until Ctrl-C and prints how to look around.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../operator/src/testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../testenv/src/objects.js";
 import { spawnLogged, waitFor } from "../../testenv/src/proc.js";
 import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
 import { externalApiServer } from "../../testenv/src/control-plane.js";
@@ -63,7 +63,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await step("Configuring metallb-ts: an IPAddressPool and a BGPAdvertisement (the BGPPeer to the router was created with the lab)", async () => {
       await ensureNamespace(kc, "demo");
       await pool(kc, "demo-bgp", { addresses: ["10.200.0.0/28"], avoidBuggyIPs: true });
-      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "demo-bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] } } as never, "bgpadvertisements");
+      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "demo-bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] } }, "bgpadvertisements");
       return { value: undefined, detail: "    IPAddressPool demo-bgp 10.200.0.0/28 (avoidBuggyIPs), BGPAdvertisement demo-bgp (community 64500:100), BGPPeer router (AS 64500, password, BFD 100 ms)" };
     });
     const vip = await step("Creating a LoadBalancer Service 'web' with endpoints on node1 and node2", async () => {
@@ -106,7 +106,7 @@ async function main(argv: readonly string[]): Promise<void> {
     // ---- Layer 2 ----
     const l2vip = await step("Layer 2 mode: an IPAddressPool on the LAN, an L2Advertisement and a second Service", async () => {
       await pool(kc, "demo-l2", { addresses: ["10.111.0.200-10.111.0.209"], autoAssign: false });
-      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "demo-l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-l2"] } } as never, "l2advertisements");
+      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "demo-l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-l2"] } }, "l2advertisements");
       await createService(kc, "demo", "web-l2", { annotations: { "metallb.io/address-pool": "demo-l2" } });
       await createEndpointSlice(kc, "demo", "web-l2", NODES);
       const s = await waitForIPs(kc, "demo", "web-l2");

@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { run, waitFor } from "../../testenv/src/proc.js";
-import { createService, ensureNamespace, METALLB_NS, pool } from "./testing.js";
+import { createService, ensureNamespace, METALLB_NS, pool } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");

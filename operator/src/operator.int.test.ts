@@ -8,7 +8,7 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 
@@ -161,14 +161,14 @@ describe("operator: IP allocation on a real apiserver", () => {
 
   test("each node gets a NodeConfig with its BGP plan; passwords stay out of it", async () => {
     const kc = env.kc;
-    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } } as never, "nodes");
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } } as never, "secrets");
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } }, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } }, "secrets");
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } } as never,
+      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } },
       "bgppeers",
     );
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } }, "bgpadvertisements");
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
     await createEndpointSlice(kc, "apps", "web", ["node-a"]);
@@ -195,7 +195,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).not.toContain("apps/web");
 
     // L2: the entry names the L2Advertisement, the node's half says it selects node-a, so node-a is the candidate.
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } } as never, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } }, "l2advertisements");
     await waitFor("apps/web's entry with the L2Advertisement", async () => ((await webEntry())?.l2?.includes("l2") === true ? true : undefined), 15_000);
     await waitFor(
       "NodeConfig node-a selected by the L2Advertisement",
@@ -211,13 +211,13 @@ describe("operator: IP allocation on a real apiserver", () => {
   test("a Service change writes one entry of one shard, and no NodeConfig", async () => {
     const kc = env.kc;
     const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
-    for (const n of ["node-b", "node-c"]) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { rack: "r2" } } } as never, "nodes");
+    for (const n of ["node-b", "node-c"]) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { rack: "r2" } } }, "nodes");
     await ensureNamespace(kc, "bulk");
     await pool(kc, "bulk", { addresses: ["192.168.50.0/24"], serviceAllocation: { priority: 1, namespaces: ["bulk"] } });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } }, "bgpadvertisements");
     const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
     for (const name of names) {
-      await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bulk" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } } as never, "services");
+      await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bulk" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } }, "services");
       await createEndpointSlice(kc, "bulk", name, ["node-b"]);
     }
     type Versioned = { metadata: { name: string; resourceVersion: string }; spec?: { services?: Record<string, unknown> } };
@@ -251,7 +251,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     const patches = (): number => kubeClientFor(opKc).snapshot().byVerb.PATCH.requests;
     const before = patches();
     const names = Array.from({ length: 10 }, (_, i) => `svc-${i}`);
-    for (const name of names) await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "once" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } } as never, "services");
+    for (const name of names) await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "once" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } }, "services");
     for (const name of names) await waitForIPs(kc, "once", name);
     // Let the cache catch up with every write (each write's echo is a Service event that re-converges it).
     await sleep(1_000);

@@ -8,7 +8,7 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
-import { createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./testing.js";
+import { createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const POOL_PATH = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/owned`;

@@ -10,13 +10,13 @@ import { Registry } from "prom-client";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 import { jsonLogger, silentLogger } from "../../shell/src/logger.js";
 import { Speaker } from "../../speaker/src/speaker.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
-import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName } from "../../testenv/src/rbac.js";
+import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName, type Manifest } from "../../testenv/src/rbac.js";
 import { Operator } from "./operator.js";
 import { parseSpeakerWorkload } from "./speaker-workload.js";
-import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "./testing.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
 const env = useControlPlane();
@@ -108,11 +108,11 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
 
   test("leader election, IP allocation, annotation, Events, pool status, ConfigurationState, NodeConfigs, L2 key", async () => {
     const kc = env.kc;
-    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node1", labels: { "kubernetes.io/hostname": "node1" } } } as never, "nodes");
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret" } } as never, "secrets");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "l2advertisements");
-    await apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } } } as never, "bgppeers");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } } as never, "bgpadvertisements");
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node1", labels: { "kubernetes.io/hostname": "node1" } } }, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret" } }, "secrets");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "l2advertisements");
+    await apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } } }, "bgppeers");
+    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "bgpadvertisements");
 
     operator = await startOperator(creds.operator.kubeConfig(), "rbac-op");
     await createService(kc, "apps", "web");
@@ -212,10 +212,10 @@ describe("a permission missing from the manifests fails", () => {
   test("without services/status the operator cannot publish an IP; with the manifests' rule back it does", async () => {
     await operator?.stop();
     operator = undefined;
-    const withoutStatus = (component: ComponentName, objects: Array<{ kind: string; rules?: Array<Record<string, unknown>> }>): never =>
+    const withoutStatus = (component: ComponentName, objects: Manifest[]): Manifest[] =>
       objects.map((o) =>
         component === "operator" && o.kind === "ClusterRole" ? { ...o, rules: (o.rules ?? []).filter((r) => !(r["resources"] as string[]).includes("services/status")) } : o,
-      ) as never;
+      );
     await installComponentRbac(env.kc, { namespace: METALLB_NS, dir, edit: withoutStatus });
     const before = operatorLog.length;
     operator = await startOperator(creds.operator.kubeConfig(), "rbac-op-2");

@@ -47,6 +47,9 @@ describe("parseOperatorSettings", () => {
     [["--log-level", "chatty"], /--log-level/],
     [["positional"], /unexpected argument/],
     [["--namespace"], /needs a value/],
+    [["--namespace", "--leader-elect=false"], /flag --namespace needs a value/],
+    [["--leader-elect=maybe"], /--leader-elect must be true or false/],
+    [["-n", "lb"], /unknown flag -n/],
   ])("%j is refused", (argv, want) => {
     const r = parseOperatorSettings(argv, {}, "h", 1);
     expect(r.ok ? "accepted" : r.error).toMatch(want);

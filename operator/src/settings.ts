@@ -1,5 +1,6 @@
-// Operator settings from flags (--name=value or --name value) over environment variables over defaults.
-// Pure: main.ts passes argv and env in.
+// Operator settings from flags (--name=value or --name value; node:util.parseArgs, strict) over environment variables
+// over defaults. Pure: main.ts passes argv and env in.
+import { parseFlags, type FlagSpec } from "../../shell/src/flags.js";
 import type { LogLevel } from "../../shell/src/logger.js";
 import type { OperatorSettings } from "./operator.js";
 
@@ -34,43 +35,47 @@ export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
   --speaker-workload FILE   keep the speaker DaemonSet of this YAML file applied in the namespace (OLM installs)
   --speaker-image IMAGE     with --speaker-workload: the speaker image to run (env SPEAKER_IMAGE)`;
 
-const KNOWN = new Set(["webhook-mode", "webhook-port", "cert-dir", "cert-service-name", "disable-cert-rotation", "namespace", "lb-class", "default-lb-class", "identity", "leader-elect", "lease-duration", "renew-deadline", "retry-period", "metrics-addr", "log-level", "startup-timeout", "speaker-workload", "speaker-image"]);
-
-function parseFlags(argv: readonly string[]): Map<string, string> | string {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? "";
-    if (!a.startsWith("--")) return `unexpected argument ${JSON.stringify(a)}`;
-    const eq = a.indexOf("=");
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (!KNOWN.has(name)) return `unknown flag --${name}`;
-    if (eq > 0) out.set(name, a.slice(eq + 1));
-    else if (a === "--default-lb-class" || a === "--leader-elect" || a === "--disable-cert-rotation") out.set(a.slice(2), "true");
-    else {
-      const v = argv[i + 1];
-      if (v === undefined) return `flag ${a} needs a value`;
-      out.set(a.slice(2), v);
-      i++;
-    }
-  }
-  return out;
-}
-
+const FLAGS: FlagSpec = {
+  "webhook-mode": "string",
+  "webhook-port": "string",
+  "cert-dir": "string",
+  "cert-service-name": "string",
+  "disable-cert-rotation": "boolean",
+  namespace: "string",
+  "lb-class": "string",
+  "default-lb-class": "boolean",
+  identity: "string",
+  "leader-elect": "boolean",
+  "lease-duration": "string",
+  "renew-deadline": "string",
+  "retry-period": "string",
+  "metrics-addr": "string",
+  "log-level": "string",
+  "startup-timeout": "string",
+  "speaker-workload": "string",
+  "speaker-image": "string",
+};
 
 export function parseOperatorSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, hostname: string, pid: number): SettingsResult {
-  const flags = parseFlags(argv);
-  if (typeof flags === "string") return { ok: false, error: flags };
+  const parsed = parseFlags(argv, FLAGS);
+  if (!parsed.ok) return parsed;
+  const given = parsed.flags.values;
+  const flags = {
+    get: (name: string): string | undefined => {
+      const v = given.get(name);
+      return typeof v === "string" ? v : undefined;
+    },
+    has: (name: string): boolean => given.has(name),
+  };
   const num = (name: string, dflt: number): number | string => {
     const v = flags.get(name);
     if (v === undefined) return dflt;
     const n = Number(v);
     return Number.isInteger(n) && n >= 0 ? n : `--${name} must be a non-negative integer, got ${JSON.stringify(v)}`;
   };
-  const bool = (name: string, dflt: boolean): boolean | string => {
-    const v = flags.get(name);
-    if (v === undefined) return dflt;
-    if (v === "true" || v === "false") return v === "true";
-    return `--${name} must be true or false`;
+  const bool = (name: string, dflt: boolean): boolean => {
+    const v = given.get(name);
+    return typeof v === "boolean" ? v : dflt;
   };
   const leaseDuration = num("lease-duration", 15);
   const renewDeadline = num("renew-deadline", 10_000);
@@ -82,9 +87,8 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
   const webhookMode = flags.get("webhook-mode") ?? "enabled";
   if (webhookMode !== "enabled" && webhookMode !== "disabled") return { ok: false, error: "--webhook-mode must be enabled or disabled" };
   if (typeof webhookPort === "string") return { ok: false, error: webhookPort };
-  if (typeof noRotation === "string") return { ok: false, error: noRotation };
   const defaultClass = bool("default-lb-class", false);
-  for (const v of [leaseDuration, renewDeadline, retryPeriod, startup, leaderElect, defaultClass]) if (typeof v === "string") return { ok: false, error: v };
+  for (const v of [leaseDuration, renewDeadline, retryPeriod, startup]) if (typeof v === "string") return { ok: false, error: v };
   const addr = flags.get("metrics-addr") ?? "0.0.0.0:7472";
   const m = /^(.*):(\d+)$/.exec(addr);
   if (m === null) return { ok: false, error: `--metrics-addr must be HOST:PORT, got ${JSON.stringify(addr)}` };
@@ -99,10 +103,10 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
     settings: {
       namespace: flags.get("namespace") ?? env.METALLB_NAMESPACE ?? "metallb-system",
       lbClass: lbClass === "" ? null : lbClass,
-      defaultLbClass: defaultClass as boolean,
+      defaultLbClass: defaultClass,
       identity: flags.get("identity") ?? env.POD_NAME ?? `${hostname}-${pid}`,
       leaderElection: {
-        enabled: leaderElect as boolean,
+        enabled: leaderElect,
         leaseName: "metallb-ts-operator",
         leaseDurationSeconds: leaseDuration as number,
         renewDeadlineMs: renewDeadline as number,

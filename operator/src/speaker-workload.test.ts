@@ -1,7 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { MANAGED_BY_OPERATOR, parseSpeakerWorkload, workloadObjectPath, type WorkloadObject } from "./speaker-workload.js";
 
 const frrYaml = readFileSync(join(repoRoot(), "config/speaker/speaker-frr.yaml"), "utf8");

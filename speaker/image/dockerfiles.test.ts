@@ -14,6 +14,7 @@ import { isBuiltin } from "node:module";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ADDON_RELATIVE_PATH } from "../src/layer2/rawsocket.js";
+import { parseSpeakerSettings } from "../src/settings.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), "utf8");
@@ -444,11 +445,10 @@ describe("Dockerfile.speaker: native addon and FRR", () => {
   });
 
   test("frr-start and the speaker agree on FRR's directories", () => {
-    const main = read("speaker/src/main.ts");
-    expect(shellDefault("FRR_RUN_DIR")).toBe("/var/run/frr");
-    expect(main).toContain(`flag(args, "frr-dir") ?? "/var/run/frr"`);
-    expect(shellDefault("FRR_CONF_DIR")).toBe("/etc/frr");
-    expect(main).toContain(`flag(args, "frr-config") ?? "/etc/frr/frr.conf"`);
+    const parsed = parseSpeakerSettings(["--node-name", "n"], {});
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.settings.frrDir).toBe(shellDefault("FRR_RUN_DIR"));
+    expect(parsed.settings.frrConfig).toBe(`${shellDefault("FRR_CONF_DIR") ?? ""}/frr.conf`);
   });
 
   test("frr-start.sh is valid bash, and the default daemons file enables bgpd and bfdd", () => {

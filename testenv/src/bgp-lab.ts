@@ -4,7 +4,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Operator } from "../../operator/src/operator.js";
-import { apply, ensureNamespace, METALLB_NS } from "../../operator/src/testing.js";
+import { apply, ensureNamespace, METALLB_NS } from "./objects.js";
 import { installComponentRbac } from "./rbac.js";
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
@@ -15,7 +15,9 @@ import { addExitHook } from "./exit-hooks.js";
 import { freePort, isAlive, spawnLogged, terminate } from "./proc.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { ControlPlane, type ApiServerHandle } from "./control-plane.js";
-import { ApiBridge, buildSpeaker, confinementPrefix, FrrContainer, SpeakerProcess, speakerPod } from "./speaker-process.js";
+import { ApiBridge } from "./api-bridge.js";
+import { confinementPrefix, FrrContainer, speakerPod } from "./frr-container.js";
+import { buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
 
 export const BGP_LAB_PASSWORD = "bgp-lab-secret";
@@ -38,7 +40,7 @@ export interface BgpLabOptions {
    * "frr-start" (needs speakerProcesses): the speaker Pod's FRR container as config/speaker/speaker-frr.yaml wires
    * it: speaker/image/frr-start.sh with the startup ConfigMap (bgpd -p 0: the node connects out), directories
    * standing in for the emptyDirs shared with the speaker, both containers confined as the manifest says
-   * (FrrContainer in speaker-process.ts).
+   * (FrrContainer in frr-container.ts).
    */
   nodeFrr?: "testenv" | "frr-start";
   /** Use this control plane instead of starting one. */
@@ -92,12 +94,12 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
 async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly string[], routerAsn: number): Promise<void> {
   await ensureNamespace(kc, METALLB_NS);
   for (const n of nodes) {
-    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } } as never, "nodes");
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } }, "nodes");
     // No kubelet here: the node's address (speakers exchange heartbeats on it) is set as a kubelet would.
     await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
   }
-  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } } as never, "secrets");
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } } as never, "bfdprofiles");
+  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } }, "secrets");
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } }, "bfdprofiles");
   await apply(
     kc,
     {
@@ -105,7 +107,7 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
       kind: "BGPPeer",
       metadata: { name: "router", namespace: METALLB_NS },
       spec: { myASN: NODE_ASN, peerASN: routerAsn, peerAddress: lab.host("router").ipv4, holdTime: "9s", keepaliveTime: "3s", connectTime: "1s", passwordSecret: { name: "router-pw" }, bfdProfile: "fast" },
-    } as never,
+    },
     "bgppeers",
   );
 }

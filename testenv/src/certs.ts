@@ -1,8 +1,9 @@
-// Test PKI made with the openssl CLI: a CA, and server/client certificates signed by it.
+// Test PKI of the control plane: a CA, and server/client certificates signed by it, made by the same certificate
+// code as the webhook's own PKI (operator/src/webhook/x509.ts), written as PEM files; and the service-account keys.
 import { generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "./proc.js";
+import { createCertificate, type KeyPair } from "../../operator/src/webhook/x509.js";
 
 export interface CertFiles {
   cert: string;
@@ -19,38 +20,40 @@ export interface CertRequest {
   usage: "server" | "client";
 }
 
-const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const DAY = 86_400_000;
 
-export async function makeCA(dir: string, name: string, commonName: string): Promise<CertFiles> {
+/** Valid from a minute ago (clock skew between this process and the children) for seven days. */
+function validity(): { notBefore: Date; notAfter: Date } {
+  const now = Date.now();
+  return { notBefore: new Date(now - 60_000), notAfter: new Date(now + 7 * DAY) };
+}
+
+function writePair(dir: string, name: string, pair: KeyPair): CertFiles {
   const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-  await run("openssl", [
-    "req", "-x509", ...EC_KEY, "-keyout", files.key, "-out", files.cert, "-days", "7",
-    "-subj", `/CN=${commonName}`,
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-  ]);
+  writeFileSync(files.key, pair.keyPem, { mode: 0o600 });
+  writeFileSync(files.cert, pair.certPem);
   return files;
 }
 
+export async function makeCA(dir: string, name: string, commonName: string): Promise<CertFiles> {
+  return writePair(dir, name, await createCertificate({ commonName, isCA: true, ...validity() }));
+}
+
 export async function signCert(dir: string, ca: CertFiles, req: CertRequest): Promise<CertFiles> {
-  const files = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
-  const csr = join(dir, `${req.name}.csr`);
-  const ext = join(dir, `${req.name}.ext`);
-  const subject = `/CN=${req.commonName}${(req.organizations ?? []).map((o) => `/O=${o}`).join("")}`;
-  const sans = [...(req.ipSANs ?? []).map((ip) => `IP:${ip}`), ...(req.dnsSANs ?? []).map((d) => `DNS:${d}`)];
-  const lines = [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    `extendedKeyUsage=${req.usage === "server" ? "serverAuth" : "clientAuth"}`,
-    ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
-  ];
-  writeFileSync(ext, lines.join("\n") + "\n");
-  await run("openssl", ["req", ...EC_KEY, "-keyout", files.key, "-out", csr, "-subj", subject]);
-  await run("openssl", [
-    "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-    "-out", files.cert, "-days", "7", "-extfile", ext,
-  ]);
-  return files;
+  const issuer: KeyPair = { certPem: readFileSync(ca.cert, "utf8"), keyPem: readFileSync(ca.key, "utf8") };
+  const pair = await createCertificate(
+    {
+      commonName: req.commonName,
+      organizations: req.organizations ?? [],
+      isCA: false,
+      usage: req.usage,
+      dnsNames: req.dnsSANs ?? [],
+      ipAddresses: req.ipSANs ?? [],
+      ...validity(),
+    },
+    issuer,
+  );
+  return writePair(dir, req.name, pair);
 }
 
 /** An RSA key pair for signing service-account tokens. */

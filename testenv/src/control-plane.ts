@@ -8,10 +8,11 @@ import * as k8s from "@kubernetes/client-node";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { homedir, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import yaml from "js-yaml";
 import { addExitHook } from "./exit-hooks.js";
+import { repoRoot } from "./repo-root.js";
 import { makeCA, makeServiceAccountKeys, signCert, type CertFiles } from "./certs.js";
 import { exited, freePort, isAlive, listDir, ownerPidOf, readPidFile, runId, spawnLogged, terminate, waitFor } from "./proc.js";
 
@@ -46,17 +47,6 @@ export interface ControlPlaneInfo {
   apiserverPid: number;
   /** The audit log (JSON lines), when started with auditPolicy. */
   auditLogPath?: string;
-}
-
-/** The repository root: the nearest directory above this module with a package.json (works from dist/ too). */
-export function repoRoot(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
-    dir = up;
-  }
-  return dir;
 }
 
 export function defaultBinDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,12 +6,12 @@ import yaml from "js-yaml";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
-import { apply } from "../../operator/src/testing.js";
-import { repoRoot } from "./control-plane.js";
+import { apply } from "./objects.js";
+import { repoRoot } from "./repo-root.js";
 
 export type ComponentName = "operator" | "speaker";
 
-interface Manifest {
+export interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; [k: string]: unknown };

@@ -4,9 +4,9 @@ import { describe, expect, test } from "@jest/globals";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { rawKubeRequest, repoRoot } from "../../../testenv/src/control-plane.js";
+import { rawKubeRequest } from "../../../testenv/src/control-plane.js";
+import { repoRoot } from "../../../testenv/src/repo-root.js";
 import { createTestNamespace, useControlPlane } from "../../../testenv/src/kube.js";
-import { METALLB_KINDS } from "./index.js";
 
 const env = useControlPlane();
 
@@ -17,6 +17,27 @@ interface Obj {
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 }
+
+/** Kind, plural and served versions of each CRD in config/crd/bases (the API's source of truth). */
+interface CrdKind {
+  kind: string;
+  plural: string;
+  versions: string[];
+}
+
+function metallbKinds(): CrdKind[] {
+  const dir = join(repoRoot(), "config", "crd", "bases");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => {
+      const crd = yaml.load(readFileSync(join(dir, f), "utf8")) as {
+        spec: { names: { kind: string; plural: string }; versions: Array<{ name: string; served: boolean }> };
+      };
+      return { kind: crd.spec.names.kind, plural: crd.spec.names.plural, versions: crd.spec.versions.filter((v) => v.served).map((v) => v.name) };
+    });
+}
+
+const METALLB_KINDS = metallbKinds();
 
 const pluralOf = (kind: string): string => {
   const k = METALLB_KINDS.find((x) => x.kind === kind);

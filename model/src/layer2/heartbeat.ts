@@ -2,7 +2,9 @@
 // machine that turns received heartbeats, own ticks and apiserver contact into "who is alive" and "am I fenced".
 // The shell owns the socket and the timers; it feeds this module and re-runs the election (election.ts) whenever
 // `alive()`/`fenced()` may have changed (after each accepted heartbeat and at `nextChangeAt()`).
-import { constantTimeEqual, hmacSha256 } from "../crypto/hmac.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { constantTimeEqual } from "../bytes.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Codec
@@ -77,7 +79,7 @@ function validNodeName(node: string): boolean {
 const validUint = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
 function mac(key: Uint8Array, signed: Uint8Array): Uint8Array {
-  return hmacSha256(key, signed).subarray(0, HEARTBEAT_MAC_BYTES);
+  return hmac(sha256, key, signed).subarray(0, HEARTBEAT_MAC_BYTES);
 }
 
 function setUint53(view: DataView, offset: number, n: number): void {

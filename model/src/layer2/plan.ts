@@ -3,9 +3,11 @@
 // speakers then only pick the first *live* candidate (election.ts), so the expensive part of MetalLB's
 // ShouldAnnounce (speaker/layer2_controller.go) is computed once, here, and every speaker sees the same order.
 import type { BgpServiceView, NodeView } from "../bgp/plan.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes as utf8 } from "@noble/hashes/utils.js";
 import { planNodeAnnouncement, planServiceAnnouncement, type NodeAnnouncement, type ServiceAnnouncement } from "../announce/plan.js";
+import { compareBytes } from "../bytes.js";
 import type { Config } from "../config/types.js";
-import { compareBytes, sha256, utf8 } from "../crypto/sha256.js";
 import { compareIP, formatIP, type IPAddress } from "../net/ip.js";
 
 export type { NodeView } from "../bgp/plan.js";

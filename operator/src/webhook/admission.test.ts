@@ -139,7 +139,7 @@ describe("config/webhook/manifests.yaml", () => {
   test("has one webhook per route, each with the settings we rely on", async () => {
     const { readFileSync } = await import("node:fs");
     const yaml = (await import("js-yaml")).default;
-    const { repoRoot } = await import("../../../testenv/src/control-plane.js");
+    const { repoRoot } = await import("../../../testenv/src/repo-root.js");
     const { WEBHOOK_ROUTES } = await import("./admission.js");
     const doc = yaml.load(readFileSync(`${repoRoot()}/config/webhook/manifests.yaml`, "utf8")) as {
       webhooks: Array<{ clientConfig: { service: { path: string } }; failurePolicy: string; sideEffects: string; admissionReviewVersions: string[]; timeoutSeconds: number; matchPolicy: string; rules: Array<{ apiVersions: string[]; operations: string[] }> }>;

@@ -135,7 +135,7 @@ export class CertRotator {
   private async checkOnce(force: "leaf" | "ca" | undefined): Promise<void> {
     const now = this.now();
     let bundle = await this.opts.store.load();
-    const renewed = this.renew(bundle, now, force);
+    const renewed = await this.renew(bundle, now, force);
     if (renewed !== undefined) {
       bundle = await this.opts.store.save(renewed);
       this.opts.log.info({ notAfter: new X509Certificate(bundle.leaf.certPem).validTo }, "webhook serving certificate issued");
@@ -152,19 +152,19 @@ export class CertRotator {
    * bundle (new + previous CA) is injected first and the leaf moves to the new CA at its own renewal, long after every
    * client has the new bundle. Only a missing, expiring or unfit leaf is re-issued at once.
    */
-  private renew(bundle: CertBundle | undefined, now: Date, force: "leaf" | "ca" | undefined): CertBundle | undefined {
+  private async renew(bundle: CertBundle | undefined, now: Date, force: "leaf" | "ca" | undefined): Promise<CertBundle | undefined> {
     const ips = this.opts.ipAddresses ?? [];
     const newCa = bundle === undefined || force === "ca" || needsRenewal(bundle.ca.certPem, now);
-    const ca = newCa ? this.issueCa(now) : bundle.ca;
+    const ca = newCa ? await this.issueCa(now) : bundle.ca;
     const previousCaPem = newCa ? bundle?.ca.certPem : bundle?.previousCaPem;
     const trusted = [ca.certPem, ...(stillValid(previousCaPem, now) ? [previousCaPem] : [])];
     const keepLeaf = bundle !== undefined && force !== "leaf" && !needsRenewal(bundle.leaf.certPem, now) && leafFits(bundle.leaf.certPem, trusted, this.opts.dnsNames, ips);
     if (keepLeaf && !newCa) return undefined;
-    const leaf = keepLeaf ? bundle.leaf : this.issueLeaf(ca, now);
+    const leaf = keepLeaf ? bundle.leaf : await this.issueLeaf(ca, now);
     return { ca, leaf, ...(trusted[1] !== undefined ? { previousCaPem: trusted[1] } : {}) };
   }
 
-  private issueLeaf(ca: KeyPair, now: Date): KeyPair {
+  private issueLeaf(ca: KeyPair, now: Date): Promise<KeyPair> {
     const ips = this.opts.ipAddresses ?? [];
     return createCertificate(
       {
@@ -179,10 +179,10 @@ export class CertRotator {
     );
   }
 
-  private issueCa(now: Date): KeyPair {
+  private issueCa(now: Date): Promise<KeyPair> {
     return createCertificate({
       commonName: "metallb-webhook-ca",
-      organization: "metallb",
+      organizations: ["metallb"],
       notBefore: new Date(now.getTime() - 60_000),
       notAfter: new Date(now.getTime() + (this.opts.caLifetimeMs ?? 3650 * DAY)),
       isCA: true,

@@ -11,8 +11,8 @@ import { createCertificate, type KeyPair } from "./x509.js";
 
 const HOUR = 3_600_000;
 const t = new Date(Date.now() - 60_000);
-const ca = createCertificate({ commonName: "ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
-const leaf = (): KeyPair => createCertificate({ commonName: "leaf", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, ca);
+const ca = await createCertificate({ commonName: "ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
+const leaf = (): Promise<KeyPair> => createCertificate({ commonName: "leaf", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, ca);
 
 function writePair(dir: string, pair: KeyPair): void {
   for (const [f, data] of [[KEY_FILE, pair.keyPem], [CERT_FILE, pair.certPem]] as const) {
@@ -43,7 +43,7 @@ afterEach(async () => {
 describe("WebhookServer", () => {
   test("serves admission and conversion, and swaps the certificate when the files change", async () => {
     const dir = mkdtempSync(join(tmpdir(), "whsrv-"));
-    writePair(dir, leaf());
+    writePair(dir, await leaf());
     server = new WebhookServer({ host: "127.0.0.1", port: 0, certDir: dir, namespace: "metallb-system", lister: { list: () => Promise.resolve([]) }, log: silentLogger, reloadDebounceMs: 10 });
     const port = await server.start();
     const pool = { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "p", namespace: "metallb-system" }, spec: { addresses: ["bad"] } };
@@ -54,7 +54,7 @@ describe("WebhookServer", () => {
     expect(conv.body).toMatchObject({ response: { uid: "2", result: { status: "Success" } } });
     expect((await post(port, "/nope", {})).status).toBe(404);
 
-    const next = leaf();
+    const next = await leaf();
     writePair(dir, next);
     const deadline = Date.now() + 10_000;
     let serial = first.serial;
@@ -67,10 +67,10 @@ describe("WebhookServer", () => {
 
   test("a key without its certificate is not loaded", async () => {
     const dir = mkdtempSync(join(tmpdir(), "whsrv-"));
-    writePair(dir, leaf());
+    writePair(dir, await leaf());
     server = new WebhookServer({ host: "127.0.0.1", port: 0, certDir: dir, namespace: "ns", lister: { list: () => Promise.resolve([]) }, log: silentLogger });
     await server.start();
-    writeFileSync(join(dir, KEY_FILE), leaf().keyPem);
+    writeFileSync(join(dir, KEY_FILE), (await leaf()).keyPem);
     expect(await server.reload()).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import { kubeRequest, statusMessage, type RawResponse } from "../../../shell/src
 import { silentLogger } from "../../../shell/src/logger.js";
 import { useControlPlane } from "../../../testenv/src/kube.js";
 import { waitFor } from "../../../testenv/src/proc.js";
-import { ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS } from "../testing.js";
+import { ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS } from "../../../testenv/src/objects.js";
 import { V1BETA2_FIELDS_ANNOTATION } from "./conversion.js";
 import { startOperatorWebhook, type RunningWebhook } from "./server.js";
 

@@ -5,12 +5,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, connect, type TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCertificate, derTime, objectIdentifier } from "./x509.js";
+import { createCertificate } from "./x509.js";
 
 const HOUR = 3_600_000;
 const now = new Date("2026-11-23T12:00:00Z");
-const ca = createCertificate({ commonName: "metallb-webhook-ca", organization: "metallb", notBefore: now, notAfter: new Date(now.getTime() + 24 * HOUR), isCA: true });
-const leaf = createCertificate(
+const ca = await createCertificate({ commonName: "metallb-webhook-ca", organizations: ["metallb"], notBefore: now, notAfter: new Date(now.getTime() + 24 * HOUR), isCA: true });
+const leaf = await createCertificate(
   {
     commonName: "metallb-webhook-service.metallb-system.svc",
     notBefore: now,
@@ -31,16 +31,6 @@ function requireOpenssl(): void {
   }
 }
 
-describe("DER primitives", () => {
-  test("object identifiers use base-128 arcs", () => {
-    expect(objectIdentifier("1.2.840.10045.4.3.2").toString("hex")).toBe("06082a8648ce3d040302");
-  });
-  test("UTCTime before 2050, GeneralizedTime after", () => {
-    expect(derTime(new Date("2026-01-02T03:04:05Z")).toString("latin1")).toBe("\x17\x0d260102030405Z");
-    expect(derTime(new Date("2051-01-02T03:04:05Z")).toString("latin1")).toBe("\x18\x0f20510102030405Z");
-  });
-});
-
 describe("createCertificate", () => {
   test("node parses the CA and the leaf, and the leaf is issued and signed by the CA", () => {
     const caCert = new X509Certificate(ca.certPem);
@@ -58,8 +48,20 @@ describe("createCertificate", () => {
     expect(new Date(leafCert.validTo).getTime()).toBe(now.getTime() + 12 * HOUR);
   });
 
-  test("a different CA does not verify the leaf", () => {
-    const other = createCertificate({ commonName: "other", notBefore: now, notAfter: new Date(now.getTime() + HOUR), isCA: true });
+  test("a client certificate: clientAuth, every organization in the subject (the apiserver reads them as groups)", async () => {
+    const client = await createCertificate(
+      { commonName: "admin", organizations: ["system:masters", "team"], notBefore: now, notAfter: new Date(now.getTime() + HOUR), isCA: false, usage: "client" },
+      ca,
+    );
+    const cert = new X509Certificate(client.certPem);
+    expect(cert.subject).toBe("O=system:masters\nO=team\nCN=admin");
+    expect(cert.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
+    expect(new X509Certificate(leaf.certPem).keyUsage).toEqual(["1.3.6.1.5.5.7.3.1"]);
+    expect(cert.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
+  });
+
+  test("a different CA does not verify the leaf", async () => {
+    const other = await createCertificate({ commonName: "other", notBefore: now, notAfter: new Date(now.getTime() + HOUR), isCA: true });
     expect(new X509Certificate(leaf.certPem).verify(new X509Certificate(other.certPem).publicKey)).toBe(false);
   });
 
@@ -82,8 +84,8 @@ describe("createCertificate", () => {
   test("node's TLS client accepts the served leaf with the CA as its only trust anchor", async () => {
     // The test's clock is "now", but the TLS stack uses the real clock: issue a fresh pair valid around the real time.
     const t = new Date(Date.now() - 60_000);
-    const liveCa = createCertificate({ commonName: "live-ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
-    const live = createCertificate({ commonName: "live", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, liveCa);
+    const liveCa = await createCertificate({ commonName: "live-ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
+    const live = await createCertificate({ commonName: "live", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, liveCa);
     const server = createServer({ cert: live.certPem, key: live.keyPem }, (s) => s.end("hello"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildCase, type GoldenCase } from "../../../frr-templates/testdata/run-case.js";
 import type { FrrConfig } from "../../../model/src/frr/types.js";
-import { repoRoot } from "../../../testenv/src/control-plane.js";
+import { repoRoot } from "../../../testenv/src/repo-root.js";
 import { frrDaemonsMissing, frrDaemonsNeeded } from "./daemons.js";
 
 /** The FRR view model of a golden case (frr-templates/testdata/cases). */

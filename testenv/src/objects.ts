@@ -1,11 +1,12 @@
-// Test helpers for the operator against a real apiserver: create objects, read Services, wait for IPs and Events.
+// Test helpers against a real apiserver (integration and e2e tests, the demo, the benchmarks): create objects, read
+// Services, wait for IPs and Events. Lives in testenv/ because product code never uses it.
 import type * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
-import { repoRoot } from "../../testenv/src/control-plane.js";
-import { waitFor } from "../../testenv/src/proc.js";
+import { repoRoot } from "./repo-root.js";
+import { waitFor } from "./proc.js";
 
 export const METALLB_NS = "metallb-system";
 
@@ -20,7 +21,15 @@ export interface SvcSpec {
   type?: string;
 }
 
-export async function apply(kc: k8s.KubeConfig, obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }, plural: string): Promise<void> {
+/** Any Kubernetes object as the tests write it: the identifying fields typed, the rest (spec, data, ...) free. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export async function apply(kc: k8s.KubeConfig, obj: KubeObject, plural: string): Promise<void> {
   const ns = obj.metadata.namespace;
   const base = obj.apiVersion.includes("/") ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
   const path = ns === undefined ? `${base}/${plural}` : `${base}/namespaces/${ns}/${plural}`;
@@ -36,11 +45,11 @@ export async function apply(kc: k8s.KubeConfig, obj: { apiVersion: string; kind:
 }
 
 export async function ensureNamespace(kc: k8s.KubeConfig, name: string, labels: Record<string, string> = {}): Promise<void> {
-  await apply(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } as never, "namespaces");
+  await apply(kc, { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }, "namespaces");
 }
 
 export async function pool(kc: k8s.KubeConfig, name: string, spec: Record<string, unknown>): Promise<void> {
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec } as never, "ipaddresspools");
+  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec }, "ipaddresspools");
 }
 
 export async function createService(kc: k8s.KubeConfig, ns: string, name: string, s: SvcSpec = {}): Promise<void> {
@@ -107,7 +116,7 @@ export async function createEndpointSlice(kc: k8s.KubeConfig, ns: string, servic
       addressType: "IPv4",
       endpoints: nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
       ports: [{ port: 80, protocol: "TCP" }],
-    } as never,
+    },
     "endpointslices",
   );
 }

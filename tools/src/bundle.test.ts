@@ -1,5 +1,5 @@
-// The committed OLM bundle (bundle/manifests, bundle/metadata, bundle.Dockerfile) must be what cli/src/bundle.ts
-// generates from config/. `UPDATE_GOLDEN=1 npm run test:unit -- cli/src/bundle` (or `npm run gen:bundle`) rewrites it.
+// The committed OLM bundle (bundle/manifests, bundle/metadata, bundle.Dockerfile) must be what tools/src/bundle.ts
+// generates from config/. `UPDATE_GOLDEN=1 npm run test:unit -- tools/src/bundle` (or `npm run gen:bundle`) rewrites it.
 import { describe, expect, test } from "@jest/globals";
 import yaml from "js-yaml";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Entry point of `npm run gen:manifests`: writes the generated install manifests (cli/src/manifests.ts) into the
+// Entry point of `npm run gen:manifests`: writes the generated install manifests (tools/src/manifests.ts) into the
 // repository (the current directory must be its root).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";

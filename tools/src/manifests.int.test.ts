@@ -4,9 +4,10 @@ import { beforeAll, describe, expect, test } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
-import { defaultBinDir, repoRoot } from "../../testenv/src/control-plane.js";
+import { defaultBinDir } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
-import { ensureNamespace } from "../../operator/src/testing.js";
+import { ensureNamespace } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const kubectl = join(defaultBinDir(), "kubectl");

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { defaultBinDir, repoRoot } from "../../testenv/src/control-plane.js";
+import { defaultBinDir } from "../../testenv/src/control-plane.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
 import { run } from "../../testenv/src/proc.js";
 import { generateBundle } from "./bundle.js";
 

@@ -1,4 +1,4 @@
-// Entry point of `npm run gen:bundle`: writes the OLM bundle (cli/src/bundle.ts) into the repository (the current
+// Entry point of `npm run gen:bundle`: writes the OLM bundle (tools/src/bundle.ts) into the repository (the current
 // directory must be its root) and removes files under bundle/manifests and bundle/metadata it no longer generates.
 //   --out DIR          write under DIR instead (DIR/bundle/..., DIR/bundle.Dockerfile)
 //   --all-namespaces   the variant with the BGPPeer conversion webhook (AllNamespaces install mode only)

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "@jest/globals";
+import { parseConfig } from "./parse-config.js";
+import { emptyClusterResources } from "./resources.js";
+import { bgpPasswordsSecretData } from "./speaker-secrets.js";
+
+const NS = "metallb-system";
+const peer = (name: string, spec: Record<string, unknown>): unknown => ({
+  apiVersion: "metallb.io/v1beta2",
+  kind: "BGPPeer",
+  metadata: { name, namespace: NS },
+  spec: { myASN: 64512, peerASN: 64500, peerAddress: `10.0.0.${name.length}`, ...spec },
+});
+const secret = (name: string, password: string): unknown => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name, namespace: NS },
+  type: "kubernetes.io/basic-auth",
+  data: { password: Buffer.from(password).toString("base64") },
+});
+
+describe("bgpPasswordsSecretData", () => {
+  test("the passwords of referenced Secrets, by Secret name; inline passwords and unreferenced Secrets stay out", () => {
+    const resources = {
+      ...emptyClusterResources(),
+      bgpPeers: [peer("a", { passwordSecret: { name: "pw-b" } }), peer("bb", { passwordSecret: { name: "pw-a" } }), peer("ccc", { password: "inline" }), peer("dddd", { passwordSecret: { name: "pw-a" } })],
+      secrets: [secret("pw-a", "alpha"), secret("pw-b", "beta"), secret("webhook-ca", "not-a-password")],
+    };
+    const parsed = parseConfig(resources);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const data = bgpPasswordsSecretData(parsed.value);
+    expect(data).toEqual({ "pw-a": "alpha", "pw-b": "beta" });
+    expect(Object.keys(data)).toEqual(["pw-a", "pw-b"]);
+  });
+
+  test("no peer with a password Secret: empty", () => {
+    const parsed = parseConfig({ ...emptyClusterResources(), bgpPeers: [peer("a", {})] });
+    expect(parsed.ok && bgpPasswordsSecretData(parsed.value)).toEqual({});
+  });
+});
