@@ -3,7 +3,7 @@
 // resourceNames. Run by the leader after each successful configuration parse (the parse resolves the passwords);
 // nothing is written when the Secret already holds exactly these passwords.
 import type * as k8s from "@kubernetes/client-node";
-import { BGP_PASSWORDS_SECRET, bgpPasswordsSecretData } from "../../model/src/config/speaker-secrets.js";
+import { BGP_PASSWORDS_SECRET, bgpPasswordsSecretData, type ReferencedSecret } from "../../model/src/config/speaker-secrets.js";
 import type { Config } from "../../model/src/config/types.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 import type { Logger } from "../../shell/src/logger.js";
@@ -14,9 +14,9 @@ const MANAGED_BY = { "app.kubernetes.io/managed-by": "metallb-ts-operator" };
 const sameData = (a: Record<string, string>, b: Record<string, string>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
-export async function syncBgpPasswordsSecret(kc: k8s.KubeConfig, namespace: string, config: Config, log: Logger): Promise<Outcome> {
+export async function syncBgpPasswordsSecret(kc: k8s.KubeConfig, namespace: string, config: Config, secret: (name: string) => ReferencedSecret | undefined, log: Logger): Promise<Outcome> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
-  const data = Object.fromEntries(Object.entries(bgpPasswordsSecretData(config)).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  const data = bgpPasswordsSecretData(config, secret);
   const got = await kubeRequest(kc, "GET", `${path}/${BGP_PASSWORDS_SECRET}`);
   if (got.status !== 200 && got.status !== 404) return { kind: "retry", reason: `reading Secret ${BGP_PASSWORDS_SECRET}: ${statusMessage(got)}` };
   const current = got.status === 200 ? (got.body as { data?: Record<string, string>; metadata: { resourceVersion: string } }) : undefined;
@@ -31,6 +31,6 @@ export async function syncBgpPasswordsSecret(kc: k8s.KubeConfig, namespace: stri
   const res = current === undefined ? await kubeRequest(kc, "POST", path, body) : await kubeRequest(kc, "PUT", `${path}/${BGP_PASSWORDS_SECRET}`, body);
   // A conflict (someone wrote in between) is retried: the next attempt reads again.
   if (res.status >= 300) return { kind: "retry", reason: `writing Secret ${BGP_PASSWORDS_SECRET}: ${statusMessage(res)}` };
-  log.info({ secret: BGP_PASSWORDS_SECRET, passwords: Object.keys(data).length }, "wrote the speakers' BGP passwords");
+  log.info({ secret: BGP_PASSWORDS_SECRET, keys: Object.keys(data).length }, "wrote the speakers' BGP passwords");
   return DONE;
 }

@@ -15,6 +15,8 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { CONFIGURATION_STATE_NAME, ConfigController, POOL_STATUS_DELAY_MS } from "./controllers/config.js";
 import { KEYS, LeaderState, NODE_CONFIG_API, type Informers, type OperatorContext, type Raw } from "./controllers/context.js";
 import { ensureL2KeySecret } from "./controllers/l2-key.js";
+import type { ReferencedSecret } from "../../model/src/config/speaker-secrets.js";
+import { syncBgpPasswordsSecret } from "./bgp-passwords-secret.js";
 import { NodeConfigController } from "./controllers/nodes.js";
 import { PoolStatusController } from "./controllers/pool-status.js";
 import { ServiceController } from "./controllers/services.js";
@@ -267,6 +269,11 @@ export class Operator {
     if (key === KEYS.reprocessAll) return this.services.reprocessAll();
     if (key === KEYS.poolStatus) return this.poolStatus.reconcile();
     if (key === KEYS.l2Key) return ensureL2KeySecret(this.ctx);
+    if (key === KEYS.bgpPasswords) {
+      const { state, kc, settings, inf, log } = this.ctx;
+      if (state.config === null) return DONE;
+      return syncBgpPasswordsSecret(kc, settings.namespace, state.config, (name) => inf.secrets.cache.get(name, settings.namespace) as ReferencedSecret | undefined, log);
+    }
     if (key === KEYS.speakerWorkload) return this.workload.reconcile();
     if (key.startsWith(KEYS.service)) return this.services.reconcile(key.slice(KEYS.service.length));
     if (key.startsWith(KEYS.node)) return this.nodeConfigs.reconcile(key.slice(KEYS.node.length));

@@ -140,12 +140,17 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
     }, 20_000);
     expect(JSON.stringify(nodeConfig)).not.toContain("s3cret");
     await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);
+    const passwords = await waitFor("the speakers' BGP password Secret", async () => {
+      const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-bgp-passwords`);
+      return res.status === 200 ? (res.body as { data?: Record<string, string> }).data : undefined;
+    }, 20_000);
+    expect(passwords).toEqual({ "peer-pw": Buffer.from("s3cret").toString("base64"), "type_peer-pw": Buffer.from("kubernetes.io/basic-auth").toString("base64") });
     expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 60_000);
 });
 
 describe("the speaker with its ServiceAccount", () => {
-  test("watches its NodeConfig, the Secrets and the BGPPeers, writes its ConfigurationState; may not touch Services or NodeConfig specs", async () => {
+  test("watches its NodeConfig, its two Secrets and the BGPPeers, writes its ConfigurationState; may not touch Services, NodeConfig specs or other Secrets", async () => {
     const spKc = creds.speaker.kubeConfig();
     const log: string[] = [];
     const speaker = new Speaker({
@@ -167,6 +172,12 @@ describe("the speaker with its ServiceAccount", () => {
     expect((await kubeRequest(spKc, "PATCH", `${nc}/status`, { status: { bgp: { sessionsEstablished: 0 } } }, "application/merge-patch+json")).status).toBe(200);
     expect((await kubeRequest(spKc, "PATCH", nc, { spec: {} }, "application/merge-patch+json")).status).toBe(403);
     expect((await kubeRequest(spKc, "GET", "/api/v1/namespaces/apps/services")).status).toBe(403);
+    // Secrets: only the heartbeat key and the BGP password Secret, by name; not the webhook's CA key, not the
+    // BGPPeer's own password Secret, no list.
+    const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
+    expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-l2-key`)).status).toBe(200);
+    expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).status).toBe(200);
+    for (const path of [`${secrets}/metallb-webhook-cert`, `${secrets}/peer-pw`, secrets]) expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 403]);
     const status = { apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-rbac", namespace: METALLB_NS } };
     expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
     expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);

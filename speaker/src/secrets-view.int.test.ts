@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { emptyClusterResources } from "../../model/src/config/resources.js";
-import { BGP_PASSWORDS_SECRET } from "../../model/src/config/speaker-secrets.js";
+import { type ReferencedSecret, BGP_PASSWORDS_SECRET } from "../../model/src/config/speaker-secrets.js";
 import { syncBgpPasswordsSecret } from "../../operator/src/bgp-passwords-secret.js";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { silentLogger } from "../../shell/src/logger.js";
@@ -44,11 +44,13 @@ const bgpPeer = (passwordSecret: string): Parameters<typeof apply>[1] => ({
 });
 
 /** The configuration the operator parses from what is in the apiserver now (as its informers would see it). */
-async function configNow(): Promise<Parameters<typeof syncBgpPasswordsSecret>[2]> {
+/** The parsed configuration and the Secrets, as the operator's caches would hold them. */
+async function sync(kc: Parameters<typeof syncBgpPasswordsSecret>[0]): ReturnType<typeof syncBgpPasswordsSecret> {
   const list = async (path: string): Promise<unknown[]> => ((await kubeRequest(env.kc, "GET", path)).body as { items: unknown[] }).items;
-  const parsed = parseConfig({ ...emptyClusterResources(), bgpPeers: await list(`/apis/metallb.io/v1beta2/namespaces/${METALLB_NS}/bgppeers`), secrets: await list(secretsPath) });
+  const secrets = (await list(secretsPath)) as Array<ReferencedSecret & { metadata: { name: string } }>;
+  const parsed = parseConfig({ ...emptyClusterResources(), bgpPeers: await list(`/apis/metallb.io/v1beta2/namespaces/${METALLB_NS}/bgppeers`), secrets });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-  return parsed.value;
+  return syncBgpPasswordsSecret(kc, METALLB_NS, parsed.value, (name) => secrets.find((x) => x.metadata.name === name), silentLogger);
 }
 
 beforeAll(async () => {
@@ -68,10 +70,10 @@ describe("the speaker's Secrets by name only", () => {
 
   test("the operator, with its manifest RBAC, writes the BGP password Secret once, and again only when a password changes", async () => {
     const opKc = creds.operator.kubeConfig();
-    expect(await syncBgpPasswordsSecret(opKc, METALLB_NS, await configNow(), silentLogger)).toEqual({ kind: "done" });
+    expect(await sync(opKc)).toEqual({ kind: "done" });
     const first = (await kubeRequest(env.kc, "GET", `${secretsPath}/${BGP_PASSWORDS_SECRET}`)).body as { data: Record<string, string>; metadata: { resourceVersion: string } };
-    expect(first.data).toEqual({ "router-pw": b64("s3cret") });
-    await syncBgpPasswordsSecret(opKc, METALLB_NS, await configNow(), silentLogger);
+    expect(first.data).toEqual({ "router-pw": b64("s3cret"), "type_router-pw": b64("kubernetes.io/basic-auth") });
+    await sync(opKc);
     const again = (await kubeRequest(env.kc, "GET", `${secretsPath}/${BGP_PASSWORDS_SECRET}`)).body as { metadata: { resourceVersion: string } };
     expect(again.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
   });
@@ -88,7 +90,7 @@ describe("the speaker's Secrets by name only", () => {
     expect(inf.cache.get("metallb-webhook-cert", METALLB_NS)).toBeUndefined();
 
     await apply(env.kc, { ...secret("router-pw", { password: b64("n3w") }), type: "kubernetes.io/basic-auth" }, "secrets");
-    await syncBgpPasswordsSecret(creds.operator.kubeConfig(), METALLB_NS, await configNow(), silentLogger);
+    await sync(creds.operator.kubeConfig());
     await waitFor("the new password in the speaker's view", () => Promise.resolve(inf.cache.get("router-pw", METALLB_NS)?.data?.["password"] === b64("n3w") ? true : undefined), 10_000, 50);
     expect(events).toContain(BGP_PASSWORDS_SECRET);
   });

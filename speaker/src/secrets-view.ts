@@ -5,11 +5,11 @@
 // of a Secret a BGPPeer references with a Secret-shaped object whose data.password is that password; so code that
 // looked Secrets up in an informer over every Secret keeps working unchanged.
 import type * as k8s from "@kubernetes/client-node";
-import { BGP_PASSWORDS_SECRET } from "../../model/src/config/speaker-secrets.js";
+import { BGP_PASSWORDS_SECRET, typeKey } from "../../model/src/config/speaker-secrets.js";
 import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
 import type { Logger } from "../../shell/src/logger.js";
 
-export type SecretObject = k8s.KubernetesObject & { data?: Record<string, string> };
+export type SecretObject = k8s.KubernetesObject & { type?: string; data?: Record<string, string> };
 
 export interface SpeakerSecretsOptions {
   /** The heartbeat key Secret (Layer 2 mode); undefined when the speaker has no Layer 2 path. */
@@ -26,14 +26,18 @@ export function speakerSecretsInformer(kc: k8s.KubeConfig, namespace: string, lo
   const l2 = l2Name === undefined ? undefined : one(l2Name);
   const parts = [passwords, ...(l2 !== undefined ? [l2] : [])];
 
+  // A referenced Secret as the operator saw it: its type, and its password when it has one; absent when it is missing.
   const passwordSecret = (name: string, ns: string): SecretObject | undefined => {
-    const pw = passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data?.[name];
-    return pw === undefined ? undefined : ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns }, data: { password: pw } });
+    const data = passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data;
+    const type = data?.[typeKey(name)];
+    if (type === undefined) return undefined;
+    const pw = data?.[name];
+    return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns }, type: Buffer.from(type, "base64").toString("utf8"), data: pw === undefined ? {} : { password: pw } };
   };
   const cache: k8s.ObjectCache<SecretObject> = {
     get: (name, ns = namespace) => (name === l2Name ? l2?.cache.get(name, ns) : passwordSecret(name, ns)),
     list: (ns = namespace) => {
-      const names = Object.keys(passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data ?? {});
+      const names = Object.keys(passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data ?? {}).flatMap((k) => (k.startsWith(typeKey("")) ? [k.slice(typeKey("").length)] : []));
       return [...(l2?.cache.list(ns) ?? []), ...names.flatMap((n) => passwordSecret(n, ns) ?? [])];
     },
   };

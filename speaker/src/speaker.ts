@@ -36,6 +36,7 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
+import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
   ok: boolean;
@@ -152,7 +153,7 @@ export class Speaker {
         deps.l2 !== undefined ? {} : { fieldSelector: `metadata.name=${settings.nodeName}` },
       ),
       shards: resilientInformer<Raw>(kc, `${NODE_CONFIG_API}/namespaces/${ns}/announcementshards`, log.child({ informer: "announcementshards" })),
-      secrets: resilientInformer<Raw>(kc, `/api/v1/namespaces/${ns}/secrets`, log.child({ informer: "secrets" })),
+      secrets: speakerSecretsInformer(kc, ns, log, { l2SecretName: deps.l2?.secretName }),
       bgpPeers: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`, log.child({ informer: "bgppeers" })),
       bgpStatuses: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/servicebgpstatuses`, log.child({ informer: "servicebgpstatuses" }), {
         labelSelector: `metallb.io/node=${settings.nodeName}`,

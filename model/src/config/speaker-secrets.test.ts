@@ -1,7 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseConfig } from "./parse-config.js";
 import { emptyClusterResources } from "./resources.js";
-import { bgpPasswordsSecretData } from "./speaker-secrets.js";
+import { bgpPasswordsSecretData, type ReferencedSecret } from "./speaker-secrets.js";
 
 const NS = "metallb-system";
 const peer = (name: string, spec: Record<string, unknown>): unknown => ({
@@ -27,13 +27,27 @@ describe("bgpPasswordsSecretData", () => {
     };
     const parsed = parseConfig(resources);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
-    const data = bgpPasswordsSecretData(parsed.value);
-    expect(data).toEqual({ "pw-a": "alpha", "pw-b": "beta" });
-    expect(Object.keys(data)).toEqual(["pw-a", "pw-b"]);
+    const bySecret = new Map(resources.secrets.map((x) => [(x as { metadata: { name: string } }).metadata.name, x as ReferencedSecret]));
+    const data = bgpPasswordsSecretData(parsed.value, (name) => bySecret.get(name));
+    const b64 = (t: string): string => Buffer.from(t).toString("base64");
+    expect(data).toEqual({ "pw-a": b64("alpha"), "pw-b": b64("beta"), "type_pw-a": b64("kubernetes.io/basic-auth"), "type_pw-b": b64("kubernetes.io/basic-auth") });
+    expect(Object.keys(data)).toEqual(["pw-a", "pw-b", "type_pw-a", "type_pw-b"]);
+  });
+
+  test("a referenced Secret of the wrong type, or without a password, travels with its type; a missing one not at all", () => {
+    const resources = {
+      ...emptyClusterResources(),
+      bgpPeers: [peer("a", { passwordSecret: { name: "opaque" } }), peer("bb", { passwordSecret: { name: "gone" } })],
+      secrets: [{ apiVersion: "v1", kind: "Secret", metadata: { name: "opaque", namespace: NS }, type: "Opaque", data: {} }],
+    };
+    const parsed = parseConfig(resources, { leaveNodeProblemsToSpeakers: true });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const data = bgpPasswordsSecretData(parsed.value, (name) => (name === "opaque" ? { type: "Opaque", data: {} } : undefined));
+    expect(data).toEqual({ type_opaque: Buffer.from("Opaque").toString("base64") });
   });
 
   test("no peer with a password Secret: empty", () => {
     const parsed = parseConfig({ ...emptyClusterResources(), bgpPeers: [peer("a", {})] });
-    expect(parsed.ok && bgpPasswordsSecretData(parsed.value)).toEqual({});
+    expect(parsed.ok && bgpPasswordsSecretData(parsed.value, () => undefined)).toEqual({});
   });
 });

@@ -8,12 +8,34 @@ import type { Config } from "./types.js";
 export const BGP_PASSWORDS_SECRET = "metallb-ts-bgp-passwords";
 
 /**
- * The contents of BGP_PASSWORDS_SECRET for a parsed configuration: for every peer whose password comes from a
- * Secret, that Secret's name → its password (parseConfig already resolved it). Inline `spec.password` values are
- * not copied (speakers read them from the BGPPeer). Sorted by name, so that equal inputs give equal objects.
+ * Key of a referenced Secret's type. Secret names never contain "_" (DNS subdomains), data keys may: a key with "_" is
+ * never a Secret's name.
  */
-export function bgpPasswordsSecretData(config: Config): Record<string, string> {
+export const typeKey = (secretName: string): string => `type_${secretName}`;
+
+/** A referenced Secret as the operator's cache holds it (data values base64, as the API serves them). */
+export interface ReferencedSecret {
+  readonly type?: string | undefined;
+  readonly data?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The data of BGP_PASSWORDS_SECRET (values base64, ready for the Secret): for every Secret a BGPPeer references that
+ * exists, its type under typeKey(name) and its `password` under its name. The type travels so that a speaker can say,
+ * in MetalLB's words, that a Secret is of the wrong type (its own check, speaker-problems.ts); a missing Secret has no
+ * key at all. Inline `spec.password` values are not copied (speakers read them from the BGPPeer). Sorted by key.
+ */
+export function bgpPasswordsSecretData(config: Config, secret: (name: string) => ReferencedSecret | undefined): Record<string, string> {
   const out = new Map<string, string>();
-  for (const p of config.peers) if (p.passwordSecretName !== null && p.password !== "") out.set(p.passwordSecretName, p.password);
+  for (const p of config.peers) {
+    const name = p.passwordSecretName;
+    if (name === null) continue;
+    const s = secret(name);
+    if (s === undefined) continue;
+    // A Secret type is ASCII (a DNS-style name): btoa encodes it as the API would.
+    out.set(typeKey(name), btoa(s.type ?? "Opaque"));
+    const password = s.data?.password;
+    if (password !== undefined) out.set(name, password);
+  }
   return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

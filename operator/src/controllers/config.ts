@@ -83,6 +83,8 @@ export class ConfigController {
     // Node addresses (default router IDs) are read by the node controller from the latest parse.
     const first = state.config === null;
     state.config = parsed.value;
+    // The speakers read BGP passwords from one Secret of a fixed name (their RBAC names it): keep it current.
+    ctx.queue.add(KEYS.bgpPasswords);
     if (text === this.currentText) {
       if (wasStale || this.stateDeleted) await this.writeConfigurationState([]);
       if (!state.initialDone) ctx.queue.add(KEYS.reprocessAll);

@@ -66,6 +66,7 @@ export const KEYS = {
   reprocessAll: "reprocessAll",
   poolStatus: "poolStatus",
   l2Key: "l2Key",
+  bgpPasswords: "bgpPasswords",
   speakerWorkload: "speakerWorkload",
   service: "svc/",
   node: "node/",
