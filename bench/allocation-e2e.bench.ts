@@ -32,7 +32,13 @@ async function main(): Promise<void> {
     await pool(kc, "bench", { addresses: ["10.200.0.0/16"] });
     const op = new Operator({
       kc,
-      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "bench", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      settings: {
+        namespace: METALLB_NS,
+        lbClass: null,
+        defaultLbClass: false,
+        identity: "bench",
+        leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      },
       log: silentLogger,
       registry: new Registry(),
     });
@@ -58,7 +64,14 @@ async function main(): Promise<void> {
     await op.stop();
     const mem = process.memoryUsage();
     process.stdout.write(
-      JSON.stringify({ services: n, createConcurrency: concurrency, allCreatedMs: created, allAssignedMs: total, servicesPerSecond: Math.round((n / total) * 1000), rssMiB: Math.round(mem.rss / 1048576) }) + "\n",
+      JSON.stringify({
+        services: n,
+        createConcurrency: concurrency,
+        allCreatedMs: created,
+        allAssignedMs: total,
+        servicesPerSecond: Math.round((n / total) * 1000),
+        rssMiB: Math.round(mem.rss / 1048576),
+      }) + "\n",
     );
   } finally {
     await cp.stop();
@@ -68,7 +81,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

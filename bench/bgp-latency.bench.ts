@@ -29,12 +29,21 @@ async function main(): Promise<void> {
     const { kc, lab } = bgp;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.210.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } },
+      "bgpadvertisements",
+    );
     // Sessions up before measuring.
-    await waitFor("sessions established", async () => {
-      const all = await lab.frr("router").vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");
-      return bgp.nodes.every((n) => all[lab.host(n).ipv4]?.bgpState === "Established") ? true : undefined;
-    }, 60_000, 100);
+    await waitFor(
+      "sessions established",
+      async () => {
+        const all = await lab.frr("router").vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");
+        return bgp.nodes.every((n) => all[lab.host(n).ipv4]?.bgpState === "Established") ? true : undefined;
+      },
+      60_000,
+      100,
+    );
     const samples: number[] = [];
     for (let i = 0; i < runs; i++) {
       const name = `svc-${i}`;
@@ -43,16 +52,31 @@ async function main(): Promise<void> {
       await createService(kc, "bench", name);
       await createEndpointSlice(kc, "bench", name, bgp.nodes);
       const ip = await waitFor(`IP of ${name}`, async () => (await serviceState(kc, "bench", name)).ips[0], 30_000, 5);
-      await waitFor(`${ip} in the router's RIB`, async () => {
-        const out = await lab.exec("router", "vtysh", ["--vty_socket", lab.frr("router").dir, "-c", `show ip bgp ${ip}/32 json`]);
-        return out.stdout.includes('"paths"') && out.stdout.includes(`"prefix":"${ip}/32"`) ? true : undefined;
-      }, 30_000, 5);
+      await waitFor(
+        `${ip} in the router's RIB`,
+        async () => {
+          const out = await lab.exec("router", "vtysh", ["--vty_socket", lab.frr("router").dir, "-c", `show ip bgp ${ip}/32 json`]);
+          return out.stdout.includes('"paths"') && out.stdout.includes(`"prefix":"${ip}/32"`) ? true : undefined;
+        },
+        30_000,
+        5,
+      );
       samples.push(Date.now() - t0);
       log?.info({ service: `bench/${name}`, ms: Date.now() - t0 }, "bench: prefix in the router's RIB");
       await sleep(200);
     }
     const sorted = [...samples].sort((a, b) => a - b);
-    process.stdout.write(JSON.stringify({ mode: inProcess ? "in-process" : "processes", runs, p50Ms: pct(sorted, 50), p99Ms: pct(sorted, 99), minMs: sorted[0], maxMs: sorted[sorted.length - 1], samplesMs: samples }) + "\n");
+    process.stdout.write(
+      JSON.stringify({
+        mode: inProcess ? "in-process" : "processes",
+        runs,
+        p50Ms: pct(sorted, 50),
+        p99Ms: pct(sorted, 99),
+        minMs: sorted[0],
+        maxMs: sorted[sorted.length - 1],
+        samplesMs: samples,
+      }) + "\n",
+    );
   } finally {
     await bgp.stop();
   }
@@ -61,7 +85,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

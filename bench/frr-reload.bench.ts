@@ -55,7 +55,14 @@ function nodeConfig(indexes: readonly number[], community: string): string {
       metadata: { name: `router${k + 1}`, namespace: NS },
       spec: { myASN: 64512, peerASN: 64500, peerAddress: routerIp(k), keepaliveTime: "3s", holdTime: "9s", connectTime: "1s" },
     })),
-    bgpAdvertisements: [{ apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: NS }, spec: { ipAddressPools: ["bench"], communities: [community] } }],
+    bgpAdvertisements: [
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "BGPAdvertisement",
+        metadata: { name: "bench", namespace: NS },
+        spec: { ipAddressPools: ["bench"], communities: [community] },
+      },
+    ],
     nodes: [{ apiVersion: "v1", kind: "Node", metadata: { name: node1.name, labels: node1.labels } }],
   };
   const parsed = parseConfig(resources);
@@ -89,7 +96,12 @@ async function allRouters(routers: readonly FrrInstance[]): Promise<Array<{ pfx:
 
 async function waitRouters(routers: readonly FrrInstance[], pfx: number, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
-  await waitFor(`all routers have ${pfx} prefixes`, async () => ((await allRouters(routers)).every((v) => v.up && v.pfx === pfx) ? true : undefined), timeoutMs, 20);
+  await waitFor(
+    `all routers have ${pfx} prefixes`,
+    async () => ((await allRouters(routers)).every((v) => v.up && v.pfx === pfx) ? true : undefined),
+    timeoutMs,
+    20,
+  );
   return performance.now() - t0;
 }
 
@@ -106,7 +118,12 @@ async function withCommunity(r: FrrInstance, community: string): Promise<number>
 
 async function waitCommunity(routers: readonly FrrInstance[], community: string, count: number, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
-  await waitFor(`all routers have ${count} prefixes with ${community}`, async () => ((await Promise.all(routers.map((r) => withCommunity(r, community)))).every((n) => n === count) ? true : undefined), timeoutMs, 50);
+  await waitFor(
+    `all routers have ${count} prefixes with ${community}`,
+    async () => ((await Promise.all(routers.map((r) => withCommunity(r, community)))).every((n) => n === count) ? true : undefined),
+    timeoutMs,
+    50,
+  );
   return performance.now() - t0;
 }
 
@@ -122,15 +139,26 @@ async function main(): Promise<void> {
   const recommunity = nodeConfig(all, CHANGED_COMMUNITY);
   const lines = full.split("\n").filter((l) => l.trim() !== "" && !l.trim().startsWith("!"));
   console.log(`FRR reload benchmark: ${PREFIXES} prefixes to ${PEERS} eBGP peers, change = ${removed.size} prefixes`);
-  console.log(`rendered config (parse + plan + build + render): ${fmt(renderMs)}; ${lines.length} lines: ${lines.filter((l) => l.startsWith("  network ")).length} network, ` +
-    `${lines.filter((l) => l.startsWith("route-map ")).length} route-map entries, ${lines.filter((l) => /prefix-list/.test(l)).length} prefix-list lines`);
+  console.log(
+    `rendered config (parse + plan + build + render): ${fmt(renderMs)}; ${lines.length} lines: ${lines.filter((l) => l.startsWith("  network ")).length} network, ` +
+      `${lines.filter((l) => l.startsWith("route-map ")).length} route-map entries, ${lines.filter((l) => /prefix-list/.test(l)).length} prefix-list lines`,
+  );
 
   const lab = await NetLab.create([...Array.from({ length: PEERS }, (_, k) => ({ name: `router${k + 1}`, index: k + 1 })), { name: "node1", index: 11 }]);
   try {
     const routers: FrrInstance[] = [];
     for (let k = 0; k < PEERS; k++) {
-      const conf = ["frr defaults traditional", "router bgp 64500", ` bgp router-id ${routerIp(k)}`, " no bgp ebgp-requires-policy",
-        ` neighbor ${NODE_IP} remote-as 64512`, ` neighbor ${NODE_IP} timers 3 9`, ` neighbor ${NODE_IP} timers connect 1`, "exit", ""].join("\n");
+      const conf = [
+        "frr defaults traditional",
+        "router bgp 64500",
+        ` bgp router-id ${routerIp(k)}`,
+        " no bgp ebgp-requires-policy",
+        ` neighbor ${NODE_IP} remote-as 64512`,
+        ` neighbor ${NODE_IP} timers 3 9`,
+        ` neighbor ${NODE_IP} timers connect 1`,
+        "exit",
+        "",
+      ].join("\n");
       routers.push(await lab.startFrr(`router${k + 1}`, conf, ["zebra", "bgpd"]));
     }
     await lab.enableForwarding("node1");
@@ -139,7 +167,9 @@ async function main(): Promise<void> {
     const startMs = performance.now() - t0;
     const learnMs = await waitRouters(routers, PREFIXES, 300_000);
     const communityMs = await waitCommunity(routers, COMMUNITY, PREFIXES, 60_000);
-    console.log(`node FRR start with the full config: ${fmt(startMs)}; all ${PEERS} routers have ${PREFIXES} prefixes ${fmt(learnMs)} later (all with community ${COMMUNITY} ${fmt(communityMs)} after that)`);
+    console.log(
+      `node FRR start with the full config: ${fmt(startMs)}; all ${PEERS} routers have ${PREFIXES} prefixes ${fmt(learnMs)} later (all with community ${COMMUNITY} ${fmt(communityMs)} after that)`,
+    );
 
     const vtyshArgs = ["--vty_socket", node.dir, "--config_dir", node.dir];
     const applier = new FrrApplier({ vtyshArgs, log: jsonLogger({ write: () => undefined }), configPath: join(node.dir, "frr.conf") });
@@ -152,7 +182,14 @@ async function main(): Promise<void> {
     const steps = [
       { label: `remove ${removed.size} of ${PREFIXES}`, from: full, to: reduced, pfx: kept.length, community: COMMUNITY, changesCommunity: false },
       { label: `add ${removed.size} (back to ${PREFIXES})`, from: reduced, to: full, pfx: PREFIXES, community: COMMUNITY, changesCommunity: false },
-      { label: `community ${COMMUNITY} → ${CHANGED_COMMUNITY}: all ${PREFIXES} prefixes change class`, from: full, to: recommunity, pfx: PREFIXES, community: CHANGED_COMMUNITY, changesCommunity: true },
+      {
+        label: `community ${COMMUNITY} → ${CHANGED_COMMUNITY}: all ${PREFIXES} prefixes change class`,
+        from: full,
+        to: recommunity,
+        pfx: PREFIXES,
+        community: CHANGED_COMMUNITY,
+        changesCommunity: true,
+      },
     ];
     for (const step of steps) {
       const before = (await allRouters(routers)).map((v) => v.established);
@@ -172,16 +209,26 @@ async function main(): Promise<void> {
     // frr-reload.py on a sample of removals (one vtysh per deleted line), starting from the current config.
     const sample = new Set(all.slice(0, RELOAD_SAMPLE));
     const sampleConf = join(node.dir, "reload-sample.conf");
-    writeFileSync(sampleConf, nodeConfig(all.filter((i) => !sample.has(i)), CHANGED_COMMUNITY));
+    writeFileSync(
+      sampleConf,
+      nodeConfig(
+        all.filter((i) => !sample.has(i)),
+        CHANGED_COMMUNITY,
+      ),
+    );
     const before = (await allRouters(routers)).map((v) => v.established);
     t0 = performance.now();
-    await run("/usr/lib/frr/frr-reload.py", ["--reload", "--vty_socket", node.dir, "--confdir", node.dir, "--rundir", node.dir, sampleConf], { timeoutMs: 1_800_000 });
+    await run("/usr/lib/frr/frr-reload.py", ["--reload", "--vty_socket", node.dir, "--confdir", node.dir, "--rundir", node.dir, sampleConf], {
+      timeoutMs: 1_800_000,
+    });
     const reloadMs = performance.now() - t0;
     const reloadRoutersMs = reloadMs + (await waitRouters(routers, PREFIXES - sample.size, 120_000));
     const reloadReset = await resets(routers, before);
     results.push(`| frr-reload.py: remove ${sample.size} (measured) | ${sample.size} / 0 | ${fmt(reloadMs)} | ${fmt(reloadRoutersMs)} | ${reloadReset} |`);
     const perLine = reloadMs / sample.size;
-    results.push(`| frr-reload.py: remove ${removed.size} (**extrapolated** ${perLine.toFixed(0)} ms/line × ${removed.size}) | ${removed.size} / 0 | ≈ ${fmt(perLine * removed.size)} | — | — |`);
+    results.push(
+      `| frr-reload.py: remove ${removed.size} (**extrapolated** ${perLine.toFixed(0)} ms/line × ${removed.size}) | ${removed.size} / 0 | ≈ ${fmt(perLine * removed.size)} | — | — |`,
+    );
 
     console.log("\n| change | deletions / additions | FRR running config matches | all routers updated | session resets |");
     console.log("|---|---:|---:|---:|---:|");

@@ -98,7 +98,9 @@ export class H2Client {
   /** A watch from resourceVersion; onEvent per event; the promise settles when the server ends it or close() is called. */
   watch(path: string, resourceVersion: string, onEvent: (e: WatchEvent) => void): { done: Promise<void>; close: () => void } {
     const sep = path.includes("?") ? "&" : "?";
-    const stream = this.session.request(this.headers("GET", `${path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`));
+    const stream = this.session.request(
+      this.headers("GET", `${path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`),
+    );
     let buf = "";
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => {

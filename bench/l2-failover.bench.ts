@@ -65,7 +65,9 @@ async function failoverTrials(l2: L2Lab, vip: string, trials: number, signal: No
       failbackMs.push(back.at - t1);
       // Let both announcement bursts end before the next kill.
       await sleep(2_500);
-      process.stderr.write(`${signal} trial ${i + 1}/${trials}: failover ${round(failoverMs[i] ?? NaN)} ms, failback (restart→GARP) ${round(back.at - t1)} ms\n`);
+      process.stderr.write(
+        `${signal} trial ${i + 1}/${trials}: failover ${round(failoverMs[i] ?? NaN)} ms, failback (restart→GARP) ${round(back.at - t1)} ms\n`,
+      );
     }
   } finally {
     sniffer.close();
@@ -85,7 +87,15 @@ async function arpBlast(l2: L2Lab, vip: string, seconds: number): Promise<{ sent
     const p = parseArp(frame);
     if (p?.op === "reply" && formatIP(p.senderIP) === vip && p.targetMac === client.mac) replies++;
   });
-  const req = buildArp({ op: "request", senderMac: client.mac, senderIP: source.value, targetMac: "00:00:00:00:00:00", targetIP: target.value, ethSrc: client.mac, ethDst: "ff:ff:ff:ff:ff:ff" });
+  const req = buildArp({
+    op: "request",
+    senderMac: client.mac,
+    senderIP: source.value,
+    targetMac: "00:00:00:00:00:00",
+    targetIP: target.value,
+    ethSrc: client.mac,
+    ethDst: "ff:ff:ff:ff:ff:ff",
+  });
   let sent = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -114,7 +124,11 @@ async function main(): Promise<void> {
     const { kc } = l2;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.111.0.200-10.111.0.209"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } }, "l2advertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } },
+      "l2advertisements",
+    );
     await createService(kc, "bench", "vip");
     await apply(
       kc,
@@ -129,15 +143,24 @@ async function main(): Promise<void> {
       "endpointslices",
     );
     const vip = (await waitForIPs(kc, "bench", "vip")).ips[0] ?? "";
-    const cands = await waitFor("plan", async () => {
-      const c = await l2.candidates(vip);
-      return c.length === 2 ? c : undefined;
-    }, 30_000);
+    const cands = await waitFor(
+      "plan",
+      async () => {
+        const c = await l2.candidates(vip);
+        return c.length === 2 ? c : undefined;
+      },
+      30_000,
+    );
     const owner = cands[0] ?? "";
-    await waitFor("owner answers", async () => {
-      const out = await l2.lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", vip], { allowFail: true });
-      return out.stdout.toLowerCase().includes(l2.lab.host(owner).mac) ? true : undefined;
-    }, 30_000, 200);
+    await waitFor(
+      "owner answers",
+      async () => {
+        const out = await l2.lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", vip], { allowFail: true });
+        return out.stdout.toLowerCase().includes(l2.lab.host(owner).mac) ? true : undefined;
+      },
+      30_000,
+      200,
+    );
     await sleep(2_500);
 
     const { failoverMs, failbackMs } = await failoverTrials(l2, vip, trials, "SIGKILL");
@@ -155,9 +178,19 @@ async function main(): Promise<void> {
 
     const result = {
       trials,
-      failover: { p50Ms: round(pct(fo, 50)), p99Ms: round(pct(fo, 99)), minMs: round(fo[0] ?? NaN), maxMs: round(fo[fo.length - 1] ?? NaN), samplesMs: failoverMs.map(round) },
+      failover: {
+        p50Ms: round(pct(fo, 50)),
+        p99Ms: round(pct(fo, 99)),
+        minMs: round(fo[0] ?? NaN),
+        maxMs: round(fo[fo.length - 1] ?? NaN),
+        samplesMs: failoverMs.map(round),
+      },
       gracefulSigterm: { trials: gracefulTrials, p50Ms: round(pct(gr, 50)), p99Ms: round(pct(gr, 99)), maxMs: round(gr[gr.length - 1] ?? NaN) },
-      failback: { p50Ms: round(pct(fb, 50)), p99Ms: round(pct(fb, 99)), note: "speaker process start → first GARP from it (includes node start-up, warm-up and hand-over)" },
+      failback: {
+        p50Ms: round(pct(fb, 50)),
+        p99Ms: round(pct(fb, 99)),
+        note: "speaker process start → first GARP from it (includes node start-up, warm-up and hand-over)",
+      },
       arpBlast: {
         seconds: round(blast.seconds),
         requestsSent: blast.sent,

@@ -16,7 +16,11 @@ import {
 
 describe("parseScaleFlags", () => {
   test.each<[string, string[], Record<string, unknown>]>([
-    ["defaults (full)", [], { mode: "full", services: 10_000, nodes: 1_000, quietMinutes: 5, repeat: 1, timeoutSeconds: 3_600, concurrency: 32, idleSeconds: 20 }],
+    [
+      "defaults (full)",
+      [],
+      { mode: "full", services: 10_000, nodes: 1_000, quietMinutes: 5, repeat: 1, timeoutSeconds: 3_600, concurrency: 32, idleSeconds: 20 },
+    ],
     ["no-advertisements defaults", ["--mode", "no-advertisements"], { mode: "no-advertisements", services: 2_000, nodes: 0 }],
     ["sizes, both spellings", ["--services=2000", "--nodes", "100", "--quiet-minutes", "0.5"], { services: 2_000, nodes: 100, quietMinutes: 0.5 }],
     ["repeat and timeout", ["--repeat", "3", "--timeout=900"], { repeat: 3, timeoutSeconds: 900 }],
@@ -58,7 +62,9 @@ function auditLine(o: { stage: string; user: string; verb: string; resource?: st
     requestURI: o.uri ?? "/api/v1/x",
     verb: o.verb,
     user: { username: o.user, groups: ["system:serviceaccounts"] },
-    ...(o.resource === undefined ? {} : { objectRef: { resource: o.resource, namespace: "bench", name: "svc-1", ...(o.subresource === undefined ? {} : { subresource: o.subresource }) } }),
+    ...(o.resource === undefined
+      ? {}
+      : { objectRef: { resource: o.resource, namespace: "bench", name: "svc-1", ...(o.subresource === undefined ? {} : { subresource: o.subresource }) } }),
     ...(o.code === undefined ? {} : { responseStatus: { metadata: {}, code: o.code } }),
     requestReceivedTimestamp: o.at,
     stageTimestamp: o.at,
@@ -67,7 +73,11 @@ function auditLine(o: { stage: string; user: string; verb: string; resource?: st
 
 describe("audit log", () => {
   test("parses resource, subresource, non-resource URIs and codes", () => {
-    expect(parseAuditLine(auditLine({ stage: "RequestReceived", user: OP, verb: "patch", resource: "services", subresource: "status", at: "2026-01-01T00:00:01.500000Z" }))).toEqual({
+    expect(
+      parseAuditLine(
+        auditLine({ stage: "RequestReceived", user: OP, verb: "patch", resource: "services", subresource: "status", at: "2026-01-01T00:00:01.500000Z" }),
+      ),
+    ).toEqual({
       stage: "RequestReceived",
       user: OP,
       verb: "patch",
@@ -75,12 +85,17 @@ describe("audit log", () => {
       code: undefined,
       at: Date.parse("2026-01-01T00:00:01.500Z"),
     });
-    expect(parseAuditLine(auditLine({ stage: "ResponseComplete", user: SP, verb: "get", uri: "/readyz?verbose", code: 200, at: "2026-01-01T00:00:02Z" }))).toMatchObject({ target: "/readyz", code: 200 });
+    expect(
+      parseAuditLine(auditLine({ stage: "ResponseComplete", user: SP, verb: "get", uri: "/readyz?verbose", code: 200, at: "2026-01-01T00:00:02Z" })),
+    ).toMatchObject({ target: "/readyz", code: 200 });
   });
 
-  test.each(["", "not json", "{}", JSON.stringify({ kind: "Event", verb: "get", stage: "RequestReceived" }), JSON.stringify({ kind: "Status" })])("ignores %j", (line) => {
-    expect(parseAuditLine(line)).toBeNull();
-  });
+  test.each(["", "not json", "{}", JSON.stringify({ kind: "Event", verb: "get", stage: "RequestReceived" }), JSON.stringify({ kind: "Status" })])(
+    "ignores %j",
+    (line) => {
+      expect(parseAuditLine(line)).toBeNull();
+    },
+  );
 
   const t = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
   const lines = [
@@ -165,7 +180,10 @@ describe("Prometheus texts", () => {
   });
 
   test("apiserver request body bytes between scrapes, only the components' resource/verb keys", () => {
-    const before = ['apiserver_request_body_size_bytes_sum{resource="services",verb="create"} 100', 'apiserver_request_body_size_bytes_sum{resource="services",verb="patch"} 10'].join("\n");
+    const before = [
+      'apiserver_request_body_size_bytes_sum{resource="services",verb="create"} 100',
+      'apiserver_request_body_size_bytes_sum{resource="services",verb="patch"} 10',
+    ].join("\n");
     const after = [
       'apiserver_request_body_size_bytes_sum{resource="services",verb="create"} 900',
       'apiserver_request_body_size_bytes_sum{resource="services",verb="patch"} 510',
@@ -181,7 +199,12 @@ describe("Prometheus texts", () => {
 });
 
 test("component write keys from audit counts: resource/verb, subresources folded, reads and non-resource URIs left out", () => {
-  const counts = { requests: 0, writes: 0, failedWrites: {}, byVerbTarget: { "patch services/status": 2, "patch services": 1, "create events": 1, "get /readyz": 9, "list nodes": 1 } };
+  const counts = {
+    requests: 0,
+    writes: 0,
+    failedWrites: {},
+    byVerbTarget: { "patch services/status": 2, "patch services": 1, "create events": 1, "get /readyz": 9, "list nodes": 1 },
+  };
   expect([...componentWriteKeys([counts])].sort()).toEqual(["events/create", "services/patch"]);
 });
 

@@ -109,7 +109,10 @@ export function parseAuditLine(line: string): AuditRecord | null {
   const user = isObj(o.user) && typeof o.user.username === "string" ? o.user.username : "";
   let target: string;
   if (isObj(o.objectRef) && typeof o.objectRef.resource === "string") {
-    target = typeof o.objectRef.subresource === "string" && o.objectRef.subresource !== "" ? `${o.objectRef.resource}/${o.objectRef.subresource}` : o.objectRef.resource;
+    target =
+      typeof o.objectRef.subresource === "string" && o.objectRef.subresource !== ""
+        ? `${o.objectRef.resource}/${o.objectRef.subresource}`
+        : o.objectRef.resource;
   } else {
     target = typeof o.requestURI === "string" ? (o.requestURI.split("?")[0] ?? "") : "";
   }
@@ -163,7 +166,10 @@ export function perMinute(count: number, fromMs: number, toMs: number): number {
 /** utime + stime of /proc/PID/stat, in seconds (clock ticks / ticksPerSecond). */
 export function cpuSecondsFromStat(stat: string, ticksPerSecond = 100): number {
   // The command (field 2) is in parentheses and may hold spaces or parentheses: split after the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).trim().split(/\s+/);
+  const rest = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .trim()
+    .split(/\s+/);
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
@@ -261,7 +267,11 @@ export function counterDelta(before: ClientCounters | null, after: ClientCounter
  * passes the keys its components wrote (from the audit log, componentWriteKeys) minus those others also write (the
  * benchmark's own creates; the apiserver's ClusterIP bookkeeping is ipaddresses/create, never a component's).
  */
-export function apiserverBodyBytes(before: string, after: string, include: ReadonlySet<string>): { total: number; byResourceVerb: Record<string, number> } | null {
+export function apiserverBodyBytes(
+  before: string,
+  after: string,
+  include: ReadonlySet<string>,
+): { total: number; byResourceVerb: Record<string, number> } | null {
   const name = "apiserver_request_body_size_bytes_sum";
   const a = sumMetricBy(after, name, ["resource", "verb"]);
   if (a.size === 0) return null;

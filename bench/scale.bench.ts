@@ -151,9 +151,16 @@ async function snapshot(s: Subjects, h2: H2Client): Promise<Snapshot> {
   };
 }
 
-const cpuBetween = (a: ProcFigures | null | undefined, b: ProcFigures | null | undefined): number | null => (a == null || b == null ? null : round(b.cpuSeconds - a.cpuSeconds, 2));
+const cpuBetween = (a: ProcFigures | null | undefined, b: ProcFigures | null | undefined): number | null =>
+  a == null || b == null ? null : round(b.cpuSeconds - a.cpuSeconds, 2);
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
-const sumOrNull = (xs: ReadonlyArray<number | null>): number | null => (xs.some((x) => x === null) || xs.length === 0 ? null : round(xs.reduce<number>((a, b) => a + (b ?? 0), 0), 2));
+const sumOrNull = (xs: ReadonlyArray<number | null>): number | null =>
+  xs.some((x) => x === null) || xs.length === 0
+    ? null
+    : round(
+        xs.reduce<number>((a, b) => a + (b ?? 0), 0),
+        2,
+      );
 const maxOrNull = (xs: ReadonlyArray<number | null | undefined>): number | null => {
   const v = xs.filter((x): x is number => typeof x === "number");
   return v.length === 0 ? null : round(Math.max(...v));
@@ -303,7 +310,9 @@ async function readAudit(path: string | undefined): Promise<AuditRecord[]> {
   const out: AuditRecord[] = [];
   const users = new Set(Object.values(USERS));
   // lumberjack names rotated files audit-<time>.log; read them all (rotation is set far away anyway).
-  for (const f of readdirSync(dir).filter((x) => /^audit.*\.log$/.test(x)).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => /^audit.*\.log$/.test(x))
+    .sort()) {
     const rl = createInterface({ input: createReadStream(join(dir, f), "utf8"), crlfDelay: Infinity });
     for await (const line of rl) {
       const r = parseAuditLine(line);
@@ -323,11 +332,15 @@ interface ObjectSizes {
 /** Sizes of every object of the metallb-ts.dev and metallb.io groups and of the benchmark's Services. */
 async function objectSizes(h2: H2Client): Promise<ObjectSizes> {
   const paths: Array<{ label: string; path: string }> = [{ label: "services", path: `/api/v1/namespaces/${BENCH_NS}/services` }];
-  const groups = (await h2.request("GET", "/apis")).body as { groups?: Array<{ name: string; preferredVersion?: { groupVersion: string }; versions?: Array<{ groupVersion: string }> }> };
+  const groups = (await h2.request("GET", "/apis")).body as {
+    groups?: Array<{ name: string; preferredVersion?: { groupVersion: string }; versions?: Array<{ groupVersion: string }> }>;
+  };
   for (const g of groups.groups ?? []) {
     if (g.name !== "metallb-ts.dev" && g.name !== "metallb.io") continue;
     // Each kind once, in the version the group prefers when it serves it there (BGPPeer: v1beta2; the rest: v1beta1).
-    const versions = [g.preferredVersion?.groupVersion ?? "", ...(g.versions ?? []).map((v) => v.groupVersion)].filter((v, i, a) => v !== "" && a.indexOf(v) === i);
+    const versions = [g.preferredVersion?.groupVersion ?? "", ...(g.versions ?? []).map((v) => v.groupVersion)].filter(
+      (v, i, a) => v !== "" && a.indexOf(v) === i,
+    );
     const seen = new Set<string>();
     for (const gv of versions) {
       const res = (await h2.request("GET", `/apis/${gv}`)).body as { resources?: Array<{ name: string }> };
@@ -416,13 +429,26 @@ async function fullHarness(f: ScaleFlags, budget: Budget): Promise<Harness> {
     await forEachBounded(f.nodes, f.concurrency, (i) => readyNode(h2, names[i] ?? "", i < 2 ? lab.host(names[i] ?? "").ipv4 : fakeNodeIP(i), i >= 2, budget));
     await pool(cp.kubeConfig(), "bgp", { addresses: ["10.200.0.0/16"] });
     await pool(cp.kubeConfig(), "l2", { addresses: ["10.201.0.0/16"] });
-    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bgp"] } }, "bgpadvertisements");
-    await apply(cp.kubeConfig(), { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["l2"] } }, "l2advertisements");
+    await apply(
+      cp.kubeConfig(),
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bgp"] } },
+      "bgpadvertisements",
+    );
+    await apply(
+      cp.kubeConfig(),
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["l2"] } },
+      "l2advertisements",
+    );
     const router = lab.frr("router");
-    await waitUntil("BGP sessions established", budget, async () => {
-      const all = await router.vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");
-      return real.every((n) => all[lab.host(n).ipv4]?.bgpState === "Established");
-    }, 200);
+    await waitUntil(
+      "BGP sessions established",
+      budget,
+      async () => {
+        const all = await router.vtyshJson<Record<string, { bgpState?: string }>>("show bgp neighbors json");
+        return real.every((n) => all[lab.host(n).ipv4]?.bgpState === "Established");
+      },
+      200,
+    );
     const bgpLab = bgp;
     const procs = real.map((n) => bgpLab.processes.get(n));
     const others = names.slice(2);
@@ -443,9 +469,14 @@ async function fullHarness(f: ScaleFlags, budget: Budget): Promise<Harness> {
       // Even Services: the BGP pool; odd: the Layer 2 pool.
       poolOf: (i) => (i % 2 === 0 ? "bgp" : "l2"),
       // Both real nodes and two Node-only ones.
-      endpointNodes: (i) => (others.length === 0 ? real : [...real, others[i % others.length] ?? "", others[(i * 7 + 3) % others.length] ?? ""].filter((x, k, a) => a.indexOf(x) === k)),
+      endpointNodes: (i) =>
+        others.length === 0
+          ? real
+          : [...real, others[i % others.length] ?? "", others[(i * 7 + 3) % others.length] ?? ""].filter((x, k, a) => a.indexOf(x) === k),
       converged: async (tracker) => {
-        const summary = await router.vtyshJson<{ peers?: Record<string, { pfxRcd?: number }>; ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>("show bgp ipv4 unicast summary json");
+        const summary = await router.vtyshJson<{ peers?: Record<string, { pfxRcd?: number }>; ipv4Unicast?: { peers?: Record<string, { pfxRcd?: number }> } }>(
+          "show bgp ipv4 unicast summary json",
+        );
         const peers = summary.peers ?? summary.ipv4Unicast?.peers ?? {};
         if (!real.every((n) => peers[lab.host(n).ipv4]?.pfxRcd === nBgp)) return false;
         let owned = 0;
@@ -491,29 +522,49 @@ async function noAdvertisementsHarness(f: ScaleFlags, budget: Budget): Promise<H
     log("building the project (tsc) for the operator process");
     const operatorJs = join(dirname(dirname(dirname(await buildSpeaker(log)))), "operator", "src", "main.js");
     // Startup → first Service assigned: a Service waits before the operator starts.
-    await post(h2, `/api/v1/namespaces/${PROBE_NS}/services`, { ...serviceBody("startup-probe", undefined), metadata: { name: "startup-probe", namespace: PROBE_NS } }, budget);
+    await post(
+      h2,
+      `/api/v1/namespaces/${PROBE_NS}/services`,
+      { ...serviceBody("startup-probe", undefined), metadata: { name: "startup-probe", namespace: PROBE_NS } },
+      budget,
+    );
     const port = await freePort();
     const operatorLog = join(cp.dir, "operator.log");
     const t0 = Date.now();
-    const proc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${port}`, "--identity=bench"], operatorLog, {
-      env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
-    });
+    const proc = spawnLogged(
+      process.execPath,
+      [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${port}`, "--identity=bench"],
+      operatorLog,
+      {
+        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },
+      },
+    );
     child = proc;
     removeHook = addExitHook(() => {
       if (proc.pid !== undefined && isAlive(proc.pid)) process.kill(proc.pid, "SIGKILL");
     });
-    await waitUntil("the startup probe Service assigned", budget, async () => {
-      if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}; see ${operatorLog}`);
-      const r = await h2.request("GET", `/api/v1/namespaces/${PROBE_NS}/services/startup-probe`);
-      return ((r.body as { status?: { loadBalancer?: { ingress?: unknown[] } } }).status?.loadBalancer?.ingress?.length ?? 0) > 0;
-    }, 20);
+    await waitUntil(
+      "the startup probe Service assigned",
+      budget,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`operator exited ${proc.exitCode}; see ${operatorLog}`);
+        const r = await h2.request("GET", `/api/v1/namespaces/${PROBE_NS}/services/startup-probe`);
+        return ((r.body as { status?: { loadBalancer?: { ingress?: unknown[] } } }).status?.loadBalancer?.ingress?.length ?? 0) > 0;
+      },
+      20,
+    );
     const startupMs = Date.now() - t0;
     log(`operator started; first Service assigned after ${startupMs} ms`);
     return {
       cp,
       h2,
       startupToFirstAssignedMs: startupMs,
-      subjects: { operatorPid: proc.pid ?? 0, operatorMetrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), operatorLog, speakers: [] },
+      subjects: {
+        operatorPid: proc.pid ?? 0,
+        operatorMetrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        operatorLog,
+        speakers: [],
+      },
       poolOf: () => undefined,
       endpointNodes: () => [],
       stop,
@@ -530,7 +581,13 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
   log(`run ${index + 1}/${f.repeat}: mode ${f.mode}, ${f.services} Services, ${f.nodes} Nodes`);
   const h = f.mode === "full" ? await fullHarness(f, budget) : await noAdvertisementsHarness(f, budget);
   const { h2, subjects } = h;
-  const result: RunResult = { mode: f.mode, services: f.services, nodes: f.nodes, quietMinutes: f.quietMinutes, startupToFirstAssignedMs: h.startupToFirstAssignedMs };
+  const result: RunResult = {
+    mode: f.mode,
+    services: f.services,
+    nodes: f.nodes,
+    quietMinutes: f.quietMinutes,
+    startupToFirstAssignedMs: h.startupToFirstAssignedMs,
+  };
   const errors: string[] = [];
   const tracker = new AssignmentTracker(h2, BENCH_NS);
   try {
@@ -567,13 +624,18 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     try {
       if (created < f.services) throw new Error(`only ${created} of ${f.services} Services were created`);
       let lastReport = Date.now();
-      await waitUntil(`all ${f.services} Services assigned`, budget, () => {
-        if (Date.now() - lastReport > 30_000) {
-          lastReport = Date.now();
-          log(`${tracker.count}/${f.services} assigned`);
-        }
-        return tracker.count >= f.services;
-      }, 100);
+      await waitUntil(
+        `all ${f.services} Services assigned`,
+        budget,
+        () => {
+          if (Date.now() - lastReport > 30_000) {
+            lastReport = Date.now();
+            log(`${tracker.count}/${f.services} assigned`);
+          }
+          return tracker.count >= f.services;
+        },
+        100,
+      );
       tAssigned = Math.max(...tracker.assignedAt.values());
       atAssigned = await snapshot(subjects, h2);
       result.allAssignedMs = tAssigned - tFirst;
@@ -636,7 +698,9 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     // No quiet period asked for (or no time left for one): no figure rather than one from a split second.
     const hadQuiet = quietMs > 0;
     result.quietWritesPerMinute = hadQuiet ? round(perMinute((quiet.operator?.writes ?? 0) + (quiet.speakers?.writes ?? 0), quietStart, quietEnd), 2) : null;
-    result.quietRequestsPerMinute = hadQuiet ? round(perMinute((quiet.operator?.requests ?? 0) + (quiet.speakers?.requests ?? 0), quietStart, quietEnd), 1) : null;
+    result.quietRequestsPerMinute = hadQuiet
+      ? round(perMinute((quiet.operator?.requests ?? 0) + (quiet.speakers?.requests ?? 0), quietStart, quietEnd), 1)
+      : null;
     result.auditQuiet = quiet;
 
     // Bytes: request bodies the apiserver received from the components (its metric, the benchmark's own creates
@@ -653,9 +717,14 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     result.clientBytesPerService = clientBytes === null ? null : Math.round(clientBytes / n);
     result.clientRequestsPerService = opDelta === null ? null : round((opDelta.requests + spDeltas.reduce((a, d) => a + (d?.requests ?? 0), 0)) / n, 2);
     result.bytesPerService = result.clientBytesPerService ?? result.apiserverBodyBytesPerService;
-    result.bytesPerServiceSource = result.clientBytesPerService !== null ? "client counters (request bytes)" : body !== null ? "apiserver request body sizes" : null;
+    result.bytesPerServiceSource =
+      result.clientBytesPerService !== null ? "client counters (request bytes)" : body !== null ? "apiserver request body sizes" : null;
     const quietOp = counterDelta(idle.operatorCounters, end.operatorCounters);
-    result.quietClientRequests = quietOp === null ? null : quietOp.requests + subjects.speakers.reduce((a, _, j) => a + (counterDelta(idle.speakerCounters[j] ?? null, end.speakerCounters[j] ?? null)?.requests ?? 0), 0);
+    result.quietClientRequests =
+      quietOp === null
+        ? null
+        : quietOp.requests +
+          subjects.speakers.reduce((a, _, j) => a + (counterDelta(idle.speakerCounters[j] ?? null, end.speakerCounters[j] ?? null)?.requests ?? 0), 0);
 
     // Objects as stored.
     const sizes = await objectSizes(h2);
@@ -711,10 +780,13 @@ async function main(): Promise<number> {
   }
   const budget = new Budget(Date.now() + f.timeoutSeconds * 1000);
   // Last resort: the exit hooks (control plane, lab, processes) run on exit.
-  const hard = setTimeout(() => {
-    process.stderr.write(`scale bench: still running ${f.timeoutSeconds + 300} s after start; exiting\n`);
-    process.exit(3);
-  }, (f.timeoutSeconds + 300) * 1000);
+  const hard = setTimeout(
+    () => {
+      process.stderr.write(`scale bench: still running ${f.timeoutSeconds + 300} s after start; exiting\n`);
+      process.exit(3);
+    },
+    (f.timeoutSeconds + 300) * 1000,
+  );
   hard.unref();
   const runs: RunResult[] = [];
   for (let r = 0; r < f.repeat && !budget.expired; r++) {
@@ -727,7 +799,14 @@ async function main(): Promise<number> {
   }
   const first = runs[0] ?? {};
   const summary = runs.length <= 1 ? { ...first } : { ...first, ...medians(runs, HEADLINE), runs };
-  const out = { ...summary, mode: f.mode, services: f.services, nodes: f.nodes, repeat: runs.length, errors: runs.flatMap((x) => (Array.isArray(x.errors) ? (x.errors as string[]) : [])) };
+  const out = {
+    ...summary,
+    mode: f.mode,
+    services: f.services,
+    nodes: f.nodes,
+    repeat: runs.length,
+    errors: runs.flatMap((x) => (Array.isArray(x.errors) ? (x.errors as string[]) : [])),
+  };
   process.stdout.write(`SCALE_RESULT ${JSON.stringify(out)}\n`);
   return out.errors.length === 0 ? 0 : 1;
 }

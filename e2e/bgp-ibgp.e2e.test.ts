@@ -19,7 +19,12 @@ describe("iBGP: LOCAL_PREF and large communities on the router", () => {
     await pool(kc, "ibgp", { addresses: ["10.220.0.0/24"] });
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "ibgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["ibgp"], localPref: 150, communities: ["large:64512:1:2"] } },
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "BGPAdvertisement",
+        metadata: { name: "ibgp", namespace: METALLB_NS },
+        spec: { ipAddressPools: ["ibgp"], localPref: 150, communities: ["large:64512:1:2"] },
+      },
       "bgpadvertisements",
     );
   }, 180_000);

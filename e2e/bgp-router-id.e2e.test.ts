@@ -73,7 +73,15 @@ describe("plain FRR without bgp router-id (the configuration rendered before the
         ...peers.flatMap(([ip, peerAsn]) => [` neighbor ${ip} remote-as ${peerAsn}`, ` neighbor ${ip} timers 3 9`, ` neighbor ${ip} timers connect 1`]),
         "",
       ].join("\n");
-    await lab.startFrr("router", conf("router", 64500, NODES.map((n) => [lab.host(n).ipv4, 64512]), router.ipv4));
+    await lab.startFrr(
+      "router",
+      conf(
+        "router",
+        64500,
+        NODES.map((n) => [lab.host(n).ipv4, 64512]),
+        router.ipv4,
+      ),
+    );
     for (const n of NODES) await lab.startFrr(n, conf(n, 64512, [[router.ipv4, 64500]], null));
   }, 60_000);
 
@@ -110,7 +118,11 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "high", { addresses: [HIGH_POOL] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "high", namespace: METALLB_NS }, spec: { ipAddressPools: ["high"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "high", namespace: METALLB_NS }, spec: { ipAddressPools: ["high"] } },
+      "bgpadvertisements",
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -121,15 +133,25 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
   test("each node's FRR runs with bgp router-id = its InternalIP, published in its NodeConfig", async () => {
     for (const n of NODES) {
       const ip = lab.host(n).ipv4;
-      await waitFor(`${n}'s running-config with its router ID`, async () => ((await lab.frr(n).vtysh("show running-config")).includes(`\n bgp router-id ${ip}\n`) ? true : undefined), 30_000, 100);
+      await waitFor(
+        `${n}'s running-config with its router ID`,
+        async () => ((await lab.frr(n).vtysh("show running-config")).includes(`\n bgp router-id ${ip}\n`) ? true : undefined),
+        30_000,
+        100,
+      );
       const nc = await kubeRequest(bgp.kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/${n}`);
       const sessions = (nc.body as { spec?: { bgp?: { sessions?: Array<{ routerID: string | null }> } } }).spec?.bgp?.sessions ?? [];
       expect(sessions.map((x) => x.routerID)).toEqual([ip]);
     }
-    const ns = await waitFor("sessions Established", async () => {
-      const got = await neighbors(lab);
-      return allEstablished(got) ? got : undefined;
-    }, 30_000, 100);
+    const ns = await waitFor(
+      "sessions Established",
+      async () => {
+        const got = await neighbors(lab);
+        return allEstablished(got) ? got : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(field(ns, "remoteRouterId")).toEqual(Object.fromEntries(NODES.map((n) => [n, lab.host(n).ipv4])));
   });
 
@@ -139,10 +161,15 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
     await createEndpointSlice(kc, "apps", "web", NODES);
     const vip = (await waitForIPs(kc, "apps", "web")).ips[0] ?? "";
     expect(vip.startsWith("10.250.0.")).toBe(true);
-    await waitFor("the Service's route via both nodes", async () => {
-      const t = await lab.frr("router").vtyshJson<{ routes: Record<string, Array<{ valid: boolean }>> }>("show ip bgp json");
-      return (t.routes[`${vip}/32`] ?? []).filter((p) => p.valid).length === NODES.length ? true : undefined;
-    }, 30_000, 50);
+    await waitFor(
+      "the Service's route via both nodes",
+      async () => {
+        const t = await lab.frr("router").vtyshJson<{ routes: Record<string, Array<{ valid: boolean }>> }>("show ip bgp json");
+        return (t.routes[`${vip}/32`] ?? []).filter((p) => p.valid).length === NODES.length ? true : undefined;
+      },
+      30_000,
+      50,
+    );
     await sleep(1_000);
     const before = await neighbors(lab);
     expect(allEstablished(before)).toBe(true);

@@ -4,7 +4,17 @@
 // and undoes any configuration change, when it ends), so any test passes alone or in any order.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, type KubeObject, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import {
+  apply,
+  createEndpointSlice,
+  createService,
+  deleteService,
+  ensureNamespace,
+  type KubeObject,
+  METALLB_NS,
+  pool,
+  waitForIPs,
+} from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { BGP_LAB_PASSWORD, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -29,7 +39,10 @@ describe("BGP mode end to end", () => {
 
   const routerPaths = async (prefix: string): Promise<string[]> => {
     const t = await lab.frr("router").vtyshJson<RouteJson>("show ip bgp json");
-    return (t.routes[prefix] ?? []).filter((p) => p.valid).map((p) => p.peerId).sort();
+    return (t.routes[prefix] ?? [])
+      .filter((p) => p.valid)
+      .map((p) => p.peerId)
+      .sort();
   };
   const connections = async (): Promise<Record<string, number>> => {
     const all = await lab.frr("router").vtyshJson<Record<string, NeighborJson>>("show bgp neighbors json");
@@ -60,17 +73,26 @@ describe("BGP mode end to end", () => {
   const announcedService = async (name: string, nodes: string[], opts: { local?: boolean } = {}): Promise<string> => {
     await createService(kc, "apps", name);
     created.push(name);
-    if (opts.local === true) await kubeRequest(kc, "PATCH", `/api/v1/namespaces/apps/services/${name}`, { spec: { externalTrafficPolicy: "Local" } }, "application/merge-patch+json");
+    if (opts.local === true)
+      await kubeRequest(kc, "PATCH", `/api/v1/namespaces/apps/services/${name}`, { spec: { externalTrafficPolicy: "Local" } }, "application/merge-patch+json");
     await createEndpointSlice(kc, "apps", name, nodes);
     const { ips } = await waitForIPs(kc, "apps", name);
     const prefix = `${ips[0] ?? ""}/32`;
     const want = nodePaths(...nodes).join();
-    await waitFor(`${name}'s paths via ${nodes.join(", ")} on the router`, async () => ((await routerPaths(prefix)).join() === want ? true : undefined), 30_000, 50);
+    await waitFor(
+      `${name}'s paths via ${nodes.join(", ")} on the router`,
+      async () => ((await routerPaths(prefix)).join() === want ? true : undefined),
+      30_000,
+      50,
+    );
     return prefix;
   };
 
   const publicAdvertisement = (community: string): KubeObject => ({
-    apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"], communities: [community] },
+    apiVersion: "metallb.io/v1beta1",
+    kind: "BGPAdvertisement",
+    metadata: { name: "public", namespace: METALLB_NS },
+    spec: { ipAddressPools: ["public"], communities: [community] },
   });
 
   beforeAll(async () => {
@@ -97,7 +119,11 @@ describe("BGP mode end to end", () => {
     const bfd = await waitFor(
       "BFD up with 100 ms intervals",
       async () => {
-        const peers = await lab.frr("router").vtyshJson<Array<{ peer: string; status: string; "receive-interval": number; "transmit-interval": number; "remote-receive-interval": number }>>("show bfd peers json");
+        const peers = await lab
+          .frr("router")
+          .vtyshJson<Array<{ peer: string; status: string; "receive-interval": number; "transmit-interval": number; "remote-receive-interval": number }>>(
+            "show bfd peers json",
+          );
         return peers.length === 2 && peers.every((p) => p.status === "up") ? peers : undefined;
       },
       30_000,
@@ -110,10 +136,15 @@ describe("BGP mode end to end", () => {
     const prefix = await announcedService("web", ["node1", "node2"]);
     expect(await routerPaths(prefix)).toEqual(nodePaths("node1", "node2"));
     expect(await communities(prefix)).toEqual(["64500:100", "64500:100"]);
-    const route = await waitFor("ECMP kernel route", async () => {
-      const out = await lab.exec("router", "ip", ["route", "show", prefix]);
-      return (out.stdout.match(/nexthop via/g) ?? []).length === 2 ? out.stdout : undefined;
-    }, 10_000, 50);
+    const route = await waitFor(
+      "ECMP kernel route",
+      async () => {
+        const out = await lab.exec("router", "ip", ["route", "show", prefix]);
+        return (out.stdout.match(/nexthop via/g) ?? []).length === 2 ? out.stdout : undefined;
+      },
+      10_000,
+      50,
+    );
     expect(route).toContain(lab.host("node1").ipv4);
   });
 
@@ -158,11 +189,16 @@ describe("BGP mode end to end", () => {
   test("a bgpd restarted empty is noticed (chokidar on FRR's pid files) and gets its configuration back", async () => {
     const prefix = await announcedService("restarted", ["node2"], { local: true });
     await lab.frr("node2").restartDaemon("bgpd");
-    await waitFor("the route back via node2 after the restart", async () => {
-      const running = await lab.frr("node2").vtysh("show running-config");
-      const paths = await routerPaths(prefix);
-      return running.includes(`network ${prefix}`) && paths.length === 1 ? true : undefined;
-    }, 60_000, 100);
+    await waitFor(
+      "the route back via node2 after the restart",
+      async () => {
+        const running = await lab.frr("node2").vtysh("show running-config");
+        const paths = await routerPaths(prefix);
+        return running.includes(`network ${prefix}`) && paths.length === 1 ? true : undefined;
+      },
+      60_000,
+      100,
+    );
   });
 
   test("status: NodeConfig shows the sessions, ServiceBGPStatus names the peers, metrics say the session is up", async () => {

@@ -45,8 +45,20 @@ function nodeConfig(s: Scenario): string {
       { kind: "IPAddressPool", metadata: { name: "pool-a", namespace: "metallb-system" }, spec: { addresses: ["198.18.0.0/16"] } },
       peer("peer-a", "10.111.0.1"),
       ...(s.secondPeer === true ? [peer("peer-b", "10.111.0.2")] : []),
-      { kind: "BGPAdvertisement", metadata: { name: "adv-a", namespace: "metallb-system" }, spec: s.communities !== undefined ? { communities: s.communities } : {} },
-      ...(s.bfd === true ? [{ kind: "BFDProfile", metadata: { name: "fast", namespace: "metallb-system" }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } }] : []),
+      {
+        kind: "BGPAdvertisement",
+        metadata: { name: "adv-a", namespace: "metallb-system" },
+        spec: s.communities !== undefined ? { communities: s.communities } : {},
+      },
+      ...(s.bfd === true
+        ? [
+            {
+              kind: "BFDProfile",
+              metadata: { name: "fast", namespace: "metallb-system" },
+              spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 },
+            },
+          ]
+        : []),
     ],
     services: Array.from({ length: s.services }, (_, i) => ({ key: `default/svc-${i}`, ips: [serviceIp(i)], pool: "pool-a" })),
   };
@@ -76,7 +88,10 @@ describe("FRR applier: a node's FRR follows its rendered configuration without s
 
   const routerPrefixes = async (): Promise<string[]> => {
     const table = await router.vtyshJson<BgpTableJson>("show ip bgp json");
-    return Object.entries(table.routes ?? {}).filter(([, paths]) => paths.some((p) => p.peerId === nodeIp && p.valid === true)).map(([prefix]) => prefix).sort();
+    return Object.entries(table.routes ?? {})
+      .filter(([, paths]) => paths.some((p) => p.peerId === nodeIp && p.valid === true))
+      .map(([prefix]) => prefix)
+      .sort();
   };
 
   beforeAll(async () => {
@@ -86,17 +101,20 @@ describe("FRR applier: a node's FRR follows its rendered configuration without s
     ]);
     await lab.enableForwarding("router");
     await lab.enableForwarding("node1");
-    router = await lab.startFrr("router", [
-      "frr defaults traditional",
-      "router bgp 64500",
-      " bgp router-id 10.111.0.1",
-      " no bgp ebgp-requires-policy",
-      ` neighbor ${nodeIp} remote-as 64512`,
-      ` neighbor ${nodeIp} timers 3 9`,
-      ` neighbor ${nodeIp} timers connect 1`,
-      "exit",
-      "",
-    ].join("\n"));
+    router = await lab.startFrr(
+      "router",
+      [
+        "frr defaults traditional",
+        "router bgp 64500",
+        " bgp router-id 10.111.0.1",
+        " no bgp ebgp-requires-policy",
+        ` neighbor ${nodeIp} remote-as 64512`,
+        ` neighbor ${nodeIp} timers 3 9`,
+        ` neighbor ${nodeIp} timers connect 1`,
+        "exit",
+        "",
+      ].join("\n"),
+    );
     node = await lab.startFrr("node1", nodeConfig({ services: 3 }));
     applier = new FrrApplier({ vtyshArgs: ["--vty_socket", node.dir, "--config_dir", node.dir], log, configPath: join(node.dir, "frr.conf") });
     await waitFor("session Established", async () => ((await established()) > 0 ? true : undefined), 30_000, 100);
@@ -116,11 +134,16 @@ describe("FRR applier: a node's FRR follows its rendered configuration without s
     expect(diffFrrConfig(running, wanted)).toMatchObject({ empty: true });
     expect([...significantLines(running)].sort()).toEqual([...significantLines(wanted)].sort());
     const expected = Array.from({ length: s.services }, (_, i) => `${serviceIp(i)}/32`).sort();
-    await waitFor("router's table = wanted prefixes", async () => {
-      await waitFor("session Established", async () => ((await established()) > 0 ? true : undefined), 30_000, 100);
-      const got = await routerPrefixes();
-      return got.join(",") === expected.join(",") ? true : undefined;
-    }, 60_000, 200);
+    await waitFor(
+      "router's table = wanted prefixes",
+      async () => {
+        await waitFor("session Established", async () => ((await established()) > 0 ? true : undefined), 30_000, 100);
+        const got = await routerPrefixes();
+        return got.join(",") === expected.join(",") ? true : undefined;
+      },
+      60_000,
+      200,
+    );
     if (keepsSession) expect(await established()).toBe(before);
   }
 
@@ -178,7 +201,9 @@ describe("FRR applier: a node's FRR follows its rendered configuration without s
 describe("FRR applier walks through every golden configuration and back to nothing", () => {
   let lab: NetLab;
   let frr: FrrInstance;
-  const goldens = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".conf")).sort();
+  const goldens = readdirSync(GOLDEN_DIR)
+    .filter((f) => f.endsWith(".conf"))
+    .sort();
 
   beforeAll(async () => {
     lab = await NetLab.create([{ name: "node1", index: 11 }]);

@@ -70,11 +70,17 @@ function capMask(names: readonly string[]): bigint {
 function credentials(pid: number): { capEff: bigint; groups: number[] } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const capEff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "ffffffffffffffff"}`);
-  const groups = (/^Groups:\s*(.*)$/m.exec(status)?.[1] ?? "").split(/\s+/).filter((g) => g !== "").map(Number);
+  const groups = (/^Groups:\s*(.*)$/m.exec(status)?.[1] ?? "")
+    .split(/\s+/)
+    .filter((g) => g !== "")
+    .map(Number);
   return { capEff, groups };
 }
 
-const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+const cmdline = (pid: number): string[] =>
+  readFileSync(`/proc/${pid}/cmdline`, "utf8")
+    .split("\0")
+    .filter((a) => a !== "");
 const parentPid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
 
 describe("speaker Pod: frr-start and the speaker as processes in a node namespace", () => {
@@ -86,18 +92,25 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
   let node: LabHost;
   let prefix = "";
 
-  const neighbor = async (): Promise<NeighborJson | undefined> => (await lab.frr("router").vtyshJson<Record<string, NeighborJson>>("show bgp neighbors json"))[node.ipv4];
+  const neighbor = async (): Promise<NeighborJson | undefined> =>
+    (await lab.frr("router").vtyshJson<Record<string, NeighborJson>>("show bgp neighbors json"))[node.ipv4];
   /** The router's valid paths for a prefix: who sent it, with which next hop. */
   const routerPaths = async (p: string): Promise<Array<{ peer: string; nexthop: string | undefined }>> => {
     const t = await lab.frr("router").vtyshJson<BgpTableJson>("show ip bgp json");
     return (t.routes[p] ?? []).filter((x) => x.valid === true).map((x) => ({ peer: x.peerId, nexthop: x.nexthops?.[0]?.ip }));
   };
   const waitForRoute = (what: string): Promise<unknown> =>
-    waitFor(what, async () => {
-      const paths = await routerPaths(prefix);
-      return paths.length === 1 && paths[0]?.peer === node.ipv4 && paths[0].nexthop === node.ipv4 ? paths : undefined;
-    }, 30_000, 100);
-  const waitForNoRoute = (what: string): Promise<unknown> => waitFor(what, async () => ((await routerPaths(prefix)).length === 0 ? true : undefined), 30_000, 100);
+    waitFor(
+      what,
+      async () => {
+        const paths = await routerPaths(prefix);
+        return paths.length === 1 && paths[0]?.peer === node.ipv4 && paths[0].nexthop === node.ipv4 ? paths : undefined;
+      },
+      30_000,
+      100,
+    );
+  const waitForNoRoute = (what: string): Promise<unknown> =>
+    waitFor(what, async () => ((await routerPaths(prefix)).length === 0 ? true : undefined), 30_000, 100);
   const nodeBgpStatus = async (): Promise<BgpStatusJson | undefined> => {
     const res = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/${NODE}`);
     return (res.body as { status?: { bgp?: BgpStatusJson } }).status?.bgp;
@@ -120,7 +133,11 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     speaker = sp;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
+      "bgpadvertisements",
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -169,20 +186,35 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
   });
 
   test("the BGP session between the node and the router comes up, opened by the node, with BFD", async () => {
-    const n = await waitFor("the router's session to node1 Established", async () => {
-      const x = await neighbor();
-      return x?.bgpState === "Established" ? x : undefined;
-    }, 30_000, 100);
+    const n = await waitFor(
+      "the router's session to node1 Established",
+      async () => {
+        const x = await neighbor();
+        return x?.bgpState === "Established" ? x : undefined;
+      },
+      30_000,
+      100,
+    );
     // The router's end is port 179: it accepted the node's connection (the node's bgpd does not listen).
     expect(n.portLocal).toBe(179);
     expect(n.portForeign).not.toBe(179);
     // The daemons log to frr-start's stdout, the container's log, as the speaker's frr.conf says (`log stdout`,
     // millisecond timestamps).
-    await waitFor("bgpd's lines in the container's log", () => (/^\S+ [\d:]+\.\d{3} BGP: /m.test(readFileSync(frr.logFile, "utf8")) ? true : undefined), 10_000, 100);
-    await waitFor("BFD up with node1", async () => {
-      const peers = await lab.frr("router").vtyshJson<Array<{ peer: string; status: string }>>("show bfd peers json");
-      return peers.some((p) => p.peer === node.ipv4 && p.status === "up") ? true : undefined;
-    }, 30_000, 100);
+    await waitFor(
+      "bgpd's lines in the container's log",
+      () => (/^\S+ [\d:]+\.\d{3} BGP: /m.test(readFileSync(frr.logFile, "utf8")) ? true : undefined),
+      10_000,
+      100,
+    );
+    await waitFor(
+      "BFD up with node1",
+      async () => {
+        const peers = await lab.frr("router").vtyshJson<Array<{ peer: string; status: string }>>("show bfd peers json");
+        return peers.some((p) => p.peer === node.ipv4 && p.status === "up") ? true : undefined;
+      },
+      30_000,
+      100,
+    );
   });
 
   test("a LoadBalancer Service's /32 reaches the router's BGP table with the node as next hop", async () => {
@@ -217,16 +249,31 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     await waitFor("the session Established again", async () => ((await neighbor())?.bgpState === "Established" ? true : undefined), 30_000, 100);
     await waitForRoute("the route back via node1");
     // The speaker noticed the new pid files and applied its configuration to the new FRR.
-    await waitFor("the speaker applied again after the restart (its log)", () => Promise.resolve(appliesLogged() > appliesBefore ? true : undefined), 30_000, 100);
-    const status = await waitFor("NodeConfig status: Applied", async () => {
-      const st = await nodeBgpStatus();
-      return st?.result === "Applied" ? st : undefined;
-    }, 30_000, 100);
+    await waitFor(
+      "the speaker applied again after the restart (its log)",
+      () => Promise.resolve(appliesLogged() > appliesBefore ? true : undefined),
+      30_000,
+      100,
+    );
+    const status = await waitFor(
+      "NodeConfig status: Applied",
+      async () => {
+        const st = await nodeBgpStatus();
+        return st?.result === "Applied" ? st : undefined;
+      },
+      30_000,
+      100,
+    );
     expect(status.result).toBe("Applied");
-    const running = await waitFor("bgpd's running configuration has the Service's network", async () => {
-      const out = (await lab.exec(NODE, "vtysh", ["--vty_socket", frr.runDir, "--config_dir", frr.confDir, "-c", "show running-config"])).stdout;
-      return out.includes(`network ${prefix}`) ? out : undefined;
-    }, 10_000, 100);
+    const running = await waitFor(
+      "bgpd's running configuration has the Service's network",
+      async () => {
+        const out = (await lab.exec(NODE, "vtysh", ["--vty_socket", frr.runDir, "--config_dir", frr.confDir, "-c", "show running-config"])).stdout;
+        return out.includes(`network ${prefix}`) ? out : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(running).toContain(`neighbor ${lab.host("router").ipv4} remote-as`);
   });
 

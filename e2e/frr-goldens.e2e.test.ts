@@ -11,11 +11,22 @@ import { NetLab } from "../testenv/src/netlab.js";
 import { run } from "../testenv/src/proc.js";
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "frr-templates", "testdata", "golden");
-const goldens = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".conf")).map((f) => f.slice(0, -".conf".length)).sort();
+const goldens = readdirSync(GOLDEN_DIR)
+  .filter((f) => f.endsWith(".conf"))
+  .map((f) => f.slice(0, -".conf".length))
+  .sort();
 
 /** Header lines of `show running-config` that are not ours (version, profile, the machine's hostname…). */
-const RUNNING_HEADER = [/^Building configuration/, /^Current configuration:/, /^frr version /, /^frr defaults /, /^hostname /,
-  /^(no )?(ip|ipv6) forwarding$/, /^service integrated-vtysh-config$/, /^end$/];
+const RUNNING_HEADER = [
+  /^Building configuration/,
+  /^Current configuration:/,
+  /^frr version /,
+  /^frr defaults /,
+  /^hostname /,
+  /^(no )?(ip|ipv6) forwarding$/,
+  /^service integrated-vtysh-config$/,
+  /^end$/,
+];
 
 /**
  * Informational messages FRR prints while applying a valid configuration. Route-maps are referenced by the neighbors
@@ -45,7 +56,8 @@ function deletions(running: readonly string[]): string[] {
     if (line.startsWith(" ") || line === "exit") continue;
     const words = line.split(" ");
     if (line.startsWith("router bgp ") && line.includes(" vrf ")) vrfRouters.push(`no ${line}`);
-    else if (/^ipv6? prefix-list /.test(line) || line.startsWith("route-map ")) out.add(`no ${words.slice(0, line.startsWith("route-map ") ? 2 : 3).join(" ")}`);
+    else if (/^ipv6? prefix-list /.test(line) || line.startsWith("route-map "))
+      out.add(`no ${words.slice(0, line.startsWith("route-map ") ? 2 : 3).join(" ")}`);
     else if (line.startsWith("log stdout")) out.add("no log stdout");
     else if (line.startsWith("log timestamp precision")) out.add("no log timestamp precision");
     else out.add(`no ${line}`);
@@ -66,7 +78,8 @@ function parseReloadTest(stdout: string): ReloadDiff {
     if (line === "Lines To Delete") section = diff.toDelete;
     else if (line === "Lines To Add") section = diff.toAdd;
     else if (/^=+$/.test(line) || line.trim() === "") continue;
-    else if (/^\d{4}-\d\d-\d\d /.test(line)) section = null; // log lines of --stdout
+    else if (/^\d{4}-\d\d-\d\d /.test(line))
+      section = null; // log lines of --stdout
     else section?.push(line);
   }
   return diff;
@@ -115,7 +128,9 @@ describe("every FRR golden is accepted by FRR 8.4 and round-trips through show r
 
     expect(await running()).toEqual([...baseline, ...configLines(golden)]);
 
-    const reload = await run("/usr/lib/frr/frr-reload.py", ["--test", "--stdout", "--vty_socket", frr.dir, "--confdir", frr.dir, "--rundir", frr.dir, file], { allowFail: true });
+    const reload = await run("/usr/lib/frr/frr-reload.py", ["--test", "--stdout", "--vty_socket", frr.dir, "--confdir", frr.dir, "--rundir", frr.dir, file], {
+      allowFail: true,
+    });
     expect(reload.code).toBe(0);
     const diff = parseReloadTest(reload.stdout);
     // hostname is ignored with per-instance paths (netlab.md): frr-reload always wants to delete the machine's name.

@@ -42,16 +42,25 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
     await pool(kc, "ghost", { addresses: ["10.111.0.230-10.111.0.239"] });
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "ghost", namespace: METALLB_NS }, spec: { ipAddressPools: ["ghost"], interfaces: ["foo"] } },
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "L2Advertisement",
+        metadata: { name: "ghost", namespace: METALLB_NS },
+        spec: { ipAddressPools: ["ghost"], interfaces: ["foo"] },
+      },
       "l2advertisements",
     );
     await createService(kc, "apps", "ghost", { annotations: { "metallb.io/address-pool": "ghost" } });
     await createEndpointSlice(kc, "apps", "ghost", l2.nodes);
     vip = (await waitForIPs(kc, "apps", "ghost")).ips[0] ?? "";
-    const cands = await waitFor("ghost's plan", async () => {
-      const c = await l2.candidates(vip);
-      return c.length === l2.nodes.length ? c : undefined;
-    }, 30_000);
+    const cands = await waitFor(
+      "ghost's plan",
+      async () => {
+        const c = await l2.candidates(vip);
+        return c.length === l2.nodes.length ? c : undefined;
+      },
+      30_000,
+    );
     owner = cands[0] ?? "";
   }, 400_000);
 
@@ -60,10 +69,15 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
   });
 
   test("the chosen node has no interface foo: one Warning announceFailed in MetalLB's words, and nobody answers", async () => {
-    const [ev] = await waitFor("announceFailed Event", async () => {
-      const e = await events("announceFailed");
-      return e.length > 0 ? e : undefined;
-    }, 30_000, 200);
+    const [ev] = await waitFor(
+      "announceFailed Event",
+      async () => {
+        const e = await events("announceFailed");
+        return e.length > 0 ? e : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(ev).toMatchObject({
       type: "Warning",
       reason: "announceFailed",
@@ -86,13 +100,23 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
     await l2.lab.exec(owner, "ip", ["link", "add", "foo", "type", "veth", "peer", "name", "foop"]);
     await l2.lab.exec(owner, "ip", ["link", "set", "foo", "up"]);
     await l2.lab.exec(owner, "ip", ["link", "set", "foop", "up"]);
-    const [ev] = await waitFor("nodeAssigned Event", async () => {
-      const e = await events("nodeAssigned");
-      return e.length > 0 ? e : undefined;
-    }, 30_000, 200);
+    const [ev] = await waitFor(
+      "nodeAssigned Event",
+      async () => {
+        const e = await events("nodeAssigned");
+        return e.length > 0 ? e : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(ev).toMatchObject({ type: "Normal", reason: "nodeAssigned", message: `announcing from node "${owner}" with protocol "layer2"` });
     const sp = l2.speakers.get(owner);
-    const announced = metricValue((await sp?.metrics()) ?? "", "metallb_speaker_announced", { service: "apps/ghost", protocol: "layer2", node: owner, ip: vip });
+    const announced = metricValue((await sp?.metrics()) ?? "", "metallb_speaker_announced", {
+      service: "apps/ghost",
+      protocol: "layer2",
+      node: owner,
+      ip: vip,
+    });
     expect(announced).toBe(1);
     expect((await events("announceFailed")).map((e) => e.count ?? 1)).toEqual([1]);
   });

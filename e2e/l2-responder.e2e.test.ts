@@ -115,8 +115,18 @@ describe("L2 responder: ARP/NDP from raw sockets in node namespaces", () => {
     const sentAt = Date.now();
     expect(node2?.sendGratuitous(VIP4)).toBe(2);
     expect(node2?.sendGratuitous(VIP6)).toBe(1);
-    const v4 = await waitFor("client neighbor 10.111.0.200 → node2", async () => ((await neighMac("10.111.0.200")) === NODE2_MAC ? Date.now() - sentAt : undefined), 5_000, 10);
-    const v6 = await waitFor("client neighbor fd00:111::200 → node2", async () => ((await neighMac("fd00:111::200")) === NODE2_MAC ? Date.now() - sentAt : undefined), 5_000, 10);
+    const v4 = await waitFor(
+      "client neighbor 10.111.0.200 → node2",
+      async () => ((await neighMac("10.111.0.200")) === NODE2_MAC ? Date.now() - sentAt : undefined),
+      5_000,
+      10,
+    );
+    const v6 = await waitFor(
+      "client neighbor fd00:111::200 → node2",
+      async () => ((await neighMac("fd00:111::200")) === NODE2_MAC ? Date.now() - sentAt : undefined),
+      5_000,
+      10,
+    );
     measured.push(`GARP → client neighbor flip (10 ms polling) v4 ${v4} ms, v6 ${v6} ms`);
     await sleep(50);
     expect(seen.neighborAdvertisements).toContainEqual({ ethSrc: NODE2_MAC, target: "fd00:111::200", solicited: false, override: true });

@@ -55,7 +55,9 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
   };
   const l2Statuses = async (): Promise<Array<{ node: string; serviceName: string; interfaces?: Array<{ name: string }> }>> => {
     const res = await kubeRequest(kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`);
-    return ((res.body as { items?: Array<{ status?: { node: string; serviceName: string; interfaces?: Array<{ name: string }> } }> }).items ?? []).flatMap((o) => (o.status !== undefined ? [o.status] : []));
+    return ((res.body as { items?: Array<{ status?: { node: string; serviceName: string; interfaces?: Array<{ name: string }> } }> }).items ?? []).flatMap(
+      (o) => (o.status !== undefined ? [o.status] : []),
+    );
   };
   const metric = async (node: string, name: string, labels: Record<string, string>): Promise<number | undefined> => {
     const sp = l2.speakers.get(node);
@@ -66,7 +68,14 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
   /** Announce/withdraw lines of every speaker's log, for failure diagnosis. */
   const decisions = (): string =>
     l2.nodes
-      .map((n) => `${n}:\n${readFileSync(join(l2.dir, `speaker-${n}.log`), "utf8").split("\n").filter((l) => /"(peer status|liveness view changed|sending heartbeat failed|heartbeat dropped)"/.test(l)).slice(-25).join("\n")}`)
+      .map(
+        (n) =>
+          `${n}:\n${readFileSync(join(l2.dir, `speaker-${n}.log`), "utf8")
+            .split("\n")
+            .filter((l) => /"(peer status|liveness view changed|sending heartbeat failed|heartbeat dropped)"/.test(l))
+            .slice(-25)
+            .join("\n")}`,
+      )
       .join("\n");
   const explained = async (what: () => Promise<void>): Promise<void> => {
     try {
@@ -91,17 +100,38 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     await ensureNamespace(kc, "apps");
     await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209", "fd00:111::200-fd00:111::209"] });
     await pool(kc, "side", { addresses: ["10.111.0.220-10.111.0.229"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "l2advertisements");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "side", namespace: METALLB_NS }, spec: { ipAddressPools: ["side"], interfaces: ["eth1"] } }, "l2advertisements");
-    await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" }, ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] });
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
+      "l2advertisements",
+    );
+    await apply(
+      kc,
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "L2Advertisement",
+        metadata: { name: "side", namespace: METALLB_NS },
+        spec: { ipAddressPools: ["side"], interfaces: ["eth1"] },
+      },
+      "l2advertisements",
+    );
+    await createService(kc, "apps", "web", {
+      annotations: { "metallb.io/address-pool": "lan" },
+      ipFamilyPolicy: "RequireDualStack",
+      ipFamilies: ["IPv4", "IPv6"],
+    });
     await endpoints("web", ["node1", "node2"]);
     const st = await waitForIPs(kc, "apps", "web");
     vip4 = st.ips.find((i) => !i.includes(":")) ?? "";
     vip6 = st.ips.find((i) => i.includes(":")) ?? "";
-    const cands = await waitFor("web's plan", async () => {
-      const c = await l2.candidates(vip4);
-      return c.length === 2 ? c : undefined;
-    }, 30_000);
+    const cands = await waitFor(
+      "web's plan",
+      async () => {
+        const c = await l2.candidates(vip4);
+        return c.length === 2 ? c : undefined;
+      },
+      30_000,
+    );
     owner = cands[0] ?? "";
     other = cands[1] ?? "";
   }, 400_000);
@@ -114,10 +144,15 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
   test("the plan's first candidate answers ARP for the IPv4 VIP; the other node stays silent", async () => {
     expect(vip4).toMatch(/^10\.111\.0\.20\d$/);
     expect([owner, other].sort()).toEqual(["node1", "node2"]);
-    const macs = await waitFor("arping answered", async () => {
-      const m = await arping(vip4);
-      return m.length === 2 ? m : undefined;
-    }, 30_000, 200);
+    const macs = await waitFor(
+      "arping answered",
+      async () => {
+        const m = await arping(vip4);
+        return m.length === 2 ? m : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(macs).toEqual([macOf(owner), macOf(owner)]);
     expect(await metric(owner, "metallb_speaker_announced", { service: "apps/web", protocol: "layer2", node: owner, ip: vip4 })).toBe(1);
     expect(await metric(owner, "metallb_layer2_responses_sent", { ip: vip4 })).toBeGreaterThanOrEqual(2);
@@ -139,29 +174,42 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
   });
 
   test("heartbeats that are not signed with the shared key are dropped and counted", async () => {
-    const forged = encodeHeartbeat({ node: other, incarnation: Date.now() * 2, seq: 1, sentAtMs: Date.now() }, new TextEncoder().encode("not-the-shared-key-0123456789"));
+    const forged = encodeHeartbeat(
+      { node: other, incarnation: Date.now() * 2, seq: 1, sentAtMs: Date.now() },
+      new TextEncoder().encode("not-the-shared-key-0123456789"),
+    );
     const file = join(l2.dir, "forged-heartbeat.bin");
     writeFileSync(file, forged);
     const target = lab.host(owner).ipv4;
     // One datagram each (bash's /dev/udp would split printf's output into several).
     await lab.exec("client", "socat", ["-u", `OPEN:${file}`, `UDP-SENDTO:${target}:7947`]);
     await lab.exec("client", "socat", ["-u", "SYSTEM:echo garbage", `UDP-SENDTO:${target}:7947`]);
-    await waitFor("drops counted", async () => {
-      const m = await l2.speakers.get(owner)?.metrics();
-      const bad = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMac" }) ?? 0;
-      const magic = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMagic" }) ?? 0;
-      return bad >= 1 && magic >= 1 ? true : undefined;
-    }, 10_000, 200);
+    await waitFor(
+      "drops counted",
+      async () => {
+        const m = await l2.speakers.get(owner)?.metrics();
+        const bad = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMac" }) ?? 0;
+        const magic = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMagic" }) ?? 0;
+        return bad >= 1 && magic >= 1 ? true : undefined;
+      },
+      10_000,
+      200,
+    );
     // The forged "other is alive, new incarnation" heartbeat changed nothing.
     expect(await arping(vip4)).toEqual([macOf(owner), macOf(owner)]);
   });
 
   test("the owner publishes a ServiceL2Status for the Service", async () => {
-    const st = await waitFor("ServiceL2Status of web", async () => {
-      const all = await l2Statuses();
-      const mine = all.filter((s) => s.serviceName === "web");
-      return mine.length === 1 ? mine : undefined;
-    }, 20_000, 200);
+    const st = await waitFor(
+      "ServiceL2Status of web",
+      async () => {
+        const all = await l2Statuses();
+        const mine = all.filter((s) => s.serviceName === "web");
+        return mine.length === 1 ? mine : undefined;
+      },
+      20_000,
+      200,
+    );
     expect(st[0]).toMatchObject({ node: owner, serviceName: "web", serviceNamespace: "apps" });
     expect(st[0]?.interfaces).toBeUndefined();
   });
@@ -191,10 +239,15 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     await waitFor("IPv6 neighbor entry on the other node", async () => ((await neighMac(vip6)) === macOf(other) ? true : undefined), 10_000, 20);
     measured.push(`failover kill→client neigh flip v4 ${v4Ms} ms, v6 ${Date.now() - t0} ms`);
     expect(await arping(vip4)).toEqual([macOf(other), macOf(other)]);
-    await waitFor("ServiceL2Status moved", async () => {
-      const web = (await l2Statuses()).filter((s) => s.serviceName === "web");
-      return web.length === 1 && web[0]?.node === other ? true : undefined;
-    }, 20_000, 200);
+    await waitFor(
+      "ServiceL2Status moved",
+      async () => {
+        const web = (await l2Statuses()).filter((s) => s.serviceName === "web");
+        return web.length === 1 && web[0]?.node === other ? true : undefined;
+      },
+      20_000,
+      200,
+    );
   });
 
   test("restarting it: ownership follows the plan back to the first candidate", async () => {
@@ -204,7 +257,13 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     // Only the owner answers again.
     await sleep(300);
     expect(await arping(vip4)).toEqual([macOf(owner), macOf(owner)]);
-    await waitFor("other node withdrew", async () => ((await metric(other, "metallb_speaker_announced", { service: "apps/web", protocol: "layer2", node: other, ip: vip4 })) === undefined ? true : undefined), 10_000, 200);
+    await waitFor(
+      "other node withdrew",
+      async () =>
+        (await metric(other, "metallb_speaker_announced", { service: "apps/web", protocol: "layer2", node: other, ip: vip4 })) === undefined ? true : undefined,
+      10_000,
+      200,
+    );
   });
 
   test("SIGTERM (rolling restart): the speaker's leaving heartbeat hands the VIP over without waiting for expiry", async () => {
@@ -249,9 +308,24 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
       sock.onFrame((frame) => {
         const p = parseArp(frame);
         if (p?.op !== "request" || formatIP(p.targetIP) !== vip4 || p.senderMac === ROGUE_MAC) return;
-        sock.send(buildArp({ op: "reply", senderMac: ROGUE_MAC, senderIP: p.targetIP, targetMac: p.senderMac, targetIP: p.senderIP, ethSrc: ROGUE_MAC, ethDst: p.senderMac }));
+        sock.send(
+          buildArp({
+            op: "reply",
+            senderMac: ROGUE_MAC,
+            senderIP: p.targetIP,
+            targetMac: p.senderMac,
+            targetIP: p.senderIP,
+            ethSrc: ROGUE_MAC,
+            ethDst: p.senderMac,
+          }),
+        );
       });
-      const ev = await waitFor("DuplicateResponder event", async () => (await eventsFor(kc, "apps", "Service", "web")).find((e) => e.reason === "DuplicateResponder" && e.message.includes(ROGUE_MAC)), 30_000, 250);
+      const ev = await waitFor(
+        "DuplicateResponder event",
+        async () => (await eventsFor(kc, "apps", "Service", "web")).find((e) => e.reason === "DuplicateResponder" && e.message.includes(ROGUE_MAC)),
+        30_000,
+        250,
+      );
       expect(ev.type).toBe("Warning");
       expect(ev.message).toContain(vip4);
       expect(ev.message).toContain(ROGUE_MAC);

@@ -27,7 +27,11 @@ describe("steady state", () => {
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.210.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
+      "bgpadvertisements",
+    );
     await createService(kc, "apps", "web");
     await createEndpointSlice(kc, "apps", "web", ["node1", "node2"]);
     const { ips } = await waitForIPs(kc, "apps", "web");
@@ -42,8 +46,17 @@ describe("steady state", () => {
       100,
     );
     const statuses = async (): Promise<Array<{ status?: { bgp?: { result?: string; sessionsEstablished?: number } } }>> =>
-      ((await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs`)).body as { items: Array<{ status?: { bgp?: { result?: string; sessionsEstablished?: number } } }> }).items;
-    await waitFor("both NodeConfigs Applied with their session up", async () => ((await statuses()).every((o) => o.status?.bgp?.result === "Applied" && o.status.bgp.sessionsEstablished === 1) ? true : undefined), 30_000, 100);
+      (
+        (await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs`)).body as {
+          items: Array<{ status?: { bgp?: { result?: string; sessionsEstablished?: number } } }>;
+        }
+      ).items;
+    await waitFor(
+      "both NodeConfigs Applied with their session up",
+      async () => ((await statuses()).every((o) => o.status?.bgp?.result === "Applied" && o.status.bgp.sessionsEstablished === 1) ? true : undefined),
+      30_000,
+      100,
+    );
     // Let the last transitions (ServiceBGPStatus, pool counters) land.
     await sleep(2_000);
 
@@ -67,7 +80,8 @@ describe("steady state", () => {
     const before = await versions();
     expect(Object.keys(before).some((k) => k.includes("/servicebgpstatuses/"))).toBe(true);
     // The speakers' own ConfigurationStates are among what must stay unwritten.
-    for (const n of ["node1", "node2"]) expect(Object.keys(before)).toContain(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-${n}`);
+    for (const n of ["node1", "node2"])
+      expect(Object.keys(before)).toContain(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-${n}`);
     await sleep(QUIET_MS);
     expect(await versions()).toEqual(before);
   }, 120_000);

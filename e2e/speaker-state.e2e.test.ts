@@ -44,7 +44,10 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     );
   const routerPaths = async (prefix: string): Promise<string[]> => {
     const t = await bgp.lab.frr("router").vtyshJson<{ routes: Record<string, Array<{ peerId: string; valid: boolean }>> }>("show ip bgp json");
-    return (t.routes[prefix] ?? []).filter((p) => p.valid).map((p) => p.peerId).sort();
+    return (t.routes[prefix] ?? [])
+      .filter((p) => p.valid)
+      .map((p) => p.peerId)
+      .sort();
   };
   const routerConnections = async (): Promise<number[]> => {
     const all = await bgp.lab.frr("router").vtyshJson<Record<string, { bgpState?: string; connectionsEstablished?: number }>>("show bgp neighbors json");
@@ -53,13 +56,18 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
       return s?.bgpState === "Established" ? (s.connectionsEstablished ?? -1) : -1;
     });
   };
-  const nodeNeighbors = async (node: string): Promise<string[]> => Object.keys(await bgp.lab.frr(node).vtyshJson<Record<string, unknown>>("show bgp neighbors json")).sort();
+  const nodeNeighbors = async (node: string): Promise<string[]> =>
+    Object.keys(await bgp.lab.frr(node).vtyshJson<Record<string, unknown>>("show bgp neighbors json")).sort();
   const speakersIdle = async (): Promise<void> => {
     await sleep(300);
     for (const s of bgp.speakers.values()) await s.idle();
   };
   const peer = (name: string, spec: Record<string, unknown>): Promise<void> =>
-    apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name, namespace: METALLB_NS }, spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, ...spec } }, "bgppeers");
+    apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name, namespace: METALLB_NS }, spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, ...spec } },
+      "bgppeers",
+    );
   const deletePeer = (name: string): Promise<unknown> => kubeRequest(kc, "DELETE", `/apis/metallb.io/v1beta2/namespaces/${METALLB_NS}/bgppeers/${name}`);
   /** The node's metallb_speaker_announced samples, as label sets with their value. */
   const announced = async (node: string): Promise<Array<Record<string, string>>> => {
@@ -84,7 +92,11 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.220.0.0/24"] });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
+      "bgpadvertisements",
+    );
     await createService(kc, "apps", "x");
     await createEndpointSlice(kc, "apps", "x", ["node1", "node2"]);
     ip = (await waitForIPs(kc, "apps", "x")).ips[0] ?? "";
@@ -106,7 +118,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     }
   });
 
-  test("metallb_speaker_announced{protocol=\"bgp\"} is set per Service and IP on each announcing node", async () => {
+  test('metallb_speaker_announced{protocol="bgp"} is set per Service and IP on each announcing node', async () => {
     for (const n of ["node1", "node2"]) {
       const series = await waitFor(`${n}'s series`, async () => ((await announced(n)).length > 0 ? announced(n) : undefined), 10_000, 100);
       expect(series).toEqual([{ service: "apps/x", protocol: "bgp", node: n, ip, value: "1" }]);
@@ -117,7 +129,10 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     const connectionsBefore = await routerConnections();
     expect(connectionsBefore.every((c) => c > 0)).toBe(true);
     await peer("ghost", { peerAddress: GHOST, bfdProfile: "does-not-exist" });
-    const got = await waitStates({ "speaker-node1": { result: "Invalid", text: "does-not-exist" }, "speaker-node2": { result: "Invalid", text: "does-not-exist" } });
+    const got = await waitStates({
+      "speaker-node1": { result: "Invalid", text: "does-not-exist" },
+      "speaker-node2": { result: "Invalid", text: "does-not-exist" },
+    });
     expect(got.get("speaker-node1")?.status?.errorSummary).toContain("peer ghost referencing non existing bfd profile does-not-exist");
     expect(got.get("speaker-node1")?.status?.conditions).toEqual([expect.objectContaining({ type: "configReconcilerValid", status: "False" })]);
     await speakersIdle();
@@ -127,7 +142,16 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     expect(await routerPaths(prefix)).toHaveLength(2);
     expect(await routerConnections()).toEqual(connectionsBefore);
 
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "does-not-exist", namespace: METALLB_NS }, spec: { receiveInterval: 300, transmitInterval: 300 } }, "bfdprofiles");
+    await apply(
+      kc,
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "BFDProfile",
+        metadata: { name: "does-not-exist", namespace: METALLB_NS },
+        spec: { receiveInterval: 300, transmitInterval: 300 },
+      },
+      "bfdprofiles",
+    );
     await waitStates({ "speaker-node1": { result: "Valid" }, "speaker-node2": { result: "Valid" }, controller: { result: "Valid" } });
     // Valid again: the new configuration (with the peer) is applied.
     await waitFor("the new peer configured on node1", async () => ((await nodeNeighbors("node1")).includes(GHOST) ? true : undefined), 20_000, 100);
@@ -138,10 +162,14 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
 
   test("a password Secret of the wrong type: the speakers Invalid, the controller Valid; the right type makes them Valid", async () => {
     const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
-    const secret = (type: string): Promise<void> => apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "wrong-type", namespace: METALLB_NS }, type, stringData: { password: "pw" } }, "secrets");
+    const secret = (type: string): Promise<void> =>
+      apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "wrong-type", namespace: METALLB_NS }, type, stringData: { password: "pw" } }, "secrets");
     await secret("Opaque");
     await peer("with-secret", { peerAddress: GHOST, passwordSecret: { name: "wrong-type" } });
-    await waitStates({ "speaker-node1": { result: "Invalid", text: 'secret type mismatch on "metallb-system"/"wrong-type"' }, "speaker-node2": { result: "Invalid", text: "secret type mismatch" } });
+    await waitStates({
+      "speaker-node1": { result: "Invalid", text: 'secret type mismatch on "metallb-system"/"wrong-type"' },
+      "speaker-node2": { result: "Invalid", text: "secret type mismatch" },
+    });
     await speakersIdle();
     expect((await states()).get("controller")?.status?.result).toBe("Valid");
     expect(await routerPaths(prefix)).toHaveLength(2);
@@ -165,7 +193,11 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
 
     const del = await kubeRequest(kc, "DELETE", CS_PATH);
     expect(del.status).toBeLessThan(300);
-    await waitStates({ controller: { result: "Valid" }, "speaker-node1": { result: "Invalid", text: "duplicate BGPPeers" }, "speaker-node2": { result: "Valid" } });
+    await waitStates({
+      controller: { result: "Valid" },
+      "speaker-node1": { result: "Invalid", text: "duplicate BGPPeers" },
+      "speaker-node2": { result: "Valid" },
+    });
 
     await deletePeer("dup");
     await waitStates({ "speaker-node1": { result: "Valid" }, "speaker-node2": { result: "Valid" }, controller: { result: "Valid" } });

@@ -9,7 +9,14 @@ const ROOT = join(import.meta.dirname, "..", "..");
 function fsIO(): { io: ValidateIO; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: fileSystemIO((l) => out.push(l), (l) => err.push(l)) };
+  return {
+    out,
+    err,
+    io: fileSystemIO(
+      (l) => out.push(l),
+      (l) => err.push(l),
+    ),
+  };
 }
 
 describe("metallb-ts render", () => {

@@ -15,7 +15,14 @@ interface Captured {
 function capture(): Captured {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: fileSystemIO((l) => out.push(l), (l) => err.push(l)) };
+  return {
+    out,
+    err,
+    io: fileSystemIO(
+      (l) => out.push(l),
+      (l) => err.push(l),
+    ),
+  };
 }
 
 /** An in-memory file system for cases that need no fixture files. */
@@ -27,7 +34,12 @@ function memoryIO(files: Record<string, string>): Captured {
     err,
     io: {
       readFile: (p) => (p in files ? Promise.resolve(files[p] ?? "") : Promise.reject(new Error(`ENOENT: ${p}`))),
-      listDir: (p) => Promise.resolve(Object.keys(files).filter((f) => f.startsWith(`${p}/`)).map((f) => f.slice(p.length + 1).split("/")[0] ?? "")),
+      listDir: (p) =>
+        Promise.resolve(
+          Object.keys(files)
+            .filter((f) => f.startsWith(`${p}/`))
+            .map((f) => f.slice(p.length + 1).split("/")[0] ?? ""),
+        ),
       isDirectory: (p) => Promise.resolve(Object.keys(files).some((f) => f.startsWith(`${p}/`))),
       stdout: (l) => out.push(l),
       stderr: (l) => err.push(l),
@@ -74,7 +86,8 @@ describe("runValidate", () => {
 
   test("files given explicitly, transient references and unreadable paths", async () => {
     const c = memoryIO({
-      "cfg/peer.txt": "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: p}\nspec: {myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: nope}\n",
+      "cfg/peer.txt":
+        "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: p}\nspec: {myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: nope}\n",
     });
     expect(await runValidate(["cfg/peer.txt", "missing.yaml"], c.io)).toBe(1);
     expect(c.err).toEqual([
@@ -86,7 +99,8 @@ describe("runValidate", () => {
 
   test("a v1 List is flattened; wrong apiVersion for a kind is reported", async () => {
     const c = memoryIO({
-      "l.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {name: a}\n  spec: {addresses: []}\n---\napiVersion: metallb.io/v1beta2\nkind: Community\nmetadata: {name: c}\n",
+      "l.yaml":
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {name: a}\n  spec: {addresses: []}\n---\napiVersion: metallb.io/v1beta2\nkind: Community\nmetadata: {name: c}\n",
     });
     expect(await runValidate(["l.yaml"], c.io)).toBe(1);
     expect(c.err).toEqual([

@@ -118,7 +118,15 @@ async function collectFile(file: string, io: ValidateIO, into: Collected): Promi
 
 function emptyLists<T>(): Record<ResourceList, T[]> {
   return {
-    pools: [], l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], communities: [], secrets: [], nodes: [], namespaces: [],
+    pools: [],
+    l2Advertisements: [],
+    bgpAdvertisements: [],
+    bgpPeers: [],
+    bfdProfiles: [],
+    communities: [],
+    secrets: [],
+    nodes: [],
+    namespaces: [],
   };
 }
 

@@ -39,8 +39,17 @@ async function serveOnNode(bgp: BgpLab, node: string, vip: string): Promise<void
   writeFileSync(join(dir, "index.html"), `hello from ${node}\n`);
   await lab.exec(node, "sysctl", ["-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
   await lab.exec(node, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
-  spawnLogged("ip", ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir], join(lab.dir, `www-${node}.log`));
-  await waitFor(`HTTP server on ${node}`, async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined), 10_000, 100);
+  spawnLogged(
+    "ip",
+    ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir],
+    join(lab.dir, `www-${node}.log`),
+  );
+  await waitFor(
+    `HTTP server on ${node}`,
+    async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined),
+    10_000,
+    100,
+  );
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -53,25 +62,51 @@ async function main(argv: readonly string[]): Promise<void> {
   const t0 = Date.now();
   let bgp: BgpLab | undefined;
   try {
-    bgp = await step(kubeconfig !== undefined ? `Using the apiserver of ${kubeconfig} (installing the CRDs); starting the network (router, node1, node2, client), FRR, the operator and one speaker process per node` : "Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator process, and one speaker process per node (in its namespace)", async () => {
-      const api = kubeconfig === undefined ? undefined : await externalApiServer(kubeconfig);
-      const lab = await startBgpLab({ nodes: NODES, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true, ...(api !== undefined ? { controlPlane: api } : {}) });
-      const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
-      return { value: lab, detail: `    apiserver ${lab.cp.server}\n${hosts}` };
-    });
+    bgp = await step(
+      kubeconfig !== undefined
+        ? `Using the apiserver of ${kubeconfig} (installing the CRDs); starting the network (router, node1, node2, client), FRR, the operator and one speaker process per node`
+        : "Starting a real kube-apiserver + etcd, the network (router, node1, node2, client), FRR on the router and the nodes, the operator process, and one speaker process per node (in its namespace)",
+      async () => {
+        const api = kubeconfig === undefined ? undefined : await externalApiServer(kubeconfig);
+        const lab = await startBgpLab({
+          nodes: NODES,
+          extraHosts: [{ name: "client", index: 5 }],
+          speakerProcesses: true,
+          ...(api !== undefined ? { controlPlane: api } : {}),
+        });
+        const hosts = lab.lab.hosts.map((h) => `    ${h.name.padEnd(7)} ${h.ipv4.padEnd(12)} ${h.mac}  netns ${h.netns}`).join("\n");
+        return { value: lab, detail: `    apiserver ${lab.cp.server}\n${hosts}` };
+      },
+    );
     const { kc, lab } = bgp;
     await step("Configuring metallb-ts: an IPAddressPool and a BGPAdvertisement (the BGPPeer to the router was created with the lab)", async () => {
       await ensureNamespace(kc, "demo");
       await pool(kc, "demo-bgp", { addresses: ["10.200.0.0/28"], avoidBuggyIPs: true });
-      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "demo-bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] } }, "bgpadvertisements");
-      return { value: undefined, detail: "    IPAddressPool demo-bgp 10.200.0.0/28 (avoidBuggyIPs), BGPAdvertisement demo-bgp (community 64500:100), BGPPeer router (AS 64500, password, BFD 100 ms)" };
+      await apply(
+        kc,
+        {
+          apiVersion: "metallb.io/v1beta1",
+          kind: "BGPAdvertisement",
+          metadata: { name: "demo-bgp", namespace: METALLB_NS },
+          spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] },
+        },
+        "bgpadvertisements",
+      );
+      return {
+        value: undefined,
+        detail:
+          "    IPAddressPool demo-bgp 10.200.0.0/28 (avoidBuggyIPs), BGPAdvertisement demo-bgp (community 64500:100), BGPPeer router (AS 64500, password, BFD 100 ms)",
+      };
     });
     const vip = await step("Creating a LoadBalancer Service 'web' with endpoints on node1 and node2", async () => {
       await createService(kc, "demo", "web");
       await createEndpointSlice(kc, "demo", "web", NODES);
       const s = await waitForIPs(kc, "demo", "web");
       const ip = s.ips[0] ?? "";
-      return { value: ip, detail: `    NAMESPACE  NAME  TYPE          EXTERNAL-IP   POOL\n    demo       web   LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}` };
+      return {
+        value: ip,
+        detail: `    NAMESPACE  NAME  TYPE          EXTERNAL-IP   POOL\n    demo       web   LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}`,
+      };
     });
     await step("Serving HTTP on each node behind the Service IP (on lo, arp_ignore=1, arp_announce=2)", async () => {
       for (const n of NODES) await serveOnNode(bgp as BgpLab, n, vip);
@@ -88,7 +123,10 @@ async function main(argv: readonly string[]): Promise<void> {
         50,
       );
       const table = await lab.frr("router").vtysh(`show bgp ipv4 unicast ${vip}/32`);
-      return { value: undefined, detail: `    router# ip route show ${vip}/32\n${indent(route)}\n    router# show bgp ipv4 unicast ${vip}/32\n${indent(table)}` };
+      return {
+        value: undefined,
+        detail: `    router# ip route show ${vip}/32\n${indent(route)}\n    router# show bgp ipv4 unicast ${vip}/32\n${indent(table)}`,
+      };
     });
     const answers = await step(`curl http://${vip}/ from the router side, through the BGP route`, async () => {
       const seen = new Map<string, number>();
@@ -101,18 +139,31 @@ async function main(argv: readonly string[]): Promise<void> {
     });
     const ok = [...answers.keys()].some((a) => a.startsWith("hello from"));
     if (!ok) throw new Error("HTTP through the BGP route did not answer");
-    const nextHops = (await lab.exec("router", "ip", ["route", "show", `${vip}/32`])).stdout.match(/nexthop via (\S+)/g)?.map((m) => m.replace("nexthop via ", "")) ?? [];
+    const nextHops =
+      (await lab.exec("router", "ip", ["route", "show", `${vip}/32`])).stdout.match(/nexthop via (\S+)/g)?.map((m) => m.replace("nexthop via ", "")) ?? [];
 
     // ---- Layer 2 ----
     const l2vip = await step("Layer 2 mode: an IPAddressPool on the LAN, an L2Advertisement and a second Service", async () => {
       await pool(kc, "demo-l2", { addresses: ["10.111.0.200-10.111.0.209"], autoAssign: false });
-      await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "demo-l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["demo-l2"] } }, "l2advertisements");
+      await apply(
+        kc,
+        {
+          apiVersion: "metallb.io/v1beta1",
+          kind: "L2Advertisement",
+          metadata: { name: "demo-l2", namespace: METALLB_NS },
+          spec: { ipAddressPools: ["demo-l2"] },
+        },
+        "l2advertisements",
+      );
       await createService(kc, "demo", "web-l2", { annotations: { "metallb.io/address-pool": "demo-l2" } });
       await createEndpointSlice(kc, "demo", "web-l2", NODES);
       const s = await waitForIPs(kc, "demo", "web-l2");
       const ip = s.ips[0] ?? "";
       for (const n of NODES) await lab.exec(n, "ip", ["addr", "replace", `${ip}/32`, "dev", "lo"]);
-      return { value: ip, detail: `    NAMESPACE  NAME    TYPE          EXTERNAL-IP   POOL\n    demo       web-l2  LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}` };
+      return {
+        value: ip,
+        detail: `    NAMESPACE  NAME    TYPE          EXTERNAL-IP   POOL\n    demo       web-l2  LoadBalancer  ${ip.padEnd(12)}  ${s.pool ?? ""}`,
+      };
     });
     const macToNode = new Map(NODES.map((n) => [lab.host(n).mac, n]));
     const neighbor = async (): Promise<string | undefined> => {
@@ -121,10 +172,15 @@ async function main(argv: readonly string[]): Promise<void> {
       return entries[0]?.lladdr;
     };
     const owner = await step(`The client asks who has ${l2vip} (arping) and fetches it (curl)`, async () => {
-      const mac = await waitFor("an ARP answer", async () => {
-        const out = await lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", l2vip], { allowFail: true });
-        return /\[([0-9a-f:]{17})\]/i.exec(out.stdout)?.[1]?.toLowerCase();
-      }, 30_000, 200);
+      const mac = await waitFor(
+        "an ARP answer",
+        async () => {
+          const out = await lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", l2vip], { allowFail: true });
+          return /\[([0-9a-f:]{17})\]/i.exec(out.stdout)?.[1]?.toLowerCase();
+        },
+        30_000,
+        200,
+      );
       const curl = await lab.exec("client", "curl", ["-s", "-m", "2", `http://${l2vip}/`], { allowFail: true });
       const node = macToNode.get(mac) ?? mac;
       return { value: node, detail: `    client# arping ${l2vip}: answered by ${mac} (${node})\n    client# curl http://${l2vip}/: ${curl.stdout.trim()}` };
@@ -133,10 +189,15 @@ async function main(argv: readonly string[]): Promise<void> {
       const before = await neighbor();
       const killedAt = Date.now();
       await bgp?.processes.get(owner)?.kill("SIGKILL");
-      const after = await waitFor("the neighbor entry to change", async () => {
-        const mac = await neighbor();
-        return mac !== undefined && mac !== before ? mac : undefined;
-      }, 30_000, 10);
+      const after = await waitFor(
+        "the neighbor entry to change",
+        async () => {
+          const mac = await neighbor();
+          return mac !== undefined && mac !== before ? mac : undefined;
+        },
+        30_000,
+        10,
+      );
       const ms = Date.now() - killedAt;
       const curl = await lab.exec("client", "curl", ["-s", "-m", "2", `http://${l2vip}/`], { allowFail: true });
       const newOwner = macToNode.get(after) ?? after;

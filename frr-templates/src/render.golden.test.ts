@@ -11,12 +11,18 @@ const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), "..", "testdata")
 const CASES = join(TESTDATA, "cases");
 const GOLDEN = join(TESTDATA, "golden");
 
-const caseNames = readdirSync(CASES).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
+const caseNames = readdirSync(CASES)
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => f.slice(0, -".json".length))
+  .sort();
 
 describe("FRR golden files", () => {
   test("there are at least 30 cases and no orphan goldens", () => {
     expect(caseNames.length).toBeGreaterThanOrEqual(30);
-    const goldens = readdirSync(GOLDEN).filter((f) => f.endsWith(".conf")).map((f) => f.slice(0, -".conf".length)).sort();
+    const goldens = readdirSync(GOLDEN)
+      .filter((f) => f.endsWith(".conf"))
+      .map((f) => f.slice(0, -".conf".length))
+      .sort();
     expect(goldens).toEqual(caseNames);
   });
 

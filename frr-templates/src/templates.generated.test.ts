@@ -10,7 +10,9 @@ const GENERATED = join(here, "templates.generated.ts");
 const MAIN = "frr.conf";
 
 function generatedSource(): string {
-  const files = readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith(".hbs")).sort();
+  const files = readdirSync(TEMPLATE_DIR)
+    .filter((f) => f.endsWith(".hbs"))
+    .sort();
   const read = (f: string): string => readFileSync(join(TEMPLATE_DIR, f), "utf8");
   const partials = files.filter((f) => f !== `${MAIN}.hbs`);
   return [

@@ -33,14 +33,27 @@ const KINDS: Readonly<Record<string, keyof ClusterResources>> = {
 
 function resourcesOf(c: GoldenCase): ClusterResources {
   const parts: Record<keyof ClusterResources, unknown[]> = {
-    pools: [], l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], communities: [], secrets: [], nodes: [], namespaces: [],
+    pools: [],
+    l2Advertisements: [],
+    bgpAdvertisements: [],
+    bgpPeers: [],
+    bfdProfiles: [],
+    communities: [],
+    secrets: [],
+    nodes: [],
+    namespaces: [],
   };
   for (const r of c.resources) {
     const key = KINDS[String(r["kind"])];
     if (key === undefined) throw new Error(`case resource of unknown kind ${String(r["kind"])}`);
     parts[key].push({ apiVersion: r["kind"] === "BGPPeer" ? "metallb.io/v1beta2" : "metallb.io/v1beta1", ...r });
   }
-  parts.nodes = c.nodes.map((n) => ({ apiVersion: "v1", kind: "Node", metadata: { name: n.name ?? "", labels: n.labels ?? {} }, status: { addresses: n.addresses ?? [] } }));
+  parts.nodes = c.nodes.map((n) => ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: n.name ?? "", labels: n.labels ?? {} },
+    status: { addresses: n.addresses ?? [] },
+  }));
   return parts;
 }
 
@@ -96,6 +109,7 @@ export function buildCase(c: GoldenCase): { config: Config; frr: FrrConfig } {
 /** Renders a case to frr.conf text. Throws if the case's configuration is invalid. */
 export function renderCase(c: GoldenCase): string {
   const { config, frr } = buildCase(c);
-  const secrets = c.renderPasswords === true ? new Map(config.peers.filter((p) => p.password !== "").map((p) => [p.name, p.password])) : new Map<string, string>();
+  const secrets =
+    c.renderPasswords === true ? new Map(config.peers.filter((p) => p.password !== "").map((p) => [p.name, p.password])) : new Map<string, string>();
   return renderFrrConfig(frr, secrets);
 }

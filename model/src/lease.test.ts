@@ -1,5 +1,15 @@
 import { describe, expect, test } from "@jest/globals";
-import { checkElectionTimings, decideLease, leaderMayWrite, observeLease, observedExpiresInMs, releasedLease, type LeaseDecision, type LeaseObservation, type LeaseState } from "./lease.js";
+import {
+  checkElectionTimings,
+  decideLease,
+  leaderMayWrite,
+  observeLease,
+  observedExpiresInMs,
+  releasedLease,
+  type LeaseDecision,
+  type LeaseObservation,
+  type LeaseState,
+} from "./lease.js";
 
 const held = (holder: string, renewTimeMs: number, transitions = 0): LeaseState =>
   Object.freeze({ holderIdentity: holder, renewTimeMs, acquireTimeMs: 1000, leaseDurationSeconds: 15, leaseTransitions: transitions });
@@ -9,11 +19,43 @@ const HOUR = 3_600_000;
 describe("decideLease", () => {
   // [description, lease as read, observation before this read (undefined: never read), me, wall ms, mono ms, want]
   test.each<[string, LeaseState | undefined, LeaseObservation | undefined, string, number, number, LeaseDecision]>([
-    ["no lease: create it", undefined, undefined, "a", 5000, 10, { action: "create", lease: { holderIdentity: "a", renewTimeMs: 5000, acquireTimeMs: 5000, leaseDurationSeconds: 15, leaseTransitions: 0 } }],
-    ["own lease: renew, keep acquire time and transitions", held("a", 2000, 2), seen(held("a", 2000, 2), 0), "a", 5000, 10, { action: "update", acquired: false, lease: { ...held("a", 2000, 2), renewTimeMs: 5000 } }],
+    [
+      "no lease: create it",
+      undefined,
+      undefined,
+      "a",
+      5000,
+      10,
+      { action: "create", lease: { holderIdentity: "a", renewTimeMs: 5000, acquireTimeMs: 5000, leaseDurationSeconds: 15, leaseTransitions: 0 } },
+    ],
+    [
+      "own lease: renew, keep acquire time and transitions",
+      held("a", 2000, 2),
+      seen(held("a", 2000, 2), 0),
+      "a",
+      5000,
+      10,
+      { action: "update", acquired: false, lease: { ...held("a", 2000, 2), renewTimeMs: 5000 } },
+    ],
     ["other's lease, first read: wait a whole lease from now", held("b", 2000), undefined, "a", 5000, 100, { action: "wait", holder: "b", expiresInMs: 15000 }],
-    ["other's lease changed since last read: the wait restarts", held("b", 4000), seen(held("b", 2000), 0), "a", 5000, 14_000, { action: "wait", holder: "b", expiresInMs: 15000 }],
-    ["other's lease unchanged for less than its duration: wait the rest", held("b", 2000), seen(held("b", 2000), 1000), "a", 99_999, 11_000, { action: "wait", holder: "b", expiresInMs: 5000 }],
+    [
+      "other's lease changed since last read: the wait restarts",
+      held("b", 4000),
+      seen(held("b", 2000), 0),
+      "a",
+      5000,
+      14_000,
+      { action: "wait", holder: "b", expiresInMs: 15000 },
+    ],
+    [
+      "other's lease unchanged for less than its duration: wait the rest",
+      held("b", 2000),
+      seen(held("b", 2000), 1000),
+      "a",
+      99_999,
+      11_000,
+      { action: "wait", holder: "b", expiresInMs: 5000 },
+    ],
     [
       "other's lease unchanged for exactly its duration: take over",
       held("b", 2000, 3),
@@ -21,7 +63,11 @@ describe("decideLease", () => {
       "a",
       50_000,
       16_000,
-      { action: "update", acquired: true, lease: { holderIdentity: "a", renewTimeMs: 50_000, acquireTimeMs: 50_000, leaseDurationSeconds: 15, leaseTransitions: 4 } },
+      {
+        action: "update",
+        acquired: true,
+        lease: { holderIdentity: "a", renewTimeMs: 50_000, acquireTimeMs: 50_000, leaseDurationSeconds: 15, leaseTransitions: 4 },
+      },
     ],
     [
       "released lease: take over at once, even on first read",
@@ -30,11 +76,31 @@ describe("decideLease", () => {
       "a",
       4001,
       7,
-      { action: "update", acquired: true, lease: { holderIdentity: "a", renewTimeMs: 4001, acquireTimeMs: 4001, leaseDurationSeconds: 15, leaseTransitions: 2 } },
+      {
+        action: "update",
+        acquired: true,
+        lease: { holderIdentity: "a", renewTimeMs: 4001, acquireTimeMs: 4001, leaseDurationSeconds: 15, leaseTransitions: 2 },
+      },
     ],
     // Skewed wall clocks: the renewTime in the record says nothing about expiry.
-    ["holder's clock 1 h behind (renewTime long past by my clock), record just changed: wait", held("b", 10_000 - HOUR), seen(held("b", 8_000 - HOUR), 0), "a", 10_000, 2_000, { action: "wait", holder: "b", expiresInMs: 15000 }],
-    ["my clock 1 h ahead, other's record just read for the first time: wait", held("b", 10_000), undefined, "a", 10_000 + HOUR, 2_000, { action: "wait", holder: "b", expiresInMs: 15000 }],
+    [
+      "holder's clock 1 h behind (renewTime long past by my clock), record just changed: wait",
+      held("b", 10_000 - HOUR),
+      seen(held("b", 8_000 - HOUR), 0),
+      "a",
+      10_000,
+      2_000,
+      { action: "wait", holder: "b", expiresInMs: 15000 },
+    ],
+    [
+      "my clock 1 h ahead, other's record just read for the first time: wait",
+      held("b", 10_000),
+      undefined,
+      "a",
+      10_000 + HOUR,
+      2_000,
+      { action: "wait", holder: "b", expiresInMs: 15000 },
+    ],
     [
       "holder's clock 1 h ahead (renewTime in my future) and its record frozen a lease long: take over",
       held("b", 10_000 + HOUR, 5),
@@ -42,7 +108,11 @@ describe("decideLease", () => {
       "a",
       25_000,
       15_000,
-      { action: "update", acquired: true, lease: { holderIdentity: "a", renewTimeMs: 25_000, acquireTimeMs: 25_000, leaseDurationSeconds: 15, leaseTransitions: 6 } },
+      {
+        action: "update",
+        acquired: true,
+        lease: { holderIdentity: "a", renewTimeMs: 25_000, acquireTimeMs: 25_000, leaseDurationSeconds: 15, leaseTransitions: 6 },
+      },
     ],
   ])("%s", (...row) => {
     const [, current, before, me, wallMs, monoMs, want] = row;
@@ -113,7 +183,13 @@ describe("two replicas with skewed wall clocks", () => {
       }
       writers.push(wrote);
       // Who may act as leader at the end of this round (by its own local deadline).
-      leaders.push(replicas.filter((r) => r.alive && r.lastRenewStart !== undefined && r.obs?.record.holderIdentity === r.id && leaderMayWrite(r.lastRenewStart, mono + 1, DEADLINE)).map((r) => r.id));
+      leaders.push(
+        replicas
+          .filter(
+            (r) => r.alive && r.lastRenewStart !== undefined && r.obs?.record.holderIdentity === r.id && leaderMayWrite(r.lastRenewStart, mono + 1, DEADLINE),
+          )
+          .map((r) => r.id),
+      );
     }
     return { writers, leaders };
   }
@@ -129,7 +205,12 @@ describe("two replicas with skewed wall clocks", () => {
     const b: Replica = { id: "b", skewMs: standbySkew, alive: true };
     // a starts first and leads; it dies at round 30 (60 s); b keeps going.
     const { writers, leaders } = simulate([a, b], 60, (r, round) => (r.id === "b" ? round >= 1 : round < 30));
-    expect(writers.slice(0, 30).flat().filter((w) => w === "b")).toEqual([]);
+    expect(
+      writers
+        .slice(0, 30)
+        .flat()
+        .filter((w) => w === "b"),
+    ).toEqual([]);
     const takeover = writers.findIndex((w) => w.includes("b"));
     // a's last renewal was at round 29 (58 s); b saw it then, so it takes over at 58 s + 15 s, rounded up to a round.
     expect(takeover).toBe(29 + Math.ceil((LEASE_S * 1000) / RETRY));

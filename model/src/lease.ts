@@ -98,8 +98,10 @@ export function leaderMayWrite(lastRenewStartMonoMs: number, monoMs: number, ren
 
 /** client-go's constraints: leaseDuration > renewDeadline > retryPeriod (× its 1.2 jitter). Returns a problem or undefined. */
 export function checkElectionTimings(leaseDurationSeconds: number, renewDeadlineMs: number, retryPeriodMs: number): string | undefined {
-  if (!(leaseDurationSeconds * 1000 > renewDeadlineMs)) return `the lease duration (${leaseDurationSeconds} s) must be longer than the renew deadline (${renewDeadlineMs} ms)`;
-  if (!(renewDeadlineMs > retryPeriodMs * 1.2)) return `the renew deadline (${renewDeadlineMs} ms) must be longer than 1.2 × the retry period (${retryPeriodMs} ms)`;
+  if (!(leaseDurationSeconds * 1000 > renewDeadlineMs))
+    return `the lease duration (${leaseDurationSeconds} s) must be longer than the renew deadline (${renewDeadlineMs} ms)`;
+  if (!(renewDeadlineMs > retryPeriodMs * 1.2))
+    return `the renew deadline (${renewDeadlineMs} ms) must be longer than 1.2 × the retry period (${retryPeriodMs} ms)`;
   if (!(retryPeriodMs > 0)) return "the retry period must be positive";
   return undefined;
 }

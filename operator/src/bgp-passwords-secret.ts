@@ -14,7 +14,13 @@ const MANAGED_BY = { "app.kubernetes.io/managed-by": "metallb-ts-operator" };
 const sameData = (a: Record<string, string>, b: Record<string, string>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
-export async function syncBgpPasswordsSecret(kc: k8s.KubeConfig, namespace: string, config: Config, secret: (name: string) => ReferencedSecret | undefined, log: Logger): Promise<Outcome> {
+export async function syncBgpPasswordsSecret(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  config: Config,
+  secret: (name: string) => ReferencedSecret | undefined,
+  log: Logger,
+): Promise<Outcome> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
   const data = bgpPasswordsSecretData(config, secret);
   const got = await kubeRequest(kc, "GET", `${path}/${BGP_PASSWORDS_SECRET}`);
@@ -24,7 +30,12 @@ export async function syncBgpPasswordsSecret(kc: k8s.KubeConfig, namespace: stri
   const body = {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: BGP_PASSWORDS_SECRET, namespace, labels: MANAGED_BY, ...(current !== undefined ? { resourceVersion: current.metadata.resourceVersion } : {}) },
+    metadata: {
+      name: BGP_PASSWORDS_SECRET,
+      namespace,
+      labels: MANAGED_BY,
+      ...(current !== undefined ? { resourceVersion: current.metadata.resourceVersion } : {}),
+    },
     type: "Opaque",
     data,
   };

@@ -142,9 +142,11 @@ describe("operator restarts and leader failover", () => {
     await createService(env.kc, ns, "after-failover");
     await waitFor("op-b leads", async () => ((await leaseHolder()) === "op-b" ? true : undefined), 15_000, 25);
     const takeoverMs = Date.now() - killedAt;
-    await waitFor("the new Service gets an IP", async () => ((await assignments(ns)).get("after-failover")?.length ?? 0) > 0 ? true : undefined, 15_000, 25);
+    await waitFor("the new Service gets an IP", async () => (((await assignments(ns)).get("after-failover")?.length ?? 0) > 0 ? true : undefined), 15_000, 25);
     const allocatedMs = Date.now() - killedAt;
-    process.stderr.write(`[failover] leader killed -> standby holds the lease after ${takeoverMs} ms, new Service has an IP after ${allocatedMs} ms (lease 3 s)\n`);
+    process.stderr.write(
+      `[failover] leader killed -> standby holds the lease after ${takeoverMs} ms, new Service has an IP after ${allocatedMs} ms (lease 3 s)\n`,
+    );
     // The lease runs out at most 3 s after the last renewal (which preceded the kill); one retry period to notice.
     expect(takeoverMs).toBeLessThan(3_000 + 250 + 500);
     const after = await settle(ns, 31, 500);

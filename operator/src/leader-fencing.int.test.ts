@@ -70,14 +70,21 @@ async function lease(): Promise<LeaseView> {
 async function assignments(ns: string): Promise<Map<string, string>> {
   const res = await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${ns}/services`);
   const items = (res.body as { items: Array<{ metadata: { name: string }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }> }).items;
-  return new Map(items.map((s): [string, string] => [s.metadata.name, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",")]).filter(([, ip]) => ip !== ""));
+  return new Map(
+    items.map((s): [string, string] => [s.metadata.name, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",")]).filter(([, ip]) => ip !== ""),
+  );
 }
 
 async function allAssigned(ns: string, count: number): Promise<Map<string, string>> {
-  return waitFor(`${count} Services with IPs in ${ns}`, async () => {
-    const a = await assignments(ns);
-    return a.size === count ? a : undefined;
-  }, 60_000, 100);
+  return waitFor(
+    `${count} Services with IPs in ${ns}`,
+    async () => {
+      const a = await assignments(ns);
+      return a.size === count ? a : undefined;
+    },
+    60_000,
+    100,
+  );
 }
 
 describe("leader fencing", () => {

@@ -22,7 +22,13 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   const s = parsed.settings;
   const log = jsonLogger({ write: (l) => process.stdout.write(l), level: s.logLevel, base: { component: "operator", identity: s.identity } });
   // Every exit logged with its cause, restarts counted (shell/src/exit-reasons.ts); the Pod's /tmp is an emptyDir.
-  const exits: ExitReasons = installExitReasons({ log, proc: process, component: "operator", instance: s.identity, stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp" });
+  const exits: ExitReasons = installExitReasons({
+    log,
+    proc: process,
+    component: "operator",
+    instance: s.identity,
+    stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp",
+  });
   started.exits = exits;
   // A signal during startup exits at once (the cause is logged); once running, the operator stops gracefully.
   const running: { stop?: () => Promise<void> } = {};
@@ -65,7 +71,15 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   // Every replica serves the webhooks (not only the leader), so a restarting pod blocks nothing.
   let webhook: RunningWebhook | undefined;
   if (s.webhook.enabled) {
-    webhook = await startOperatorWebhook({ kc, namespace: s.namespace, log, port: s.webhook.port, certDir: s.webhook.certDir, serviceName: s.webhook.serviceName, rotateCerts: s.webhook.rotateCerts });
+    webhook = await startOperatorWebhook({
+      kc,
+      namespace: s.namespace,
+      log,
+      port: s.webhook.port,
+      certDir: s.webhook.certDir,
+      serviceName: s.webhook.serviceName,
+      rotateCerts: s.webhook.rotateCerts,
+    });
   }
 
   const startup = setTimeout(() => exits.fail(1, "caches did not sync in time", { timeoutMs: s.startupTimeoutMs }), s.startupTimeoutMs);
@@ -82,6 +96,6 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
 const started: { exits?: ExitReasons } = {};
 main(started).catch((e: unknown) => {
   started.exits?.record("startup failed");
-  process.stderr.write(`operator failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`operator failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -25,7 +25,10 @@ export function registerOperatorMetrics(registry: Registry, counters: () => read
       },
     });
   };
-  const f = (field: CounterField) => (c: PoolCounters): bigint => c[field];
+  const f =
+    (field: CounterField) =>
+    (c: PoolCounters): bigint =>
+      c[field];
   poolGauge("metallb_allocator_addresses_total", "Number of usable IP addresses, per pool", (c) => c.ipv4Total + c.ipv6Total);
   poolGauge("metallb_allocator_ipv4_addresses_total", "Number of usable IPv4 addresses, per pool", f("ipv4Total"));
   poolGauge("metallb_allocator_ipv6_addresses_total", "Number of usable IPv6 addresses, per pool", f("ipv6Total"));
@@ -34,8 +37,20 @@ export function registerOperatorMetrics(registry: Registry, counters: () => read
   poolGauge("metallb_allocator_ipv6_addresses_in_use_total", "Number of IPv6 addresses in use, per pool", f("ipv6InUse"));
   return {
     updates: new Counter({ name: "metallb_k8s_client_updates_total", help: "Number of Kubernetes object updates processed", registers: [registry] }),
-    updateErrors: new Counter({ name: "metallb_k8s_client_update_errors_total", help: "Number of Kubernetes object updates that failed", registers: [registry] }),
-    configLoaded: new Gauge({ name: "metallb_k8s_client_config_loaded_bool", help: "1 if a valid configuration was loaded at least once", registers: [registry] }),
-    configStale: new Gauge({ name: "metallb_k8s_client_config_stale_bool", help: "1 while the latest configuration could not be applied (the last good one runs)", registers: [registry] }),
+    updateErrors: new Counter({
+      name: "metallb_k8s_client_update_errors_total",
+      help: "Number of Kubernetes object updates that failed",
+      registers: [registry],
+    }),
+    configLoaded: new Gauge({
+      name: "metallb_k8s_client_config_loaded_bool",
+      help: "1 if a valid configuration was loaded at least once",
+      registers: [registry],
+    }),
+    configStale: new Gauge({
+      name: "metallb_k8s_client_config_stale_bool",
+      help: "1 while the latest configuration could not be applied (the last good one runs)",
+      registers: [registry],
+    }),
   };
 }

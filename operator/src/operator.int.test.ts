@@ -8,7 +8,18 @@ import { jsonLogger } from "../../shell/src/logger.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
+import {
+  apply,
+  createEndpointSlice,
+  createService,
+  deleteService,
+  ensureNamespace,
+  METALLB_NS,
+  pool,
+  serviceState,
+  waitForEvent,
+  waitForIPs,
+} from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 
@@ -70,9 +81,15 @@ describe("operator: IP allocation on a real apiserver", () => {
     const shared = { "metallb.io/allow-shared-ip": "dns", "metallb.io/address-pool": "reserved" };
     await createService(env.kc, "apps", "dns-tcp", { annotations: shared, ports: [{ port: 53, protocol: "TCP" }] });
     const first = await waitForIPs(env.kc, "apps", "dns-tcp");
-    await createService(env.kc, "apps", "dns-udp", { annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" }, ports: [{ port: 53, protocol: "UDP" }] });
+    await createService(env.kc, "apps", "dns-udp", {
+      annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" },
+      ports: [{ port: 53, protocol: "UDP" }],
+    });
     expect((await waitForIPs(env.kc, "apps", "dns-udp")).ips).toEqual(first.ips);
-    await createService(env.kc, "apps", "dns-clash", { annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" }, ports: [{ port: 53, protocol: "TCP" }] });
+    await createService(env.kc, "apps", "dns-clash", {
+      annotations: { ...shared, "metallb.io/loadBalancerIPs": first.ips[0] ?? "" },
+      ports: [{ port: 53, protocol: "TCP" }],
+    });
     const ev = await waitForEvent(env.kc, "apps", "Service", "dns-clash", "AllocationFailed");
     expect(ev.type).toBe("Warning");
     expect(ev.message).toMatch(/port TCP\/53 is already in use/);
@@ -162,20 +179,48 @@ describe("operator: IP allocation on a real apiserver", () => {
   test("each node gets a NodeConfig with its BGP plan; passwords stay out of it", async () => {
     const kc = env.kc;
     await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } }, "nodes");
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret-pw" } }, "secrets");
     await apply(
       kc,
-      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } } },
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "peer-pw", namespace: METALLB_NS },
+        type: "kubernetes.io/basic-auth",
+        stringData: { password: "s3cret-pw" },
+      },
+      "secrets",
+    );
+    await apply(
+      kc,
+      {
+        apiVersion: "metallb.io/v1beta2",
+        kind: "BGPPeer",
+        metadata: { name: "router", namespace: METALLB_NS },
+        spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } },
+      },
       "bgppeers",
     );
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "all", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"], communities: ["64500:1"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "BGPAdvertisement",
+        metadata: { name: "all", namespace: METALLB_NS },
+        spec: { ipAddressPools: ["default"], communities: ["64500:1"] },
+      },
+      "bgpadvertisements",
+    );
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
     await createEndpointSlice(kc, "apps", "web", ["node-a"]);
     const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
-    type Shard = { metadata: { name: string; resourceVersion: string }; spec: { count: number; services: Record<string, { ips: string[]; bgp?: string[]; l2?: string[]; endpoints?: boolean }> } };
+    type Shard = {
+      metadata: { name: string; resourceVersion: string };
+      spec: { count: number; services: Record<string, { ips: string[]; bgp?: string[]; l2?: string[]; endpoints?: boolean }> };
+    };
     const shards = async (): Promise<Shard[]> => ((await kubeRequest(kc, "GET", `${api}/announcementshards`)).body as { items: Shard[] }).items;
-    const webEntry = async (): Promise<Shard["spec"]["services"][string] | undefined> => (await shards()).map((s) => s.spec.services["apps/web"]).find((e) => e !== undefined);
+    const webEntry = async (): Promise<Shard["spec"]["services"][string] | undefined> =>
+      (await shards()).map((s) => s.spec.services["apps/web"]).find((e) => e !== undefined);
     const entry = await waitFor("apps/web's announcement entry", async () => ((await webEntry())?.bgp !== undefined ? webEntry() : undefined), 15_000);
     expect(entry).toEqual({ ips: ["192.168.10.0"], endpoints: true, bgp: ["all"] });
     const nc = await waitFor(
@@ -195,13 +240,18 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).not.toContain("apps/web");
 
     // L2: the entry names the L2Advertisement, the node's half says it selects node-a, so node-a is the candidate.
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } }, "l2advertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } },
+      "l2advertisements",
+    );
     await waitFor("apps/web's entry with the L2Advertisement", async () => ((await webEntry())?.l2?.includes("l2") === true ? true : undefined), 15_000);
     await waitFor(
       "NodeConfig node-a selected by the L2Advertisement",
       async () => {
         const res = await kubeRequest(kc, "GET", `${api}/nodeconfigs/node-a`);
-        const advs = (res.body as { spec?: { l2?: { advertisements?: Array<{ name: string; weight: number; interfaces: string[] }> } } }).spec?.l2?.advertisements ?? [];
+        const advs =
+          (res.body as { spec?: { l2?: { advertisements?: Array<{ name: string; weight: number; interfaces: string[] }> } } }).spec?.l2?.advertisements ?? [];
         return advs.find((a) => a.name === "l2");
       },
       15_000,
@@ -214,17 +264,30 @@ describe("operator: IP allocation on a real apiserver", () => {
     for (const n of ["node-b", "node-c"]) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { rack: "r2" } } }, "nodes");
     await ensureNamespace(kc, "bulk");
     await pool(kc, "bulk", { addresses: ["192.168.50.0/24"], serviceAllocation: { priority: 1, namespaces: ["bulk"] } });
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } },
+      "bgpadvertisements",
+    );
     const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
     for (const name of names) {
-      await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bulk" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } }, "services");
+      await apply(
+        kc,
+        { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bulk" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } },
+        "services",
+      );
       await createEndpointSlice(kc, "bulk", name, ["node-b"]);
     }
     type Versioned = { metadata: { name: string; resourceVersion: string }; spec?: { services?: Record<string, unknown> } };
     const versions = async (what: string): Promise<Map<string, string>> =>
-      new Map(((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items: Versioned[] }).items.map((o) => [o.metadata.name, o.metadata.resourceVersion]));
+      new Map(
+        ((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items: Versioned[] }).items.map((o) => [o.metadata.name, o.metadata.resourceVersion]),
+      );
     const entries = async (): Promise<number> =>
-      ((await kubeRequest(kc, "GET", `${api}/announcementshards`)).body as { items: Versioned[] }).items.reduce((n, o) => n + Object.keys(o.spec?.services ?? {}).filter((k) => k.startsWith("bulk/")).length, 0);
+      ((await kubeRequest(kc, "GET", `${api}/announcementshards`)).body as { items: Versioned[] }).items.reduce(
+        (n, o) => n + Object.keys(o.spec?.services ?? {}).filter((k) => k.startsWith("bulk/")).length,
+        0,
+      );
     await waitFor("every Service's entry published", async () => ((await entries()) === names.length ? true : undefined), 20_000);
     await op.idle();
     const shardsBefore = await versions("announcementshards");
@@ -251,7 +314,12 @@ describe("operator: IP allocation on a real apiserver", () => {
     const patches = (): number => kubeClientFor(opKc).snapshot().byVerb.PATCH.requests;
     const before = patches();
     const names = Array.from({ length: 10 }, (_, i) => `svc-${i}`);
-    for (const name of names) await apply(kc, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "once" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } }, "services");
+    for (const name of names)
+      await apply(
+        kc,
+        { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "once" }, spec: { type: "LoadBalancer", ports: [{ port: 80 }] } },
+        "services",
+      );
     for (const name of names) await waitForIPs(kc, "once", name);
     // Let the cache catch up with every write (each write's echo is a Service event that re-converges it).
     await sleep(1_000);

@@ -61,7 +61,6 @@ export interface OperatorDeps {
   speakerWorkloadResyncMs?: number;
 }
 
-
 const labelsText = (o: Raw | undefined): string => JSON.stringify(Object.entries(o?.metadata?.labels ?? {}).sort());
 const specText = (o: Raw | undefined): string => JSON.stringify(o?.spec ?? null);
 
@@ -108,9 +107,14 @@ export class Operator {
       endpointSlices: mk("/apis/discovery.k8s.io/v1/endpointslices"),
       nodeConfigs: mk(`${NODE_CONFIG_API}/namespaces/${ns}/nodeconfigs`),
       shards: mk(`${NODE_CONFIG_API}/namespaces/${ns}/announcementshards`),
-      configStates: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/configurationstates`, log.child({ informer: "configurationstates" }), {
-        fieldSelector: `metadata.name=${CONFIGURATION_STATE_NAME}`,
-      }),
+      configStates: resilientInformer<Raw>(
+        kc,
+        `/apis/metallb.io/v1beta1/namespaces/${ns}/configurationstates`,
+        log.child({ informer: "configurationstates" }),
+        {
+          fieldSelector: `metadata.name=${CONFIGURATION_STATE_NAME}`,
+        },
+      ),
     };
     const writer = deps.writer ?? new ApiWriter(kc, { component: "metallb-ts-operator", now });
     this.ctx = { kc, settings, log, writer, queue, inf, metrics, state, now };
@@ -272,7 +276,13 @@ export class Operator {
     if (key === KEYS.bgpPasswords) {
       const { state, kc, settings, inf, log } = this.ctx;
       if (state.config === null) return DONE;
-      return syncBgpPasswordsSecret(kc, settings.namespace, state.config, (name) => inf.secrets.cache.get(name, settings.namespace) as ReferencedSecret | undefined, log);
+      return syncBgpPasswordsSecret(
+        kc,
+        settings.namespace,
+        state.config,
+        (name) => inf.secrets.cache.get(name, settings.namespace) as ReferencedSecret | undefined,
+        log,
+      );
     }
     if (key === KEYS.speakerWorkload) return this.workload.reconcile();
     if (key.startsWith(KEYS.service)) return this.services.reconcile(key.slice(KEYS.service.length));

@@ -16,7 +16,19 @@ import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { applyManifests, installComponentRbac, rbacManifests, type ComponentCredentials, type ComponentName, type Manifest } from "../../testenv/src/rbac.js";
 import { Operator } from "./operator.js";
 import { parseSpeakerWorkload } from "./speaker-workload.js";
-import { apply, createEndpointSlice, createService, ensureNamespace, localConversion, localWebhookConfiguration, METALLB_NS, pool, serviceState, waitForEvent, waitForIPs } from "../../testenv/src/objects.js";
+import {
+  apply,
+  createEndpointSlice,
+  createService,
+  ensureNamespace,
+  localConversion,
+  localWebhookConfiguration,
+  METALLB_NS,
+  pool,
+  serviceState,
+  waitForEvent,
+  waitForIPs,
+} from "../../testenv/src/objects.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
 const env = useControlPlane();
@@ -70,49 +82,98 @@ afterAll(async () => {
 describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
   test("the token is the ServiceAccount's, and it is not an admin", async () => {
     const opKc = creds.operator.kubeConfig();
-    const review = await kubeRequest(opKc, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
-    expect((review.body as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username).toBe(`system:serviceaccount:${METALLB_NS}:metallb-ts-operator`);
+    const review = await kubeRequest(opKc, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "SelfSubjectReview",
+    });
+    expect((review.body as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username).toBe(
+      `system:serviceaccount:${METALLB_NS}:metallb-ts-operator`,
+    );
     const pods = await kubeRequest(opKc, "GET", "/api/v1/pods");
     expect(pods.status).toBe(403);
   });
 
   test("webhooks: certificate Secret created, CA injected into the webhook configuration and the CRD, invalid objects refused", async () => {
     const opKc = creds.operator.kubeConfig();
-    hook = await startOperatorWebhook({ kc: opKc, namespace: METALLB_NS, log: silentLogger, host: "127.0.0.1", port: 0, certDir: join(dir, "certs"), ipAddresses: ["127.0.0.1"] });
+    hook = await startOperatorWebhook({
+      kc: opKc,
+      namespace: METALLB_NS,
+      log: silentLogger,
+      host: "127.0.0.1",
+      port: 0,
+      certDir: join(dir, "certs"),
+      ipAddresses: ["127.0.0.1"],
+    });
     const port = hook.server.port;
     // The manifest's webhook configuration, pointed at the local server (created by the admin, as kubectl apply would).
-    expect((await kubeRequest(env.kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", localWebhookConfiguration(port))).status).toBe(201);
+    expect(
+      (await kubeRequest(env.kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", localWebhookConfiguration(port))).status,
+    ).toBe(201);
     expect((await kubeRequest(env.kc, "PATCH", CRD, { spec: { conversion: localConversion(port) } }, "application/merge-patch+json")).status).toBe(200);
     await hook.rotator?.check(); // injects with the operator's token
 
     const secret = await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-webhook-cert`);
     expect(Object.keys((secret["data"] as Record<string, string>) ?? {})).toEqual(expect.arrayContaining(["tls.crt", "tls.key", "ca.crt"]));
-    const vwc = (await get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VWC}`)) as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+    const vwc = (await get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VWC}`)) as {
+      webhooks: Array<{ clientConfig: { caBundle?: string } }>;
+    };
     expect(vwc.webhooks.every((w) => (w.clientConfig.caBundle ?? "") !== "")).toBe(true);
     const crd = (await get(CRD)) as { spec: { conversion: { webhook: { clientConfig: { caBundle?: string } } } } };
     expect(crd.spec.conversion.webhook.clientConfig.caBundle ?? "").not.toBe("");
 
     // The webhook lists the configuration and the nodes with the operator's token to validate.
     await pool(env.kc, "lan", { addresses: ["192.168.50.0/29"] });
-    const refused = await waitFor("webhook refuses an overlapping pool", async () => {
-      const res = await kubeRequest(env.kc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools`, {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "IPAddressPool",
-        metadata: { name: "overlap", namespace: METALLB_NS },
-        spec: { addresses: ["192.168.50.4/30"] },
-      });
-      return res.status === 403 ? statusMessage(res) : undefined;
-    }, 30_000, 200);
+    const refused = await waitFor(
+      "webhook refuses an overlapping pool",
+      async () => {
+        const res = await kubeRequest(env.kc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools`, {
+          apiVersion: "metallb.io/v1beta1",
+          kind: "IPAddressPool",
+          metadata: { name: "overlap", namespace: METALLB_NS },
+          spec: { addresses: ["192.168.50.4/30"] },
+        });
+        return res.status === 403 ? statusMessage(res) : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(refused).toContain("overlaps with already defined CIDR");
   }, 60_000);
 
   test("leader election, IP allocation, annotation, Events, pool status, ConfigurationState, NodeConfigs, L2 key", async () => {
     const kc = env.kc;
     await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node1", labels: { "kubernetes.io/hostname": "node1" } } }, "nodes");
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "peer-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: "s3cret" } }, "secrets");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "l2advertisements");
-    await apply(kc, { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "router", namespace: METALLB_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } } }, "bgppeers");
-    await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } }, "bgpadvertisements");
+    await apply(
+      kc,
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "peer-pw", namespace: METALLB_NS },
+        type: "kubernetes.io/basic-auth",
+        stringData: { password: "s3cret" },
+      },
+      "secrets",
+    );
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
+      "l2advertisements",
+    );
+    await apply(
+      kc,
+      {
+        apiVersion: "metallb.io/v1beta2",
+        kind: "BGPPeer",
+        metadata: { name: "router", namespace: METALLB_NS },
+        spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } },
+      },
+      "bgppeers",
+    );
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
+      "bgpadvertisements",
+    );
 
     operator = await startOperator(creds.operator.kubeConfig(), "rbac-op");
     await createService(kc, "apps", "web");
@@ -122,29 +183,52 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
 
     const lease = await get(`/apis/coordination.k8s.io/v1/namespaces/${METALLB_NS}/leases/metallb-ts-operator`);
     expect((lease["spec"] as { holderIdentity?: string }).holderIdentity).toBe("rbac-op");
-    await waitFor("pool status counters", async () => {
-      const p = await get(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/lan`);
-      return (p["status"] as { assignedIPv4?: number } | undefined)?.assignedIPv4 === 1 ? true : undefined;
-    }, 20_000);
-    await waitFor("ConfigurationState status", async () => {
-      const cs = await kubeRequest(kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
-      return cs.status === 200 && (cs.body as { status?: unknown }).status !== undefined ? true : undefined;
-    }, 20_000);
-    await waitFor("the Service's announcement entry in its shard", async () => {
-      const shards = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/announcementshards`);
-      return shards.status === 200 && JSON.stringify(shards.body).includes("192.168.50.0") ? true : undefined;
-    }, 20_000);
-    const nodeConfig = await waitFor("NodeConfig of node1", async () => {
-      const nc = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`);
-      return nc.status === 200 ? (nc.body as Obj) : undefined;
-    }, 20_000);
+    await waitFor(
+      "pool status counters",
+      async () => {
+        const p = await get(`/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/lan`);
+        return (p["status"] as { assignedIPv4?: number } | undefined)?.assignedIPv4 === 1 ? true : undefined;
+      },
+      20_000,
+    );
+    await waitFor(
+      "ConfigurationState status",
+      async () => {
+        const cs = await kubeRequest(kc, "GET", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/controller`);
+        return cs.status === 200 && (cs.body as { status?: unknown }).status !== undefined ? true : undefined;
+      },
+      20_000,
+    );
+    await waitFor(
+      "the Service's announcement entry in its shard",
+      async () => {
+        const shards = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/announcementshards`);
+        return shards.status === 200 && JSON.stringify(shards.body).includes("192.168.50.0") ? true : undefined;
+      },
+      20_000,
+    );
+    const nodeConfig = await waitFor(
+      "NodeConfig of node1",
+      async () => {
+        const nc = await kubeRequest(kc, "GET", `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`);
+        return nc.status === 200 ? (nc.body as Obj) : undefined;
+      },
+      20_000,
+    );
     expect(JSON.stringify(nodeConfig)).not.toContain("s3cret");
     await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);
-    const passwords = await waitFor("the speakers' BGP password Secret", async () => {
-      const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-bgp-passwords`);
-      return res.status === 200 ? (res.body as { data?: Record<string, string> }).data : undefined;
-    }, 20_000);
-    expect(passwords).toEqual({ "peer-pw": Buffer.from("s3cret").toString("base64"), "type_peer-pw": Buffer.from("kubernetes.io/basic-auth").toString("base64") });
+    const passwords = await waitFor(
+      "the speakers' BGP password Secret",
+      async () => {
+        const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-bgp-passwords`);
+        return res.status === 200 ? (res.body as { data?: Record<string, string> }).data : undefined;
+      },
+      20_000,
+    );
+    expect(passwords).toEqual({
+      "peer-pw": Buffer.from("s3cret").toString("base64"),
+      "type_peer-pw": Buffer.from("kubernetes.io/basic-auth").toString("base64"),
+    });
     expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 60_000);
 });
@@ -162,14 +246,20 @@ describe("the speaker with its ServiceAccount", () => {
     await speaker.start(); // resolves only once every informer listed
     // Its own ConfigurationState (issue 18): created and its status written with the speaker's token.
     const cs = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-node1`;
-    await waitFor("speaker-node1 ConfigurationState written", async () => {
-      const got = await kubeRequest(spKc, "GET", cs);
-      return (got.body as { status?: { result?: string } }).status?.result === "Valid" ? true : undefined;
-    }, 10_000);
+    await waitFor(
+      "speaker-node1 ConfigurationState written",
+      async () => {
+        const got = await kubeRequest(spKc, "GET", cs);
+        return (got.body as { status?: { result?: string } }).status?.result === "Valid" ? true : undefined;
+      },
+      10_000,
+    );
     await speaker.stop();
     expect(log.filter((l) => /forbidden/i.test(l))).toEqual([]);
     const nc = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}/nodeconfigs/node1`;
-    expect((await kubeRequest(spKc, "PATCH", `${nc}/status`, { status: { bgp: { sessionsEstablished: 0 } } }, "application/merge-patch+json")).status).toBe(200);
+    expect((await kubeRequest(spKc, "PATCH", `${nc}/status`, { status: { bgp: { sessionsEstablished: 0 } } }, "application/merge-patch+json")).status).toBe(
+      200,
+    );
     expect((await kubeRequest(spKc, "PATCH", nc, { spec: {} }, "application/merge-patch+json")).status).toBe(403);
     expect((await kubeRequest(spKc, "GET", "/api/v1/namespaces/apps/services")).status).toBe(403);
     // Secrets: only the heartbeat key and the BGP password Secret, by name; not the webhook's CA key, not the
@@ -177,7 +267,8 @@ describe("the speaker with its ServiceAccount", () => {
     const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
     expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-l2-key`)).status).toBe(200);
     expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).status).toBe(200);
-    for (const path of [`${secrets}/metallb-webhook-cert`, `${secrets}/peer-pw`, secrets]) expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 403]);
+    for (const path of [`${secrets}/metallb-webhook-cert`, `${secrets}/peer-pw`, secrets])
+      expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 403]);
     const status = { apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-rbac", namespace: METALLB_NS } };
     expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
     expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);
@@ -187,11 +278,20 @@ describe("the speaker with its ServiceAccount", () => {
 describe("OLM installs: the leader keeps the speaker workload applied", () => {
   test("DaemonSet, ConfigMap and Service created with the release image; a deleted DaemonSet comes back", async () => {
     await applyManifests(env.kc, rbacManifests("operator-speaker-workload", METALLB_NS));
-    const workload = parseSpeakerWorkload(read("config/speaker/speaker-frr.yaml"), "speaker-frr.yaml", { namespace: METALLB_NS, speakerImage: "registry.example/speaker:v9" });
+    const workload = parseSpeakerWorkload(read("config/speaker/speaker-frr.yaml"), "speaker-frr.yaml", {
+      namespace: METALLB_NS,
+      speakerImage: "registry.example/speaker:v9",
+    });
     if (typeof workload === "string") throw new Error(workload);
     const op = new Operator({
       kc: creds.operator.kubeConfig(),
-      settings: { namespace: METALLB_NS, lbClass: "workload-test-only", defaultLbClass: false, identity: "rbac-workload", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      settings: {
+        namespace: METALLB_NS,
+        lbClass: "workload-test-only",
+        defaultLbClass: false,
+        identity: "rbac-workload",
+        leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      },
       log: jsonLogger({ write: (l) => operatorLog.push(l), level: "debug" }),
       registry: new Registry(),
       speakerWorkload: workload,
@@ -200,11 +300,15 @@ describe("OLM installs: the leader keeps the speaker workload applied", () => {
     await op.start();
     try {
       const ds = `/apis/apps/v1/namespaces/${METALLB_NS}/daemonsets/metallb-ts-speaker`;
-      const images = await waitFor("speaker DaemonSet applied", async () => {
-        const res = await kubeRequest(env.kc, "GET", ds);
-        if (res.status !== 200) return undefined;
-        return ((res.body as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers).map((c) => c.image);
-      }, 20_000);
+      const images = await waitFor(
+        "speaker DaemonSet applied",
+        async () => {
+          const res = await kubeRequest(env.kc, "GET", ds);
+          if (res.status !== 200) return undefined;
+          return (res.body as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers.map((c) => c.image);
+        },
+        20_000,
+      );
       expect(images).toEqual(["registry.example/speaker:v9", "registry.example/speaker:v9"]);
       expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`)).status).toBe(200);
       expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`)).status).toBe(200);
@@ -225,7 +329,9 @@ describe("a permission missing from the manifests fails", () => {
     operator = undefined;
     const withoutStatus = (component: ComponentName, objects: Manifest[]): Manifest[] =>
       objects.map((o) =>
-        component === "operator" && o.kind === "ClusterRole" ? { ...o, rules: (o.rules ?? []).filter((r) => !(r["resources"] as string[]).includes("services/status")) } : o,
+        component === "operator" && o.kind === "ClusterRole"
+          ? { ...o, rules: (o.rules ?? []).filter((r) => !(r["resources"] as string[]).includes("services/status")) }
+          : o,
       );
     await installComponentRbac(env.kc, { namespace: METALLB_NS, dir, edit: withoutStatus });
     const before = operatorLog.length;

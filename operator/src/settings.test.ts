@@ -19,12 +19,31 @@ describe("parseOperatorSettings", () => {
 
   test("flags win over env; both flag forms", () => {
     const r = parseOperatorSettings(
-      ["--namespace", "lb", "--lb-class=metallb-ts.dev/lb", "--default-lb-class", "--leader-elect=false", "--webhook-mode=disabled", "--disable-cert-rotation", "--metrics-addr", "127.0.0.1:0"],
+      [
+        "--namespace",
+        "lb",
+        "--lb-class=metallb-ts.dev/lb",
+        "--default-lb-class",
+        "--leader-elect=false",
+        "--webhook-mode=disabled",
+        "--disable-cert-rotation",
+        "--metrics-addr",
+        "127.0.0.1:0",
+      ],
       { METALLB_NAMESPACE: "other", POD_NAME: "op-0" },
       "h",
       1,
     );
-    expect(r.ok && r.settings).toMatchObject({ namespace: "lb", lbClass: "metallb-ts.dev/lb", defaultLbClass: true, identity: "op-0", leaderElection: { enabled: false }, webhook: { enabled: false, rotateCerts: false }, metricsHost: "127.0.0.1", metricsPort: 0 });
+    expect(r.ok && r.settings).toMatchObject({
+      namespace: "lb",
+      lbClass: "metallb-ts.dev/lb",
+      defaultLbClass: true,
+      identity: "op-0",
+      leaderElection: { enabled: false },
+      webhook: { enabled: false, rotateCerts: false },
+      metricsHost: "127.0.0.1",
+      metricsPort: 0,
+    });
   });
 
   test("speaker workload (OLM installs): file from the flag, image from the flag or SPEAKER_IMAGE", () => {

@@ -56,7 +56,12 @@ const FLAGS: FlagSpec = {
   "speaker-image": "string",
 };
 
-export function parseOperatorSettings(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, hostname: string, pid: number): SettingsResult {
+export function parseOperatorSettings(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  hostname: string,
+  pid: number,
+): SettingsResult {
   const parsed = parseFlags(argv, FLAGS);
   if (!parsed.ok) return parsed;
   const given = parsed.flags.values;
@@ -93,11 +98,13 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
   const m = /^(.*):(\d+)$/.exec(addr);
   if (m === null) return { ok: false, error: `--metrics-addr must be HOST:PORT, got ${JSON.stringify(addr)}` };
   const level = flags.get("log-level") ?? "info";
-  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") return { ok: false, error: `--log-level must be debug, info, warn or error` };
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error")
+    return { ok: false, error: `--log-level must be debug, info, warn or error` };
   const lbClass = flags.get("lb-class") ?? env.METALLB_LB_CLASS ?? "";
   const workloadFile = flags.get("speaker-workload");
   const speakerImage = flags.get("speaker-image") ?? env.SPEAKER_IMAGE;
-  if (speakerImage !== undefined && workloadFile === undefined && flags.has("speaker-image")) return { ok: false, error: "--speaker-image needs --speaker-workload" };
+  if (speakerImage !== undefined && workloadFile === undefined && flags.has("speaker-image"))
+    return { ok: false, error: "--speaker-image needs --speaker-workload" };
   return {
     ok: true,
     settings: {
@@ -123,7 +130,8 @@ export function parseOperatorSettings(argv: readonly string[], env: Readonly<Rec
       metricsPort: Number(m[2]),
       logLevel: level,
       startupTimeoutMs: startup as number,
-      speakerWorkload: workloadFile === undefined || workloadFile === "" ? undefined : { file: workloadFile, image: speakerImage === "" ? undefined : speakerImage },
+      speakerWorkload:
+        workloadFile === undefined || workloadFile === "" ? undefined : { file: workloadFile, image: speakerImage === "" ? undefined : speakerImage },
     },
   };
 }

@@ -9,7 +9,11 @@ const frrYaml = readFileSync(join(repoRoot(), "config/speaker/speaker-frr.yaml")
 describe("parseSpeakerWorkload", () => {
   test("the FRR speaker manifest: moved to the namespace, labelled, every container on the release image", () => {
     const objs = parseSpeakerWorkload(frrYaml, "speaker-frr.yaml", { namespace: "operators", speakerImage: "registry.example/speaker:v9" }) as WorkloadObject[];
-    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(["ConfigMap/metallb-ts-frr-startup", "DaemonSet/metallb-ts-speaker", "Service/metallb-ts-speaker-monitor"]);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      "ConfigMap/metallb-ts-frr-startup",
+      "DaemonSet/metallb-ts-speaker",
+      "Service/metallb-ts-speaker-monitor",
+    ]);
     for (const o of objs) expect(o.metadata).toMatchObject({ namespace: "operators", labels: MANAGED_BY_OPERATOR });
     const pod = (objs[1]?.["spec"] as { template: { spec: { containers: Array<{ name: string; image: string }> } } }).template.spec;
     expect(pod.containers.map((c) => [c.name, c.image])).toEqual([
@@ -29,9 +33,12 @@ describe("parseSpeakerWorkload", () => {
   });
 
   test("init containers get the release image too", () => {
-    const text = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec: {template: {spec: {initContainers: [{name: i, image: old}], containers: [{name: c, image: old}]}}}";
+    const text =
+      "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec: {template: {spec: {initContainers: [{name: i, image: old}], containers: [{name: c, image: old}]}}}";
     const objs = parseSpeakerWorkload(text, "f", { namespace: "n", speakerImage: "new" }) as WorkloadObject[];
-    expect(JSON.stringify(objs[0]?.["spec"])).toBe('{"template":{"spec":{"initContainers":[{"name":"i","image":"new"}],"containers":[{"name":"c","image":"new"}]}}}');
+    expect(JSON.stringify(objs[0]?.["spec"])).toBe(
+      '{"template":{"spec":{"initContainers":[{"name":"i","image":"new"}],"containers":[{"name":"c","image":"new"}]}}}',
+    );
   });
 
   test.each([

@@ -49,17 +49,28 @@ export function parseSpeakerWorkload(text: string, source: string, opts: Speaker
   for (const [i, d] of docs.entries()) {
     const o = d as Partial<WorkloadObject>;
     const where = `${source}: document ${i + 1}`;
-    if (typeof o !== "object" || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") return `${where}: needs apiVersion, kind and metadata.name`;
+    if (typeof o !== "object" || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string")
+      return `${where}: needs apiVersion, kind and metadata.name`;
     if (PATHS[`${o.apiVersion}/${o.kind}`] === undefined) return `${where} (${o.kind}/${o.metadata.name}): only ConfigMap, Service and DaemonSet are allowed`;
-    const obj = { ...o, metadata: { ...o.metadata, namespace: opts.namespace, labels: { ...(o.metadata.labels ?? {}), ...MANAGED_BY_OPERATOR } } } as WorkloadObject;
+    const obj = {
+      ...o,
+      metadata: { ...o.metadata, namespace: opts.namespace, labels: { ...(o.metadata.labels ?? {}), ...MANAGED_BY_OPERATOR } },
+    } as WorkloadObject;
     if (o.kind === "DaemonSet" && opts.speakerImage !== undefined) {
       const spec = obj["spec"] as { template?: { spec?: PodTemplateSpec } } | undefined;
       const pod = spec?.template?.spec;
       if (pod === undefined) return `${where} (DaemonSet/${o.metadata.name}): spec.template.spec is missing`;
-      const withImage = (cs: Array<Record<string, unknown>> | undefined): Array<Record<string, unknown>> | undefined => cs?.map((c) => ({ ...c, image: opts.speakerImage }));
+      const withImage = (cs: Array<Record<string, unknown>> | undefined): Array<Record<string, unknown>> | undefined =>
+        cs?.map((c) => ({ ...c, image: opts.speakerImage }));
       const containers = withImage(pod.containers);
       const initContainers = withImage(pod.initContainers);
-      obj["spec"] = { ...spec, template: { ...spec?.template, spec: { ...pod, ...(containers !== undefined ? { containers } : {}), ...(initContainers !== undefined ? { initContainers } : {}) } } };
+      obj["spec"] = {
+        ...spec,
+        template: {
+          ...spec?.template,
+          spec: { ...pod, ...(containers !== undefined ? { containers } : {}), ...(initContainers !== undefined ? { initContainers } : {}) },
+        },
+      };
     }
     out.push(obj);
   }

@@ -10,7 +10,11 @@ describe("exit state across restarts", () => {
     ["garbage", "{not json", null],
     ["negative count", JSON.stringify({ ...running, starts: -1 }), null],
     ["a running state", JSON.stringify(running), running],
-    ["an exited state", JSON.stringify({ ...running, exit: { code: 1, cause: "uncaught exception", at: "x" } }), { ...running, exit: { code: 1, cause: "uncaught exception", at: "x" } }],
+    [
+      "an exited state",
+      JSON.stringify({ ...running, exit: { code: 1, cause: "uncaught exception", at: "x" } }),
+      { ...running, exit: { code: 1, cause: "uncaught exception", at: "x" } },
+    ],
   ])("parseExitState: %s", (_d, text, want) => {
     expect(parseExitState(text)).toEqual(want);
   });
@@ -18,13 +22,28 @@ describe("exit state across restarts", () => {
   test("startState counts one more start and clears the exit", () => {
     const now = new Date("2026-02-02T00:00:00.000Z");
     expect(startState(null, 7, now)).toEqual({ starts: 1, pid: 7, startedAt: now.toISOString(), exit: null });
-    expect(startState({ ...running, exit: { code: 0, cause: "signal SIGTERM", at: "x" } }, 8, now)).toEqual({ starts: 4, pid: 8, startedAt: now.toISOString(), exit: null });
+    expect(startState({ ...running, exit: { code: 0, cause: "signal SIGTERM", at: "x" } }, 8, now)).toEqual({
+      starts: 4,
+      pid: 8,
+      startedAt: now.toISOString(),
+      exit: null,
+    });
   });
 
   test.each([
     ["no previous run", null, null, { kind: "none" }],
-    ["a recorded exit wins over a report", { ...running, exit: { code: 0, cause: "signal SIGTERM", at: "t" } }, report, { kind: "exited", code: 0, cause: "signal SIGTERM", at: "t", pid: 41 }],
-    ["no exit, a report of that pid: fatal error", running, report, { kind: "fatalError", event: report.event, trigger: "OOMError", at: report.dumpEventTime, pid: 41 }],
+    [
+      "a recorded exit wins over a report",
+      { ...running, exit: { code: 0, cause: "signal SIGTERM", at: "t" } },
+      report,
+      { kind: "exited", code: 0, cause: "signal SIGTERM", at: "t", pid: 41 },
+    ],
+    [
+      "no exit, a report of that pid: fatal error",
+      running,
+      report,
+      { kind: "fatalError", event: report.event, trigger: "OOMError", at: report.dumpEventTime, pid: 41 },
+    ],
     ["no exit, a report of another pid: no word", running, { ...report, processId: 40 }, { kind: "noWord", pid: 41, startedAt: running.startedAt }],
     ["no exit, no report: no word", running, null, { kind: "noWord", pid: 41, startedAt: running.startedAt }],
   ] as const)("previousRun: %s", (_d, prev, rep, want) => {
@@ -33,14 +52,22 @@ describe("exit state across restarts", () => {
 
   test("parseFatalReport reads the header of a Node diagnostic report", () => {
     expect(parseFatalReport(JSON.stringify({ header: { ...report, nodejsVersion: "v20" }, javascriptStack: {} }))).toEqual(report);
-    expect(parseFatalReport(JSON.stringify({ header: report, javascriptHeap: { usedMemory: 33, memoryLimit: 64 } }))).toEqual({ ...report, heapUsedBytes: 33, heapLimitBytes: 64 });
+    expect(parseFatalReport(JSON.stringify({ header: report, javascriptHeap: { usedMemory: 33, memoryLimit: 64 } }))).toEqual({
+      ...report,
+      heapUsedBytes: 33,
+      heapLimitBytes: 64,
+    });
     expect(parseFatalReport("")).toBeNull();
     expect(parseFatalReport(JSON.stringify({ header: { event: "x" } }))).toBeNull();
   });
 
   test("describePreviousRun: levels and causes", () => {
     expect(describePreviousRun({ kind: "none" })).toBeUndefined();
-    expect(describePreviousRun({ kind: "exited", code: 0, cause: "signal SIGTERM", at: "t", pid: 1 })).toMatchObject({ level: "info", msg: "previous run exited", fields: { previousCause: "signal SIGTERM" } });
+    expect(describePreviousRun({ kind: "exited", code: 0, cause: "signal SIGTERM", at: "t", pid: 1 })).toMatchObject({
+      level: "info",
+      msg: "previous run exited",
+      fields: { previousCause: "signal SIGTERM" },
+    });
     expect(describePreviousRun({ kind: "exited", code: 1, cause: "uncaught exception", at: "t", pid: 1 })).toMatchObject({ level: "warn" });
     expect(describePreviousRun({ kind: "fatalError", event: report.event, trigger: "OOMError", at: "t", pid: 1 })).toMatchObject({
       level: "warn",

@@ -88,7 +88,10 @@ export function parseExitState(text: string | undefined): ExitState | null {
     const s = JSON.parse(text) as Partial<ExitState>;
     if (typeof s.starts !== "number" || !Number.isInteger(s.starts) || s.starts < 0 || typeof s.pid !== "number") return null;
     const e = s.exit;
-    const exit = e !== null && typeof e === "object" && typeof e.code === "number" && typeof e.cause === "string" ? { code: e.code, cause: e.cause, at: String(e.at ?? "") } : null;
+    const exit =
+      e !== null && typeof e === "object" && typeof e.code === "number" && typeof e.cause === "string"
+        ? { code: e.code, cause: e.cause, at: String(e.at ?? "") }
+        : null;
     return { starts: s.starts, pid: s.pid, startedAt: String(s.startedAt ?? ""), exit };
   } catch {
     return null;
@@ -104,7 +107,15 @@ export function previousRun(prev: ExitState | null, report: FatalReportHeader | 
   if (prev.exit !== null) return { kind: "exited", ...prev.exit, pid: prev.pid };
   if (report !== null && report.processId === prev.pid) {
     const { event, trigger, dumpEventTime: at, heapUsedBytes, heapLimitBytes } = report;
-    return { kind: "fatalError", event, trigger, at, pid: prev.pid, ...(heapUsedBytes !== undefined ? { heapUsedBytes } : {}), ...(heapLimitBytes !== undefined ? { heapLimitBytes } : {}) };
+    return {
+      kind: "fatalError",
+      event,
+      trigger,
+      at,
+      pid: prev.pid,
+      ...(heapUsedBytes !== undefined ? { heapUsedBytes } : {}),
+      ...(heapLimitBytes !== undefined ? { heapLimitBytes } : {}),
+    };
   }
   return { kind: "noWord", pid: prev.pid, startedAt: prev.startedAt };
 }
@@ -120,12 +131,23 @@ export function describePreviousRun(p: PreviousRun): { level: "info" | "warn"; m
     case "none":
       return undefined;
     case "exited":
-      return { level: p.code === 0 ? "info" : "warn", msg: "previous run exited", fields: { previousPid: p.pid, previousExitCode: p.code, previousCause: p.cause, previousExitAt: p.at } };
+      return {
+        level: p.code === 0 ? "info" : "warn",
+        msg: "previous run exited",
+        fields: { previousPid: p.pid, previousExitCode: p.code, previousCause: p.cause, previousExitAt: p.at },
+      };
     case "fatalError":
       return {
         level: "warn",
         msg: "previous run died of a fatal error",
-        fields: { previousPid: p.pid, previousCause: `fatal error: ${p.event}`, trigger: p.trigger, previousExitAt: p.at, heapUsedBytes: p.heapUsedBytes, heapLimitBytes: p.heapLimitBytes },
+        fields: {
+          previousPid: p.pid,
+          previousCause: `fatal error: ${p.event}`,
+          trigger: p.trigger,
+          previousExitAt: p.at,
+          heapUsedBytes: p.heapUsedBytes,
+          heapLimitBytes: p.heapLimitBytes,
+        },
       };
     case "noWord":
       return {
@@ -134,7 +156,8 @@ export function describePreviousRun(p: PreviousRun): { level: "info" | "warn"; m
         fields: {
           previousPid: p.pid,
           previousStartedAt: p.startedAt,
-          previousCause: "killed without a chance to log (SIGKILL: the kernel's OOM killer at the memory limit, or a kill after the grace period) or a native crash Node could not report",
+          previousCause:
+            "killed without a chance to log (SIGKILL: the kernel's OOM killer at the memory limit, or a kill after the grace period) or a native crash Node could not report",
         },
       };
   }

@@ -37,11 +37,16 @@ interface ListPage<T> {
  * Lists a collection page by page (limit + continue) and returns one list: every item, and the resourceVersion of the
  * final page, where a watch starts. An expired continue token (410) starts over from the first page.
  */
-export async function listAllPages<T>(kc: k8s.KubeConfig, path: string, query: URLSearchParams, pageSize = 500): Promise<k8s.KubernetesListObject<T & k8s.KubernetesObject>> {
+export async function listAllPages<T>(
+  kc: k8s.KubeConfig,
+  path: string,
+  query: URLSearchParams,
+  pageSize = 500,
+): Promise<k8s.KubernetesListObject<T & k8s.KubernetesObject>> {
   const client = kubeClientFor(kc);
   let items: T[] = [];
   let cont = "";
-  for (let restarts = 0; ; ) {
+  for (let restarts = 0; ;) {
     const params = new URLSearchParams(query);
     params.set("limit", String(pageSize));
     if (cont !== "") params.set("continue", cont);
@@ -63,7 +68,12 @@ export async function listAllPages<T>(kc: k8s.KubeConfig, path: string, query: U
   }
 }
 
-export function resilientInformer<T extends k8s.KubernetesObject>(kc: k8s.KubeConfig, path: string, log: Logger, opts: InformerOptions = {}): ResilientInformer<T> {
+export function resilientInformer<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  path: string,
+  log: Logger,
+  opts: InformerOptions = {},
+): ResilientInformer<T> {
   let markSynced!: () => void;
   const synced = new Promise<void>((r) => (markSynced = r));
   const minRetry = opts.minRetryMs ?? 500;

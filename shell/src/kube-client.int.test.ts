@@ -43,7 +43,9 @@ describe("pooled Kubernetes client", () => {
     const ns = await createTestNamespace(env.kc, "pool");
     const used = await socketsUsed(port, async () => {
       for (let i = 0; i < 20; i++) {
-        expect((await kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `c${i}` }, data: { i: String(i) } })).status).toBe(201);
+        expect((await kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `c${i}` }, data: { i: String(i) } })).status).toBe(
+          201,
+        );
         expect((await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/configmaps/c${i}`)).status).toBe(200);
       }
     });
@@ -74,7 +76,8 @@ describe("pooled Kubernetes client", () => {
     await Promise.all(Array.from({ length: 8 }, (_, i) => kubeRequest(kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: `p${i}` } })));
     const afterBurst = kubeClientFor(kc).snapshot().connections;
     expect(afterBurst).toBeLessThanOrEqual(8);
-    for (let round = 0; round < 5; round++) await Promise.all(Array.from({ length: 8 }, (_, i) => kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/configmaps/p${i}`)));
+    for (let round = 0; round < 5; round++)
+      await Promise.all(Array.from({ length: 8 }, (_, i) => kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/configmaps/p${i}`)));
     expect(kubeClientFor(kc).snapshot().connections).toBe(afterBurst);
     expect(kubeClientFor(kc).snapshot().byVerb.GET.requests).toBe(40);
     kubeClientFor(kc).close();
@@ -128,7 +131,11 @@ describe("pooled Kubernetes client", () => {
       expect(stats.byVerb.GET.requests).toBe(0);
       // Created after the list: the watch (started at the final page's resourceVersion) delivers it.
       expect((await kubeRequest(env.kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: "after-list" } })).status).toBe(201);
-      await waitFor("the watch delivers the ConfigMap created after the list", () => (inf.cache.get("after-list", ns) !== undefined ? true : undefined), 10_000);
+      await waitFor(
+        "the watch delivers the ConfigMap created after the list",
+        () => (inf.cache.get("after-list", ns) !== undefined ? true : undefined),
+        10_000,
+      );
       expect(added.filter((n) => n === "after-list")).toHaveLength(1);
       const after = kubeClientFor(kc).snapshot();
       expect(after.byVerb.WATCH.requests).toBe(1);

@@ -180,7 +180,10 @@ export class KubeClient {
         });
         res.on("error", reject);
       });
-      const deadline = ro.deadlineMs === undefined ? undefined : setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer within ${ro.deadlineMs} ms`)), ro.deadlineMs);
+      const deadline =
+        ro.deadlineMs === undefined
+          ? undefined
+          : setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer within ${ro.deadlineMs} ms`)), ro.deadlineMs);
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
       req.on("error", (e) => {
         clearTimeout(deadline);
@@ -260,7 +263,12 @@ export class KubeClient {
     const base = { keepAlive: true, scheduling: "lifo" as const, maxSockets: this.opts.maxSockets ?? 64, maxFreeSockets: 16, timeout: 60_000 };
     const agent = cluster.server.startsWith("http:")
       ? new http.Agent(base)
-      : new https.Agent({ ...base, ...Object.fromEntries(TLS_FIELDS.filter((f) => (opts as Record<string, unknown>)[f] !== undefined).map((f) => [f, (opts as Record<string, unknown>)[f]])) });
+      : new https.Agent({
+          ...base,
+          ...Object.fromEntries(
+            TLS_FIELDS.filter((f) => (opts as Record<string, unknown>)[f] !== undefined).map((f) => [f, (opts as Record<string, unknown>)[f]]),
+          ),
+        });
     // Count the connections the pool opens (the agent has no event for it).
     const counted = agent as unknown as { createConnection: (...a: unknown[]) => unknown };
     const createConnection = counted.createConnection.bind(agent);
@@ -308,7 +316,11 @@ export function registerKubeClientMetrics(registry: Registry, client: KubeClient
   };
   perVerb("metallb_ts_k8s_client_requests_total", "Requests sent to the Kubernetes API by this process, by verb (LIST/WATCH: collection reads)", "requests");
   perVerb("metallb_ts_k8s_client_request_bytes_total", "Request body bytes sent to the Kubernetes API, by verb", "requestBytes");
-  perVerb("metallb_ts_k8s_client_response_bytes_total", "Response body bytes received from the Kubernetes API, by verb (watch streams not included)", "responseBytes");
+  perVerb(
+    "metallb_ts_k8s_client_response_bytes_total",
+    "Response body bytes received from the Kubernetes API, by verb (watch streams not included)",
+    "responseBytes",
+  );
   new Gauge({
     name: "metallb_ts_k8s_client_largest_request_bytes",
     help: "Largest single request body sent to the Kubernetes API",

@@ -18,13 +18,7 @@ export function stringifyWithBigInts(value: unknown): RawJson {
 }
 
 /** One request through the pooled client of `kc` (created on first use). */
-export function kubeRequest(
-  kc: k8s.KubeConfig,
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = "application/json",
-): Promise<RawResponse> {
+export function kubeRequest(kc: k8s.KubeConfig, method: string, path: string, body?: unknown, contentType = "application/json"): Promise<RawResponse> {
   return kubeClientFor(kc).request(method, path, body, contentType);
 }
 

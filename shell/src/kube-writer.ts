@@ -80,7 +80,13 @@ export class ApiWriter implements KubeWriter {
       apiVersion: "v1",
       kind: "Event",
       metadata: { name, namespace: ref.namespace },
-      involvedObject: { apiVersion: ref.apiVersion, kind: ref.kind, namespace: ref.namespace, name: ref.name, ...(ref.uid !== undefined ? { uid: ref.uid } : {}) },
+      involvedObject: {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+        ...(ref.uid !== undefined ? { uid: ref.uid } : {}),
+      },
       type,
       reason,
       message,
@@ -98,4 +104,3 @@ export class ApiWriter implements KubeWriter {
     this.recent.set(key, { name, count: 1, firstTimestamp: now });
   }
 }
-

@@ -53,25 +53,39 @@ describe("leader election with skewed wall clocks", () => {
   test.each([
     ["the holder's clock is 1 h behind", -HOUR, 0],
     ["the standby's clock is 1 h ahead", 0, HOUR],
-  ])("%s: the standby never takes the live lease", async (_d, holderSkew, standbySkew) => {
-    const ns = await createTestNamespace(env.kc, "skew-live");
-    const a = candidate(ns, "a", holderSkew);
-    running.push(a.elector);
-    await waitFor("a leads", () => (a.elector.isLeader ? true : undefined), 10_000, 20);
-    const b = candidate(ns, "b", standbySkew);
-    running.push(b.elector);
-    // Three lease durations: by the record's renewTime against b's clock, a's lease looked expired all along.
-    await sleep(3 * LEASE_S * 1000);
-    expect(b.events).toEqual([]);
-    expect(a.events).toEqual(["started"]);
-    expect(await holder(ns)).toEqual({ holder: "a", transitions: 0 });
-  }, 60_000);
+  ])(
+    "%s: the standby never takes the live lease",
+    async (_d, holderSkew, standbySkew) => {
+      const ns = await createTestNamespace(env.kc, "skew-live");
+      const a = candidate(ns, "a", holderSkew);
+      running.push(a.elector);
+      await waitFor("a leads", () => (a.elector.isLeader ? true : undefined), 10_000, 20);
+      const b = candidate(ns, "b", standbySkew);
+      running.push(b.elector);
+      // Three lease durations: by the record's renewTime against b's clock, a's lease looked expired all along.
+      await sleep(3 * LEASE_S * 1000);
+      expect(b.events).toEqual([]);
+      expect(a.events).toEqual(["started"]);
+      expect(await holder(ns)).toEqual({ holder: "a", transitions: 0 });
+    },
+    60_000,
+  );
 
   test("the holder's clock is 1 h ahead and it stops renewing: the standby takes over after one lease duration, not an hour", async () => {
     const ns = await createTestNamespace(env.kc, "skew-dead");
     const aKc = env.cp.kubeConfig();
     const events: string[] = [];
-    const a = new LeaderElector({ kc: aKc, namespace: ns, name: "skew", identity: "a", log, leaseDurationSeconds: LEASE_S, renewDeadlineMs: DEADLINE_MS, retryPeriodMs: RETRY_MS, now: () => Date.now() + HOUR });
+    const a = new LeaderElector({
+      kc: aKc,
+      namespace: ns,
+      name: "skew",
+      identity: "a",
+      log,
+      leaseDurationSeconds: LEASE_S,
+      renewDeadlineMs: DEADLINE_MS,
+      retryPeriodMs: RETRY_MS,
+      now: () => Date.now() + HOUR,
+    });
     a.start({ onStartedLeading: () => events.push("started"), onStoppedLeading: () => events.push("stopped") });
     running.push(a);
     await waitFor("a leads", () => (a.isLeader ? true : undefined), 10_000, 20);

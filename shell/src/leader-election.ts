@@ -12,7 +12,15 @@
 // stop() releases a held lease so a standby takes over at once.
 import type * as k8s from "@kubernetes/client-node";
 import { performance } from "node:perf_hooks";
-import { checkElectionTimings, decideLease, leaderMayWrite, observeLease, releasedLease, type LeaseObservation, type LeaseState } from "../../model/src/lease.js";
+import {
+  checkElectionTimings,
+  decideLease,
+  leaderMayWrite,
+  observeLease,
+  releasedLease,
+  type LeaseObservation,
+  type LeaseState,
+} from "../../model/src/lease.js";
 import { kubeClientFor, type KubeClient } from "./kube-client.js";
 import { formatMicroTime, statusMessage } from "./kube-raw.js";
 import type { Logger } from "./logger.js";
@@ -137,7 +145,8 @@ export class LeaderElector {
   /** Why a write must not be sent now, or undefined. */
   private refusal(): string | undefined {
     if (this.phase === "lost") return `lost the lease ${this.opts.namespace}/${this.opts.name}`;
-    if (this.phase === "leading" && !this.isLeader) return `lease ${this.opts.namespace}/${this.opts.name} not renewed within the renew deadline (${this.deadlineMs} ms)`;
+    if (this.phase === "leading" && !this.isLeader)
+      return `lease ${this.opts.namespace}/${this.opts.name} not renewed within the renew deadline (${this.deadlineMs} ms)`;
     return undefined;
   }
 
@@ -196,7 +205,12 @@ export class LeaderElector {
     if (last === undefined) return false;
     const lease = { ...leaseStateFromObject(last), renewTimeMs: this.now() };
     const { name, namespace, resourceVersion } = last.metadata;
-    const body: LeaseObject = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace, ...(resourceVersion !== undefined ? { resourceVersion } : {}) }, spec: leaseSpec(lease) };
+    const body: LeaseObject = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name, namespace, ...(resourceVersion !== undefined ? { resourceVersion } : {}) },
+      spec: leaseSpec(lease),
+    };
     try {
       return await this.write("PUT", body, lease, started);
     } catch (e) {

@@ -89,7 +89,11 @@ function workdirAt(stage: Stage, ins?: Instruction): string {
 function copies(stage: Stage): CopyOp[] {
   return stage.instructions.flatMap((ins) => {
     if (!(ins instanceof Copy)) return [];
-    const flag = (name: string): string | undefined => ins.getFlags().find((f) => f.getName() === name)?.getValue() ?? undefined;
+    const flag = (name: string): string | undefined =>
+      ins
+        .getFlags()
+        .find((f) => f.getName() === name)
+        ?.getValue() ?? undefined;
     const args = words(ins);
     const dest = args.at(-1) ?? "";
     const abs = posix.resolve(workdirAt(stage, ins), dest) + (dest.endsWith("/") || dest === "." ? "/" : "");
@@ -196,7 +200,12 @@ function importGraph(entry: string): { files: Set<string>; packages: Set<string>
 }
 
 const buildConfig = ((): ts.ParsedCommandLine => {
-  const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); } };
+  const host: ts.ParseConfigFileHost = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    },
+  };
   const parsed = ts.getParsedCommandLineOfConfigFile(join(ROOT, "tsconfig.build.json"), {}, host);
   if (parsed === undefined) throw new Error("tsconfig.build.json");
   return parsed;
@@ -231,7 +240,15 @@ describe("Dockerfiles at the repository root", () => {
   });
 
   test(".dockerignore keeps version control, local installs, build output and tests out of the context", () => {
-    for (const p of [".git/HEAD", "node_modules/jest/package.json", "dist/operator/src/main.js", "speaker/native/build/Release/metallb_rawsock.node", "operator/src/settings.test.ts", "model/src/frr/testdata/router-show-bfd-peers.json", "e2e/x.ts"]) {
+    for (const p of [
+      ".git/HEAD",
+      "node_modules/jest/package.json",
+      "dist/operator/src/main.js",
+      "speaker/native/build/Release/metallb_rawsock.node",
+      "operator/src/settings.test.ts",
+      "model/src/frr/testdata/router-show-bfd-peers.json",
+      "e2e/x.ts",
+    ]) {
       expect({ p, ignored: ignored.ignores(p) }).toEqual({ p, ignored: true });
     }
     for (const p of ["package.json", "package-lock.json", "operator/src/main.ts", "speaker/native/src/rawsock.cc", "speaker/image/frr-start.sh"]) {
@@ -243,7 +260,9 @@ describe("Dockerfiles at the repository root", () => {
     const { stages } = parseDockerfile(file);
 
     test("the validator (dockerfile-utils, every rule an error) reports nothing", () => {
-      const problems = validate(read(file), STRICT).map((d) => `${file}:${d.range.start.line + 1}: ${typeof d.message === "string" ? d.message : d.message.value}`);
+      const problems = validate(read(file), STRICT).map(
+        (d) => `${file}:${d.range.start.line + 1}: ${typeof d.message === "string" ? d.message : d.message.value}`,
+      );
       expect(problems).toEqual([]);
     });
 
@@ -251,7 +270,11 @@ describe("Dockerfiles at the repository root", () => {
       for (const stage of stages) {
         for (const op of copies(stage).filter((c) => c.from !== undefined)) {
           const from = stageOf(stages, op.from ?? "");
-          expect({ line: op.line, from: op.from, earlierStage: from !== undefined && from.index < stage.index }).toEqual({ line: op.line, from: op.from, earlierStage: true });
+          expect({ line: op.line, from: op.from, earlierStage: from !== undefined && from.index < stage.index }).toEqual({
+            line: op.line,
+            from: op.from,
+            earlierStage: true,
+          });
         }
       }
     });
@@ -270,8 +293,13 @@ describe("Dockerfiles at the repository root", () => {
     test("apt-get installs update first, skip recommends and leave no package lists", () => {
       for (const ins of stages.flatMap(runs).filter((r) => /\bapt-get install\b/.test(command(r)))) {
         const cmd = command(ins);
-        expect({ line: line(ins), update: /apt-get update &&/.test(cmd), yes: /install -y\b/.test(cmd), noRecommends: cmd.includes("--no-install-recommends"), clean: cmd.includes("rm -rf /var/lib/apt/lists/*") })
-          .toEqual({ line: line(ins), update: true, yes: true, noRecommends: true, clean: true });
+        expect({
+          line: line(ins),
+          update: /apt-get update &&/.test(cmd),
+          yes: /install -y\b/.test(cmd),
+          noRecommends: cmd.includes("--no-install-recommends"),
+          clean: cmd.includes("rm -rf /var/lib/apt/lists/*"),
+        }).toEqual({ line: line(ins), update: true, yes: true, noRecommends: true, clean: true });
       }
     });
   });
@@ -330,7 +358,7 @@ describe.each(IMAGES)("$file", (spec) => {
     expect(workdir.startsWith("/")).toBe(true);
   });
 
-  test("the runtime has package.json (\"type\": \"module\": dist/ is ESM) next to dist/", () => {
+  test('the runtime has package.json ("type": "module": dist/ is ESM) next to dist/', () => {
     expect(pkg.type).toBe("module");
     const fromContext = copies(img.final).filter((c) => c.from === undefined);
     expect(fromContext.some((c) => c.sources.includes("package.json") && landing(c, "package.json", false) === posix.join(workdir, "package.json"))).toBe(true);
@@ -344,14 +372,21 @@ describe.each(IMAGES)("$file", (spec) => {
     if (deps === undefined || op === undefined) return;
     const depsWd = workdirAt(deps);
     expect(op.sources).toEqual([posix.join(depsWd, "node_modules")]);
-    const npmCi = runs(deps).map(command).filter((c) => /\bnpm ci\b/.test(c));
+    const npmCi = runs(deps)
+      .map(command)
+      .filter((c) => /\bnpm ci\b/.test(c));
     expect(npmCi).toHaveLength(1);
     expect(npmCi[0]).toContain("--omit=dev");
     expect([...contextFilesInStage(deps, depsWd)].sort()).toEqual(["package-lock.json", "package.json"]);
   });
 
   test("dist/ comes from the build stage, which compiles the entry point with tsconfig.build.json's options after copying every file it imports", () => {
-    expect(copies(img.final).some((c) => c.from === img.build.name && c.sources.includes(posix.join(img.buildWorkdir, outDir)) && landing(c, outDir, true) === posix.join(workdir, outDir))).toBe(true);
+    expect(
+      copies(img.final).some(
+        (c) =>
+          c.from === img.build.name && c.sources.includes(posix.join(img.buildWorkdir, outDir)) && landing(c, outDir, true) === posix.join(workdir, outDir),
+      ),
+    ).toBe(true);
     const buildRun = img.build.instructions.findIndex((i) => i instanceof Run && /\btsc -p tsconfig\.image\.json\b/.test(command(i)));
     expect(buildRun).toBeGreaterThanOrEqual(0);
     const config = /echo '(\{.*\})' > tsconfig\.image\.json/.exec((img.build.instructions[buildRun] as Instruction).getRawArgumentsContent() ?? "")?.[1];
@@ -359,7 +394,8 @@ describe.each(IMAGES)("$file", (spec) => {
     const lastContextCopy = img.build.instructions.findLastIndex((i) => i instanceof Copy && i.getFlags().every((f) => f.getName() !== "from"));
     expect(lastContextCopy).toBeLessThan(buildRun);
     const inBuild = contextFilesInStage(img.build, img.buildWorkdir);
-    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) expect({ f, copied: inBuild.has(f) }).toEqual({ f, copied: true });
+    for (const f of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"])
+      expect({ f, copied: inBuild.has(f) }).toEqual({ f, copied: true });
     const graph = importGraph(spec.entry);
     expect(graph.files.size).toBeGreaterThan(5);
     for (const f of graph.files) expect({ f, copied: inBuild.has(f), compiled: compiled.has(f) }).toEqual({ f, copied: true, compiled: true });
@@ -386,8 +422,11 @@ describe.each(IMAGES)("$file", (spec) => {
   });
 
   test("carries the OCI labels, the license matching package.json", () => {
-    const labels = new Map(img.final.instructions.filter((i) => i instanceof Label).flatMap((l) => l.getProperties().map((p) => [p.getName(), p.getValue() ?? ""] as const)));
-    for (const k of ["title", "description", "licenses", "version", "revision", "base.name"]) expect({ k, set: (labels.get(`org.opencontainers.image.${k}`) ?? "") !== "" }).toEqual({ k, set: true });
+    const labels = new Map(
+      img.final.instructions.filter((i) => i instanceof Label).flatMap((l) => l.getProperties().map((p) => [p.getName(), p.getValue() ?? ""] as const)),
+    );
+    for (const k of ["title", "description", "licenses", "version", "revision", "base.name"])
+      expect({ k, set: (labels.get(`org.opencontainers.image.${k}`) ?? "") !== "" }).toEqual({ k, set: true });
     expect(labels.get("org.opencontainers.image.licenses")).toBe(pkg.license);
   });
 });
@@ -412,7 +451,9 @@ describe("Dockerfile.speaker: native addon and FRR", () => {
     const copiedNative = img.build.instructions.findIndex((i) => i instanceof Copy && words(i)[0] === "speaker/native/");
     expect(copiedNative).toBeGreaterThanOrEqual(0);
     expect(copiedNative).toBeLessThan(at);
-    const toolchain = img.build.instructions.findIndex((i) => i instanceof Run && /apt-get install .*\bpython3\b/.test(command(i)) && /\bmake\b/.test(command(i)) && /\bg\+\+/.test(command(i)));
+    const toolchain = img.build.instructions.findIndex(
+      (i) => i instanceof Run && /apt-get install .*\bpython3\b/.test(command(i)) && /\bmake\b/.test(command(i)) && /\bg\+\+/.test(command(i)),
+    );
     expect(toolchain).toBeGreaterThanOrEqual(0);
     expect(toolchain).toBeLessThan(at);
     for (const f of ["speaker/native/binding.gyp", "speaker/native/build.sh", "speaker/native/src/rawsock.cc"]) {
@@ -431,7 +472,9 @@ describe("Dockerfile.speaker: native addon and FRR", () => {
   });
 
   test("the runtime installs Debian's frr with fixed IDs for frr and frrvty, and frr-start as /usr/local/bin/frr-start", () => {
-    const install = runs(img.final).map(command).find((c) => /apt-get install .*\bfrr\b/.test(c));
+    const install = runs(img.final)
+      .map(command)
+      .find((c) => /apt-get install .*\bfrr\b/.test(c));
     expect(install).toBeDefined();
     expect(install).toMatch(/groupadd --system --gid 101 frrvty/);
     expect(install).toMatch(/useradd --system --uid 100 --gid frr --groups frrvty/);

@@ -39,7 +39,16 @@ async function start(component: "speaker" | "operator", opts: { fault?: string; 
   const args =
     component === "speaker"
       ? [join(dist, "speaker", "src", "main.js"), "--node-name", "exit-node", "--disable-bgp", "--disable-l2", "--metrics-addr", `127.0.0.1:${port}`]
-      : [join(dist, "operator", "src", "main.js"), "--identity", "exit-operator", "--leader-elect=false", "--webhook-mode", "disabled", "--metrics-addr", `127.0.0.1:${port}`];
+      : [
+          join(dist, "operator", "src", "main.js"),
+          "--identity",
+          "exit-operator",
+          "--leader-elect=false",
+          "--webhook-mode",
+          "disabled",
+          "--metrics-addr",
+          `127.0.0.1:${port}`,
+        ];
   const child = spawnLogged(process.execPath, [...(opts.nodeArgs ?? []), "--import", preload, ...args], logFile, {
     env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath, METALLB_TS_STATE_DIR: stateDir, METALLB_TS_TEST_FAULT: opts.fault ?? "" },
   });

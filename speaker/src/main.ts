@@ -28,7 +28,13 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   const podUid = process.env.METALLB_POD_UID;
   const log = jsonLogger({ write: (l) => process.stdout.write(l), level, base: { component: "speaker", node: nodeName } });
   // Every exit logged with its cause, restarts counted (shell/src/exit-reasons.ts); the Pod's /tmp is an emptyDir.
-  const exits: ExitReasons = installExitReasons({ log, proc: process, component: "speaker", instance: nodeName, stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp" });
+  const exits: ExitReasons = installExitReasons({
+    log,
+    proc: process,
+    component: "speaker",
+    instance: nodeName,
+    stateDir: process.env.METALLB_TS_STATE_DIR ?? "/tmp",
+  });
   started.exits = exits;
   // A signal during startup exits at once (the cause is logged); once running, the speaker stops gracefully.
   const running: { stop?: () => Promise<void> } = {};
@@ -73,6 +79,6 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
 const started: { exits?: ExitReasons } = {};
 main(started).catch((e: unknown) => {
   started.exits?.record("startup failed");
-  process.stderr.write(`speaker failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`speaker failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

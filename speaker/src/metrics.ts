@@ -11,7 +11,10 @@ export interface FrrStateSource {
 type SessionField = (s: BgpSessionState) => number;
 type BfdField = (b: BfdPeerState) => number | undefined;
 
-export function registerSpeakerMetrics(registry: Registry, state: FrrStateSource): { k8sUpdates: Counter; k8sUpdateErrors: Counter; configLoaded: Gauge; configStale: Gauge } {
+export function registerSpeakerMetrics(
+  registry: Registry,
+  state: FrrStateSource,
+): { k8sUpdates: Counter; k8sUpdateErrors: Counter; configLoaded: Gauge; configStale: Gauge } {
   // One collector shape for every per-peer metric: reset, then one sample per BGP session or BFD peer.
   type Kind = "gauge" | "counter";
   const peerMetric = (name: string, help: string, kind: Kind, rows: () => Array<{ peer: string; vrf: string; value: number | undefined }>): void => {
@@ -52,9 +55,21 @@ export function registerSpeakerMetrics(registry: Registry, state: FrrStateSource
   bfd("metallb_bfd_zebra_notifications", "Number of BFD zebra notifications", "counter", (b) => b.counters?.zebraNotifications);
   return {
     k8sUpdates: new Counter({ name: "metallb_k8s_client_updates_total", help: "Number of Kubernetes object updates processed", registers: [registry] }),
-    k8sUpdateErrors: new Counter({ name: "metallb_k8s_client_update_errors_total", help: "Number of Kubernetes object updates that failed", registers: [registry] }),
-    configLoaded: new Gauge({ name: "metallb_k8s_client_config_loaded_bool", help: "1 if a node configuration was applied at least once", registers: [registry] }),
-    configStale: new Gauge({ name: "metallb_k8s_client_config_stale_bool", help: "1 while the latest node configuration could not be applied", registers: [registry] }),
+    k8sUpdateErrors: new Counter({
+      name: "metallb_k8s_client_update_errors_total",
+      help: "Number of Kubernetes object updates that failed",
+      registers: [registry],
+    }),
+    configLoaded: new Gauge({
+      name: "metallb_k8s_client_config_loaded_bool",
+      help: "1 if a node configuration was applied at least once",
+      registers: [registry],
+    }),
+    configStale: new Gauge({
+      name: "metallb_k8s_client_config_stale_bool",
+      help: "1 while the latest node configuration could not be applied",
+      registers: [registry],
+    }),
   };
 }
 
@@ -65,5 +80,10 @@ export function registerSpeakerMetrics(registry: Registry, state: FrrStateSource
 export function speakerAnnouncedGauge(registry: Registry): Gauge<"service" | "protocol" | "node" | "ip"> {
   const existing = registry.getSingleMetric("metallb_speaker_announced");
   if (existing instanceof Gauge) return existing;
-  return new Gauge({ name: "metallb_speaker_announced", help: "Services being announced from this node", labelNames: ["service", "protocol", "node", "ip"], registers: [registry] });
+  return new Gauge({
+    name: "metallb_speaker_announced",
+    help: "Services being announced from this node",
+    labelNames: ["service", "protocol", "node", "ip"],
+    registers: [registry],
+  });
 }

@@ -21,7 +21,12 @@ import { DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
 import { speakerSecretsInformer, type SecretObject } from "./secrets-view.js";
 
 /** The speaker's Secret rule: the two Secrets it reads, by name (get, and list/watch of that one name). */
-const SPEAKER_SECRETS_RULE = { apiGroups: [""], resources: ["secrets"], resourceNames: [DEFAULT_L2_SECRET, BGP_PASSWORDS_SECRET], verbs: ["get", "list", "watch"] };
+const SPEAKER_SECRETS_RULE = {
+  apiGroups: [""],
+  resources: ["secrets"],
+  resourceNames: [DEFAULT_L2_SECRET, BGP_PASSWORDS_SECRET],
+  verbs: ["get", "list", "watch"],
+};
 
 const env = useControlPlane();
 let creds: Record<ComponentName, ComponentCredentials>;
@@ -35,7 +40,12 @@ const withSpeakerSecretsRule = (component: ComponentName, objects: Manifest[]): 
       : o,
   );
 
-const secret = (name: string, data: Record<string, string>): Parameters<typeof apply>[1] => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: METALLB_NS }, data });
+const secret = (name: string, data: Record<string, string>): Parameters<typeof apply>[1] => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name, namespace: METALLB_NS },
+  data,
+});
 const bgpPeer = (passwordSecret: string): Parameters<typeof apply>[1] => ({
   apiVersion: "metallb.io/v1beta2",
   kind: "BGPPeer",
@@ -55,7 +65,11 @@ async function sync(kc: Parameters<typeof syncBgpPasswordsSecret>[0]): ReturnTyp
 
 beforeAll(async () => {
   await ensureNamespace(env.kc, METALLB_NS);
-  creds = await installComponentRbac(env.kc, { namespace: METALLB_NS, dir: mkdtempSync(join(tmpdir(), "metallb-ts-speaker-secrets-")), edit: withSpeakerSecretsRule });
+  creds = await installComponentRbac(env.kc, {
+    namespace: METALLB_NS,
+    dir: mkdtempSync(join(tmpdir(), "metallb-ts-speaker-secrets-")),
+    edit: withSpeakerSecretsRule,
+  });
   await apply(env.kc, secret("metallb-webhook-cert", { "ca.key": b64("the webhook CA key"), "ca.crt": b64("ca") }), "secrets");
   await apply(env.kc, secret(DEFAULT_L2_SECRET, { secretkey: b64("heartbeat-key-0123456789abcdef01") }), "secrets");
   await apply(env.kc, { ...secret("router-pw", { password: b64("s3cret") }), type: "kubernetes.io/basic-auth" }, "secrets");
@@ -71,7 +85,10 @@ describe("the speaker's Secrets by name only", () => {
   test("the operator, with its manifest RBAC, writes the BGP password Secret once, and again only when a password changes", async () => {
     const opKc = creds.operator.kubeConfig();
     expect(await sync(opKc)).toEqual({ kind: "done" });
-    const first = (await kubeRequest(env.kc, "GET", `${secretsPath}/${BGP_PASSWORDS_SECRET}`)).body as { data: Record<string, string>; metadata: { resourceVersion: string } };
+    const first = (await kubeRequest(env.kc, "GET", `${secretsPath}/${BGP_PASSWORDS_SECRET}`)).body as {
+      data: Record<string, string>;
+      metadata: { resourceVersion: string };
+    };
     expect(first.data).toEqual({ "router-pw": b64("s3cret"), "type_router-pw": b64("kubernetes.io/basic-auth") });
     await sync(opKc);
     const again = (await kubeRequest(env.kc, "GET", `${secretsPath}/${BGP_PASSWORDS_SECRET}`)).body as { metadata: { resourceVersion: string } };
@@ -91,13 +108,23 @@ describe("the speaker's Secrets by name only", () => {
 
     await apply(env.kc, { ...secret("router-pw", { password: b64("n3w") }), type: "kubernetes.io/basic-auth" }, "secrets");
     await sync(creds.operator.kubeConfig());
-    await waitFor("the new password in the speaker's view", () => Promise.resolve(inf.cache.get("router-pw", METALLB_NS)?.data?.["password"] === b64("n3w") ? true : undefined), 10_000, 50);
+    await waitFor(
+      "the new password in the speaker's view",
+      () => Promise.resolve(inf.cache.get("router-pw", METALLB_NS)?.data?.["password"] === b64("n3w") ? true : undefined),
+      10_000,
+      50,
+    );
     expect(events).toContain(BGP_PASSWORDS_SECRET);
   });
 
   test("the speaker is refused the webhook CA Secret, the user's password Secret and any list of Secrets", async () => {
     const kc = creds.speaker.kubeConfig();
-    for (const path of [`${secretsPath}/metallb-webhook-cert`, `${secretsPath}/router-pw`, secretsPath, `${secretsPath}?fieldSelector=metadata.name%3Dmetallb-webhook-cert`]) {
+    for (const path of [
+      `${secretsPath}/metallb-webhook-cert`,
+      `${secretsPath}/router-pw`,
+      secretsPath,
+      `${secretsPath}?fieldSelector=metadata.name%3Dmetallb-webhook-cert`,
+    ]) {
       expect([path, (await kubeRequest(kc, "GET", path)).status]).toEqual([path, 403]);
     }
     // While the rule's own names are allowed, singly and as a one-name list.

@@ -20,7 +20,8 @@ export interface SpeakerSecretsOptions {
 export function speakerSecretsInformer(kc: k8s.KubeConfig, namespace: string, log: Logger, opts: SpeakerSecretsOptions = {}): ResilientInformer<SecretObject> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
   const retry = opts.minRetryMs !== undefined ? { minRetryMs: opts.minRetryMs } : {};
-  const one = (name: string): ResilientInformer<SecretObject> => resilientInformer<SecretObject>(kc, path, log.child({ informer: `secret/${name}` }), { fieldSelector: `metadata.name=${name}`, ...retry });
+  const one = (name: string): ResilientInformer<SecretObject> =>
+    resilientInformer<SecretObject>(kc, path, log.child({ informer: `secret/${name}` }), { fieldSelector: `metadata.name=${name}`, ...retry });
   const passwords = one(BGP_PASSWORDS_SECRET);
   const l2Name = opts.l2SecretName;
   const l2 = l2Name === undefined ? undefined : one(l2Name);
@@ -32,12 +33,20 @@ export function speakerSecretsInformer(kc: k8s.KubeConfig, namespace: string, lo
     const type = data?.[typeKey(name)];
     if (type === undefined) return undefined;
     const pw = data?.[name];
-    return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns }, type: Buffer.from(type, "base64").toString("utf8"), data: pw === undefined ? {} : { password: pw } };
+    return {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: ns },
+      type: Buffer.from(type, "base64").toString("utf8"),
+      data: pw === undefined ? {} : { password: pw },
+    };
   };
   const cache: k8s.ObjectCache<SecretObject> = {
     get: (name, ns = namespace) => (name === l2Name ? l2?.cache.get(name, ns) : passwordSecret(name, ns)),
     list: (ns = namespace) => {
-      const names = Object.keys(passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data ?? {}).flatMap((k) => (k.startsWith(typeKey("")) ? [k.slice(typeKey("").length)] : []));
+      const names = Object.keys(passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data ?? {}).flatMap((k) =>
+        k.startsWith(typeKey("")) ? [k.slice(typeKey("").length)] : [],
+      );
       return [...(l2?.cache.list(ns) ?? []), ...names.flatMap((n) => passwordSecret(n, ns) ?? [])];
     },
   };

@@ -20,7 +20,23 @@ describe("parseSpeakerSettings", () => {
 
   test("flags win over env; both flag forms", () => {
     const r = parseSpeakerSettings(
-      ["--node-name", "n2", "--namespace=lb", "--frr-dir", "/run/f", "--frr-config=/etc/f/frr.conf", "--metrics-addr", "127.0.0.1:0", "--log-level=debug", "--disable-bgp", "--l2-port", "9000", "--l2-secret=key", "--l2-interfaces", "eth1, eth2"],
+      [
+        "--node-name",
+        "n2",
+        "--namespace=lb",
+        "--frr-dir",
+        "/run/f",
+        "--frr-config=/etc/f/frr.conf",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--log-level=debug",
+        "--disable-bgp",
+        "--l2-port",
+        "9000",
+        "--l2-secret=key",
+        "--l2-interfaces",
+        "eth1, eth2",
+      ],
       { METALLB_NODE_NAME: "n1", METALLB_NAMESPACE: "other" },
     );
     expect(r.ok && r.settings).toEqual({

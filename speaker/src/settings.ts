@@ -81,7 +81,13 @@ export function parseSpeakerSettings(argv: readonly string[], env: Readonly<Reco
     l2 = {
       port,
       secretName: str("l2-secret") ?? DEFAULT_L2_SECRET,
-      allowInterfaces: ifaces === undefined || ifaces === "" ? null : ifaces.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      allowInterfaces:
+        ifaces === undefined || ifaces === ""
+          ? null
+          : ifaces
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== ""),
     };
   }
   return {

@@ -453,12 +453,32 @@ export class Speaker {
     const bgp = {
       ...this.statusFields,
       sessionsEstablished: established,
-      sessions: this.sessionsNow.map((s) => ({ vrf: s.vrf, neighbor: s.neighbor, state: s.state, establishedSince: since(s), connectionsEstablished: s.connectionsEstablished, bfd: s.bfdStatus })),
-      bfd: this.bfdNow.map((b) => ({ vrf: b.vrf, peer: b.peer, status: b.status, receiveIntervalMs: b.receiveIntervalMs, transmitIntervalMs: b.transmitIntervalMs, detectMultiplier: b.detectMultiplier })),
+      sessions: this.sessionsNow.map((s) => ({
+        vrf: s.vrf,
+        neighbor: s.neighbor,
+        state: s.state,
+        establishedSince: since(s),
+        connectionsEstablished: s.connectionsEstablished,
+        bfd: s.bfdStatus,
+      })),
+      bfd: this.bfdNow.map((b) => ({
+        vrf: b.vrf,
+        peer: b.peer,
+        status: b.status,
+        receiveIntervalMs: b.receiveIntervalMs,
+        transmitIntervalMs: b.transmitIntervalMs,
+        detectMultiplier: b.detectMultiplier,
+      })),
     };
     const text = JSON.stringify(bgp);
     if (text === this.lastStatusText) return;
-    const res = await kubeRequest(this.deps.kc, "PATCH", `${NODE_CONFIG_API}/namespaces/${namespace}/nodeconfigs/${nodeName}/status`, { status: { bgp } }, "application/merge-patch+json");
+    const res = await kubeRequest(
+      this.deps.kc,
+      "PATCH",
+      `${NODE_CONFIG_API}/namespaces/${namespace}/nodeconfigs/${nodeName}/status`,
+      { status: { bgp } },
+      "application/merge-patch+json",
+    );
     if (res.status >= 300) {
       this.deps.log.warn({ err: statusMessage(res) }, "writing NodeConfig status failed");
       return;
@@ -535,7 +555,8 @@ export class Speaker {
     const { nodeName } = this.deps.settings;
     const node = this.inf.nodes.cache.list().find((n) => n.metadata?.name === nodeName);
     if (node === undefined) return null;
-    const byName = (a: Raw, b: Raw): number => ((a.metadata?.name ?? "") < (b.metadata?.name ?? "") ? -1 : (a.metadata?.name ?? "") > (b.metadata?.name ?? "") ? 1 : 0);
+    const byName = (a: Raw, b: Raw): number =>
+      (a.metadata?.name ?? "") < (b.metadata?.name ?? "") ? -1 : (a.metadata?.name ?? "") > (b.metadata?.name ?? "") ? 1 : 0;
     const problems = speakerConfigProblems({
       node: { name: nodeName, labels: node.metadata?.labels ?? {} },
       peers: [...this.inf.bgpPeers.cache.list()].sort(byName) as BGPPeerObject[],
@@ -571,7 +592,18 @@ export class Speaker {
       const created = await kubeRequest(this.deps.kc, "POST", path, want);
       if (created.status >= 300 && created.status !== 409) return { kind: "retry", reason: `creating ConfigurationState: ${statusMessage(created)}` };
     } else if (!metadataOk) {
-      const patched = await kubeRequest(this.deps.kc, "PATCH", `${path}/${want.metadata.name}`, { metadata: { labels: want.metadata.labels, ...(want.metadata.ownerReferences !== undefined ? { ownerReferences: want.metadata.ownerReferences } : {}) } }, "application/merge-patch+json");
+      const patched = await kubeRequest(
+        this.deps.kc,
+        "PATCH",
+        `${path}/${want.metadata.name}`,
+        {
+          metadata: {
+            labels: want.metadata.labels,
+            ...(want.metadata.ownerReferences !== undefined ? { ownerReferences: want.metadata.ownerReferences } : {}),
+          },
+        },
+        "application/merge-patch+json",
+      );
       if (patched.status >= 300) return { kind: "retry", reason: `labelling ConfigurationState: ${statusMessage(patched)}` };
     }
     const res = await kubeRequest(this.deps.kc, "PATCH", `${path}/${want.metadata.name}/status`, { status }, "application/merge-patch+json");
@@ -596,7 +628,11 @@ export class Speaker {
       this.deps.log.warn({ err: statusMessage(res), status: res.status }, `${what} ServiceBGPStatus failed`);
     };
     const writes = new KeyedPipeline(STATUS_WRITE_CONCURRENCY);
-    const write = async (name: string, cur: Raw | undefined, status: { node: string; serviceName: string; serviceNamespace: string; peers: string[] }): Promise<void> => {
+    const write = async (
+      name: string,
+      cur: Raw | undefined,
+      status: { node: string; serviceName: string; serviceNamespace: string; peers: string[] },
+    ): Promise<void> => {
       const { serviceName: svcName, serviceNamespace: svcNs } = status;
       if (cur === undefined) {
         const created = await kubeRequest(this.deps.kc, "POST", path, {

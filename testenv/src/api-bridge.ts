@@ -67,7 +67,9 @@ export class ApiBridge {
     await waitFor(
       `apiserver bridge in ${host}`,
       async () => {
-        const r = await lab.exec(host, "curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", `https://127.0.0.1:${this.port}/readyz`], { allowFail: true });
+        const r = await lab.exec(host, "curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", `https://127.0.0.1:${this.port}/readyz`], {
+          allowFail: true,
+        });
         return r.stdout.trim() !== "000" && r.stdout.trim() !== "" ? true : undefined;
       },
       15_000,

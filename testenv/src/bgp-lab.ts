@@ -83,7 +83,13 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
   ];
   for (const n of nodes) {
     const ip = lab.host(n).ipv4;
-    lines.push(` neighbor ${ip} remote-as ${NODE_ASN}`, ` neighbor ${ip} password ${BGP_LAB_PASSWORD}`, ` neighbor ${ip} timers 3 9`, ` neighbor ${ip} timers connect 1`, ` neighbor ${ip} bfd profile fast`);
+    lines.push(
+      ` neighbor ${ip} remote-as ${NODE_ASN}`,
+      ` neighbor ${ip} password ${BGP_LAB_PASSWORD}`,
+      ` neighbor ${ip} timers 3 9`,
+      ` neighbor ${ip} timers connect 1`,
+      ` neighbor ${ip} bfd profile fast`,
+    );
   }
   const multipath = routerAsn === NODE_ASN ? "  maximum-paths ibgp 8" : "  maximum-paths 8";
   lines.push(" address-family ipv4 unicast", multipath, " exit-address-family", "exit", "");
@@ -96,17 +102,58 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
   for (const n of nodes) {
     await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } }, "nodes");
     // No kubelet here: the node's address (speakers exchange heartbeats on it) is set as a kubelet would.
-    await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
+    await kubeRequest(
+      kc,
+      "PATCH",
+      `/api/v1/nodes/${n}/status`,
+      {
+        status: {
+          addresses: [
+            { type: "InternalIP", address: lab.host(n).ipv4 },
+            { type: "Hostname", address: n },
+          ],
+        },
+      },
+      "application/merge-patch+json",
+    );
   }
-  await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "router-pw", namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password: BGP_LAB_PASSWORD } }, "secrets");
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "fast", namespace: METALLB_NS }, spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 } }, "bfdprofiles");
+  await apply(
+    kc,
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "router-pw", namespace: METALLB_NS },
+      type: "kubernetes.io/basic-auth",
+      stringData: { password: BGP_LAB_PASSWORD },
+    },
+    "secrets",
+  );
+  await apply(
+    kc,
+    {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "BFDProfile",
+      metadata: { name: "fast", namespace: METALLB_NS },
+      spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 },
+    },
+    "bfdprofiles",
+  );
   await apply(
     kc,
     {
       apiVersion: "metallb.io/v1beta2",
       kind: "BGPPeer",
       metadata: { name: "router", namespace: METALLB_NS },
-      spec: { myASN: NODE_ASN, peerASN: routerAsn, peerAddress: lab.host("router").ipv4, holdTime: "9s", keepaliveTime: "3s", connectTime: "1s", passwordSecret: { name: "router-pw" }, bfdProfile: "fast" },
+      spec: {
+        myASN: NODE_ASN,
+        peerASN: routerAsn,
+        peerAddress: lab.host("router").ipv4,
+        holdTime: "9s",
+        keepaliveTime: "3s",
+        connectTime: "1s",
+        passwordSecret: { name: "router-pw" },
+        bfdProfile: "fast",
+      },
     },
     "bgppeers",
   );
@@ -154,9 +201,14 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const mainJs = await buildSpeaker();
       const operatorJs = join(dirname(dirname(dirname(mainJs))), "operator", "src", "main.js");
       const operatorMetricsPort = await freePort();
-      const opProc = spawnLogged(process.execPath, [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${operatorMetricsPort}`, "--identity=lab"], join(cp.dir, "operator.log"), {
-        env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath, METALLB_TS_STATE_DIR: cp.dir },
-      });
+      const opProc = spawnLogged(
+        process.execPath,
+        [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${operatorMetricsPort}`, "--identity=lab"],
+        join(cp.dir, "operator.log"),
+        {
+          env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath, METALLB_TS_STATE_DIR: cp.dir },
+        },
+      );
       operatorProcess = opProc;
       removeOperatorHook = addExitHook(() => {
         if (opProc.pid !== undefined && isAlive(opProc.pid)) process.kill(opProc.pid, "SIGKILL");
@@ -166,7 +218,14 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       for (const n of nodes) {
         await bridge.enter(lab, n, join(cp.dir, `bridge-${n}.log`));
         if (pod === undefined) {
-          const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.dir, `speaker-${n}.log`), frrDir: lab.frr(n).dir });
+          const sp = new SpeakerProcess({
+            lab,
+            host: n,
+            kubeconfigPath: rbac.speaker.kubeconfigPath,
+            mainJs,
+            logFile: join(cp.dir, `speaker-${n}.log`),
+            frrDir: lab.frr(n).dir,
+          });
           await sp.start();
           processes.set(n, sp);
           continue;
@@ -194,7 +253,13 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     }
     operator = new Operator({
       kc,
-      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      settings: {
+        namespace: METALLB_NS,
+        lbClass: null,
+        defaultLbClass: false,
+        identity: "lab",
+        leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      },
       log: log.child({ component: "operator" }),
       registry: new Registry(),
     });

@@ -87,14 +87,29 @@ describe("control plane with an audit policy and extra apiserver flags", () => {
       const kc = cp.kubeConfig();
       const created = await rawKubeRequest(kc, "POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "audited" } });
       expect(created.status).toBe(201);
-      const events = await waitFor("the create in the audit log", () => {
-        const lines = readFileSync(cp.info.auditLogPath ?? "", "utf8").split("\n").filter((l) => l !== "");
-        const mine = lines
-          .map((l) => JSON.parse(l) as { stage: string; verb: string; user: { username: string }; objectRef?: { resource?: string; name?: string }; responseStatus?: { code?: number } })
-          // The apiserver creates its own namespaces as system:apiserver, logged too.
-          .filter((e) => e.verb === "create" && e.objectRef?.resource === "namespaces" && e.user.username === "metallb-ts-admin");
-        return mine.length === 2 ? mine : undefined;
-      }, 10_000);
+      const events = await waitFor(
+        "the create in the audit log",
+        () => {
+          const lines = readFileSync(cp.info.auditLogPath ?? "", "utf8")
+            .split("\n")
+            .filter((l) => l !== "");
+          const mine = lines
+            .map(
+              (l) =>
+                JSON.parse(l) as {
+                  stage: string;
+                  verb: string;
+                  user: { username: string };
+                  objectRef?: { resource?: string; name?: string };
+                  responseStatus?: { code?: number };
+                },
+            )
+            // The apiserver creates its own namespaces as system:apiserver, logged too.
+            .filter((e) => e.verb === "create" && e.objectRef?.resource === "namespaces" && e.user.username === "metallb-ts-admin");
+          return mine.length === 2 ? mine : undefined;
+        },
+        10_000,
+      );
       // A create's name is known only once the body is decoded: not in the RequestReceived stage.
       expect(events.map((e) => [e.stage, e.objectRef?.name, e.responseStatus?.code])).toEqual([
         ["RequestReceived", undefined, undefined],

@@ -85,7 +85,9 @@ export async function externalApiServer(kubeconfigPath: string, runRoot: string 
   const server = kc.getCurrentCluster()?.server ?? "";
   const host = server === "" ? "" : new URL(server).hostname;
   if (!LOOPBACK_HOSTS.has(host)) {
-    throw new Error(`the apiserver in ${kubeconfigPath} is ${server || "not set"}: the labs reach it from their namespaces through a loopback bridge, so it must listen on 127.0.0.1`);
+    throw new Error(
+      `the apiserver in ${kubeconfigPath} is ${server || "not set"}: the labs reach it from their namespaces through a loopback bridge, so it must listen on 127.0.0.1`,
+    );
   }
   const dir = join(runRoot, `${RUN_PREFIX}-${runId()}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -164,7 +166,14 @@ export class ControlPlane implements ApiServerHandle {
       const kubeconfigPath = join(dir, "admin.kubeconfig");
       writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki), { mode: 0o600 });
       const cp = new ControlPlane(
-        { dir, server, kubeconfigPath, etcdPid: etcd.pid ?? 0, apiserverPid: apiserver.pid ?? 0, ...(audit === undefined ? {} : { auditLogPath: audit.logPath }) },
+        {
+          dir,
+          server,
+          kubeconfigPath,
+          etcdPid: etcd.pid ?? 0,
+          apiserverPid: apiserver.pid ?? 0,
+          ...(audit === undefined ? {} : { auditLogPath: audit.logPath }),
+        },
         etcd,
         apiserver,
       );
@@ -277,7 +286,13 @@ function auditArgs(dir: string, policy: string): { args: string[]; logPath: stri
   writeFileSync(policyPath, policy);
   return {
     logPath,
-    args: [`--audit-policy-file=${policyPath}`, `--audit-log-path=${logPath}`, "--audit-log-format=json", "--audit-log-mode=blocking", "--audit-log-maxsize=102400"],
+    args: [
+      `--audit-policy-file=${policyPath}`,
+      `--audit-log-path=${logPath}`,
+      "--audit-log-format=json",
+      "--audit-log-mode=blocking",
+      "--audit-log-maxsize=102400",
+    ],
   };
 }
 
@@ -321,7 +336,9 @@ function httpsGetOk(url: string, pki: Pki): Promise<boolean> {
 export function loadCrds(dirs: readonly string[]): k8s.V1CustomResourceDefinition[] {
   const crds: k8s.V1CustomResourceDefinition[] = [];
   for (const dir of dirs) {
-    for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()) {
       for (const doc of yaml.loadAll(readFileSync(join(dir, file), "utf8"))) {
         const o = doc as k8s.V1CustomResourceDefinition | null;
         if (o?.kind === "CustomResourceDefinition") crds.push(o);

@@ -46,11 +46,12 @@ function hostGroupId(name: string): number {
 
 /** The FRR startup ConfigMap and the speaker DaemonSet's two containers, from config/speaker/speaker-frr.yaml. */
 export function speakerPod(manifest = join(repoRoot(), "config", "speaker", "speaker-frr.yaml")): SpeakerPod {
-  const docs = (yaml.loadAll(readFileSync(manifest, "utf8")) as Array<Record<string, unknown> | null>).filter((d): d is Record<string, unknown> => d !== null && typeof d === "object");
+  const docs = (yaml.loadAll(readFileSync(manifest, "utf8")) as Array<Record<string, unknown> | null>).filter(
+    (d): d is Record<string, unknown> => d !== null && typeof d === "object",
+  );
   const cm = docs.find((d) => d.kind === "ConfigMap") as { data?: Record<string, string> } | undefined;
   const ds = docs.find((d) => d.kind === "DaemonSet") as
-    | { spec: { template: { spec: { securityContext?: { supplementalGroups?: number[] }; containers: PodContainerYaml[] } } } }
-    | undefined;
+    { spec: { template: { spec: { securityContext?: { supplementalGroups?: number[] }; containers: PodContainerYaml[] } } } } | undefined;
   if (cm?.data === undefined || ds === undefined) throw new Error(`${manifest}: no ConfigMap with data, or no DaemonSet`);
   const podSpec = ds.spec.template.spec;
   const groups = (podSpec.securityContext?.supplementalGroups ?? []).map((g) => (g === IMAGE_FRRVTY_GID ? hostGroupId("frrvty") : g));
@@ -225,7 +226,11 @@ export class FrrContainer {
   /** The container's livenessProbe: `frr-start probe` in the container's namespace and confinement. */
   async probe(): Promise<boolean> {
     const env = Object.entries(this.environment()).map(([k, v]) => `${k}=${v}`);
-    const r = await run("ip", ["netns", "exec", this.opts.lab.host(this.opts.host).netns, ...confinementPrefix(this.pod.frr), "env", ...env, this.script, "probe"], { allowFail: true, timeoutMs: 10_000 });
+    const r = await run(
+      "ip",
+      ["netns", "exec", this.opts.lab.host(this.opts.host).netns, ...confinementPrefix(this.pod.frr), "env", ...env, this.script, "probe"],
+      { allowFail: true, timeoutMs: 10_000 },
+    );
     return r.code === 0;
   }
 
@@ -236,7 +241,9 @@ export class FrrContainer {
     try {
       return await Promise.race([
         this.exit,
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`frr-start on ${this.opts.host} still runs after ${timeoutMs} ms`)), timeoutMs))),
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`frr-start on ${this.opts.host} still runs after ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]);
     } finally {
       clearTimeout(timer);

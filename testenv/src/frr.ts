@@ -81,7 +81,23 @@ export class FrrInstance {
   }
 
   private daemonArgs(d: FrrDaemon): string[] {
-    const common = ["-d", "-z", join(this.dir, "zserv.api"), "--vty_socket", this.dir, "-P", "0", "-u", "frr", "-g", "frr", "-i", join(this.dir, `${d}.pid`), "-f", "/dev/null"];
+    const common = [
+      "-d",
+      "-z",
+      join(this.dir, "zserv.api"),
+      "--vty_socket",
+      this.dir,
+      "-P",
+      "0",
+      "-u",
+      "frr",
+      "-g",
+      "frr",
+      "-i",
+      join(this.dir, `${d}.pid`),
+      "-f",
+      "/dev/null",
+    ];
     if (d === "zebra") return [...common, "-s", "90000000"];
     if (d === "bfdd") return [...common, "--bfdctl", join(this.dir, "bfdd.sock")];
     return common;

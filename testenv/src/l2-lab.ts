@@ -66,22 +66,52 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
     await ensureNamespace(kc, METALLB_NS);
     for (const n of nodes) {
       await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } }, "nodes");
-      const res = await kubeRequest(kc, "PATCH", `/api/v1/nodes/${n}/status`, { status: { addresses: [{ type: "InternalIP", address: lab.host(n).ipv4 }, { type: "Hostname", address: n }] } }, "application/merge-patch+json");
+      const res = await kubeRequest(
+        kc,
+        "PATCH",
+        `/api/v1/nodes/${n}/status`,
+        {
+          status: {
+            addresses: [
+              { type: "InternalIP", address: lab.host(n).ipv4 },
+              { type: "Hostname", address: n },
+            ],
+          },
+        },
+        "application/merge-patch+json",
+      );
       if (res.status >= 300) throw new Error(`node ${n} status: ${statusMessage(res)}`);
     }
-    await apply(kc, { apiVersion: "v1", kind: "Secret", metadata: { name: "metallb-ts-l2-key", namespace: METALLB_NS }, stringData: { secretkey: L2_LAB_KEY } }, "secrets");
+    await apply(
+      kc,
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "metallb-ts-l2-key", namespace: METALLB_NS }, stringData: { secretkey: L2_LAB_KEY } },
+      "secrets",
+    );
     // The operator and the speakers run with their ServiceAccounts' tokens and the manifests' RBAC (config/rbac).
     const rbac = await installComponentRbac(kc, { namespace: METALLB_NS, dir: cp.info.dir });
     operator = new Operator({
       kc: rbac.operator.kubeConfig(),
-      settings: { namespace: METALLB_NS, lbClass: null, defaultLbClass: false, identity: "l2-lab", leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } },
+      settings: {
+        namespace: METALLB_NS,
+        lbClass: null,
+        defaultLbClass: false,
+        identity: "l2-lab",
+        leaderElection: { enabled: false, leaseName: "x", leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      },
       log: silentLogger,
       registry: new Registry(),
     });
     await operator.start();
     for (const n of nodes) {
       await opts.prepareNode?.(lab, n);
-      const sp = new SpeakerProcess({ lab, host: n, kubeconfigPath: rbac.speaker.kubeconfigPath, mainJs, logFile: join(cp.info.dir, `speaker-${n}.log`), args: opts.speakerArgs?.(n) ?? [] });
+      const sp = new SpeakerProcess({
+        lab,
+        host: n,
+        kubeconfigPath: rbac.speaker.kubeconfigPath,
+        mainJs,
+        logFile: join(cp.info.dir, `speaker-${n}.log`),
+        args: opts.speakerArgs?.(n) ?? [],
+      });
       await sp.start();
       speakers.set(n, sp);
     }
@@ -92,7 +122,8 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
   const candidates = async (ip: string): Promise<string[]> => {
     // What every speaker reads: all NodeConfigs and AnnouncementShards, joined by the same pure planner.
     const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
-    const items = async (what: string): Promise<Array<{ spec?: unknown }>> => ((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items?: Array<{ spec?: unknown }> }).items ?? [];
+    const items = async (what: string): Promise<Array<{ spec?: unknown }>> =>
+      ((await kubeRequest(kc, "GET", `${api}/${what}`)).body as { items?: Array<{ spec?: unknown }> }).items ?? [];
     const halves = (await items("nodeconfigs")).flatMap((o) => {
       const d = decodeNodeConfigSpec(o.spec);
       return d.ok ? [d.value.node] : [];
@@ -103,7 +134,11 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
         return d.ok ? [d.value] : [];
       }),
     );
-    return joinL2(entries, halves).ips.find((p) => formatIP(p.ip) === ip)?.candidates.map((c) => c.node) ?? [];
+    return (
+      joinL2(entries, halves)
+        .ips.find((p) => formatIP(p.ip) === ip)
+        ?.candidates.map((c) => c.node) ?? []
+    );
   };
   return { cp, kc, lab, operator, bridge, speakers, nodes, dir: cp.info.dir, candidates, stop };
 }

@@ -9,9 +9,15 @@ describe("network lab", () => {
   });
 
   test("two labs get distinct namespaces, hosts reach each other inside a lab, destroy removes everything", async () => {
-    const a = await NetLab.create([{ name: "client", index: 5 }, { name: "node1", index: 11 }]);
+    const a = await NetLab.create([
+      { name: "client", index: 5 },
+      { name: "node1", index: 11 },
+    ]);
     labs.push(a);
-    const b = await NetLab.create([{ name: "client", index: 5 }, { name: "node1", index: 11 }]);
+    const b = await NetLab.create([
+      { name: "client", index: 5 },
+      { name: "node1", index: 11 },
+    ]);
     labs.push(b);
     expect(a.host("client").netns).not.toBe(b.host("client").netns);
     const nsNow = await labNamespaces();

@@ -73,7 +73,14 @@ export class NetLab {
       if (!/^[a-z][a-z0-9]{0,14}$/.test(s.name)) throw new Error(`lab host name ${JSON.stringify(s.name)} must be [a-z][a-z0-9]{0,14}`);
       if (s.index < 1 || s.index > 254) throw new Error(`lab host ${s.name}: index must be 1..254`);
       const hex = s.index.toString(16).padStart(2, "0");
-      hosts.set(s.name, { name: s.name, netns: `${id}-${s.name}`, iface: "eth0", ipv4: `${v4}.${s.index}`, ipv6: `${v6}::${s.index.toString(16)}`, mac: `02:11:00:00:00:${hex}` });
+      hosts.set(s.name, {
+        name: s.name,
+        netns: `${id}-${s.name}`,
+        iface: "eth0",
+        ipv4: `${v4}.${s.index}`,
+        ipv6: `${v6}::${s.index.toString(16)}`,
+        mac: `02:11:00:00:00:${hex}`,
+      });
     }
     const lab = new NetLab(id, dir, `${id}-sw`, hosts);
     try {
@@ -127,7 +134,12 @@ export class NetLab {
   /** Starts an FRR instance in a host's namespace with the given frr.conf. */
   async startFrr(host: string, config: string, daemons?: readonly FrrDaemon[]): Promise<FrrInstance> {
     if (this.frrs.has(host)) throw new Error(`FRR already runs on ${host}`);
-    const inst = await FrrInstance.start({ netns: this.host(host).netns, dir: join(this.dir, `frr-${host}`), config, ...(daemons !== undefined ? { daemons } : {}) });
+    const inst = await FrrInstance.start({
+      netns: this.host(host).netns,
+      dir: join(this.dir, `frr-${host}`),
+      config,
+      ...(daemons !== undefined ? { daemons } : {}),
+    });
     this.frrs.set(host, inst);
     return inst;
   }
@@ -175,7 +187,9 @@ async function deleteNamespace(ns: string): Promise<void> {
 }
 
 function deleteNamespaceSync(ns: string): void {
-  for (const pid of runSyncQuiet("ip", ["netns", "pids", ns]).split(/\s+/).filter((p) => p !== "")) {
+  for (const pid of runSyncQuiet("ip", ["netns", "pids", ns])
+    .split(/\s+/)
+    .filter((p) => p !== "")) {
     try {
       process.kill(Number(pid), "SIGKILL");
     } catch {

@@ -60,7 +60,11 @@ export async function createService(kc: k8s.KubeConfig, ns: string, name: string
     spec: {
       type: s.type ?? "LoadBalancer",
       selector: { app: name },
-      ports: (s.ports ?? [{ port: 80 }]).map((p) => ({ port: p.port, protocol: p.protocol ?? "TCP", name: `p${p.port}-${(p.protocol ?? "TCP").toLowerCase()}` })),
+      ports: (s.ports ?? [{ port: 80 }]).map((p) => ({
+        port: p.port,
+        protocol: p.protocol ?? "TCP",
+        name: `p${p.port}-${(p.protocol ?? "TCP").toLowerCase()}`,
+      })),
       ...(s.loadBalancerClass !== undefined ? { loadBalancerClass: s.loadBalancerClass } : {}),
       ...(s.loadBalancerIP !== undefined ? { loadBalancerIP: s.loadBalancerIP } : {}),
       ...(s.ipFamilyPolicy !== undefined ? { ipFamilyPolicy: s.ipFamilyPolicy } : {}),
@@ -87,15 +91,27 @@ export async function serviceState(kc: k8s.KubeConfig, ns: string, name: string)
 }
 
 export async function waitForIPs(kc: k8s.KubeConfig, ns: string, name: string, timeoutMs = 20_000): Promise<ServiceState> {
-  return waitFor(`IPs on ${ns}/${name}`, async () => {
-    const s = await serviceState(kc, ns, name);
-    return s.ips.length > 0 ? s : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `IPs on ${ns}/${name}`,
+    async () => {
+      const s = await serviceState(kc, ns, name);
+      return s.ips.length > 0 ? s : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export async function eventsFor(kc: k8s.KubeConfig, ns: string, kind: string, name: string): Promise<Array<{ reason: string; message: string; type: string }>> {
-  const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.kind=${kind},involvedObject.name=${name}`)}`);
-  return ((res.body as { items?: Array<{ reason: string; message: string; type: string }> }).items ?? []).map((e) => ({ reason: e.reason, message: e.message, type: e.type }));
+  const res = await kubeRequest(
+    kc,
+    "GET",
+    `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.kind=${kind},involvedObject.name=${name}`)}`,
+  );
+  return ((res.body as { items?: Array<{ reason: string; message: string; type: string }> }).items ?? []).map((e) => ({
+    reason: e.reason,
+    message: e.message,
+    type: e.type,
+  }));
 }
 
 export async function waitForEvent(kc: k8s.KubeConfig, ns: string, kind: string, name: string, reason: string): Promise<{ message: string; type: string }> {

@@ -12,19 +12,14 @@ export interface RunResult {
 /** Runs a command to completion; rejects with stdout/stderr in the message when it exits non-zero. */
 export async function run(cmd: string, args: readonly string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      [...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-        if (code !== 0 && opts.allowFail !== true) {
-          reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.trim() || stdout.trim()}`, { cause: error }));
-          return;
-        }
-        resolve({ stdout, stderr, code });
-      },
-    );
+    const child = execFile(cmd, [...args], { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000, encoding: "utf8" }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+      if (code !== 0 && opts.allowFail !== true) {
+        reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.trim() || stdout.trim()}`, { cause: error }));
+        return;
+      }
+      resolve({ stdout, stderr, code });
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

@@ -107,7 +107,9 @@ export async function installComponentRbac(adminKc: k8s.KubeConfig, opts: RbacOp
     await applyManifests(adminKc, opts.edit?.(component, objects) ?? objects);
     const token = await serviceAccountToken(adminKc, opts.namespace, SERVICE_ACCOUNTS[component]);
     const kubeconfigPath = join(opts.dir, `kubeconfig-${component}`);
-    writeFileSync(kubeconfigPath, tokenKubeconfigYaml(adminKc, `system:serviceaccount:${opts.namespace}:${SERVICE_ACCOUNTS[component]}`, token), { mode: 0o600 });
+    writeFileSync(kubeconfigPath, tokenKubeconfigYaml(adminKc, `system:serviceaccount:${opts.namespace}:${SERVICE_ACCOUNTS[component]}`, token), {
+      mode: 0o600,
+    });
     out[component] = {
       kubeconfigPath,
       kubeConfig: () => {

@@ -22,7 +22,6 @@ export async function buildSpeaker(log: (line: string) => void = () => undefined
   return main;
 }
 
-
 export interface SpeakerProcessOptions {
   lab: NetLab;
   /** Lab host (namespace) the speaker runs in; also its node name unless nodeName is given. */
@@ -86,7 +85,9 @@ export class SpeakerProcess {
         this.opts.mainJs,
         "--node-name",
         node,
-        ...(this.opts.frrDir === undefined ? ["--disable-bgp"] : ["--frr-dir", this.opts.frrDir, "--frr-config", this.opts.frrConfig ?? `${this.opts.frrDir}/frr.conf`]),
+        ...(this.opts.frrDir === undefined
+          ? ["--disable-bgp"]
+          : ["--frr-dir", this.opts.frrDir, "--frr-config", this.opts.frrConfig ?? `${this.opts.frrDir}/frr.conf`]),
         "--metrics-addr",
         `127.0.0.1:${this.metricsPort}`,
         "--log-level",
@@ -100,7 +101,8 @@ export class SpeakerProcess {
     await waitFor(
       `speaker ${node} ready`,
       async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`speaker ${node} exited (${child.exitCode ?? child.signalCode}); see ${this.opts.logFile}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`speaker ${node} exited (${child.exitCode ?? child.signalCode}); see ${this.opts.logFile}`);
         return (await this.httpGet("/readyz")).status === 200 ? true : undefined;
       },
       30_000,
@@ -129,7 +131,12 @@ export class SpeakerProcess {
 
   /** GET on the speaker's metrics server, from inside its namespace. */
   async httpGet(path: string): Promise<{ status: number; body: string }> {
-    const r = await this.opts.lab.exec(this.opts.host, "curl", ["-s", "--max-time", "3", "-w", "\n%{http_code}", `http://127.0.0.1:${this.metricsPort}${path}`], { allowFail: true });
+    const r = await this.opts.lab.exec(
+      this.opts.host,
+      "curl",
+      ["-s", "--max-time", "3", "-w", "\n%{http_code}", `http://127.0.0.1:${this.metricsPort}${path}`],
+      { allowFail: true },
+    );
     const lines = r.stdout.split("\n");
     const status = Number(lines.pop() ?? "0");
     return { status, body: lines.join("\n") };

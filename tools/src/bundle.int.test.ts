@@ -57,7 +57,9 @@ describe("operator-sdk bundle validate", () => {
     // The AllNamespaces variant, generated from the same config/ into a scratch directory.
     alt = mkdtempSync(join(tmpdir(), "metallb-ts-bundle-"));
     const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
-    const files = generateBundle({ read: (p) => readFileSync(join(root, p), "utf8"), list: (d) => readdirSync(join(root, d)) }, version, { allNamespaces: true });
+    const files = generateBundle({ read: (p) => readFileSync(join(root, p), "utf8"), list: (d) => readdirSync(join(root, d)) }, version, {
+      allNamespaces: true,
+    });
     for (const [p, text] of files) {
       mkdirSync(dirname(join(alt, p)), { recursive: true });
       writeFileSync(join(alt, p), text);

@@ -42,7 +42,10 @@ interface Csv {
     version: string;
     installModes: { type: string; supported: boolean }[];
     customresourcedefinitions: { owned: { name: string; version: string; kind: string; displayName: string; description: string }[] };
-    install: { strategy: string; spec: { permissions: Permission[]; clusterPermissions: Permission[]; deployments: { name: string; spec: { template: { spec: PodSpec } } }[] } };
+    install: {
+      strategy: string;
+      spec: { permissions: Permission[]; clusterPermissions: Permission[]; deployments: { name: string; spec: { template: { spec: PodSpec } } }[] };
+    };
     webhookdefinitions: WebhookDefinition[];
     relatedImages: { name: string; image: string }[];
   };
@@ -91,7 +94,12 @@ describe("OLM bundle", () => {
   });
 
   test("every version of every CRD in config/crd is owned, with a display name and a description, and shipped", () => {
-    const crds = ["config/crd/bases", "config/crd/metallb-ts"].flatMap((d) => repo.list(d).filter((f) => f.endsWith(".yaml")).flatMap((f) => docsIn(`${d}/${f}`)));
+    const crds = ["config/crd/bases", "config/crd/metallb-ts"].flatMap((d) =>
+      repo
+        .list(d)
+        .filter((f) => f.endsWith(".yaml"))
+        .flatMap((f) => docsIn(`${d}/${f}`)),
+    );
     const want = crds.flatMap((c) => c.spec.versions.map((v) => `${c.metadata.name}/${v.name}/${c.spec.names.kind}`));
     const owned = csv.spec.customresourcedefinitions.owned;
     expect(owned.map((o) => `${o.name}/${o.version}/${o.kind}`).sort()).toEqual(want.sort());
@@ -146,7 +154,9 @@ describe("OLM bundle", () => {
     const altCsv = csvOf(alt);
     expect(modesOf(altCsv)).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: false, AllNamespaces: true });
     const conversion = altCsv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook");
-    expect(conversion).toEqual([expect.objectContaining({ conversionCRDs: ["bgppeers.metallb.io"], webhookPath: "/convert", deploymentName: "metallb-ts-operator" })]);
+    expect(conversion).toEqual([
+      expect.objectContaining({ conversionCRDs: ["bgppeers.metallb.io"], webhookPath: "/convert", deploymentName: "metallb-ts-operator" }),
+    ]);
     expect(docOf(alt, "bundle/manifests/metallb.io_bgppeers.yaml").spec.conversion?.strategy).toBe("Webhook");
     // The default bundle has no conversion webhook and keeps the CRD's own strategy.
     expect(csv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook")).toEqual([]);
@@ -155,8 +165,14 @@ describe("OLM bundle", () => {
 
   test("alm-examples: the owned objects of config/samples, without namespace", () => {
     const examples = JSON.parse(csv.metadata.annotations["alm-examples"] ?? "[]") as Doc[];
-    const samples = repo.list("config/samples").filter((f) => f.endsWith(".yaml")).sort();
-    const sampleKinds = samples.flatMap((f) => docsIn(`config/samples/${f}`)).filter((d) => d.apiVersion.startsWith("metallb.io/")).map((d) => d.kind);
+    const samples = repo
+      .list("config/samples")
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
+    const sampleKinds = samples
+      .flatMap((f) => docsIn(`config/samples/${f}`))
+      .filter((d) => d.apiVersion.startsWith("metallb.io/"))
+      .map((d) => d.kind);
     expect(examples.map((e) => e.kind)).toEqual(sampleKinds);
     expect(sampleKinds.length).toBeGreaterThan(0);
     for (const e of examples) expect(e.metadata.namespace).toBeUndefined();
@@ -171,15 +187,8 @@ describe("OLM bundle", () => {
   });
 
   test("display names of kinds", () => {
-    expect(["IPAddressPool", "BGPPeer", "L2Advertisement", "ServiceL2Status", "ServiceBGPStatus", "BFDProfile", "NodeConfig", "Community"].map(displayNameOf)).toEqual([
-      "IP Address Pool",
-      "BGP Peer",
-      "L2 Advertisement",
-      "Service L2 Status",
-      "Service BGP Status",
-      "BFD Profile",
-      "Node Config",
-      "Community",
-    ]);
+    expect(
+      ["IPAddressPool", "BGPPeer", "L2Advertisement", "ServiceL2Status", "ServiceBGPStatus", "BFDProfile", "NodeConfig", "Community"].map(displayNameOf),
+    ).toEqual(["IP Address Pool", "BGP Peer", "L2 Advertisement", "Service L2 Status", "Service BGP Status", "BFD Profile", "Node Config", "Community"]);
   });
 });

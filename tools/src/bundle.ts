@@ -126,9 +126,7 @@ const groupOf = (apiVersion: string): string => (apiVersion.includes("/") ? (api
 
 /** "IPAddressPool" -> "IP Address Pool", "ServiceL2Status" -> "Service L2 Status". */
 export function displayNameOf(kind: string): string {
-  return kind
-    .replace(/([a-z0-9])(?=[A-Z])/g, "$1 ")
-    .replace(/([A-Z])(?=[A-Z][a-z])/g, "$1 ");
+  return kind.replace(/([a-z0-9])(?=[A-Z])/g, "$1 ").replace(/([A-Z])(?=[A-Z][a-z])/g, "$1 ");
 }
 
 interface Crd {
@@ -179,7 +177,8 @@ interface Permission {
 /** permissions (Role + RoleBinding) and clusterPermissions (ClusterRole + ClusterRoleBinding) per ServiceAccount. */
 function readPermissions(repo: RepoReader): { permissions: Permission[]; clusterPermissions: Permission[]; serviceAccounts: string[] } {
   const all = yamlFiles(repo, RBAC_DIR).flatMap((f) => docs(repo.read(f), f));
-  const rolesOf = (kind: string): Map<string, Rule[]> => new Map(all.filter((d) => d.kind === kind).map((d) => [d.metadata.name, (d["rules"] as Rule[] | undefined) ?? []]));
+  const rolesOf = (kind: string): Map<string, Rule[]> =>
+    new Map(all.filter((d) => d.kind === kind).map((d) => [d.metadata.name, (d["rules"] as Rule[] | undefined) ?? []]));
   const roles = rolesOf("Role");
   const clusterRoles = rolesOf("ClusterRole");
   const serviceAccounts = all.filter((d) => d.kind === "ServiceAccount").map((d) => d.metadata.name);
@@ -275,7 +274,6 @@ function webhookTarget(serviceName: string, port: number | undefined, operatorDo
   }
   return { deploymentName: dep.metadata.name, containerPort: sp.port, targetPort };
 }
-
 
 function webhookDefinitions(repo: RepoReader, operatorDocs: readonly Doc[], conversionCrds: readonly Crd[], conversion: CrdConversion): Obj[] {
   const out: Obj[] = [];
@@ -373,14 +371,27 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   const conversionCrds = opts.allNamespaces === true ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
   const operatorImage = imagesOf(deployments[0]?.["spec"] as WorkloadSpec)[0] ?? fail("the operator Deployment has no image");
   const speakerImages = [...new Set(speakerDocs.flatMap((d) => imagesOf(d["spec"] as WorkloadSpec)))];
-  if (speakerImages.length !== 1) fail(`the speaker DaemonSets must use one image (the operator sets it with SPEAKER_IMAGE), found ${speakerImages.join(", ")}`);
+  if (speakerImages.length !== 1)
+    fail(`the speaker DaemonSets must use one image (the operator sets it with SPEAKER_IMAGE), found ${speakerImages.join(", ")}`);
   const speakerImage = speakerImages[0] as string;
-  if (!deployments.some((d) => (d["spec"] as WorkloadSpec).template.spec.containers.some((c) => c.name === "operator"))) fail(`no container named operator in ${OPERATOR}`);
+  if (!deployments.some((d) => (d["spec"] as WorkloadSpec).template.spec.containers.some((c) => c.name === "operator")))
+    fail(`no container named operator in ${OPERATOR}`);
   const namespaceDoc = docs(repo.read(NAMESPACE), NAMESPACE).find((d) => d.kind === "Namespace") ?? fail(`no Namespace in ${NAMESPACE}`);
 
-  const installModes = opts.allNamespaces === true
-    ? [["OwnNamespace", false], ["SingleNamespace", false], ["MultiNamespace", false], ["AllNamespaces", true]]
-    : [["OwnNamespace", true], ["SingleNamespace", true], ["MultiNamespace", false], ["AllNamespaces", false]];
+  const installModes =
+    opts.allNamespaces === true
+      ? [
+          ["OwnNamespace", false],
+          ["SingleNamespace", false],
+          ["MultiNamespace", false],
+          ["AllNamespaces", true],
+        ]
+      : [
+          ["OwnNamespace", true],
+          ["SingleNamespace", true],
+          ["MultiNamespace", false],
+          ["AllNamespaces", false],
+        ];
 
   const csvName = `${PACKAGE}.v${version}`;
   const csv = {
@@ -396,7 +407,9 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
         description: "Load balancer IPs for bare-metal Kubernetes, by BGP or Layer 2; MetalLB-compatible configuration.",
         repository: PROJECT.repository,
         support: PROJECT.provider,
-        "operators.operatorframework.io/internal-objects": JSON.stringify(INTERNAL_OBJECTS.map((n) => crds.find((c) => c.doc.metadata.name === n)?.doc.metadata.name ?? fail(`internal object ${n} is not an owned CRD`))),
+        "operators.operatorframework.io/internal-objects": JSON.stringify(
+          INTERNAL_OBJECTS.map((n) => crds.find((c) => c.doc.metadata.name === n)?.doc.metadata.name ?? fail(`internal object ${n} is not an owned CRD`)),
+        ),
         "operators.operatorframework.io/suggested-namespace-template": JSON.stringify({
           apiVersion: namespaceDoc.apiVersion,
           kind: namespaceDoc.kind,
@@ -441,7 +454,9 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   }
   // The operator's other Services (metrics); the webhook Services are OLM's own.
   const webhookServices = new Set<string>([
-    ...docs(repo.read(WEBHOOKS), WEBHOOKS).flatMap((v) => ((v["webhooks"] as { clientConfig: { service?: ServiceRef } }[] | undefined) ?? []).map((w) => w.clientConfig.service?.name ?? "")),
+    ...docs(repo.read(WEBHOOKS), WEBHOOKS).flatMap((v) =>
+      ((v["webhooks"] as { clientConfig: { service?: ServiceRef } }[] | undefined) ?? []).map((w) => w.clientConfig.service?.name ?? ""),
+    ),
     conversion.webhook.clientConfig.service.name,
   ]);
   for (const svc of operatorDocs.filter((d) => d.kind === "Service" && !webhookServices.has(d.metadata.name))) {

@@ -14,7 +14,9 @@ if (out === undefined || args.some((a, i) => a !== "--all-namespaces" && a !== "
   process.exit(2);
 }
 const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
-const files = generateBundle({ read: (p) => readFileSync(p, "utf8"), list: (d) => readdirSync(d) }, version, { allNamespaces: args.includes("--all-namespaces") });
+const files = generateBundle({ read: (p) => readFileSync(p, "utf8"), list: (d) => readdirSync(d) }, version, {
+  allNamespaces: args.includes("--all-namespaces"),
+});
 
 for (const dir of GENERATED_DIRS) {
   const abs = join(out, dir);

@@ -1,6 +1,17 @@
 import { describe, expect, test } from "@jest/globals";
 import { repoRoot } from "../../testenv/src/repo-root.js";
-import { cycles, folderGraph, importSpecifiers, isProductFile, isTestFile, listTsFiles, productImportsOfTestenv, repoImports, resolveRelative, type FileImport } from "./import-graph.js";
+import {
+  cycles,
+  folderGraph,
+  importSpecifiers,
+  isProductFile,
+  isTestFile,
+  listTsFiles,
+  productImportsOfTestenv,
+  repoImports,
+  resolveRelative,
+  type FileImport,
+} from "./import-graph.js";
 
 const graphOf = (edges: Array<[string, string]>): Map<string, Map<string, unknown>> => {
   const g = new Map<string, Map<string, unknown>>();
@@ -35,10 +46,48 @@ describe("import graph helpers", () => {
   });
 
   test.each<[string, Array<[string, string]>, string[][]]>([
-    ["a layered graph has none", [["operator", "model"], ["operator", "shell"], ["shell", "model"], ["e2e", "operator"]], []],
-    ["two folders importing each other", [["operator", "testenv"], ["testenv", "operator"], ["testenv", "model"]], [["operator", "testenv"]]],
-    ["a longer loop", [["a", "b"], ["b", "c"], ["c", "a"], ["c", "d"]], [["a", "b", "c"]]],
-    ["two separate loops", [["a", "b"], ["b", "a"], ["c", "d"], ["d", "c"]], [["a", "b"], ["c", "d"]]],
+    [
+      "a layered graph has none",
+      [
+        ["operator", "model"],
+        ["operator", "shell"],
+        ["shell", "model"],
+        ["e2e", "operator"],
+      ],
+      [],
+    ],
+    [
+      "two folders importing each other",
+      [
+        ["operator", "testenv"],
+        ["testenv", "operator"],
+        ["testenv", "model"],
+      ],
+      [["operator", "testenv"]],
+    ],
+    [
+      "a longer loop",
+      [
+        ["a", "b"],
+        ["b", "c"],
+        ["c", "a"],
+        ["c", "d"],
+      ],
+      [["a", "b", "c"]],
+    ],
+    [
+      "two separate loops",
+      [
+        ["a", "b"],
+        ["b", "a"],
+        ["c", "d"],
+        ["d", "c"],
+      ],
+      [
+        ["a", "b"],
+        ["c", "d"],
+      ],
+    ],
   ])("cycles: %s", (_desc, edges, want) => {
     expect(cycles(graphOf(edges))).toEqual(want);
   });
@@ -102,7 +151,9 @@ describe("the repository's imports", () => {
     const g = folderGraph(imports.filter((i) => !isTestFile(i.from)));
     const found = cycles(g).map((scc) => {
       const inCycle = new Set(scc);
-      const edges = scc.flatMap((a) => [...(g.get(a) ?? new Map<string, FileImport>())].filter(([b]) => inCycle.has(b)).map(([b, i]) => `${a} → ${b} (${describeEdge(i)})`));
+      const edges = scc.flatMap((a) =>
+        [...(g.get(a) ?? new Map<string, FileImport>())].filter(([b]) => inCycle.has(b)).map(([b, i]) => `${a} → ${b} (${describeEdge(i)})`),
+      );
       return `cycle between ${scc.join(", ")}: ${edges.join("; ")}`;
     });
     expect(found).toEqual([]);

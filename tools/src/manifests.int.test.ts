@@ -54,13 +54,20 @@ describe("kubectl apply --dry-run=server of the all-in-one manifests", () => {
     test(`${file}: every object accepted, nothing stored`, async () => {
       const res = await runKubectl(["apply", "--dry-run=server", "-f", `config/all-in-one/${file}`]);
       // The test cluster has the CRDs (and the Namespace) already, created without kubectl: kubectl warns about that.
-      const problems = res.stderr.split("\n").filter((l) => l !== "" && !/^Warning: resource \S+ is missing the kubectl.kubernetes.io\/last-applied-configuration annotation/.test(l));
+      const problems = res.stderr
+        .split("\n")
+        .filter((l) => l !== "" && !/^Warning: resource \S+ is missing the kubectl.kubernetes.io\/last-applied-configuration annotation/.test(l));
       expect(problems).toEqual([]);
       expect(res.code).toBe(0);
       const lines = res.stdout.trim().split("\n");
       expect(lines.length).toBeGreaterThan(25);
       for (const l of lines) expect(l).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
-      for (const obj of ["deployment.apps/metallb-ts-operator", "daemonset.apps/metallb-ts-speaker", "validatingwebhookconfiguration.admissionregistration.k8s.io/metallb-webhook-configuration", "clusterrole.rbac.authorization.k8s.io/metallb-ts:operator"]) {
+      for (const obj of [
+        "deployment.apps/metallb-ts-operator",
+        "daemonset.apps/metallb-ts-speaker",
+        "validatingwebhookconfiguration.admissionregistration.k8s.io/metallb-webhook-configuration",
+        "clusterrole.rbac.authorization.k8s.io/metallb-ts:operator",
+      ]) {
         expect(lines.some((l) => l.startsWith(`${obj} `))).toBe(true);
       }
       expect((await kubeRequest(env.kc, "GET", "/apis/apps/v1/namespaces/metallb-system/deployments/metallb-ts-operator")).status).toBe(404);

@@ -36,7 +36,12 @@ describe("generated manifests", () => {
     for (const mode of ["native", "frr"]) {
       const all = load(`config/all-in-one/metallb-ts-${mode}.yaml`);
       const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration"]);
-      for (const d of all) expect({ kind: d.kind, name: d.metadata.name, ns: clusterScoped.has(d.kind) ? undefined : d.metadata.namespace }).toEqual({ kind: d.kind, name: d.metadata.name, ns: clusterScoped.has(d.kind) ? undefined : "metallb-system" });
+      for (const d of all)
+        expect({ kind: d.kind, name: d.metadata.name, ns: clusterScoped.has(d.kind) ? undefined : d.metadata.namespace }).toEqual({
+          kind: d.kind,
+          name: d.metadata.name,
+          ns: clusterScoped.has(d.kind) ? undefined : "metallb-system",
+        });
       expect(all[0]?.kind).toBe("Namespace");
       expect(all.filter((d) => d.kind === "CustomResourceDefinition")).toHaveLength(11);
     }
@@ -57,7 +62,10 @@ describe("generated manifests", () => {
     const crd = load("config/all-in-one/metallb-ts-frr.yaml").find((d) => d.metadata.name === "bgppeers.metallb.io") as Doc;
     expect((crd["spec"] as { conversion: unknown }).conversion).toEqual({
       strategy: "Webhook",
-      webhook: { conversionReviewVersions: ["v1"], clientConfig: { service: { name: "metallb-webhook-service", namespace: "metallb-system", path: "/convert", port: 443 } } },
+      webhook: {
+        conversionReviewVersions: ["v1"],
+        clientConfig: { service: { name: "metallb-webhook-service", namespace: "metallb-system", path: "/convert", port: 443 } },
+      },
     });
   });
 });
@@ -71,7 +79,14 @@ describe("the pieces agree with each other and with the code", () => {
     const args = podSpec(deployment).containers[0]?.args ?? [];
     const parsed = parseOperatorSettings(args, { METALLB_NAMESPACE: "metallb-system", POD_NAME: "metallb-ts-operator-0" }, "host", 1);
     expect(parsed.ok).toBe(true);
-    if (parsed.ok) expect(parsed.settings.webhook).toEqual({ enabled: true, port: 9443, certDir: "/tmp/k8s-webhook-server/serving-certs", serviceName: "metallb-webhook-service", rotateCerts: true });
+    if (parsed.ok)
+      expect(parsed.settings.webhook).toEqual({
+        enabled: true,
+        port: 9443,
+        certDir: "/tmp/k8s-webhook-server/serving-certs",
+        serviceName: "metallb-webhook-service",
+        rotateCerts: true,
+      });
   });
 
   test("the speakers' arguments in the DaemonSets are accepted by the speaker's flag parser", () => {
@@ -104,7 +119,10 @@ describe("the pieces agree with each other and with the code", () => {
     const svc = all.find((d) => d.kind === "Service" && d.metadata.name === "metallb-webhook-service") as Doc;
     const target = (svc["spec"] as { ports: Array<{ targetPort: string }> }).ports[0]?.targetPort;
     expect(podSpec(deployment).containers[0]?.ports?.find((p) => p.name === target)?.containerPort).toBe(9443);
-    const rules = (all.find((d) => d.kind === "ClusterRole" && d.metadata.name === "metallb-ts:operator")?.["rules"] ?? []) as Array<{ resources: string[]; resourceNames?: string[] }>;
+    const rules = (all.find((d) => d.kind === "ClusterRole" && d.metadata.name === "metallb-ts:operator")?.["rules"] ?? []) as Array<{
+      resources: string[];
+      resourceNames?: string[];
+    }>;
     expect(rules.find((r) => r.resources.includes("validatingwebhookconfigurations"))?.resourceNames).toEqual([vwc.metadata.name]);
     expect(rules.find((r) => r.resources.includes("customresourcedefinitions"))?.resourceNames).toEqual(["bgppeers.metallb.io"]);
   });

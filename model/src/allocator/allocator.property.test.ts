@@ -25,7 +25,21 @@ const configs: readonly (readonly Pool[])[] = [
   [],
 ];
 
-const candidateIPs = ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1", "10.0.2.1", "10.0.2.3", "10.0.2.6", "10.0.3.0", "10.0.4.1", "fd00::1", "fd00::3", "fd00::11", "9.9.9.9"];
+const candidateIPs = [
+  "10.0.0.254",
+  "10.0.0.255",
+  "10.0.1.0",
+  "10.0.1.1",
+  "10.0.2.1",
+  "10.0.2.3",
+  "10.0.2.6",
+  "10.0.3.0",
+  "10.0.4.1",
+  "fd00::1",
+  "fd00::3",
+  "fd00::11",
+  "9.9.9.9",
+];
 const poolNames = ["a", "a2", "b", "c", "d", "nope"];
 
 const serviceArb: fc.Arbitrary<ServiceView> = fc
@@ -34,7 +48,10 @@ const serviceArb: fc.Arbitrary<ServiceView> = fc
     web: fc.boolean(),
     families: fc.constantFrom<("IPv4" | "IPv6")[]>(["IPv4"], ["IPv4"], ["IPv6"], ["IPv4", "IPv6"], ["IPv6", "IPv4"]),
     policy: fc.constantFrom<IPFamilyPolicy>("SingleStack", "PreferDualStack", "RequireDualStack"),
-    ports: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(["TCP/80"], ["TCP/443"], ["UDP/80"], ["TCP/53"]) }, { weight: 1, arbitrary: fc.subarray(["TCP/80", "TCP/443", "UDP/80"], { minLength: 1 }) }),
+    ports: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(["TCP/80"], ["TCP/443"], ["UDP/80"], ["TCP/53"]) },
+      { weight: 1, arbitrary: fc.subarray(["TCP/80", "TCP/443", "UDP/80"], { minLength: 1 }) },
+    ),
     sharingKey: fc.constantFrom("", "k1", "k1", "k1", "k2"),
     backendKey: fc.constantFrom("", "", "", "app=x"),
   })
@@ -60,7 +77,14 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("allocate" as const), svc: serviceArb }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("assign" as const), svc: serviceArb, ips: fc.array(fc.constantFrom(...candidateIPs), { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("assign" as const),
+      svc: serviceArb,
+      ips: fc.array(fc.constantFrom(...candidateIPs), { minLength: 1, maxLength: 3 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("fromPool" as const), svc: serviceArb, pool: fc.constantFrom(...poolNames) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("addFamily" as const), svc: serviceArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("unassign" as const), svc: serviceArb }) },
@@ -79,7 +103,14 @@ const sharingServiceArb: fc.Arbitrary<ServiceView> = fc
 
 const sharingOpArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("allocate" as const), svc: sharingServiceArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("assign" as const), svc: sharingServiceArb, ips: fc.constantFrom(["10.0.0.254"], ["10.0.1.1"], ["10.0.2.1"], ["10.0.2.6"]) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("assign" as const),
+      svc: sharingServiceArb,
+      ips: fc.constantFrom(["10.0.0.254"], ["10.0.1.1"], ["10.0.2.1"], ["10.0.2.6"]),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("unassign" as const), svc: sharingServiceArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("setPools" as const), config: fc.constantFrom(0, 1, 2) }) },
 );
@@ -88,15 +119,17 @@ const inPool = (pool: Pool, a: IPAddress): boolean => pool.cidrs.some((c) => cid
 
 /** Counters recomputed from scratch: totals by enumerating the (small) pools, in-use from the allocation records. */
 function recount(pools: readonly Pool[], records: readonly AllocationView[]): PoolCounters[] {
-  return [...pools].sort((x, y) => (x.name < y.name ? -1 : 1)).map((pool) => {
-    const total = { IPv4: 0n, IPv6: 0n };
-    for (const c of pool.cidrs) {
-      for (let v = c.first; v <= c.last; v++) if (inPool(pool, { family: c.family, value: v })) total[c.family]++;
-    }
-    const used = new Set(records.filter((r) => r.pool === pool.name).flatMap((r) => r.ips.map(formatIP)));
-    const inUse = (family: "IPv4" | "IPv6"): bigint => BigInt([...used].filter((t) => ip(t).family === family).length);
-    return { pool: pool.name, ipv4Total: total.IPv4, ipv6Total: total.IPv6, ipv4InUse: inUse("IPv4"), ipv6InUse: inUse("IPv6") };
-  });
+  return [...pools]
+    .sort((x, y) => (x.name < y.name ? -1 : 1))
+    .map((pool) => {
+      const total = { IPv4: 0n, IPv6: 0n };
+      for (const c of pool.cidrs) {
+        for (let v = c.first; v <= c.last; v++) if (inPool(pool, { family: c.family, value: v })) total[c.family]++;
+      }
+      const used = new Set(records.filter((r) => r.pool === pool.name).flatMap((r) => r.ips.map(formatIP)));
+      const inUse = (family: "IPv4" | "IPv6"): bigint => BigInt([...used].filter((t) => ip(t).family === family).length);
+      return { pool: pool.name, ipv4Total: total.IPv4, ipv6Total: total.IPv6, ipv4InUse: inUse("IPv4"), ipv6InUse: inUse("IPv6") };
+    });
 }
 
 function checkInvariants(alloc: Allocator, pools: readonly Pool[], held: ReadonlyMap<string, ServiceView>): void {

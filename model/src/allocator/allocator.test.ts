@@ -137,10 +137,7 @@ const automatic: Scenario = {
 };
 
 const specOrder: Scenario = {
-  pools: [
-    aPool("ordered", ["10.0.2.0/31", "10.0.1.0/31"]),
-    aPool("range", ["10.0.3.254-10.0.4.1"], { avoidBuggyIPs: true, autoAssign: false }),
-  ],
+  pools: [aPool("ordered", ["10.0.2.0/31", "10.0.1.0/31"]), aPool("range", ["10.0.3.254-10.0.4.1"], { avoidBuggyIPs: true, autoAssign: false })],
   steps: [
     { desc: "first CIDR of the spec first", allocate: v4("a"), want: "ordered 10.0.2.0" },
     { desc: "then its next address", allocate: v4("b"), want: "ordered 10.0.2.1" },
@@ -235,7 +232,16 @@ const families: Scenario = {
     { desc: "SingleStack IPv6 when dual is full", allocate: v6("s2"), want: "v6only fd01::" },
     { desc: "RequireDualStack with one cluster IP family", allocate: aService("r3", { policy: "RequireDualStack" }), want: "FamilyMismatch" },
     { desc: "no cluster IPs", allocate: aService("r4", { families: [] }), want: "FamilyMismatch" },
-    { desc: "PreferDualStack takes both when a pool has both", setPools: [aPool("v4only", ["10.0.0.0/31"]), aPool("dual", ["10.1.0.0/31", "fd00::/127"]), aPool("v6only", ["fd01::/127"]), aPool("big", ["10.2.0.0/24", "fd02::/120"])], invalidated: [] },
+    {
+      desc: "PreferDualStack takes both when a pool has both",
+      setPools: [
+        aPool("v4only", ["10.0.0.0/31"]),
+        aPool("dual", ["10.1.0.0/31", "fd00::/127"]),
+        aPool("v6only", ["fd01::/127"]),
+        aPool("big", ["10.2.0.0/24", "fd02::/120"]),
+      ],
+      invalidated: [],
+    },
     { desc: "p5 dual from 'big'", allocate: dual("p5"), want: "big 10.2.0.0,fd02::" },
     { desc: "policy changed to SingleStack: kept IPs no longer fit", allocate: aService("p5", { families: ["IPv4", "IPv6"] }), want: "FamilyMismatch" },
   ],
@@ -272,7 +278,11 @@ const reload: Scenario = {
       setPools: [aPool("left", ["10.0.0.0/31"], { avoidBuggyIPs: true }), aPool("right", ["10.0.0.2/31"]), aPool("q", ["fd00::/126"])],
       invalidated: ["default/s1"],
     },
-    { desc: "IPv6 shrink", setPools: [aPool("left", ["10.0.0.0/31"], { avoidBuggyIPs: true }), aPool("right", ["10.0.0.2/31"]), aPool("q", ["fd00::/127"])], invalidated: ["default/s6"] },
+    {
+      desc: "IPv6 shrink",
+      setPools: [aPool("left", ["10.0.0.0/31"], { avoidBuggyIPs: true }), aPool("right", ["10.0.0.2/31"]), aPool("q", ["fd00::/127"])],
+      invalidated: ["default/s6"],
+    },
     { desc: "counters", counters: { left: "v4 1/1, v6 0/0", q: "v4 0/0, v6 0/2", right: "v4 1/2, v6 0/0" } },
     { desc: "delete right", setPools: [aPool("left", ["10.0.0.0/31"], { avoidBuggyIPs: true }), aPool("q", ["fd00::/127"])], invalidated: ["default/s3"] },
     { desc: "delete all", setPools: [], invalidated: ["default/s4"] },
@@ -309,11 +319,7 @@ describe("Allocator details", () => {
       },
       { ok: false, error: { code: "NotAllowedByConfig", message: '"10.0.0.9" is not allowed in config' } },
     ],
-    [
-      "no available IPs",
-      () => new Allocator().allocate(v4("s")),
-      { ok: false, error: { code: "PoolExhausted", message: "no available IPs" } },
-    ],
+    ["no available IPs", () => new Allocator().allocate(v4("s")), { ok: false, error: { code: "PoolExhausted", message: "no available IPs" } }],
     [
       "port in use",
       () => {
@@ -324,11 +330,7 @@ describe("Allocator details", () => {
       },
       { ok: false, error: { code: "PortConflict", message: 'port TCP/80 is already in use on "10.0.0.1"' } },
     ],
-    [
-      "unknown pool",
-      () => new Allocator().allocateFromPool(v4("s"), "gold"),
-      { ok: false, error: { code: "UnknownPool", message: 'unknown pool "gold"' } },
-    ],
+    ["unknown pool", () => new Allocator().allocateFromPool(v4("s"), "gold"), { ok: false, error: { code: "UnknownPool", message: 'unknown pool "gold"' } }],
   ])("message: %s", (_desc, f, want) => expect(f()).toEqual(want));
 
   test("setPools rejects overlapping pools and duplicate names", () => {

@@ -57,8 +57,14 @@ function compareEntry(a: CidrEntry, b: { family: IPFamily; first: bigint }): num
 }
 
 function buildPoolState(pool: Pool): PoolState {
-  const v4 = IntervalSet.fromRanges(pool.avoidBuggyIPs ? NON_BUGGY_IPV4 : ALL_ADDRESSES, pool.ipv4.map((c) => ({ lo: c.first, hi: c.last })));
-  const v6 = IntervalSet.fromRanges(ALL_ADDRESSES, pool.ipv6.map((c) => ({ lo: c.first, hi: c.last })));
+  const v4 = IntervalSet.fromRanges(
+    pool.avoidBuggyIPs ? NON_BUGGY_IPV4 : ALL_ADDRESSES,
+    pool.ipv4.map((c) => ({ lo: c.first, hi: c.last })),
+  );
+  const v6 = IntervalSet.fromRanges(
+    ALL_ADDRESSES,
+    pool.ipv6.map((c) => ({ lo: c.first, hi: c.last })),
+  );
   return { pool, free: { IPv4: v4, IPv6: v6 }, total: { IPv4: v4.size, IPv6: v6.size }, shared: new Map() };
 }
 

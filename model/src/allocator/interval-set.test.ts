@@ -2,7 +2,11 @@ import { describe, expect, test } from "@jest/globals";
 import fc from "fast-check";
 import { ALL_ADDRESSES, IntervalSet, NON_BUGGY_IPV4, type AddressDomain, type Interval } from "./interval-set.js";
 
-const show = (s: IntervalSet): string => s.intervals().map((i) => (i.lo === i.hi ? `${i.lo}` : `${i.lo}-${i.hi}`)).join(" ");
+const show = (s: IntervalSet): string =>
+  s
+    .intervals()
+    .map((i) => (i.lo === i.hi ? `${i.lo}` : `${i.lo}-${i.hi}`))
+    .join(" ");
 const r = (lo: number, hi: number): Interval => ({ lo: BigInt(lo), hi: BigInt(hi) });
 
 describe("address domains", () => {
@@ -120,13 +124,21 @@ type Op = { kind: "take" | "give" | "has" | "lowestAtLeast"; x: number } | { kin
 
 describe("IntervalSet against a naive model", () => {
   const universe = 600;
-  const rangeArb = fc.tuple(fc.integer({ min: 0, max: universe - 1 }), fc.integer({ min: 0, max: 80 })).map(([lo, len]) => r(lo, Math.min(lo + len, universe - 1)));
+  const rangeArb = fc
+    .tuple(fc.integer({ min: 0, max: universe - 1 }), fc.integer({ min: 0, max: 80 }))
+    .map(([lo, len]) => r(lo, Math.min(lo + len, universe - 1)));
   const opArb: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ kind: fc.constantFrom("take" as const, "give" as const, "has" as const, "lowestAtLeast" as const), x: fc.integer({ min: 0, max: universe - 1 }) }),
+    fc.record({
+      kind: fc.constantFrom("take" as const, "give" as const, "has" as const, "lowestAtLeast" as const),
+      x: fc.integer({ min: 0, max: universe - 1 }),
+    }),
     fc.constant({ kind: "lowest" as const }),
   );
 
-  test.each([["all addresses", ALL_ADDRESSES], ["non-buggy IPv4", NON_BUGGY_IPV4]])("%s", (_name, domain) => {
+  test.each([
+    ["all addresses", ALL_ADDRESSES],
+    ["non-buggy IPv4", NON_BUGGY_IPV4],
+  ])("%s", (_name, domain) => {
     fc.assert(
       fc.property(fc.array(rangeArb, { maxLength: 5 }), fc.array(opArb, { maxLength: 120 }), (ranges, ops) => {
         const model = new Set<number>();

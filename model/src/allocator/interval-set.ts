@@ -156,7 +156,12 @@ export class IntervalSet {
   private count: bigint;
   private nodes: number;
 
-  private constructor(readonly domain: AddressDomain, root: Node | null, count: bigint, nodes: number) {
+  private constructor(
+    readonly domain: AddressDomain,
+    root: Node | null,
+    count: bigint,
+    nodes: number,
+  ) {
     this.root = root;
     this.count = count;
     this.nodes = nodes;

@@ -16,8 +16,7 @@ export function isPoolCompatible(pool: Pool, svc: ServiceView): boolean {
   const nsConstrained = sa.namespaces.length > 0 || sa.namespaceSelectors.length > 0;
   if (nsConstrained) {
     const listed = sa.namespaces.includes(svc.namespace);
-    const selected = svc.namespaceLabels !== undefined && sa.namespaceSelectors.length > 0 &&
-      anySelectorMatches(sa.namespaceSelectors, svc.namespaceLabels);
+    const selected = svc.namespaceLabels !== undefined && sa.namespaceSelectors.length > 0 && anySelectorMatches(sa.namespaceSelectors, svc.namespaceLabels);
     if (!listed && !selected) return false;
   }
   if (sa.serviceSelectors.length > 0 && !anySelectorMatches(sa.serviceSelectors, svc.labels)) return false;

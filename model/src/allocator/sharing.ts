@@ -24,7 +24,12 @@ export interface IPUse {
   readonly owners: { readonly key: ServiceKey; readonly ports: readonly string[] }[];
 }
 
-export function sharerOf(svc: { readonly key: ServiceKey; readonly ports: readonly ServicePort[]; readonly sharingKey: string; readonly backendKey: string }): Sharer {
+export function sharerOf(svc: {
+  readonly key: ServiceKey;
+  readonly ports: readonly ServicePort[];
+  readonly sharingKey: string;
+  readonly backendKey: string;
+}): Sharer {
   return { key: svc.key, ports: [...new Set(svc.ports.map(portKey))], sharingKey: svc.sharingKey, backendKey: svc.backendKey };
 }
 
@@ -39,7 +44,10 @@ export function sharingProblem(use: IPUse, s: Sharer): AllocationError | null {
   const others = use.owners.filter((o) => o.key !== s.key);
   if (others.length === 0) return null;
   const ip = JSON.stringify(formatIP(use.ip));
-  const holders = others.map((o) => o.key).sort().join(",");
+  const holders = others
+    .map((o) => o.key)
+    .sort()
+    .join(",");
   if (others.length < use.owners.length && (use.sharingKey !== s.sharingKey || use.backendKey !== s.backendKey)) {
     const code = use.sharingKey !== s.sharingKey ? "SharingKeyMismatch" : "BackendMismatch";
     return problem(code, `can't change sharing key for ${JSON.stringify(s.key)}, address ${ip} also in use by ${holders}`);

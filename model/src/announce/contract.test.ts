@@ -11,7 +11,15 @@ import type { Peer } from "../config/types.js";
 import { anL2Advertisement, aPool, validConfig } from "../config/testdata/builders.js";
 import { joinL2, planL2Announcements } from "../layer2/plan.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
-import { PASSWORD_INJECTED_BY_SPEAKER, decodeNodeConfigSpec, decodeServiceEntry, encodeNodeConfigSpec, encodeServiceEntry, shardName, shardOf } from "./contract.js";
+import {
+  PASSWORD_INJECTED_BY_SPEAKER,
+  decodeNodeConfigSpec,
+  decodeServiceEntry,
+  encodeNodeConfigSpec,
+  encodeServiceEntry,
+  shardName,
+  shardOf,
+} from "./contract.js";
 import { isAnnounced, planNodeAnnouncement, planServiceAnnouncement, type NodeAnnouncement, type ServiceAnnouncement } from "./plan.js";
 
 const CASES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "frr-templates", "testdata", "cases");
@@ -37,9 +45,18 @@ describe("BGP through the published contract", () => {
     const { config, services, nodes } = caseInputs(c);
     const direct = planBgpAnnouncements(config, services, nodes, c.node);
     const node = nodes.find((n) => n.name === c.node) ?? { name: c.node, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
-    const half = readNode(planNodeAnnouncement(config, node, config.nodes.find((n) => n.name === c.node)));
+    const half = readNode(
+      planNodeAnnouncement(
+        config,
+        node,
+        config.nodes.find((n) => n.name === c.node),
+      ),
+    );
     // Only Services some advertisement selects are published; the others are not announced anywhere.
-    const published = services.map((s) => planServiceAnnouncement(config, s)).filter(isAnnounced).map(readService);
+    const published = services
+      .map((s) => planServiceAnnouncement(config, s))
+      .filter(isAnnounced)
+      .map(readService);
     const joined = joinBgp(half, published);
     // Selectors stay with the operator; a password is only a reference (the speaker injects it).
     const comparable = (p: Peer): Peer => ({ ...p, nodeSelectors: [], nodes: [], password: p.password === "" ? "" : PASSWORD_INJECTED_BY_SPEAKER });
@@ -54,7 +71,11 @@ describe("Layer 2 through the published contract", () => {
     pools: [aPool("lan", ["192.0.2.0/24"])],
     l2Advertisements: [
       anL2Advertisement("east", { ipAddressPools: ["lan"], nodeSelectors: [{ matchLabels: { zone: "east" } }], interfaces: ["eth1"] }),
-      anL2Advertisement("all", { ipAddressPools: ["lan"], nodeSelectors: [], preferredNodeSelectors: [{ weight: 10, preference: { matchLabels: { fast: "yes" } } }] }),
+      anL2Advertisement("all", {
+        ipAddressPools: ["lan"],
+        nodeSelectors: [],
+        preferredNodeSelectors: [{ weight: 10, preference: { matchLabels: { fast: "yes" } } }],
+      }),
     ],
   });
   const nodes: NodeView[] = ["n1", "n2", "n3", "n4", "n5"].map((name, i) => ({
@@ -140,7 +161,15 @@ describe("sizes at 10,000 Services", () => {
       if (body !== undefined) body[s.key] = entry;
       largestEntry = Math.max(largestEntry, JSON.stringify({ spec: { count: 1, services: { [s.key]: entry } } }).length);
     }
-    const sizes = bodies.map((services, shard) => JSON.stringify({ apiVersion: "metallb-ts.dev/v1alpha1", kind: "AnnouncementShard", metadata: { name: shardName(shard), namespace: "metallb-system" }, spec: { shard, count: Object.keys(services).length, services } }).length);
+    const sizes = bodies.map(
+      (services, shard) =>
+        JSON.stringify({
+          apiVersion: "metallb-ts.dev/v1alpha1",
+          kind: "AnnouncementShard",
+          metadata: { name: shardName(shard), namespace: "metallb-system" },
+          spec: { shard, count: Object.keys(services).length, services },
+        }).length,
+    );
     expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
     expect(largestEntry).toBeLessThan(1024);
   });

@@ -81,7 +81,12 @@ export function planServiceAnnouncement(config: Config, svc: BgpServiceView): Se
   const l2Advs = config.l2Advertisements.filter(selects);
   // MetalLB: a shared IP is not announced in L2 by an advertisement with serviceSelectors (services sharing an IP
   // could otherwise be announced by different nodes).
-  const l2Skip: L2ServiceSkip = l2Advs.length === 0 ? "noMatchingAdvertisement" : svc.sharingKey !== "" && l2Advs.some((a) => a.serviceSelectors.length > 0) ? "sharedIPWithServiceSelector" : null;
+  const l2Skip: L2ServiceSkip =
+    l2Advs.length === 0
+      ? "noMatchingAdvertisement"
+      : svc.sharingKey !== "" && l2Advs.some((a) => a.serviceSelectors.length > 0)
+        ? "sharedIPWithServiceSelector"
+        : null;
   return {
     key: svc.key,
     ips: svc.ips,
@@ -148,7 +153,14 @@ export function planNodeAnnouncement(config: Config, node: NodeView, info: NodeI
     bfdProfiles: config.bfdProfiles,
     bgpAdvertisements: config.bgpAdvertisements
       .filter((a) => anySelectorMatches(a.nodeSelectors, node.labels))
-      .map((a) => ({ name: a.name, aggregationLength: a.aggregationLength, aggregationLengthV6: a.aggregationLengthV6, localPref: a.localPref, communities: a.communities, peers: a.peers }))
+      .map((a) => ({
+        name: a.name,
+        aggregationLength: a.aggregationLength,
+        aggregationLengthV6: a.aggregationLengthV6,
+        localPref: a.localPref,
+        communities: a.communities,
+        peers: a.peers,
+      }))
       .sort((a, b) => byString(a.name, b.name)),
     l2Advertisements: config.l2Advertisements
       .filter((a) => anySelectorMatches(a.nodeSelectors, node.labels))

@@ -72,7 +72,17 @@ describe("metallb.io CRDs on a real kube-apiserver", () => {
       }
     }
     expect(METALLB_KINDS.map((k) => k.kind).sort()).toEqual(
-      ["BFDProfile", "BGPAdvertisement", "BGPPeer", "Community", "ConfigurationState", "IPAddressPool", "L2Advertisement", "ServiceBGPStatus", "ServiceL2Status"].sort(),
+      [
+        "BFDProfile",
+        "BGPAdvertisement",
+        "BGPPeer",
+        "Community",
+        "ConfigurationState",
+        "IPAddressPool",
+        "L2Advertisement",
+        "ServiceBGPStatus",
+        "ServiceL2Status",
+      ].sort(),
     );
   });
 
@@ -93,9 +103,17 @@ describe("metallb.io CRDs on a real kube-apiserver", () => {
   });
 
   test.each<[string, Obj, RegExp]>([
-    ["pool without addresses", { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "x" }, spec: { autoAssign: true } }, /spec\.addresses: Required value/],
+    [
+      "pool without addresses",
+      { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "x" }, spec: { autoAssign: true } },
+      /spec\.addresses: Required value/,
+    ],
     ["peer port out of range", peer({ peerPort: 20000 }), /spec\.peerPort: Invalid value: 20000: spec\.peerPort in body should be less than or equal to 16384/],
-    ["peer without myASN", { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "x" }, spec: { peerASN: 1, peerAddress: "10.0.0.1" } }, /spec\.myASN: Required value/],
+    [
+      "peer without myASN",
+      { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "x" }, spec: { peerASN: 1, peerAddress: "10.0.0.1" } },
+      /spec\.myASN: Required value/,
+    ],
     ["ASN above uint32", peer({ peerASN: 4294967296 }), /spec\.peerASN .*less than or equal to 4294967295/],
     ["unknown dynamicASN", peer({ peerASN: undefined, dynamicASN: "sideways" }), /spec\.dynamicASN: Unsupported value: "sideways"/],
     ["connectTime not whole seconds", peer({ connectTime: "1500ms" }), /connectTime must be a whole number of seconds/],
@@ -103,15 +121,29 @@ describe("metallb.io CRDs on a real kube-apiserver", () => {
     ["holdTime not a duration", peer({ holdTime: "soon" }), /must be a duration such as "90s" or "1m30s"/],
     [
       "serviceSelectors with aggregation",
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "x" }, spec: { aggregationLength: 24, serviceSelectors: [{ matchLabels: { a: "b" } }] } },
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "BGPAdvertisement",
+        metadata: { name: "x" },
+        spec: { aggregationLength: 24, serviceSelectors: [{ matchLabels: { a: "b" } }] },
+      },
       /serviceSelectors and aggregationLength are mutually exclusive/,
     ],
     [
       "preferred node weight 0",
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "x" }, spec: { preferredNodeSelectors: [{ weight: 0, preference: { matchLabels: { a: "b" } } }] } },
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "L2Advertisement",
+        metadata: { name: "x" },
+        spec: { preferredNodeSelectors: [{ weight: 0, preference: { matchLabels: { a: "b" } } }] },
+      },
       /weight: Invalid value: 0: .*greater than or equal to 1/,
     ],
-    ["BFD interval below 10 ms", { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "x" }, spec: { receiveInterval: 5 } }, /spec\.receiveInterval: Invalid value: 5/],
+    [
+      "BFD interval below 10 ms",
+      { apiVersion: "metallb.io/v1beta1", kind: "BFDProfile", metadata: { name: "x" }, spec: { receiveInterval: 5 } },
+      /spec\.receiveInterval: Invalid value: 5/,
+    ],
   ])("refuses %s with a readable message", async (_desc, obj, want) => {
     const ns = await createTestNamespace(env.kc, "invalid");
     const res = await create(obj, ns);
@@ -134,9 +166,15 @@ describe("metallb.io CRDs on a real kube-apiserver", () => {
     const created = await create({ apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-a" } }, ns);
     expect(created.status).toBe(201);
     const statusPath = `${pathOf(created.body, ns, "l2-a")}/status`;
-    const first = await rawKubeRequest(env.kc, "PUT", statusPath, { ...created.body, status: { node: "node-a", serviceName: "web", serviceNamespace: "default" } });
+    const first = await rawKubeRequest(env.kc, "PUT", statusPath, {
+      ...created.body,
+      status: { node: "node-a", serviceName: "web", serviceNamespace: "default" },
+    });
     expect(first.status).toBe(200);
-    const again = await rawKubeRequest(env.kc, "PUT", statusPath, { ...(first.body as Obj), status: { node: "node-b", serviceName: "web", serviceNamespace: "default" } });
+    const again = await rawKubeRequest(env.kc, "PUT", statusPath, {
+      ...(first.body as Obj),
+      status: { node: "node-b", serviceName: "web", serviceNamespace: "default" },
+    });
     expect(again.status).toBe(422);
     expect((again.body as { message: string }).message).toMatch(/Value is immutable/);
   });

@@ -34,14 +34,7 @@ export interface NodeView {
 
 /** Why a service is not announced over BGP from this node. */
 export type BgpSkipReason =
-  | "noMatchingAdvertisement"
-  | "notOwner"
-  | "noEndpoints"
-  | "noLocalEndpoints"
-  | "nodeNetworkUnavailable"
-  | "nodeExcluded"
-  | "conflictingLocalPref"
-  | "noIPs";
+  "noMatchingAdvertisement" | "notOwner" | "noEndpoints" | "noLocalEndpoints" | "nodeNetworkUnavailable" | "nodeExcluded" | "conflictingLocalPref" | "noIPs";
 
 /** How one prefix goes to one peer. */
 export interface PeerAdvertisement {
@@ -90,8 +83,7 @@ export function compareCidr(a: Cidr, b: Cidr): number {
 
 /** Legacy before large, then numerically field by field. */
 export function compareCommunity(a: Community, b: Community): number {
-  const fields = (c: Community): number[] =>
-    c.kind === "legacy" ? [0, c.asn, c.value, 0] : [1, c.globalAdministrator, c.localData1, c.localData2];
+  const fields = (c: Community): number[] => (c.kind === "legacy" ? [0, c.asn, c.value, 0] : [1, c.globalAdministrator, c.localData1, c.localData2]);
   const fa = fields(a);
   const fb = fields(b);
   for (let i = 0; i < fa.length; i++) {
@@ -256,15 +248,17 @@ export function joinBgp(node: NodeAnnouncement, services: readonly ServiceAnnoun
  * is treated as an unlabelled, available node; its addresses (the default router ID) come from the configuration's
  * Nodes (`config.nodes`).
  */
-export function planBgpAnnouncements(
-  config: Config,
-  services: readonly BgpServiceView[],
-  nodes: readonly NodeView[],
-  nodeName: string,
-): NodeBgpPlan {
+export function planBgpAnnouncements(config: Config, services: readonly BgpServiceView[], nodes: readonly NodeView[], nodeName: string): NodeBgpPlan {
   const node: NodeView = nodes.find((n) => n.name === nodeName) ?? { name: nodeName, labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false };
-  const half = planNodeAnnouncement(config, node, config.nodes.find((n) => n.name === nodeName));
-  return joinBgp(half, services.map((s) => planServiceAnnouncement(config, s)));
+  const half = planNodeAnnouncement(
+    config,
+    node,
+    config.nodes.find((n) => n.name === nodeName),
+  );
+  return joinBgp(
+    half,
+    services.map((s) => planServiceAnnouncement(config, s)),
+  );
 }
 
 export { nodeRouterID, sessionsForNode } from "../announce/plan.js";

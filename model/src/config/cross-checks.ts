@@ -63,9 +63,10 @@ export function reportLocalPrefConflicts(advs: readonly Parsed<BGPAdvertisement>
       const pool = pools.get(poolName);
       if (pool === undefined) continue;
       const earlier = attached.get(poolName) ?? [];
-      const conflict = adv.serviceSelectors.length > 0
-        ? undefined
-        : earlier.find((o) => o.serviceSelectors.length === 0 && o.localPref !== adv.localPref && sameUpdateType(adv, o, pool, nodesKnown));
+      const conflict =
+        adv.serviceSelectors.length > 0
+          ? undefined
+          : earlier.find((o) => o.serviceSelectors.length === 0 && o.localPref !== adv.localPref && sameUpdateType(adv, o, pool, nodesKnown));
       if (conflict !== undefined && !reported.has(conflict.name)) {
         reported.add(conflict.name);
         entry.reporter.permanent(
@@ -87,7 +88,10 @@ export function reportLocalPrefConflicts(advs: readonly Parsed<BGPAdvertisement>
  */
 export function reportFrrPeerConflicts(peers: readonly Parsed<Peer>[], nodesKnown: boolean): void {
   peers.forEach(({ entry, value: p }, j) => {
-    const earlier = peers.slice(0, j).filter((o) => shareNodes(o.value.nodes, p.nodes, nodesKnown)).map((o) => o.value);
+    const earlier = peers
+      .slice(0, j)
+      .filter((o) => shareNodes(o.value.nodes, p.nodes, nodesKnown))
+      .map((o) => o.value);
     const routerIDText = (x: Peer): string => (x.routerID === null ? "" : formatIP(x.routerID));
     const otherRouterID = earlier.find((o) => routerIDText(o) !== routerIDText(p));
     if (otherRouterID !== undefined) {

@@ -6,13 +6,13 @@ import { aPool, clusterResources } from "./testdata/builders.js";
 import type { ClusterResources } from "./types.js";
 
 /** Small address space so that random pools collide often. */
-const cidrText = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 22, max: 32 }))
+const cidrText = fc
+  .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 22, max: 32 }))
   .map(([b, c, len]) => `10.0.${b}.${c}/${len}`);
-const rangeText = fc.tuple(fc.integer({ min: 0, max: 1023 }), fc.integer({ min: 0, max: 40 }))
-  .map(([start, span]) => {
-    const ip = (n: number): string => `10.0.${Math.floor(n / 256)}.${n % 256}`;
-    return `${ip(start)}-${ip(Math.min(start + span, 1023))}`;
-  });
+const rangeText = fc.tuple(fc.integer({ min: 0, max: 1023 }), fc.integer({ min: 0, max: 40 })).map(([start, span]) => {
+  const ip = (n: number): string => `10.0.${Math.floor(n / 256)}.${n % 256}`;
+  return `${ip(start)}-${ip(Math.min(start + span, 1023))}`;
+});
 const v6Text = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 120, max: 128 })).map(([n, len]) => `fc00::${(n * 16).toString(16)}/${len}`);
 const poolsArb = fc.uniqueArray(
   fc.record({ name: fc.constantFrom("a", "b", "c", "d", "e"), addresses: fc.array(fc.oneof(cidrText, rangeText, v6Text), { minLength: 1, maxLength: 3 }) }),
@@ -20,7 +20,15 @@ const poolsArb = fc.uniqueArray(
 );
 
 const resourceKeys: (keyof ClusterResources)[] = [
-  "pools", "l2Advertisements", "bgpAdvertisements", "bgpPeers", "bfdProfiles", "communities", "secrets", "nodes", "namespaces",
+  "pools",
+  "l2Advertisements",
+  "bgpAdvertisements",
+  "bgpPeers",
+  "bfdProfiles",
+  "communities",
+  "secrets",
+  "nodes",
+  "namespaces",
 ];
 
 describe("parseConfig properties", () => {
@@ -53,10 +61,29 @@ describe("parseConfig properties", () => {
     {
       apiVersion: fc.constantFrom("metallb.io/v1beta1", "metallb.io/v1beta2", "v1"),
       metadata: fc.oneof(fc.record({ name: fc.string(), labels: fc.anything() }, { requiredKeys: [] }), fc.anything()),
-      spec: fc.oneof(fc.dictionary(fc.constantFrom(
-        "addresses", "myASN", "peerASN", "peerAddress", "nodeSelectors", "communities", "ipAddressPools", "ipAddressPoolSelectors",
-        "holdTime", "keepaliveTime", "serviceAllocation", "aggregationLength", "passwordSecret", "bfdProfile", "interfaces",
-      ), fc.jsonValue()), fc.anything()),
+      spec: fc.oneof(
+        fc.dictionary(
+          fc.constantFrom(
+            "addresses",
+            "myASN",
+            "peerASN",
+            "peerAddress",
+            "nodeSelectors",
+            "communities",
+            "ipAddressPools",
+            "ipAddressPoolSelectors",
+            "holdTime",
+            "keepaliveTime",
+            "serviceAllocation",
+            "aggregationLength",
+            "passwordSecret",
+            "bfdProfile",
+            "interfaces",
+          ),
+          fc.jsonValue(),
+        ),
+        fc.anything(),
+      ),
       type: fc.string(),
       data: fc.anything(),
     },
@@ -65,7 +92,9 @@ describe("parseConfig properties", () => {
 
   test("never throws on arbitrary values in any resource list", () => {
     const item = fc.oneof(fc.anything(), fc.jsonValue(), objectish);
-    const resources = fc.record(Object.fromEntries(resourceKeys.map((k) => [k, fc.array(item, { maxLength: 4 })])) as Record<keyof ClusterResources, fc.Arbitrary<unknown[]>>);
+    const resources = fc.record(
+      Object.fromEntries(resourceKeys.map((k) => [k, fc.array(item, { maxLength: 4 })])) as Record<keyof ClusterResources, fc.Arbitrary<unknown[]>>,
+    );
     fc.assert(
       fc.property(resources, (res) => {
         const result = parseConfig(clusterResources(res));

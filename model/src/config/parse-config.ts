@@ -3,13 +3,7 @@ import { err, ok, type Result } from "../result.js";
 import { bgpAdvertisementFromResource, l2AdvertisementFromResource, type AdvertisementContext } from "./advertisements.js";
 import { bfdProfileFromResource } from "./bfd.js";
 import { communityAliasesFromResources } from "./communities.js";
-import {
-  reportAggregationLengths,
-  reportBfdEchoWithIPv6,
-  reportFrrPeerConflicts,
-  reportLocalPrefConflicts,
-  type Parsed,
-} from "./cross-checks.js";
+import { reportAggregationLengths, reportBfdEchoWithIPv6, reportFrrPeerConflicts, reportLocalPrefConflicts, type Parsed } from "./cross-checks.js";
 import { dropDuplicateNames, readEntries, type Entry, type ReadEntriesContext } from "./entries.js";
 import { nodeInfosFromEntries } from "./nodes.js";
 import { peerFromResource, secretViewFromResource, type SecretView } from "./peers.js";
@@ -91,7 +85,12 @@ export function parseConfig(resources: ClusterResources, options: ParseConfigOpt
   const bgpAdvertisements = convertAll(bgpEntries, (e) => bgpAdvertisementFromResource(e, advContext));
   reportAggregationLengths(bgpAdvertisements, pools);
   reportLocalPrefConflicts(bgpAdvertisements, pools, nodes.length > 0);
-  reportBfdEchoWithIPv6(bgpAdvertisements, pools, peers.map((p) => p.value), bfdProfiles);
+  reportBfdEchoWithIPv6(
+    bgpAdvertisements,
+    pools,
+    peers.map((p) => p.value),
+    bfdProfiles,
+  );
 
   if (problems.length > 0) return err(problems);
   return ok({

@@ -86,9 +86,7 @@ export function reportOverlappingCidrs(pools: readonly ParsedPool[]): Set<string
   const overlapping = new Set<string>();
   for (const { entry, addresses } of pools) {
     for (const address of addresses) {
-      const clash = address.cidrs
-        .map((cidr) => ({ cidr, other: defined.find((d) => cidrsOverlap(d.cidr, cidr)) }))
-        .find((c) => c.other !== undefined);
+      const clash = address.cidrs.map((cidr) => ({ cidr, other: defined.find((d) => cidrsOverlap(d.cidr, cidr)) })).find((c) => c.other !== undefined);
       if (clash?.other !== undefined) {
         overlapping.add(entry.name);
         entry.reporter.permanent(

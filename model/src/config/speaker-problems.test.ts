@@ -3,7 +3,10 @@ import { formatProblem } from "./problems.js";
 import { peerIdentifier, speakerConfigProblems, type BGPPeerObject, type SecretObject, type SpeakerConfigInput } from "./speaker-problems.js";
 
 const NS = "metallb-system";
-const peer = (name: string, spec: Record<string, unknown>): BGPPeerObject => ({ metadata: { name, namespace: NS }, spec: { myASN: 64500, peerASN: 64501, ...spec } });
+const peer = (name: string, spec: Record<string, unknown>): BGPPeerObject => ({
+  metadata: { name, namespace: NS },
+  spec: { myASN: 64500, peerASN: 64501, ...spec },
+});
 const secret = (name: string, type: string | undefined, data: Record<string, unknown> = { password: "c2VjcmV0" }): SecretObject => ({
   metadata: { name, namespace: NS },
   ...(type !== undefined ? { type } : {}),
@@ -31,7 +34,12 @@ describe("speakerConfigProblems: only the peers that select the node, in MetalLB
       "node1",
       ["BGPPeer/a spec.bfdProfile: peer a referencing non existing bfd profile slow (transient: waiting for the referenced object)"],
     ],
-    ["missing BFD profile of a peer for another node: not this speaker's", [peer("a", { peerAddress: "10.0.0.1", bfdProfile: "slow", ...onlyNode2 })], "node1", []],
+    [
+      "missing BFD profile of a peer for another node: not this speaker's",
+      [peer("a", { peerAddress: "10.0.0.1", bfdProfile: "slow", ...onlyNode2 })],
+      "node1",
+      [],
+    ],
     [
       "password Secret missing",
       [peer("a", { peerAddress: "10.0.0.1", passwordSecret: { name: "nope" }, ...onlyNode1 })],
@@ -56,13 +64,20 @@ describe("speakerConfigProblems: only the peers that select the node, in MetalLB
       "node1",
       ["BGPPeer/b spec.peerAddress: peer 10.0.0.1 already exists, FRR mode doesn't support duplicate BGPPeers selecting the same node"],
     ],
-    ["the same two peers, seen from node2 (b does not select it)", [peer("a", { peerAddress: "10.0.0.1" }), peer("b", { peerAddress: "10.0.0.1", ...onlyNode1 })], "node2", []],
+    [
+      "the same two peers, seen from node2 (b does not select it)",
+      [peer("a", { peerAddress: "10.0.0.1" }), peer("b", { peerAddress: "10.0.0.1", ...onlyNode1 })],
+      "node2",
+      [],
+    ],
     ["same address in different VRFs", [peer("a", { peerAddress: "10.0.0.1" }), peer("b", { peerAddress: "10.0.0.1", vrf: "red" })], "node1", []],
     [
       "different myASN in the same VRF",
       [peer("a", { peerAddress: "10.0.0.1" }), peer("b", { peerAddress: "10.0.0.2", myASN: 64999 })],
       "node1",
-      ["BGPPeer/b spec.myASN: peer 10.0.0.2 has myAsn different from 10.0.0.1, in FRR mode peers selecting the same node must have the same myAsn within the same VRF"],
+      [
+        "BGPPeer/b spec.myASN: peer 10.0.0.2 has myAsn different from 10.0.0.1, in FRR mode peers selecting the same node must have the same myAsn within the same VRF",
+      ],
     ],
     [
       "different router IDs",
@@ -70,7 +85,12 @@ describe("speakerConfigProblems: only the peers that select the node, in MetalLB
       "node1",
       ["BGPPeer/b spec.routerID: peer 2.2.2.2 has RouterID different from 1.1.1.1, in FRR mode peers selecting the same node must all have the same RouterID"],
     ],
-    ["a peer with an invalid selector is placed nowhere (the operator reports it)", [peer("a", { peerAddress: "10.0.0.1", bfdProfile: "slow", nodeSelectors: [{ matchLabels: { "bad key!": "x" } }] })], "node1", []],
+    [
+      "a peer with an invalid selector is placed nowhere (the operator reports it)",
+      [peer("a", { peerAddress: "10.0.0.1", bfdProfile: "slow", nodeSelectors: [{ matchLabels: { "bad key!": "x" } }] })],
+      "node1",
+      [],
+    ],
   ] as const)("%s", (...[, peers, node, want]) => {
     const secrets = new Map<string, SecretObject>([
       ["good", secret("good", "kubernetes.io/basic-auth")],

@@ -112,11 +112,17 @@ function referenceProblems(p: MyPeer, input: SpeakerConfigInput, add: (field: st
 function sameNodeProblem(p: MyPeer, other: MyPeer): { field: string; message: string } | null {
   const rid = (x: MyPeer): string => str(x.spec.routerID);
   if (rid(p) !== rid(other)) {
-    return { field: "spec.routerID", message: `peer ${rid(p)} has RouterID different from ${rid(other)}, in FRR mode peers selecting the same node must all have the same RouterID` };
+    return {
+      field: "spec.routerID",
+      message: `peer ${rid(p)} has RouterID different from ${rid(other)}, in FRR mode peers selecting the same node must all have the same RouterID`,
+    };
   }
   const id = peerIdentifier(p.spec);
   if (id === peerIdentifier(other.spec)) {
-    return { field: str(p.spec.peerAddress) !== "" ? "spec.peerAddress" : "spec.interface", message: `peer ${id} already exists, FRR mode doesn't support duplicate BGPPeers selecting the same node` };
+    return {
+      field: str(p.spec.peerAddress) !== "" ? "spec.peerAddress" : "spec.interface",
+      message: `peer ${id} already exists, FRR mode doesn't support duplicate BGPPeers selecting the same node`,
+    };
   }
   if (p.spec.myASN !== other.spec.myASN && str(p.spec.vrf) === str(other.spec.vrf)) {
     return {

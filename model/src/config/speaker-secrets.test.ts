@@ -22,7 +22,12 @@ describe("bgpPasswordsSecretData", () => {
   test("the passwords of referenced Secrets, by Secret name; inline passwords and unreferenced Secrets stay out", () => {
     const resources = {
       ...emptyClusterResources(),
-      bgpPeers: [peer("a", { passwordSecret: { name: "pw-b" } }), peer("bb", { passwordSecret: { name: "pw-a" } }), peer("ccc", { password: "inline" }), peer("dddd", { passwordSecret: { name: "pw-a" } })],
+      bgpPeers: [
+        peer("a", { passwordSecret: { name: "pw-b" } }),
+        peer("bb", { passwordSecret: { name: "pw-a" } }),
+        peer("ccc", { password: "inline" }),
+        peer("dddd", { passwordSecret: { name: "pw-a" } }),
+      ],
       secrets: [secret("pw-a", "alpha"), secret("pw-b", "beta"), secret("webhook-ca", "not-a-password")],
     };
     const parsed = parseConfig(resources);
@@ -30,7 +35,12 @@ describe("bgpPasswordsSecretData", () => {
     const bySecret = new Map(resources.secrets.map((x) => [(x as { metadata: { name: string } }).metadata.name, x as ReferencedSecret]));
     const data = bgpPasswordsSecretData(parsed.value, (name) => bySecret.get(name));
     const b64 = (t: string): string => Buffer.from(t).toString("base64");
-    expect(data).toEqual({ "pw-a": b64("alpha"), "pw-b": b64("beta"), "type_pw-a": b64("kubernetes.io/basic-auth"), "type_pw-b": b64("kubernetes.io/basic-auth") });
+    expect(data).toEqual({
+      "pw-a": b64("alpha"),
+      "pw-b": b64("beta"),
+      "type_pw-a": b64("kubernetes.io/basic-auth"),
+      "type_pw-b": b64("kubernetes.io/basic-auth"),
+    });
     expect(Object.keys(data)).toEqual(["pw-a", "pw-b", "type_pw-a", "type_pw-b"]);
   });
 

@@ -17,16 +17,7 @@ export interface ClusterResources {
 }
 
 /** Kinds a problem can be attached to. */
-export type ResourceKind =
-  | "IPAddressPool"
-  | "L2Advertisement"
-  | "BGPAdvertisement"
-  | "BGPPeer"
-  | "BFDProfile"
-  | "Community"
-  | "Secret"
-  | "Node"
-  | "Namespace";
+export type ResourceKind = "IPAddressPool" | "L2Advertisement" | "BGPAdvertisement" | "BGPPeer" | "BFDProfile" | "Community" | "Secret" | "Node" | "Namespace";
 
 /**
  * One reason the configuration is invalid. `field` is a JSON-path-like location inside the object

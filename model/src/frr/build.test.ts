@@ -81,17 +81,48 @@ describe("neighbor session fields", () => {
   test("timers in whole seconds, non-default port, multihop, local-as, graceful restart, BFD", () => {
     const cfg = build({
       bfdProfiles: [aBFDProfile("fast")],
-      bgpPeers: [aPeer("p", { holdTime: "10s", connectTime: "7s", peerPort: 1179, ebgpMultiHop: true, localASN: 65000, enableGracefulRestart: true, bfdProfile: "fast", sourceAddress: "10.0.0.1" })],
+      bgpPeers: [
+        aPeer("p", {
+          holdTime: "10s",
+          connectTime: "7s",
+          peerPort: 1179,
+          ebgpMultiHop: true,
+          localASN: 65000,
+          enableGracefulRestart: true,
+          bfdProfile: "fast",
+          sourceAddress: "10.0.0.1",
+        }),
+      ],
     });
     expect(neighbor(cfg, "192.0.2.1")).toMatchObject({
-      hasTimers: true, keepaliveSeconds: 3, holdSeconds: 10, hasConnectTime: true, connectSeconds: 7, hasPort: true, port: 1179,
-      ebgpMultihop: true, hasLocalAs: true, localAs: 65000, gracefulRestart: true, bfd: true, hasBfdProfile: true, bfdProfile: "fast",
-      hasUpdateSource: true, updateSource: "10.0.0.1", disableConnectedCheck: false,
+      hasTimers: true,
+      keepaliveSeconds: 3,
+      holdSeconds: 10,
+      hasConnectTime: true,
+      connectSeconds: 7,
+      hasPort: true,
+      port: 1179,
+      ebgpMultihop: true,
+      hasLocalAs: true,
+      localAs: 65000,
+      gracefulRestart: true,
+      bfd: true,
+      hasBfdProfile: true,
+      bfdProfile: "fast",
+      hasUpdateSource: true,
+      updateSource: "10.0.0.1",
+      disableConnectedCheck: false,
     });
   });
 
   test("defaults: no timers, port 179 not rendered, no BFD", () => {
-    expect(neighbor(build({ bgpPeers: [aPeer("p")] }), "192.0.2.1")).toMatchObject({ hasTimers: false, hasConnectTime: false, hasPort: false, bfd: false, hasLocalAs: false });
+    expect(neighbor(build({ bgpPeers: [aPeer("p")] }), "192.0.2.1")).toMatchObject({
+      hasTimers: false,
+      hasConnectTime: false,
+      hasPort: false,
+      bfd: false,
+      hasLocalAs: false,
+    });
   });
 
   test.each([
@@ -114,21 +145,35 @@ describe("neighbor session fields", () => {
 
 describe("bgp router-id: the BGPPeers', else the node's InternalIP", () => {
   const routers = (cfg: FrrConfig): string[] => cfg.routers.map((r) => `${r.asn}${r.hasVrf ? ` vrf ${r.vrf}` : ""}: ${r.hasRouterId ? r.routerId : "-"}`);
-  const internal = (ip: string): Record<string, unknown> => aNode("node1", {}, [["InternalIP", ip], ["Hostname", "node1"]]);
+  const internal = (ip: string): Record<string, unknown> =>
+    aNode("node1", {}, [
+      ["InternalIP", ip],
+      ["Hostname", "node1"],
+    ]);
   test.each<[desc: string, parts: Partial<ClusterResources>, want: string[]]>([
     ["no routerID: the node's InternalIP", { bgpPeers: [aPeer("p")], nodes: [internal("10.111.0.11")] }, ["64500: 10.111.0.11"]],
     ["an explicit routerID wins", { bgpPeers: [aPeer("p", { routerID: "192.0.2.100" })], nodes: [internal("10.111.0.11")] }, ["64500: 192.0.2.100"]],
     ["no InternalIP: no line (FRR picks one)", { bgpPeers: [aPeer("p")], nodes: [aNode("node1", {}, [["ExternalIP", "203.0.113.5"]])] }, ["64500: -"]],
-    ["IPv6-only node: no line (its BGPPeers must set routerID)", { bgpPeers: [aPeer("p", { peerAddress: "fd00::1" })], nodes: [internal("fd00::11")] }, ["64500: -"]],
+    [
+      "IPv6-only node: no line (its BGPPeers must set routerID)",
+      { bgpPeers: [aPeer("p", { peerAddress: "fd00::1" })], nodes: [internal("fd00::11")] },
+      ["64500: -"],
+    ],
     ["no Nodes known: no line", { bgpPeers: [aPeer("p")] }, ["64500: -"]],
-    ["every VRF instance", { bgpPeers: [aPeer("p"), aPeer("q", { peerAddress: "192.0.2.2", vrf: "red" })], nodes: [internal("10.111.0.11")] }, ["64500: 10.111.0.11", "64500 vrf red: 10.111.0.11"]],
+    [
+      "every VRF instance",
+      { bgpPeers: [aPeer("p"), aPeer("q", { peerAddress: "192.0.2.2", vrf: "red" })], nodes: [internal("10.111.0.11")] },
+      ["64500: 10.111.0.11", "64500 vrf red: 10.111.0.11"],
+    ],
   ])("%s", (_d, parts, want) => {
     expect(routers(build(parts))).toEqual(want);
   });
 });
 
 const outEntries = (cfg: FrrConfig, routeMap: string): string[] =>
-  cfg.routeMaps.filter((m) => m.name === routeMap).map((m) => [`${m.action} ${m.seq}`, ...(m.hasMatchTag ? [`match tag ${m.matchTag}`] : []), ...m.sets.map((x) => `set ${x}`)].join(" | "));
+  cfg.routeMaps
+    .filter((m) => m.name === routeMap)
+    .map((m) => [`${m.action} ${m.seq}`, ...(m.hasMatchTag ? [`match tag ${m.matchTag}`] : []), ...m.sets.map((x) => `set ${x}`)].join(" | "));
 
 const networkLines = (cfg: FrrConfig): string[][] =>
   cfg.routers.flatMap((r) => r.addressFamilies.map((af) => [af.name, ...af.networks.map((n) => `${n.prefix} ${n.routeMap}`)]));
@@ -151,7 +196,10 @@ describe("outbound policy: prefix classes and route tags", () => {
     );
     const id = onlyClassId(cfg);
     expect(cfg.routeMaps.find((m) => m.name === `class-${id}`)).toMatchObject({ action: "permit", seq: 10, hasMatchTag: false, sets: [`tag ${id}`] });
-    expect(outEntries(cfg, "192.0.2.1-out")).toEqual([`permit ${id} | match tag ${id} | set community 1:1 no-export additive | set large-community 1:2:3 additive`, "deny 65535"]);
+    expect(outEntries(cfg, "192.0.2.1-out")).toEqual([
+      `permit ${id} | match tag ${id} | set community 1:1 no-export additive | set large-community 1:2:3 additive`,
+      "deny 65535",
+    ]);
     expect(outEntries(cfg, "192.0.2.2-out")).toEqual([
       `permit ${id} | match tag ${id} | set community 1:1 no-export additive | set large-community 1:2:3 additive | set local-preference 120`,
       "deny 65535",
@@ -160,7 +208,10 @@ describe("outbound policy: prefix classes and route tags", () => {
   });
 
   test("families: a single-family neighbor gets only its family's classes; a neighbor without prefixes denies everything", () => {
-    const cfg = build({ bgpPeers: [aPeer("v4"), aPeer("dual", { peerAddress: "192.0.2.2", dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv")] }, [svc("ns/a", ["2001:db8::1"])]);
+    const cfg = build(
+      { bgpPeers: [aPeer("v4"), aPeer("dual", { peerAddress: "192.0.2.2", dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv")] },
+      [svc("ns/a", ["2001:db8::1"])],
+    );
     const id = onlyClassId(cfg);
     expect(outEntries(cfg, "192.0.2.1-out")).toEqual(["deny 65535"]);
     expect(outEntries(cfg, "192.0.2.2-out")).toEqual([`permit ${id} | match tag ${id}`, "deny 65535"]);
@@ -169,12 +220,15 @@ describe("outbound policy: prefix classes and route tags", () => {
   });
 
   test("a class holds every prefix treated alike, IPv4 and IPv6 alike; one route tag per class", () => {
-    const cfg = build({ bgpPeers: [aPeer("dual", { dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv", { communities: ["1:1"] })] }, [
-      svc("ns/a", ["198.51.100.1", "2001:db8::1"]),
-      svc("ns/b", ["198.51.100.2"]),
-    ]);
+    const cfg = build(
+      { bgpPeers: [aPeer("dual", { dualStackAddressFamily: true })], bgpAdvertisements: [aBGPAdvertisement("adv", { communities: ["1:1"] })] },
+      [svc("ns/a", ["198.51.100.1", "2001:db8::1"]), svc("ns/b", ["198.51.100.2"])],
+    );
     const id = onlyClassId(cfg);
-    expect(networkLines(cfg)).toEqual([["ipv4 unicast", `198.51.100.1/32 class-${id}`, `198.51.100.2/32 class-${id}`], ["ipv6 unicast", `2001:db8::1/128 class-${id}`]]);
+    expect(networkLines(cfg)).toEqual([
+      ["ipv4 unicast", `198.51.100.1/32 class-${id}`, `198.51.100.2/32 class-${id}`],
+      ["ipv6 unicast", `2001:db8::1/128 class-${id}`],
+    ]);
   });
 
   const peers = [aPeer("a"), aPeer("b", { peerAddress: "192.0.2.2" })];
@@ -185,7 +239,11 @@ describe("outbound policy: prefix classes and route tags", () => {
   ];
   const labelled = (key: string, ip: string, to: string): BgpServiceView => ({ ...svc(key, [ip]), labels: { to } });
   const classIds = (services: BgpServiceView[]): Map<string, string> =>
-    new Map(build({ bgpPeers: peers, bgpAdvertisements: advs }, services).routers.flatMap((r) => r.addressFamilies.flatMap((af) => af.networks.map((n) => [n.prefix, n.routeMap]))));
+    new Map(
+      build({ bgpPeers: peers, bgpAdvertisements: advs }, services).routers.flatMap((r) =>
+        r.addressFamilies.flatMap((af) => af.networks.map((n) => [n.prefix, n.routeMap])),
+      ),
+    );
 
   test.each([
     ["different peers", "to-a", "to-both-plain", false],
@@ -207,7 +265,11 @@ describe("outbound policy: prefix classes and route tags", () => {
   });
 
   test("the -out entry of a class is its id: route-maps stay sorted by sequence, ending with the final deny", () => {
-    const cfg = build({ bgpPeers: peers, bgpAdvertisements: advs }, [labelled("ns/x", "198.51.100.1", "a"), labelled("ns/y", "198.51.100.2", "both"), labelled("ns/z", "198.51.100.3", "both-plain")]);
+    const cfg = build({ bgpPeers: peers, bgpAdvertisements: advs }, [
+      labelled("ns/x", "198.51.100.1", "a"),
+      labelled("ns/y", "198.51.100.2", "both"),
+      labelled("ns/z", "198.51.100.3", "both-plain"),
+    ]);
     for (const name of ["192.0.2.1-out", "192.0.2.2-out"]) {
       const entries = cfg.routeMaps.filter((m) => m.name === name);
       expect(entries.map((m) => m.seq)).toEqual([...entries.map((m) => m.seq)].sort((a, b) => a - b));
@@ -262,8 +324,21 @@ describe("BFD profiles and logging", () => {
       ],
     });
     expect(cfg.bfdProfiles.map((p) => p.name)).toEqual(["a", "z"]);
-    expect(cfg.bfdProfiles[1]).toMatchObject({ hasDetectMultiplier: false, hasReceiveInterval: false, hasTransmitInterval: false, hasEchoInterval: false, hasMinimumTtl: false });
-    expect(cfg.bfdProfiles[0]).toMatchObject({ hasReceiveInterval: true, receiveInterval: 100, echoMode: true, passiveMode: true, hasMinimumTtl: true, minimumTtl: 10 });
+    expect(cfg.bfdProfiles[1]).toMatchObject({
+      hasDetectMultiplier: false,
+      hasReceiveInterval: false,
+      hasTransmitInterval: false,
+      hasEchoInterval: false,
+      hasMinimumTtl: false,
+    });
+    expect(cfg.bfdProfiles[0]).toMatchObject({
+      hasReceiveInterval: true,
+      receiveInterval: 100,
+      echoMode: true,
+      passiveMode: true,
+      hasMinimumTtl: true,
+      minimumTtl: 10,
+    });
   });
 
   test.each([

@@ -119,8 +119,7 @@ export function frrCommunityText(c: Community): string {
 }
 
 /** The numeric text of a community (class signatures). */
-const communityNameText = (c: Community): string =>
-  c.kind === "legacy" ? `${c.asn}:${c.value}` : `${c.globalAdministrator}:${c.localData1}:${c.localData2}`;
+const communityNameText = (c: Community): string => (c.kind === "legacy" ? `${c.asn}:${c.value}` : `${c.globalAdministrator}:${c.localData1}:${c.localData2}`);
 
 interface Naming {
   readonly namespace: string;
@@ -277,7 +276,10 @@ const classRouteMapName = (c: PrefixClass): string => `class-${c.id}`;
 /** `route-map class-<id> permit 10` + `set tag <id>`: the route-map of the class's `network` lines. */
 function classRouteMap(c: PrefixClass, naming: Naming): FrrRouteMapEntry {
   return {
-    comment: `Class ${c.id}: prefixes advertised to ${peerRefs(naming, c.treatments.map((t) => t.peer.name))}${advRefs(naming, c.advertisements)}`,
+    comment: `Class ${c.id}: prefixes advertised to ${peerRefs(
+      naming,
+      c.treatments.map((t) => t.peer.name),
+    )}${advRefs(naming, c.advertisements)}`,
     name: classRouteMapName(c),
     action: "permit",
     seq: CLASS_ROUTE_MAP_SEQ,
@@ -302,7 +304,9 @@ function treatmentSets(t: PeerTreatment): string[] {
 function neighborRouteMaps(peer: Peer, classes: readonly PrefixClass[], naming: Naming): FrrRouteMapEntry[] {
   const who = peerRef(naming, peer.name);
   const noMatch = { hasMatchTag: false, matchTag: 0, sets: [] };
-  const entries: FrrRouteMapEntry[] = [{ comment: `${who}: accept no route from the peer`, name: `${filterBase(peer)}-in`, action: "deny", seq: 10, ...noMatch }];
+  const entries: FrrRouteMapEntry[] = [
+    { comment: `${who}: accept no route from the peer`, name: `${filterBase(peer)}-in`, action: "deny", seq: 10, ...noMatch },
+  ];
   const out = `${filterBase(peer)}-out`;
   let received = 0;
   for (const c of classes) {
@@ -332,7 +336,11 @@ function networksFor(family: IPFamily, peers: readonly Peer[], classes: readonly
     .flatMap((c) => (c.treatments.some((t) => names.has(t.peer.name)) ? c.prefixes.map((a) => ({ a, c })) : []))
     .filter(({ a }) => a.prefix.family === family)
     .sort((x, y) => compareCidr(x.a.prefix, y.a.prefix))
-    .map(({ a, c }) => ({ comment: `Service ${a.services.join(", ")}${advRefs(naming, a.advertisements)}`, prefix: formatCidr(a.prefix), routeMap: classRouteMapName(c) }));
+    .map(({ a, c }) => ({
+      comment: `Service ${a.services.join(", ")}${advRefs(naming, a.advertisements)}`,
+      prefix: formatCidr(a.prefix),
+      routeMap: classRouteMapName(c),
+    }));
 }
 
 function addressFamiliesFor(peers: readonly Peer[], classes: readonly PrefixClass[], naming: Naming): FrrAddressFamily[] {

@@ -7,7 +7,10 @@ import { diffFrrConfig, parseFrrConfig, redactPasswords, runningBase, significan
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "frr-templates", "testdata", "golden");
 
 const conf = (...lines: string[]): string => `${lines.join("\n")}\n`;
-const scriptOf = (a: string, b: string): string[] => diffFrrConfig(a, b).script.split("\n").filter((l) => l !== "");
+const scriptOf = (a: string, b: string): string[] =>
+  diffFrrConfig(a, b)
+    .script.split("\n")
+    .filter((l) => l !== "");
 
 const router = (...body: string[]): string[] => ["router bgp 64512", ...body, "exit"];
 const af = (...body: string[]): string[] => [" address-family ipv4 unicast", ...body, " exit-address-family"];
@@ -16,8 +19,22 @@ const NEIGHBOR = [" no bgp ebgp-requires-policy", " neighbor 10.0.0.1 remote-as 
 describe("parseFrrConfig", () => {
   test("builds contexts from indentation and exit lines, ignoring comments and FRR's header lines", () => {
     const tree = parseFrrConfig(
-      conf("Building configuration...", "frr version 8.4.4", "hostname vm", "! comment", ...router(" ! c", ...NEIGHBOR, ...af("  network 10.1.0.0/24")),
-        "route-map x deny 10", "exit", "bfd", " profile p", "  receive-interval 100", " exit", "exit", "ip nht resolve-via-default", "end"),
+      conf(
+        "Building configuration...",
+        "frr version 8.4.4",
+        "hostname vm",
+        "! comment",
+        ...router(" ! c", ...NEIGHBOR, ...af("  network 10.1.0.0/24")),
+        "route-map x deny 10",
+        "exit",
+        "bfd",
+        " profile p",
+        "  receive-interval 100",
+        " exit",
+        "exit",
+        "ip nht resolve-via-default",
+        "end",
+      ),
     );
     expect([...tree.children.keys()]).toEqual(["router bgp 64512", "route-map x deny 10", "bfd", "ip nht resolve-via-default"]);
     const r = tree.children.get("router bgp 64512");
@@ -45,8 +62,12 @@ const CASES: Case[] = [
   },
   {
     name: "remove a neighbor: one `no neighbor X`, its address-family lines go with it",
-    old: router(...NEIGHBOR, " neighbor 10.0.0.2 remote-as 64501", " neighbor 10.0.0.2 timers 3 9",
-      ...af("  neighbor 10.0.0.1 activate", "  neighbor 10.0.0.2 activate", "  neighbor 10.0.0.2 route-map r-out out")),
+    old: router(
+      ...NEIGHBOR,
+      " neighbor 10.0.0.2 remote-as 64501",
+      " neighbor 10.0.0.2 timers 3 9",
+      ...af("  neighbor 10.0.0.1 activate", "  neighbor 10.0.0.2 activate", "  neighbor 10.0.0.2 route-map r-out out"),
+    ),
     wanted: router(...NEIGHBOR, ...af("  neighbor 10.0.0.1 activate")),
     script: router(" no neighbor 10.0.0.2"),
   },
@@ -95,23 +116,59 @@ const CASES: Case[] = [
   {
     name: "route-map entries: set changed in place, new empty entry added before the router, entry removed whole at the end",
     old: ["route-map m permit 10", " match ip address prefix-list p", " set local-preference 100", "exit", "route-map m permit 20", " on-match next", "exit"],
-    wanted: [...router(...NEIGHBOR), "route-map m permit 10", " match ip address prefix-list p", " set local-preference 200", "exit", "route-map n deny 10", "exit"],
+    wanted: [
+      ...router(...NEIGHBOR),
+      "route-map m permit 10",
+      " match ip address prefix-list p",
+      " set local-preference 200",
+      "exit",
+      "route-map n deny 10",
+      "exit",
+    ],
     script: ["route-map m permit 10", " set local-preference 200", "exit", "route-map n deny 10", "exit", ...router(...NEIGHBOR), "no route-map m permit 20"],
   },
   {
     name: "a prefix changing class: its network line is switched in place, the old class goes after (make before break)",
     old: [
-      ...router(...NEIGHBOR, ...af("  network 10.1.0.1/32 route-map class-7", "  network 10.1.0.2/32 route-map class-7", "  neighbor 10.0.0.1 route-map o out")),
-      "route-map class-7 permit 10", " set tag 7", "exit", "route-map o permit 7", " match tag 7", "exit", "route-map o deny 65535", "exit",
+      ...router(
+        ...NEIGHBOR,
+        ...af("  network 10.1.0.1/32 route-map class-7", "  network 10.1.0.2/32 route-map class-7", "  neighbor 10.0.0.1 route-map o out"),
+      ),
+      "route-map class-7 permit 10",
+      " set tag 7",
+      "exit",
+      "route-map o permit 7",
+      " match tag 7",
+      "exit",
+      "route-map o deny 65535",
+      "exit",
     ],
     wanted: [
-      ...router(...NEIGHBOR, ...af("  network 10.1.0.1/32 route-map class-9", "  network 10.1.0.2/32 route-map class-9", "  neighbor 10.0.0.1 route-map o out")),
-      "route-map class-9 permit 10", " set tag 9", "exit", "route-map o permit 9", " match tag 9", " set community 1:1 additive", "exit", "route-map o deny 65535", "exit",
+      ...router(
+        ...NEIGHBOR,
+        ...af("  network 10.1.0.1/32 route-map class-9", "  network 10.1.0.2/32 route-map class-9", "  neighbor 10.0.0.1 route-map o out"),
+      ),
+      "route-map class-9 permit 10",
+      " set tag 9",
+      "exit",
+      "route-map o permit 9",
+      " match tag 9",
+      " set community 1:1 additive",
+      "exit",
+      "route-map o deny 65535",
+      "exit",
     ],
     script: [
-      "route-map class-9 permit 10", " set tag 9", "exit", "route-map o permit 9", " match tag 9", " set community 1:1 additive", "exit",
+      "route-map class-9 permit 10",
+      " set tag 9",
+      "exit",
+      "route-map o permit 9",
+      " match tag 9",
+      " set community 1:1 additive",
+      "exit",
       ...router(...af("  network 10.1.0.1/32 route-map class-9", "  network 10.1.0.2/32 route-map class-9")),
-      "no route-map class-7 permit 10", "no route-map o permit 7",
+      "no route-map class-7 permit 10",
+      "no route-map o permit 7",
     ],
   },
   {
@@ -128,13 +185,28 @@ const CASES: Case[] = [
   },
   {
     name: "prefix-list entries: removed with their full text, added after",
-    old: ["ip prefix-list p seq 1 permit 10.0.0.1/32", "ip prefix-list p seq 2 permit 10.0.0.2/32", "ip prefix-list p seq 3 permit 10.0.0.3/32", "ip prefix-list p seq 4 permit 10.0.0.4/32"],
-    wanted: ["ip prefix-list p seq 1 permit 10.0.0.1/32", "ip prefix-list p seq 2 permit 10.0.0.2/32", "ip prefix-list p seq 3 permit 10.0.0.3/32", "ip prefix-list p seq 4 permit 10.0.0.5/32"],
+    old: [
+      "ip prefix-list p seq 1 permit 10.0.0.1/32",
+      "ip prefix-list p seq 2 permit 10.0.0.2/32",
+      "ip prefix-list p seq 3 permit 10.0.0.3/32",
+      "ip prefix-list p seq 4 permit 10.0.0.4/32",
+    ],
+    wanted: [
+      "ip prefix-list p seq 1 permit 10.0.0.1/32",
+      "ip prefix-list p seq 2 permit 10.0.0.2/32",
+      "ip prefix-list p seq 3 permit 10.0.0.3/32",
+      "ip prefix-list p seq 4 permit 10.0.0.5/32",
+    ],
     script: ["no ip prefix-list p seq 4 permit 10.0.0.4/32", "ip prefix-list p seq 4 permit 10.0.0.5/32"],
   },
   {
     name: "a renumbered prefix-list is replaced whole",
-    old: ["ip prefix-list p seq 1 permit 10.0.0.1/32", "ip prefix-list p seq 2 permit 10.0.0.2/32", "ip prefix-list p seq 3 permit 10.0.0.3/32", "ipv6 prefix-list q seq 1 deny any"],
+    old: [
+      "ip prefix-list p seq 1 permit 10.0.0.1/32",
+      "ip prefix-list p seq 2 permit 10.0.0.2/32",
+      "ip prefix-list p seq 3 permit 10.0.0.3/32",
+      "ipv6 prefix-list q seq 1 deny any",
+    ],
     wanted: ["ip prefix-list p seq 1 permit 10.0.0.1/32", "ip prefix-list p seq 2 permit 10.0.0.3/32", "ipv6 prefix-list q seq 1 deny any"],
     // The entry that stays (seq 1) is re-added after the list is deleted.
     script: ["no ip prefix-list p", "ip prefix-list p seq 1 permit 10.0.0.1/32", "ip prefix-list p seq 2 permit 10.0.0.3/32"],
@@ -155,7 +227,20 @@ const CASES: Case[] = [
     name: "BFD: profile added, changed in place, removed",
     old: ["bfd", " profile a", "  receive-interval 100", "  echo-mode", " exit", " profile b", " exit", "exit"],
     wanted: ["bfd", " profile a", "  receive-interval 200", " exit", " profile c", "  passive-mode", " exit", "exit"],
-    script: ["bfd", " profile a", "  no echo-mode", " exit", " no profile b", " profile a", "  receive-interval 200", " exit", " profile c", "  passive-mode", " exit", "exit"],
+    script: [
+      "bfd",
+      " profile a",
+      "  no echo-mode",
+      " exit",
+      " no profile b",
+      " profile a",
+      "  receive-interval 200",
+      " exit",
+      " profile c",
+      "  passive-mode",
+      " exit",
+      "exit",
+    ],
   },
   {
     name: "all BFD profiles gone: `no bfd`",
@@ -209,7 +294,16 @@ describe("diffFrrConfig", () => {
 
   test("an unchanged configuration (comments, blank lines and FRR header lines aside) gives an empty batch", () => {
     const a = conf("! one", ...router(" ! x", ...NEIGHBOR), "", "ip nht resolve-via-default");
-    const b = conf("frr version 8.4.4", "frr defaults traditional", "hostname vm", "no ip forwarding", "!", ...router(...NEIGHBOR), "ip nht resolve-via-default", "end");
+    const b = conf(
+      "frr version 8.4.4",
+      "frr defaults traditional",
+      "hostname vm",
+      "no ip forwarding",
+      "!",
+      ...router(...NEIGHBOR),
+      "ip nht resolve-via-default",
+      "end",
+    );
     expect(diffFrrConfig(a, b)).toEqual({ script: "", deletions: 0, additions: 0, empty: true });
   });
 
@@ -220,7 +314,10 @@ describe("diffFrrConfig", () => {
 });
 
 describe("diffFrrConfig over the golden configurations", () => {
-  const goldens = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".conf")).sort().map((f) => ({ name: f, text: readFileSync(join(GOLDEN_DIR, f), "utf8") }));
+  const goldens = readdirSync(GOLDEN_DIR)
+    .filter((f) => f.endsWith(".conf"))
+    .sort()
+    .map((f) => ({ name: f, text: readFileSync(join(GOLDEN_DIR, f), "utf8") }));
 
   test("there are goldens to compare", () => {
     expect(goldens.length).toBeGreaterThan(20);
@@ -241,24 +338,54 @@ describe("diffFrrConfig over the golden configurations", () => {
     for (const g of goldens) {
       const up = diffFrrConfig("", g.text);
       expect(up.deletions).toBe(0);
-      expect(significantLines(up.script).filter((l) => !/^\s*exit(-address-family)?$/.test(l)).sort()).toEqual(significantLines(g.text).filter((l) => !/^\s*exit(-address-family)?$/.test(l)).sort());
+      expect(
+        significantLines(up.script)
+          .filter((l) => !/^\s*exit(-address-family)?$/.test(l))
+          .sort(),
+      ).toEqual(
+        significantLines(g.text)
+          .filter((l) => !/^\s*exit(-address-family)?$/.test(l))
+          .sort(),
+      );
       const down = diffFrrConfig(g.text, "");
       expect(down.additions).toBe(0);
-      expect(down.script.split("\n").filter((l) => l !== "").every((l) => l.startsWith("no "))).toBe(true);
+      expect(
+        down.script
+          .split("\n")
+          .filter((l) => l !== "")
+          .every((l) => l.startsWith("no ")),
+      ).toBe(true);
     }
   });
 });
 
 describe("runningBase", () => {
-  const policy = ["log stdout informational", "route-map class-7 permit 10", " set tag 7", "exit", "!", "ip prefix-list p seq 1 permit 10.0.0.1/32", "ip nht resolve-via-default"];
+  const policy = [
+    "log stdout informational",
+    "route-map class-7 permit 10",
+    " set tag 7",
+    "exit",
+    "!",
+    "ip prefix-list p seq 1 permit 10.0.0.1/32",
+    "ip nht resolve-via-default",
+  ];
   const withRouter = [...router(...NEIGHBOR), ...policy];
 
   test.each([
-    ["bgpd restarted empty (no router bgp, wanted has one): zebra's copies of bgpd's objects are not trusted", policy, withRouter, ["!", "ip nht resolve-via-default"]],
+    [
+      "bgpd restarted empty (no router bgp, wanted has one): zebra's copies of bgpd's objects are not trusted",
+      policy,
+      withRouter,
+      ["!", "ip nht resolve-via-default"],
+    ],
     ["bgpd has its router: the running configuration as read", withRouter, withRouter, withRouter],
     ["nothing for bgpd is wanted: the running configuration as read (stale objects are deleted)", policy, ["ip nht resolve-via-default"], policy],
   ])("%s", (_d, running, wanted, base) => {
-    expect(runningBase(conf(...running), conf(...wanted)).split("\n").filter((l) => l !== "")).toEqual(base);
+    expect(
+      runningBase(conf(...running), conf(...wanted))
+        .split("\n")
+        .filter((l) => l !== ""),
+    ).toEqual(base);
   });
 
   test("after a bgpd restart the whole BGP policy is sent again", () => {

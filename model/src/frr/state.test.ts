@@ -8,7 +8,16 @@ const sample = (name: string): unknown => JSON.parse(readFileSync(join(import.me
 describe("FRR state from vtysh JSON (samples recorded from FRR 8.4)", () => {
   test("an established session", () => {
     const [s] = parseBgpNeighbors(sample("node1-show-bgp-neighbors.json"));
-    expect(s).toMatchObject({ vrf: "default", neighbor: "10.111.0.1", peerLabel: "10.111.0.1:179", established: true, remoteAs: 64500, connectionsEstablished: 17, sentPrefixes: 1, bfdStatus: "Up" });
+    expect(s).toMatchObject({
+      vrf: "default",
+      neighbor: "10.111.0.1",
+      peerLabel: "10.111.0.1:179",
+      established: true,
+      remoteAs: 64500,
+      connectionsEstablished: 17,
+      sentPrefixes: 1,
+      bfdStatus: "Up",
+    });
     expect(s?.messages.updatesSent).toBe(2253);
   });
 
@@ -20,7 +29,9 @@ describe("FRR state from vtysh JSON (samples recorded from FRR 8.4)", () => {
   test("the vrf-all shape and garbage", () => {
     const n = (sample("node1-show-bgp-neighbors.json") as Record<string, unknown>)["10.111.0.1"];
     expect(parseBgpNeighbors({ red: { vrfId: 5, vrfName: "red", "fd00::1": n } }).map((s) => [s.vrf, s.peerLabel])).toEqual([["red", "[fd00::1]:179"]]);
-    expect(parseBgpNeighbors({ red: { vrfId: 5, vrfName: "red", "fd00::1": n } }, new Map([["red/fd00::1", 1179]])).map((s) => s.peerLabel)).toEqual(["[fd00::1]:1179"]);
+    expect(parseBgpNeighbors({ red: { vrfId: 5, vrfName: "red", "fd00::1": n } }, new Map([["red/fd00::1", 1179]])).map((s) => s.peerLabel)).toEqual([
+      "[fd00::1]:1179",
+    ]);
     // The router opened the connection: portForeign is its ephemeral port, the label keeps the configured one.
     expect(parseBgpNeighbors({ "10.111.0.1": { ...(n as object), portForeign: 40123 } }).map((s) => s.peerLabel)).toEqual(["10.111.0.1:179"]);
     expect(parseBgpNeighbors("nope")).toEqual([]);

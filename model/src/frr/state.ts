@@ -38,7 +38,15 @@ export interface BfdPeerState {
   receiveIntervalMs: number;
   transmitIntervalMs: number;
   detectMultiplier: number;
-  counters: { controlIn: number; controlOut: number; echoIn: number; echoOut: number; sessionUp: number; sessionDown: number; zebraNotifications: number } | null;
+  counters: {
+    controlIn: number;
+    controlOut: number;
+    echoIn: number;
+    echoOut: number;
+    sessionUp: number;
+    sessionDown: number;
+    zebraNotifications: number;
+  } | null;
 }
 
 type Obj = Record<string, unknown>;

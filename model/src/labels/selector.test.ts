@@ -13,13 +13,17 @@ describe("parseLabelSelector", () => {
     ["empty is everything", {}, "<everything>"],
     ["matchLabels sorted by key", { matchLabels: { b: "2", a: "1" } }, "a=1,b=2"],
     ["values sorted", { matchExpressions: [{ key: "zone", operator: "In", values: ["b", "a"] }] }, "zone in (a,b)"],
-    ["all operators", {
-      matchExpressions: [
-        { key: "a", operator: "NotIn", values: ["x"] },
-        { key: "b", operator: "Exists" },
-        { key: "c", operator: "DoesNotExist", values: [] },
-      ],
-    }, "a notin (x),b,!c"],
+    [
+      "all operators",
+      {
+        matchExpressions: [
+          { key: "a", operator: "NotIn", values: ["x"] },
+          { key: "b", operator: "Exists" },
+          { key: "c", operator: "DoesNotExist", values: [] },
+        ],
+      },
+      "a notin (x),b,!c",
+    ],
     ["prefixed key", { matchLabels: { "kubernetes.io/hostname": "node-1" } }, "kubernetes.io/hostname=node-1"],
   ])("%s", (_desc, raw, expected) => {
     expect(formatLabelSelector(selector(raw))).toBe(expected);
@@ -27,24 +31,55 @@ describe("parseLabelSelector", () => {
 
   test.each<[string, unknown, { field: string; message: string }[]]>([
     ["not an object", "app=x", [{ field: "", message: "label selector must be an object" }]],
-    ["bad operator", { matchExpressions: [{ key: "a", operator: "Equals", values: ["x"] }] },
-      [{ field: "matchExpressions[0].operator", message: '"Equals" is not a valid label selector operator' }]],
-    ["missing key and operator", { matchExpressions: [{ values: ["x"] }] }, [
-      { field: "matchExpressions[0].key", message: "missing key in match expression" },
-      { field: "matchExpressions[0].operator", message: "missing operator in match expression" },
-    ]],
-    ["In without values", { matchExpressions: [{ key: "a", operator: "In" }] },
-      [{ field: "matchExpressions[0].values", message: "for 'In', 'NotIn' operators, values set can't be empty" }]],
-    ["Exists with values", { matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] },
-      [{ field: "matchExpressions[0].values", message: "values set must be empty for exists and does not exist" }]],
-    ["duplicate values", { matchExpressions: [{ key: "a", operator: "In", values: ["x", "x"] }] },
-      [{ field: "matchExpressions[0].values", message: 'duplicate definition of match expression value in label selector "x"' }]],
-    ["duplicate expressions", { matchExpressions: [{ key: "a", operator: "In", values: ["x", "y"] }, { key: "a", operator: "In", values: ["y", "x"] }] },
-      [{ field: "matchExpressions[1]", message: 'duplicate definition of match expressions "a in (x,y)"' }]],
-    ["bad label value", { matchLabels: { app: "-bad-" } }, [{
-      field: 'matchLabels["app"]',
-      message: "invalid label value \"-bad-\": a valid label must be an empty string or must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-    }]],
+    [
+      "bad operator",
+      { matchExpressions: [{ key: "a", operator: "Equals", values: ["x"] }] },
+      [{ field: "matchExpressions[0].operator", message: '"Equals" is not a valid label selector operator' }],
+    ],
+    [
+      "missing key and operator",
+      { matchExpressions: [{ values: ["x"] }] },
+      [
+        { field: "matchExpressions[0].key", message: "missing key in match expression" },
+        { field: "matchExpressions[0].operator", message: "missing operator in match expression" },
+      ],
+    ],
+    [
+      "In without values",
+      { matchExpressions: [{ key: "a", operator: "In" }] },
+      [{ field: "matchExpressions[0].values", message: "for 'In', 'NotIn' operators, values set can't be empty" }],
+    ],
+    [
+      "Exists with values",
+      { matchExpressions: [{ key: "a", operator: "Exists", values: ["x"] }] },
+      [{ field: "matchExpressions[0].values", message: "values set must be empty for exists and does not exist" }],
+    ],
+    [
+      "duplicate values",
+      { matchExpressions: [{ key: "a", operator: "In", values: ["x", "x"] }] },
+      [{ field: "matchExpressions[0].values", message: 'duplicate definition of match expression value in label selector "x"' }],
+    ],
+    [
+      "duplicate expressions",
+      {
+        matchExpressions: [
+          { key: "a", operator: "In", values: ["x", "y"] },
+          { key: "a", operator: "In", values: ["y", "x"] },
+        ],
+      },
+      [{ field: "matchExpressions[1]", message: 'duplicate definition of match expressions "a in (x,y)"' }],
+    ],
+    [
+      "bad label value",
+      { matchLabels: { app: "-bad-" } },
+      [
+        {
+          field: 'matchLabels["app"]',
+          message:
+            "invalid label value \"-bad-\": a valid label must be an empty string or must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        },
+      ],
+    ],
     ["non-string label value", { matchLabels: { app: 1 } }, [{ field: 'matchLabels["app"]', message: "label value must be a string" }]],
   ])("rejects: %s", (_desc, raw, expected) => {
     expect(parseLabelSelector(raw)).toEqual({ ok: false, error: expected });

@@ -32,8 +32,7 @@ const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS_SUBDOMAIN = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`);
 
-const NAME_PART_HINT =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const NAME_PART_HINT = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /** Validates a label key (a qualified name with an optional DNS subdomain prefix); returns the reasons it is invalid. */
 export function validateLabelKey(key: string): string[] {
@@ -41,7 +40,9 @@ export function validateLabelKey(key: string): string[] {
   let name = key;
   const problems: string[] = [];
   if (parts.length > 2) {
-    return [`invalid label key ${JSON.stringify(key)}: a qualified name ${NAME_PART_HINT}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `invalid label key ${JSON.stringify(key)}: a qualified name ${NAME_PART_HINT}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   if (parts.length === 2) {
     const prefix = parts[0] ?? "";
@@ -126,7 +127,8 @@ function parseRequirement(raw: unknown, field: string, problems: SelectorProblem
   }
   const seen = new Set<string>();
   for (const v of values) {
-    if (seen.has(v)) problems.push({ field: `${field}.values`, message: `duplicate definition of match expression value in label selector ${JSON.stringify(v)}` });
+    if (seen.has(v))
+      problems.push({ field: `${field}.values`, message: `duplicate definition of match expression value in label selector ${JSON.stringify(v)}` });
     seen.add(v);
   }
   if (problems.length > before) return null;
@@ -213,7 +215,9 @@ export function formatRequirement(req: LabelRequirement): string {
  */
 export function formatLabelSelector(selector: LabelSelector): string {
   const parts = [
-    ...Object.keys(selector.matchLabels).sort().map((k) => `${k}=${selector.matchLabels[k] ?? ""}`),
+    ...Object.keys(selector.matchLabels)
+      .sort()
+      .map((k) => `${k}=${selector.matchLabels[k] ?? ""}`),
     ...selector.matchExpressions.map(formatRequirement),
   ];
   return parts.length === 0 ? "<everything>" : parts.join(",");

@@ -60,7 +60,15 @@ describe("classic BPF programs", () => {
   });
 
   test("interpreter: out-of-range loads drop, unknown opcodes drop", () => {
-    expect(runBpf([{ code: 0x20, jt: 0, jf: 0, k: 100 }, { code: 0x06, jt: 0, jf: 0, k: 1 }], hex("00"))).toBe(0);
+    expect(
+      runBpf(
+        [
+          { code: 0x20, jt: 0, jf: 0, k: 100 },
+          { code: 0x06, jt: 0, jf: 0, k: 1 },
+        ],
+        hex("00"),
+      ),
+    ).toBe(0);
     expect(runBpf([{ code: 0x07, jt: 0, jf: 0, k: 0 }], hex("00"))).toBe(0);
     expect(runBpf([{ code: 0x05, jt: 0, jf: 0, k: 5 }], hex("00"))).toBe(0);
   });

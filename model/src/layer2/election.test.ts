@@ -73,7 +73,13 @@ class Cluster {
   now = 0;
 
   constructor(names: readonly string[]) {
-    this.nodes = names.map((name, i) => ({ name, phase: (i * 37) % INTERVAL, tracker: new LivenessTracker({ self: name, incarnation: 0, startMs: 0 }), up: true, isolated: false }));
+    this.nodes = names.map((name, i) => ({
+      name,
+      phase: (i * 37) % INTERVAL,
+      tracker: new LivenessTracker({ self: name, incarnation: 0, startMs: 0 }),
+      up: true,
+      isolated: false,
+    }));
   }
 
   node(name: string): SimNode {

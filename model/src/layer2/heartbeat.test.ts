@@ -50,12 +50,19 @@ describe("heartbeat codec", () => {
       ].join(""),
     );
     expect(Buffer.from(bytes.subarray(bytes.length - 16)).toString("hex")).toBe(
-      createHmac("sha256", KEY).update(bytes.subarray(0, bytes.length - 16)).digest("hex").slice(0, 32),
+      createHmac("sha256", KEY)
+        .update(bytes.subarray(0, bytes.length - 16))
+        .digest("hex")
+        .slice(0, 32),
     );
   });
 
   test.each<[desc: string, fields: HeartbeatFields, want: Heartbeat]>([
-    ["status defaults to ready", { node: "node1", incarnation: 1, seq: 1, sentAtMs: 0 }, { node: "node1", incarnation: 1, seq: 1, sentAtMs: 0, status: "ready" }],
+    [
+      "status defaults to ready",
+      { node: "node1", incarnation: 1, seq: 1, sentAtMs: 0 },
+      { node: "node1", incarnation: 1, seq: 1, sentAtMs: 0, status: "ready" },
+    ],
     ["standby", { ...HB, status: "standby" }, { ...HB, status: "standby" }],
     ["leaving", { ...HB, status: "leaving" }, { ...HB, status: "leaving" }],
     ["zeros", { node: "a", incarnation: 0, seq: 0, sentAtMs: 0 }, { node: "a", incarnation: 0, seq: 0, sentAtMs: 0, status: "ready" }],

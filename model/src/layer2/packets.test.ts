@@ -130,7 +130,15 @@ describe("NDP", () => {
   });
 
   test("solicited NA: golden bytes, hop limit 255, S|O", () => {
-    const frame = buildNeighborAdvertisement({ srcMac: NODE1, dstMac: CLIENT, srcIP: VIP6, dstIP: ip("fd00:111::5"), target: VIP6, solicited: true, override: true });
+    const frame = buildNeighborAdvertisement({
+      srcMac: NODE1,
+      dstMac: CLIENT,
+      srcIP: VIP6,
+      dstIP: ip("fd00:111::5"),
+      target: VIP6,
+      solicited: true,
+      override: true,
+    });
     expect(toHex(frame)).toBe(toHex(GOLDEN_NA_SOLICITED));
     expect(frame[21]).toBe(255);
     expect(frame.length).toBe(86);
@@ -139,7 +147,15 @@ describe("NDP", () => {
   test("NA answering the captured solicitation: golden bytes", () => {
     const ns = parseNeighborSolicitation(CAPTURED_NS);
     if (ns === null) throw new Error("captured NS did not parse");
-    const frame = buildNeighborAdvertisement({ srcMac: NODE1, dstMac: ns.ethSrc, srcIP: ns.target, dstIP: ns.srcIP, target: ns.target, solicited: true, override: true });
+    const frame = buildNeighborAdvertisement({
+      srcMac: NODE1,
+      dstMac: ns.ethSrc,
+      srcIP: ns.target,
+      dstIP: ns.srcIP,
+      target: ns.target,
+      solicited: true,
+      override: true,
+    });
     expect(toHex(frame)).toBe(toHex(GOLDEN_NA_TO_CAPTURED_NS));
   });
 
@@ -208,7 +224,15 @@ describe("NDP", () => {
 /** A DAD probe for `target` from 02:11:00:00:00:05: NS from :: to the solicited-node group, no options. */
 function dadSolicitation(target: IPAddress): Uint8Array {
   // Build an NA-shaped frame and rewrite it: same layout up to the option, which a DAD NS must not carry.
-  const frame = buildNeighborAdvertisement({ srcMac: CLIENT, dstMac: solicitedNodeMulticastMac(target), srcIP: { family: "IPv6", value: 0n }, dstIP: solicitedNodeAddress(target), target, solicited: false, override: false });
+  const frame = buildNeighborAdvertisement({
+    srcMac: CLIENT,
+    dstMac: solicitedNodeMulticastMac(target),
+    srcIP: { family: "IPv6", value: 0n },
+    dstIP: solicitedNodeAddress(target),
+    target,
+    solicited: false,
+    override: false,
+  });
   const ns = frame.slice(0, 14 + 40 + 24);
   ns[19] = 24; // payload length
   ns[54] = 135; // type NS
@@ -240,7 +264,16 @@ describe("round trips and fuzzing (parsers never throw)", () => {
       fc.property(fc.tuple(macArb, macArb), v6Arb, unicastV6Arb, unicastV6Arb, fc.boolean(), ([srcMac, dstMac], srcIP, dstIP, target, override) => {
         const frame = buildNeighborAdvertisement({ srcMac, dstMac, srcIP, dstIP, target, solicited: true, override });
         expect(parseNeighborAdvertisement(frame)).toEqual({
-          ethSrc: srcMac, ethDst: dstMac, srcIP, dstIP, hopLimit: 255, target, router: false, solicited: true, override, targetLinkLayer: srcMac,
+          ethSrc: srcMac,
+          ethDst: dstMac,
+          srcIP,
+          dstIP,
+          hopLimit: 255,
+          target,
+          router: false,
+          solicited: true,
+          override,
+          targetLinkLayer: srcMac,
         });
       }),
     );
@@ -260,16 +293,11 @@ describe("round trips and fuzzing (parsers never throw)", () => {
   test("valid frames truncated or mutated at random never throw", () => {
     const seeds = [CAPTURED_ARP_REQUEST, CAPTURED_NS, CAPTURED_RS, GOLDEN_ARP_REPLY, GOLDEN_NA_SOLICITED, GOLDEN_UNSOLICITED_NA];
     fc.assert(
-      fc.property(
-        fc.constantFrom(...seeds),
-        fc.nat(),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-        (seed, cut, edits) => {
-          const frame = seed.slice(0, cut % (seed.length + 1));
-          for (const [at, value] of edits) if (frame.length > 0) frame[at % frame.length] = value;
-          for (const parse of parsers) expect(() => parse(frame)).not.toThrow();
-        },
-      ),
+      fc.property(fc.constantFrom(...seeds), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (seed, cut, edits) => {
+        const frame = seed.slice(0, cut % (seed.length + 1));
+        for (const [at, value] of edits) if (frame.length > 0) frame[at % frame.length] = value;
+        for (const parse of parsers) expect(() => parse(frame)).not.toThrow();
+      }),
       { numRuns: 3000 },
     );
   });

@@ -7,7 +7,8 @@ import { formatIP } from "../net/ip.js";
 import { electionHash, planL2Announcements, type L2Plan, type L2PlanSkipReason, type L2ServiceView, type NodeView } from "./plan.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
 
-const configOf = (parts: Partial<ClusterResources>): Config => validConfig({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"]), aPool("pool-b", ["203.0.113.0/24"])], ...parts });
+const configOf = (parts: Partial<ClusterResources>): Config =>
+  validConfig({ pools: [aPool("pool-a", ["198.51.100.0/24", "2001:db8::/120"]), aPool("pool-b", ["203.0.113.0/24"])], ...parts });
 
 const aNodeView = (name: string, labels: Record<string, string> = {}, extra: Partial<NodeView> = {}): NodeView => ({
   name,
@@ -44,8 +45,7 @@ function hashOrder(nodes: readonly string[], firstIP: string): string[] {
   return [...nodes].sort((a, b) => (digest(a) < digest(b) ? -1 : digest(a) > digest(b) ? 1 : 0));
 }
 
-const candidatesOf = (plan: L2Plan, text: string): string[] | undefined =>
-  plan.ips.find((e) => formatIP(e.ip) === text)?.candidates.map((c) => c.node);
+const candidatesOf = (plan: L2Plan, text: string): string[] | undefined => plan.ips.find((e) => formatIP(e.ip) === text)?.candidates.map((c) => c.node);
 
 function outcomeOf(plan: L2Plan, key: string): L2PlanSkipReason | "announced" | undefined {
   const o = plan.services.find((s) => s.service === key);
@@ -59,9 +59,27 @@ describe("planL2Announcements: whether a service is announced", () => {
     ["announced with one default advertisement", { l2Advertisements: [adv] }, {}, NODES, "announced"],
     ["no IP assigned yet", { l2Advertisements: [adv] }, { ips: [] }, NODES, "noIPs"],
     ["no L2 advertisement at all", {}, {}, NODES, "noMatchingAdvertisement"],
-    ["the advertisement selects another pool", { l2Advertisements: [anL2Advertisement("adv", { ipAddressPools: ["pool-b"] })] }, {}, NODES, "noMatchingAdvertisement"],
-    ["service selectors do not match", { l2Advertisements: [anL2Advertisement("adv", { serviceSelectors: [{ matchLabels: { app: "x" } }] })] }, {}, NODES, "noMatchingAdvertisement"],
-    ["service selectors match", { l2Advertisements: [anL2Advertisement("adv", { serviceSelectors: [{ matchLabels: { app: "x" } }] })] }, { labels: { app: "x" } }, NODES, "announced"],
+    [
+      "the advertisement selects another pool",
+      { l2Advertisements: [anL2Advertisement("adv", { ipAddressPools: ["pool-b"] })] },
+      {},
+      NODES,
+      "noMatchingAdvertisement",
+    ],
+    [
+      "service selectors do not match",
+      { l2Advertisements: [anL2Advertisement("adv", { serviceSelectors: [{ matchLabels: { app: "x" } }] })] },
+      {},
+      NODES,
+      "noMatchingAdvertisement",
+    ],
+    [
+      "service selectors match",
+      { l2Advertisements: [anL2Advertisement("adv", { serviceSelectors: [{ matchLabels: { app: "x" } }] })] },
+      { labels: { app: "x" } },
+      NODES,
+      "announced",
+    ],
     [
       "shared IP and a matching advertisement with service selectors",
       { l2Advertisements: [adv, anL2Advertisement("adv-x", { serviceSelectors: [{ matchLabels: { app: "x" } }] })] },
@@ -78,7 +96,13 @@ describe("planL2Announcements: whether a service is announced", () => {
     ],
     ["Cluster without any serving endpoint", { l2Advertisements: [adv] }, { nodesWithServingEndpoints: [] }, NODES, "noServingEndpoints"],
     ["Cluster with an endpoint on a non-candidate node", { l2Advertisements: [adv] }, { nodesWithServingEndpoints: ["elsewhere"] }, NODES, "announced"],
-    ["node selectors match no node", { l2Advertisements: [anL2Advertisement("adv", { nodeSelectors: [{ matchLabels: { zone: "c" } }] })] }, {}, NODES, "noEligibleNodes"],
+    [
+      "node selectors match no node",
+      { l2Advertisements: [anL2Advertisement("adv", { nodeSelectors: [{ matchLabels: { zone: "c" } }] })] },
+      {},
+      NODES,
+      "noEligibleNodes",
+    ],
     [
       "every node excluded or unavailable",
       { l2Advertisements: [adv] },
@@ -95,7 +119,13 @@ describe("planL2Announcements: whether a service is announced", () => {
       NODES,
       "noLocalEndpoints",
     ],
-    ["Local with an endpoint on a candidate", { l2Advertisements: [adv] }, { externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["node2"] }, NODES, "announced"],
+    [
+      "Local with an endpoint on a candidate",
+      { l2Advertisements: [adv] },
+      { externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["node2"] },
+      NODES,
+      "announced",
+    ],
   ])("%s", (_desc, parts, svc, nodes, want) => {
     const plan = planL2Announcements(configOf(parts), [service("ns/svc", ["198.51.100.1"], svc)], deepFreeze(nodes));
     expect(outcomeOf(plan, "ns/svc")).toBe(want);
@@ -108,7 +138,13 @@ describe("planL2Announcements: candidates", () => {
   const adv = anL2Advertisement("adv");
   test.each<Case>([
     ["empty nodeSelectors: every node", { l2Advertisements: [adv] }, {}, NODES, ALL],
-    ["nodeSelectors pick nodes", { l2Advertisements: [anL2Advertisement("adv", { nodeSelectors: [{ matchLabels: { zone: "a" } }] })] }, {}, NODES, ["node1", "node2"]],
+    [
+      "nodeSelectors pick nodes",
+      { l2Advertisements: [anL2Advertisement("adv", { nodeSelectors: [{ matchLabels: { zone: "a" } }] })] },
+      {},
+      NODES,
+      ["node1", "node2"],
+    ],
     [
       "union over the matching advertisements",
       {
@@ -149,10 +185,21 @@ describe("planL2Announcements: candidates", () => {
       "network-unavailable and excluded nodes are dropped",
       { l2Advertisements: [adv] },
       {},
-      [aNodeView("node1", {}, { networkUnavailable: true }), aNodeView("node2"), aNodeView("node3", {}, { excludedFromLoadBalancers: true }), aNodeView("node4")],
+      [
+        aNodeView("node1", {}, { networkUnavailable: true }),
+        aNodeView("node2"),
+        aNodeView("node3", {}, { excludedFromLoadBalancers: true }),
+        aNodeView("node4"),
+      ],
       ["node2", "node4"],
     ],
-    ["Local: only nodes with a serving endpoint", { l2Advertisements: [adv] }, { externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["node3", "node1", "ghost"] }, NODES, ["node1", "node3"]],
+    [
+      "Local: only nodes with a serving endpoint",
+      { l2Advertisements: [adv] },
+      { externalTrafficPolicy: "Local", nodesWithServingEndpoints: ["node3", "node1", "ghost"] },
+      NODES,
+      ["node1", "node3"],
+    ],
     ["Cluster: endpoints do not restrict candidates", { l2Advertisements: [adv] }, { nodesWithServingEndpoints: ["node3"] }, NODES, ALL],
   ])("%s", (_desc, parts, svc, nodes, want) => {
     const plan = planL2Announcements(configOf(parts), [service("ns/svc", ["198.51.100.1"], svc)], deepFreeze(nodes));
@@ -164,7 +211,12 @@ describe("planL2Announcements: candidate order", () => {
   test("without preferences: sha256(node#ip) ascending, as MetalLB", () => {
     const many = Array.from({ length: 12 }, (_, i) => aNodeView(`worker-${i}`));
     const plan = planL2Announcements(configOf({ l2Advertisements: [anL2Advertisement("adv")] }), [service("ns/svc", ["198.51.100.7"])], many);
-    expect(candidatesOf(plan, "198.51.100.7")).toEqual(hashOrder(many.map((n) => n.name), "198.51.100.7"));
+    expect(candidatesOf(plan, "198.51.100.7")).toEqual(
+      hashOrder(
+        many.map((n) => n.name),
+        "198.51.100.7",
+      ),
+    );
   });
 
   test("electionHash matches node:crypto, with the IP in canonical form", () => {
@@ -206,7 +258,10 @@ describe("planL2Announcements: candidate order", () => {
   test("an advertisement's preferences only score the nodes it selects", () => {
     const parts: Partial<ClusterResources> = {
       l2Advertisements: [
-        anL2Advertisement("adv-a", { nodeSelectors: [{ matchLabels: { zone: "a" } }], preferredNodeSelectors: [{ weight: 7, preference: { matchLabels: { rack: "r1" } } }] }),
+        anL2Advertisement("adv-a", {
+          nodeSelectors: [{ matchLabels: { zone: "a" } }],
+          preferredNodeSelectors: [{ weight: 7, preference: { matchLabels: { rack: "r1" } } }],
+        }),
         anL2Advertisement("adv-b", { nodeSelectors: [{ matchLabels: { zone: "b" } }] }),
       ],
     };
@@ -299,10 +354,17 @@ describe("planL2Announcements: byNode", () => {
         anL2Advertisement("adv-b", { ipAddressPools: ["pool-b"], nodeSelectors: [{ matchLabels: { rack: "r1" } }] }),
       ],
     };
-    const svcs = [service("ns/a", ["198.51.100.1"]), service("ns/b", ["203.0.113.1"], { pool: "pool-b" }), service("ns/none", ["198.51.100.2"], { nodesWithServingEndpoints: [] })];
+    const svcs = [
+      service("ns/a", ["198.51.100.1"]),
+      service("ns/b", ["203.0.113.1"], { pool: "pool-b" }),
+      service("ns/none", ["198.51.100.2"], { nodesWithServingEndpoints: [] }),
+    ];
     const plan = planL2Announcements(configOf(parts), svcs, NODES);
     const summary = Object.fromEntries(
-      [...plan.byNode.entries()].map(([node, entries]) => [node, entries.map((e) => `${formatIP(e.ip)} ${e.services.join(",")} [${e.interfaces.join(",")}] ${e.candidates.join(">")}`)]),
+      [...plan.byNode.entries()].map(([node, entries]) => [
+        node,
+        entries.map((e) => `${formatIP(e.ip)} ${e.services.join(",")} [${e.interfaces.join(",")}] ${e.candidates.join(">")}`),
+      ]),
     );
     const a = hashOrder(["node1", "node2"], "198.51.100.1").join(">");
     const b = hashOrder(["node1", "node3"], "203.0.113.1").join(">");

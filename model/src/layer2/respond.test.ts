@@ -30,9 +30,25 @@ describe("answerArp", () => {
   });
 
   test("answers a unicast refresh to its own MAC and a DAD probe (sender 0.0.0.0)", () => {
-    const refresh = buildArp({ op: "request", senderMac: "02:11:00:00:00:05", senderIP: ip("10.111.0.5"), targetMac: NODE1, targetIP: ip("10.111.0.200"), ethSrc: "02:11:00:00:00:05", ethDst: NODE1 });
+    const refresh = buildArp({
+      op: "request",
+      senderMac: "02:11:00:00:00:05",
+      senderIP: ip("10.111.0.5"),
+      targetMac: NODE1,
+      targetIP: ip("10.111.0.200"),
+      ethSrc: "02:11:00:00:00:05",
+      ethDst: NODE1,
+    });
     expect(answerArp(refresh, NODE1.toUpperCase(), owns).kind).toBe("reply");
-    const probe = buildArp({ op: "request", senderMac: "02:11:00:00:00:05", senderIP: ip("0.0.0.0"), targetMac: "00:00:00:00:00:00", targetIP: ip("10.111.0.200"), ethSrc: "02:11:00:00:00:05", ethDst: "ff:ff:ff:ff:ff:ff" });
+    const probe = buildArp({
+      op: "request",
+      senderMac: "02:11:00:00:00:05",
+      senderIP: ip("0.0.0.0"),
+      targetMac: "00:00:00:00:00:00",
+      targetIP: ip("10.111.0.200"),
+      ethSrc: "02:11:00:00:00:05",
+      ethDst: "ff:ff:ff:ff:ff:ff",
+    });
     const d = answerArp(probe, NODE1, owns);
     expect(d.kind === "reply" && macFromBytes(d.frame, 0)).toBe("02:11:00:00:00:05");
   });

@@ -25,9 +25,7 @@ export type IgnoreReason =
   /** Not one of the IPs this node announces on this interface. */
   | "notOwned";
 
-export type Decision =
-  | { kind: "reply"; frame: Uint8Array; ip: IPAddress; requester: MacAddress }
-  | { kind: "ignore"; reason: IgnoreReason };
+export type Decision = { kind: "reply"; frame: Uint8Array; ip: IPAddress; requester: MacAddress } | { kind: "ignore"; reason: IgnoreReason };
 
 /** Predicate "this node announces `ip` on the receiving interface". */
 export type OwnsIP = (ip: IPAddress) => boolean;

@@ -32,9 +32,8 @@ export function parseCidr(text: string): Result<Cidr, string> {
   const parsed = parseIP(addrText);
   if (!parsed.ok || !PREFIX_DIGITS.test(lenText)) return invalid;
   // Go keeps the textual family: an address written with ':' has 128-bit prefixes.
-  const ip: IPAddress = addrText.includes(":") && parsed.value.family === "IPv4"
-    ? { family: "IPv6", value: parsed.value.value | (0xffffn << 32n) }
-    : parsed.value;
+  const ip: IPAddress =
+    addrText.includes(":") && parsed.value.family === "IPv4" ? { family: "IPv6", value: parsed.value.value | (0xffffn << 32n) } : parsed.value;
   const prefixLength = Number(lenText);
   if (prefixLength > familyBits(ip.family)) return invalid;
   return ok(cidrOf(ip, prefixLength));

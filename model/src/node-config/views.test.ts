@@ -15,7 +15,12 @@ describe("planning views", () => {
   test("serving endpoints per service: ready unset/true or serving true count; no nodeName is ignored", () => {
     const slice = (svc: string, endpoints: unknown[]): unknown => ({ metadata: { namespace: "ns", labels: { "kubernetes.io/service-name": svc } }, endpoints });
     const m = servingNodesByService([
-      slice("a", [{ nodeName: "n1" }, { nodeName: "n2", conditions: { ready: false } }, { nodeName: "n3", conditions: { ready: false, serving: true } }, { conditions: { ready: true } }]),
+      slice("a", [
+        { nodeName: "n1" },
+        { nodeName: "n2", conditions: { ready: false } },
+        { nodeName: "n3", conditions: { ready: false, serving: true } },
+        { conditions: { ready: true } },
+      ]),
       slice("a", [{ nodeName: "n4", conditions: { ready: true } }]),
       slice("b", []),
     ]);

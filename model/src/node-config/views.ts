@@ -72,7 +72,9 @@ export function announcedServiceView(raw: unknown, servingNodes: ReadonlyMap<str
 export function nodeInfoFromObject(raw: unknown): NodeInfo | null {
   if (!isObj(raw) || !isObj(raw.metadata) || typeof raw.metadata.name !== "string") return null;
   const list = isObj(raw.status) && Array.isArray(raw.status.addresses) ? raw.status.addresses : [];
-  const addresses = list.flatMap((a) => (isObj(a) && typeof a.type === "string" && typeof a.address === "string" ? [{ type: a.type, address: a.address }] : []));
+  const addresses = list.flatMap((a) =>
+    isObj(a) && typeof a.type === "string" && typeof a.address === "string" ? [{ type: a.type, address: a.address }] : [],
+  );
   return { name: raw.metadata.name, addresses };
 }
 

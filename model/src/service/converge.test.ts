@@ -86,16 +86,62 @@ describe("convergeService", () => {
     const alloc = new Allocator();
     alloc.setPools(pools(aPool("a", ["192.168.1.0/30"]), aPool("b", ["192.168.2.0/30"], { autoAssign: false })));
     runSteps(alloc, [
-      { desc: "new service gets the lowest IP of the first pool", svc: svc({ name: "s1" }), ingress: ["192.168.1.0"], pool: "a", event: /IPAllocated: Assigned IP \["192.168.1.0"\]/ },
-      { desc: "once its status shows the IP, converging again changes nothing", svc: svc({ name: "s1", ingress: ["192.168.1.0"] }), ingress: ["192.168.1.0"], pool: "a", reprocessAll: false },
+      {
+        desc: "new service gets the lowest IP of the first pool",
+        svc: svc({ name: "s1" }),
+        ingress: ["192.168.1.0"],
+        pool: "a",
+        event: /IPAllocated: Assigned IP \["192.168.1.0"\]/,
+      },
+      {
+        desc: "once its status shows the IP, converging again changes nothing",
+        svc: svc({ name: "s1", ingress: ["192.168.1.0"] }),
+        ingress: ["192.168.1.0"],
+        pool: "a",
+        reprocessAll: false,
+      },
       { desc: "requested IP", svc: svc({ name: "s2", loadBalancerIP: "192.168.1.3" }), ingress: ["192.168.1.3"], pool: "a" },
       { desc: "requested IP by annotation", svc: svc({ name: "s3", annotations: { "metallb.io/loadBalancerIPs": "192.168.1.2" } }), ingress: ["192.168.1.2"] },
-      { desc: "requested IP already used", svc: svc({ name: "s4", loadBalancerIP: "192.168.1.3" }), ingress: [], failed: true, event: /AllocationFailed: Failed to allocate IP for "ns\/s4"/ },
-      { desc: "both request forms", svc: svc({ name: "s5", loadBalancerIP: "192.168.1.1", annotations: { "metallb.io/loadBalancerIPs": "192.168.1.1" } }), ingress: [], failed: true, event: /LoadBalancerFailed: service can not have both/ },
-      { desc: "pool annotation reaches an autoAssign:false pool", svc: svc({ name: "s6", annotations: { "metallb.io/address-pool": "b" } }), ingress: ["192.168.2.0"], pool: "b" },
-      { desc: "deprecated pool annotation still works", svc: svc({ name: "s7", annotations: { "metallb.universe.tf/address-pool": "b" } }), ingress: ["192.168.2.1"], pool: "b" },
-      { desc: "unknown pool", svc: svc({ name: "s8", annotations: { "metallb.io/address-pool": "nope" } }), ingress: [], failed: true, event: /AllocationFailed/ },
-      { desc: "changing the pool annotation of an allocated service moves it", svc: svc({ name: "s1", ingress: ["192.168.1.0"], annotations: { "metallb.io/address-pool": "b" } }), ingress: ["192.168.2.2"], pool: "b", reprocessAll: true },
+      {
+        desc: "requested IP already used",
+        svc: svc({ name: "s4", loadBalancerIP: "192.168.1.3" }),
+        ingress: [],
+        failed: true,
+        event: /AllocationFailed: Failed to allocate IP for "ns\/s4"/,
+      },
+      {
+        desc: "both request forms",
+        svc: svc({ name: "s5", loadBalancerIP: "192.168.1.1", annotations: { "metallb.io/loadBalancerIPs": "192.168.1.1" } }),
+        ingress: [],
+        failed: true,
+        event: /LoadBalancerFailed: service can not have both/,
+      },
+      {
+        desc: "pool annotation reaches an autoAssign:false pool",
+        svc: svc({ name: "s6", annotations: { "metallb.io/address-pool": "b" } }),
+        ingress: ["192.168.2.0"],
+        pool: "b",
+      },
+      {
+        desc: "deprecated pool annotation still works",
+        svc: svc({ name: "s7", annotations: { "metallb.universe.tf/address-pool": "b" } }),
+        ingress: ["192.168.2.1"],
+        pool: "b",
+      },
+      {
+        desc: "unknown pool",
+        svc: svc({ name: "s8", annotations: { "metallb.io/address-pool": "nope" } }),
+        ingress: [],
+        failed: true,
+        event: /AllocationFailed/,
+      },
+      {
+        desc: "changing the pool annotation of an allocated service moves it",
+        svc: svc({ name: "s1", ingress: ["192.168.1.0"], annotations: { "metallb.io/address-pool": "b" } }),
+        ingress: ["192.168.2.2"],
+        pool: "b",
+        reprocessAll: true,
+      },
       { desc: "type change releases", svc: svc({ name: "s2", type: "ClusterIP", ingress: ["192.168.1.3"] }), ingress: [], pool: null, reprocessAll: true },
     ]);
   });
@@ -140,7 +186,11 @@ describe("convergeService", () => {
     const shared = { "metallb.io/allow-shared-ip": "k" };
     runSteps(alloc, [
       { desc: "first sharer", svc: svc({ name: "web", annotations: shared, ports: [{ port: 80 }] }), ingress: ["192.168.1.0"] },
-      { desc: "second sharer lands on the same IP", svc: svc({ name: "dns", annotations: shared, ports: [{ port: 53, protocol: "UDP" }] }), ingress: ["192.168.1.0"] },
+      {
+        desc: "second sharer lands on the same IP",
+        svc: svc({ name: "dns", annotations: shared, ports: [{ port: 53, protocol: "UDP" }] }),
+        ingress: ["192.168.1.0"],
+      },
       {
         desc: "port clash on a requested shared IP",
         svc: svc({ name: "web2", annotations: { ...shared, "metallb.io/loadBalancerIPs": "192.168.1.0" }, ports: [{ port: 80 }] }),

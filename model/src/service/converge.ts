@@ -109,7 +109,9 @@ export function convergeService(alloc: Allocator, snap: ServiceSnapshot, poolsLo
   if (held.length > 0) {
     const r = alloc.assign(snap.view, held);
     if (!r.ok) {
-      events.push(normal("ClearAssignment", `current IP for ${JSON.stringify(key)} not allowed by config, will attempt for new IP assignment: ${describeError(r.error)}`));
+      events.push(
+        normal("ClearAssignment", `current IP for ${JSON.stringify(key)} not allowed by config, will attempt for new IP assignment: ${describeError(r.error)}`),
+      );
       clear();
       held = [];
     } else if (snap.poolAnnotation !== null && r.value.pool !== snap.poolAnnotation) {
@@ -142,7 +144,13 @@ export function convergeService(alloc: Allocator, snap: ServiceSnapshot, poolsLo
     r = alloc.assign(snap.view, snap.requested.ips);
     if (r.ok && snap.poolAnnotation !== null && r.value.pool !== snap.poolAnnotation) {
       clear();
-      r = { ok: false as const, error: { code: "IncompatiblePool" as const, message: `requested IP ${snap.requested.ips.map(formatIP).join(", ")} is not compatible with requested address pool ${JSON.stringify(snap.poolAnnotation)}` } };
+      r = {
+        ok: false as const,
+        error: {
+          code: "IncompatiblePool" as const,
+          message: `requested IP ${snap.requested.ips.map(formatIP).join(", ")} is not compatible with requested address pool ${JSON.stringify(snap.poolAnnotation)}`,
+        },
+      };
     }
   } else if (snap.poolAnnotation !== null) {
     r = alloc.allocateFromPool(snap.view, snap.poolAnnotation);
@@ -180,7 +188,11 @@ export function reclaimHeldIPs(alloc: Allocator, snap: ServiceSnapshot): boolean
  * first every Service re-registers the IPs it still validly holds, allocating nothing; only then are the others
  * converged (allocating), so a Service whose IPs became invalid never takes the IP of a Service that comes later.
  */
-export function convergeAll(alloc: Allocator, snaps: readonly ServiceSnapshot[], poolsLoaded: boolean): Array<{ snap: ServiceSnapshot; result: ConvergeResult | null }> {
+export function convergeAll(
+  alloc: Allocator,
+  snaps: readonly ServiceSnapshot[],
+  poolsLoaded: boolean,
+): Array<{ snap: ServiceSnapshot; result: ConvergeResult | null }> {
   if (poolsLoaded) for (const snap of snaps) reclaimHeldIPs(alloc, snap);
   const holdersFirst = [...snaps].sort((a, b) => Number(alloc.ipsOf(b.view.key).length > 0) - Number(alloc.ipsOf(a.view.key).length > 0));
   return holdersFirst.map((snap) => ({ snap, result: convergeService(alloc, snap, poolsLoaded) }));

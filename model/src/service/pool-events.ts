@@ -23,7 +23,9 @@ export interface PoolEventWork {
 /** JSON with object keys sorted. */
 function canonical(v: unknown): string {
   return JSON.stringify(v ?? null, (_k, val: unknown) =>
-    typeof val === "object" && val !== null && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : val,
+    typeof val === "object" && val !== null && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
   );
 }
 

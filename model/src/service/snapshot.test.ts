@@ -19,20 +19,36 @@ describe("handlesLoadBalancerClass", () => {
 describe("serviceSnapshotFromObject", () => {
   const svc = (over: { metadata?: Record<string, unknown>; spec?: Record<string, unknown>; status?: unknown } = {}): unknown => ({
     metadata: { namespace: "ns", name: "web", uid: "u1", ...over.metadata },
-    spec: { type: "LoadBalancer", clusterIPs: ["10.96.0.1", "fd00::1"], ipFamilies: ["IPv4", "IPv6"], ipFamilyPolicy: "RequireDualStack", ports: [{ port: 53, protocol: "UDP" }, { port: 53 }], ...over.spec },
+    spec: {
+      type: "LoadBalancer",
+      clusterIPs: ["10.96.0.1", "fd00::1"],
+      ipFamilies: ["IPv4", "IPv6"],
+      ipFamilyPolicy: "RequireDualStack",
+      ports: [{ port: 53, protocol: "UDP" }, { port: 53 }],
+      ...over.spec,
+    },
     status: over.status ?? { loadBalancer: { ingress: [{ ip: "192.0.2.1" }, { ip: "bogus" }] } },
   });
 
   test("families, ports, ingress (invalid entries kept apart), sharing and backend keys", () => {
-    const s = serviceSnapshotFromObject(svc({ metadata: { annotations: { "metallb.io/allow-shared-ip": "k" } }, spec: { externalTrafficPolicy: "Local", selector: { b: "2", a: "1" } } }));
+    const s = serviceSnapshotFromObject(
+      svc({ metadata: { annotations: { "metallb.io/allow-shared-ip": "k" } }, spec: { externalTrafficPolicy: "Local", selector: { b: "2", a: "1" } } }),
+    );
     expect(s?.view).toMatchObject({ key: "ns/web", families: ["IPv4", "IPv6"], ipFamilyPolicy: "RequireDualStack", sharingKey: "k", backendKey: "a=1,b=2" });
-    expect(s?.view.ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    expect(s?.view.ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
     expect(s?.ingressIPs.map(formatIP)).toEqual(["192.0.2.1"]);
     expect(s?.invalidIngress).toEqual(["bogus"]);
   });
 
   test("the stable annotation wins over the deprecated one, which is reported", () => {
-    const s = serviceSnapshotFromObject(svc({ metadata: { annotations: { "metallb.io/address-pool": "a", "metallb.universe.tf/address-pool": "b", "metallb.universe.tf/allow-shared-ip": "x" } } }));
+    const s = serviceSnapshotFromObject(
+      svc({
+        metadata: { annotations: { "metallb.io/address-pool": "a", "metallb.universe.tf/address-pool": "b", "metallb.universe.tf/allow-shared-ip": "x" } },
+      }),
+    );
     expect(s?.poolAnnotation).toBe("a");
     expect(s?.view.sharingKey).toBe("x");
     expect(s?.deprecatedAnnotations).toEqual(["metallb.universe.tf/allow-shared-ip"]);

@@ -57,7 +57,15 @@ function parseRequested(annotationValue: string | null, specIP: string | null): 
   if (annotationValue !== null && specIP !== null && specIP !== "") {
     return { ok: false, reason: "service can not have both metallb.io/loadBalancerIPs and spec.loadBalancerIP" };
   }
-  const texts = annotationValue !== null ? annotationValue.split(",").map((s) => s.trim()).filter((s) => s !== "") : specIP !== null && specIP !== "" ? [specIP] : [];
+  const texts =
+    annotationValue !== null
+      ? annotationValue
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "")
+      : specIP !== null && specIP !== ""
+        ? [specIP]
+        : [];
   const ips: IPAddress[] = [];
   for (const t of texts) {
     const r = parseIP(t);
@@ -115,7 +123,9 @@ export function serviceSnapshotFromObject(raw: unknown, namespaceLabels?: Labels
   const ann = strMap(meta.annotations);
   const deprecated: string[] = [];
 
-  const clusterIPTexts = (Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP]).filter((s): s is string => typeof s === "string" && s !== "" && s !== "None");
+  const clusterIPTexts = (Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP]).filter(
+    (s): s is string => typeof s === "string" && s !== "" && s !== "None",
+  );
   const clusterIPs = parseIPs(clusterIPTexts).ips;
   const declared = Array.isArray(spec.ipFamilies) ? spec.ipFamilies.map(familyOf).filter((f): f is IPFamily => f !== null) : [];
   const families = declared.length > 0 ? declared : clusterIPs.map((ip) => ip.family);

@@ -47,7 +47,11 @@ export function speakerConfigurationState(node: string, namespace: string, pod?:
  * Its status from the speaker's problems (formatted, e.g. with formatProblem): Valid with none, Invalid with each.
  * `previous` is the condition read back, to keep lastTransitionTime while the outcome does not change.
  */
-export function speakerConfigurationStateStatus(problems: readonly string[], nowIso: string, previous?: { status?: string; lastTransitionTime?: string }): ConfigurationStateStatus {
+export function speakerConfigurationStateStatus(
+  problems: readonly string[],
+  nowIso: string,
+  previous?: { status?: string; lastTransitionTime?: string },
+): ConfigurationStateStatus {
   return configurationStateStatus(CONFIG_RECONCILER_CONDITION, problems, nowIso, previous);
 }
 

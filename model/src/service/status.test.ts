@@ -11,7 +11,12 @@ describe("pool status", () => {
     });
   });
   test("reads back what the API returns", () => {
-    expect(poolStatusFromObject({ assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 0 })).toEqual({ assignedIPv4: 1n, assignedIPv6: 0n, availableIPv4: 3n, availableIPv6: 0n });
+    expect(poolStatusFromObject({ assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 0 })).toEqual({
+      assignedIPv4: 1n,
+      assignedIPv6: 0n,
+      availableIPv4: 3n,
+      availableIPv6: 0n,
+    });
     expect(poolStatusFromObject({ assignedIPv4: 1 })).toBeNull();
     expect(poolStatusFromObject(undefined)).toBeNull();
   });

@@ -65,6 +65,8 @@ export function configurationStateStatus(
   return {
     result: valid ? "Valid" : "Invalid",
     errorSummary: problems.join("\n"),
-    conditions: [{ type: conditionType, status, reason: valid ? "Reconciled" : "ConfigurationError", message: valid ? "" : problems.join("\n"), lastTransitionTime }],
+    conditions: [
+      { type: conditionType, status, reason: valid ? "Reconciled" : "ConfigurationError", message: valid ? "" : problems.join("\n"), lastTransitionTime },
+    ],
   };
 }

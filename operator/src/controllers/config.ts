@@ -104,10 +104,16 @@ export class ConfigController {
   /** One Warning Event per problem, on the object it names (in our namespace). */
   private async reportProblems(problems: readonly ConfigProblem[]): Promise<void> {
     for (const p of problems) {
-      const apiVersion = p.kind === "BGPPeer" ? "metallb.io/v1beta2" : p.kind === "Secret" || p.kind === "Node" || p.kind === "Namespace" ? "v1" : "metallb.io/v1beta1";
+      const apiVersion =
+        p.kind === "BGPPeer" ? "metallb.io/v1beta2" : p.kind === "Secret" || p.kind === "Node" || p.kind === "Namespace" ? "v1" : "metallb.io/v1beta1";
       if (p.kind === "Node" || p.kind === "Namespace" || p.name === "") continue;
       try {
-        await this.ctx.writer.createEvent({ apiVersion, kind: p.kind, namespace: this.ctx.settings.namespace, name: p.name }, "Warning", "InvalidConfig", `${p.field === "" ? "" : `${p.field}: `}${p.message}`);
+        await this.ctx.writer.createEvent(
+          { apiVersion, kind: p.kind, namespace: this.ctx.settings.namespace, name: p.name },
+          "Warning",
+          "InvalidConfig",
+          `${p.field === "" ? "" : `${p.field}: `}${p.message}`,
+        );
       } catch (e) {
         this.ctx.log.warn({ err: e, reason: "InvalidConfig" }, "recording event failed");
       }
@@ -129,9 +135,9 @@ export class ConfigController {
         });
       }
       if (got.status >= 300) throw new Error(statusMessage(got));
-      const prev = ((got.body as Raw).status as { conditions?: Array<{ type: string; status?: string; lastTransitionTime?: string }> } | undefined)?.conditions?.find(
-        (c) => c.type === CONDITION_TYPE,
-      );
+      const prev = (
+        (got.body as Raw).status as { conditions?: Array<{ type: string; status?: string; lastTransitionTime?: string }> } | undefined
+      )?.conditions?.find((c) => c.type === CONDITION_TYPE);
       const status = configurationStateStatus(CONDITION_TYPE, problems, new Date(ctx.now()).toISOString().replace(/\.\d{3}Z$/, "Z"), prev);
       await ctx.writer.mergePatch(`${path}/${CONFIGURATION_STATE_NAME}/status`, { status });
     } catch (e) {

@@ -52,7 +52,12 @@ export class NodeConfigController {
     if (existing !== undefined && this.published.get(name) === want) return DONE;
     const res =
       existing === undefined
-        ? await kubeRequest(ctx.kc, "POST", this.path(), { apiVersion: "metallb-ts.dev/v1alpha1", kind: "NodeConfig", metadata: { name, namespace: ns, labels: MANAGED_BY }, spec })
+        ? await kubeRequest(ctx.kc, "POST", this.path(), {
+            apiVersion: "metallb-ts.dev/v1alpha1",
+            kind: "NodeConfig",
+            metadata: { name, namespace: ns, labels: MANAGED_BY },
+            spec,
+          })
         : await kubeRequest(ctx.kc, "PATCH", this.path(name), [{ op: "replace", path: "/spec", value: spec }], "application/json-patch+json");
     if (res.status >= 300 && res.status !== 409) {
       ctx.log.warn({ node: name, err: statusMessage(res) }, "publishing node configuration failed");

@@ -6,7 +6,13 @@ import { encodeServiceEntry } from "../../../model/src/announce/contract.js";
 import { isAnnounced, planServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { servingNodesOfSlice } from "../../../model/src/node-config/views.js";
 import { convergeAll, convergeService, type ConvergeResult } from "../../../model/src/service/converge.js";
-import { formatIPs, handlesLoadBalancerClass, serviceSnapshotFromObject, ANNOTATION_ALLOCATED_FROM_POOL, type ServiceSnapshot } from "../../../model/src/service/snapshot.js";
+import {
+  formatIPs,
+  handlesLoadBalancerClass,
+  serviceSnapshotFromObject,
+  ANNOTATION_ALLOCATED_FROM_POOL,
+  type ServiceSnapshot,
+} from "../../../model/src/service/snapshot.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
 import { POOL_STATUS_DELAY_MS } from "./config.js";
@@ -255,7 +261,12 @@ export class ServiceController {
     if (wrote) for (const a of snap.deprecatedAnnotations) await this.event(ref, "Warning", "deprecatedAnnotation", `Service uses deprecated annotation ${a}`);
   }
 
-  private async event(ref: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+  private async event(
+    ref: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string },
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): Promise<void> {
     try {
       await this.ctx.writer.createEvent(ref, type, reason, message);
     } catch (e) {

@@ -91,8 +91,9 @@ export class ShardPublisher {
     if (!s.exists) {
       const all: Record<string, ServiceEntrySpec> = {};
       for (const [k, v] of s.published) all[k] = JSON.parse(v) as ServiceEntrySpec;
-      for (const [k, v] of batch) if (v === null) delete all[k];
-      else all[k] = v;
+      for (const [k, v] of batch)
+        if (v === null) delete all[k];
+        else all[k] = v;
       res = await kubeRequest(this.ctx.kc, "POST", this.path(), {
         apiVersion: "metallb-ts.dev/v1alpha1",
         kind: "AnnouncementShard",

@@ -14,7 +14,13 @@ export class SpeakerWorkloadController {
 
   async reconcile(): Promise<Outcome> {
     for (const o of this.objects) {
-      const res = await kubeRequest(this.ctx.kc, "PATCH", `${workloadObjectPath(o)}?fieldManager=metallb-ts-operator&force=true`, o, "application/apply-patch+yaml");
+      const res = await kubeRequest(
+        this.ctx.kc,
+        "PATCH",
+        `${workloadObjectPath(o)}?fieldManager=metallb-ts-operator&force=true`,
+        o,
+        "application/apply-patch+yaml",
+      );
       if (res.status >= 300) return { kind: "retry", reason: `applying ${o.kind} ${o.metadata.name}: ${statusMessage(res)}` };
     }
     this.ctx.queue.addAfter(KEYS.speakerWorkload, this.resyncMs);

@@ -36,18 +36,28 @@ const peer = (name: string, spec: Record<string, unknown>, apiVersion = "metallb
 function review(operation: string, object: Record<string, unknown> | undefined, oldObject?: Record<string, unknown>, version?: string): unknown {
   const o = (object ?? oldObject) as { kind: string; metadata: { name: string; namespace: string } };
   const gvk = { ...GVK[o.kind], ...(version !== undefined ? { version } : {}) };
-  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u-1", kind: gvk, operation, name: o.metadata.name, namespace: o.metadata.namespace, object, oldObject } };
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: { uid: "u-1", kind: gvk, operation, name: o.metadata.name, namespace: o.metadata.namespace, object, oldObject },
+  };
 }
 
 describe("admit", () => {
   test("an overlapping pool is refused with object, field and reason, whichever pool the parser blames", async () => {
-    const out = await admit(review("CREATE", pool("b-pool", ["10.0.0.0/25"])), { lister: lister({ IPAddressPool: [pool("a-pool", ["10.0.0.0/24"])] }), namespace: NS });
+    const out = await admit(review("CREATE", pool("b-pool", ["10.0.0.0/25"])), {
+      lister: lister({ IPAddressPool: [pool("a-pool", ["10.0.0.0/24"])] }),
+      namespace: NS,
+    });
     expect(out.response).toMatchObject({ uid: "u-1", allowed: false, status: { code: 403 } });
     expect(out.response.status?.message).toMatch(/IPAddressPool\/[ab]-pool spec\.addresses\[0\]: CIDR "10\.0\.0\.0\/2[45]" in pool "[ab]-pool" overlaps/);
   });
 
   test("an update replaces the object's old version instead of overlapping with it", async () => {
-    const out = await admit(review("UPDATE", pool("a-pool", ["10.0.0.0/25"]), pool("a-pool", ["10.0.0.0/24"])), { lister: lister({ IPAddressPool: [pool("a-pool", ["10.0.0.0/24"])] }), namespace: NS });
+    const out = await admit(review("UPDATE", pool("a-pool", ["10.0.0.0/25"]), pool("a-pool", ["10.0.0.0/24"])), {
+      lister: lister({ IPAddressPool: [pool("a-pool", ["10.0.0.0/24"])] }),
+      namespace: NS,
+    });
     expect(out.response).toEqual({ uid: "u-1", allowed: true });
   });
 
@@ -103,7 +113,10 @@ describe("admit", () => {
 
   test("BFDProfile DELETE is refused while a BGPPeer uses it", async () => {
     const profile = obj("BFDProfile", "fast", {});
-    const used = await admit(review("DELETE", undefined, profile), { lister: lister({ BGPPeer: [peer("p2", { bfdProfile: "fast" }), peer("p1", { bfdProfile: "fast" })] }), namespace: NS });
+    const used = await admit(review("DELETE", undefined, profile), {
+      lister: lister({ BGPPeer: [peer("p2", { bfdProfile: "fast" }), peer("p1", { bfdProfile: "fast" })] }),
+      namespace: NS,
+    });
     expect(used.response.status?.message).toBe("failed to delete BFDProfile fast, used by BGPPeer p1, p2");
     const unused = await admit(review("DELETE", undefined, profile), { lister: lister({ BGPPeer: [peer("p1", {})] }), namespace: NS });
     expect(unused.response.allowed).toBe(true);
@@ -120,7 +133,11 @@ describe("admit", () => {
 });
 
 describe("blockingProblems", () => {
-  const p = (kind: "IPAddressPool", name: string, message: string): { kind: "IPAddressPool"; name: string; index: number; field: string; message: string; transient: boolean } => ({
+  const p = (
+    kind: "IPAddressPool",
+    name: string,
+    message: string,
+  ): { kind: "IPAddressPool"; name: string; index: number; field: string; message: string; transient: boolean } => ({
     kind,
     name,
     index: 0,
@@ -142,7 +159,15 @@ describe("config/webhook/manifests.yaml", () => {
     const { repoRoot } = await import("../../../testenv/src/repo-root.js");
     const { WEBHOOK_ROUTES } = await import("./admission.js");
     const doc = yaml.load(readFileSync(`${repoRoot()}/config/webhook/manifests.yaml`, "utf8")) as {
-      webhooks: Array<{ clientConfig: { service: { path: string } }; failurePolicy: string; sideEffects: string; admissionReviewVersions: string[]; timeoutSeconds: number; matchPolicy: string; rules: Array<{ apiVersions: string[]; operations: string[] }> }>;
+      webhooks: Array<{
+        clientConfig: { service: { path: string } };
+        failurePolicy: string;
+        sideEffects: string;
+        admissionReviewVersions: string[];
+        timeoutSeconds: number;
+        matchPolicy: string;
+        rules: Array<{ apiVersions: string[]; operations: string[] }>;
+      }>;
     };
     const paths = doc.webhooks.map((w) => w.clientConfig.service.path).sort();
     expect(paths).toEqual(WEBHOOK_ROUTES.map((r) => r.path).sort());

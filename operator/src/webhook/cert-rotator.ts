@@ -158,7 +158,8 @@ export class CertRotator {
     const ca = newCa ? await this.issueCa(now) : bundle.ca;
     const previousCaPem = newCa ? bundle?.ca.certPem : bundle?.previousCaPem;
     const trusted = [ca.certPem, ...(stillValid(previousCaPem, now) ? [previousCaPem] : [])];
-    const keepLeaf = bundle !== undefined && force !== "leaf" && !needsRenewal(bundle.leaf.certPem, now) && leafFits(bundle.leaf.certPem, trusted, this.opts.dnsNames, ips);
+    const keepLeaf =
+      bundle !== undefined && force !== "leaf" && !needsRenewal(bundle.leaf.certPem, now) && leafFits(bundle.leaf.certPem, trusted, this.opts.dnsNames, ips);
     if (keepLeaf && !newCa) return undefined;
     const leaf = keepLeaf ? bundle.leaf : await this.issueLeaf(ca, now);
     return { ca, leaf, ...(trusted[1] !== undefined ? { previousCaPem: trusted[1] } : {}) };

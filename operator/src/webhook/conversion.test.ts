@@ -40,7 +40,9 @@ describe("convertBGPPeer", () => {
     expect(down["spec"]).toEqual({ myASN: 64500 });
     expect(down["metadata"]).toEqual({
       name: "p",
-      annotations: { [V1BETA2_FIELDS_ANNOTATION]: '{"connectTime":"5s","disableMP":true,"dynamicASN":"external","interface":"eth0","passwordSecret":{"name":"s"}}' },
+      annotations: {
+        [V1BETA2_FIELDS_ANNOTATION]: '{"connectTime":"5s","disableMP":true,"dynamicASN":"external","interface":"eth0","passwordSecret":{"name":"s"}}',
+      },
     });
     expect(convertBGPPeer(down, V1BETA2)).toEqual(v2);
   });
@@ -64,7 +66,11 @@ describe("convertBGPPeer", () => {
 
 describe("reviewConversion", () => {
   test("converts every object and echoes the uid", () => {
-    const out = reviewConversion({ apiVersion: "apiextensions.k8s.io/v1", kind: "ConversionReview", request: { uid: "u", desiredAPIVersion: V1BETA2, objects: [v1beta1] } });
+    const out = reviewConversion({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "ConversionReview",
+      request: { uid: "u", desiredAPIVersion: V1BETA2, objects: [v1beta1] },
+    });
     expect(out.response.uid).toBe("u");
     expect(out.response.result).toEqual({ status: "Success" });
     expect(out.response.convertedObjects).toEqual([{ ...v1beta1, apiVersion: V1BETA2 }]);

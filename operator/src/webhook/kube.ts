@@ -118,7 +118,9 @@ export class KubeCaBundleInjector implements CaBundleInjector {
     for (const name of this.opts.validatingWebhookConfigurations) {
       await this.patch(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${name}`, (obj) => {
         const hooks = Array.isArray(obj["webhooks"]) ? (obj["webhooks"] as Array<{ clientConfig?: { caBundle?: string } }>) : [];
-        return hooks.flatMap((h, i) => (h.clientConfig?.caBundle === caBundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle }]));
+        return hooks.flatMap((h, i) =>
+          h.clientConfig?.caBundle === caBundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle }],
+        );
       });
     }
     for (const name of this.opts.crds) {

@@ -12,10 +12,14 @@ import { createCertificate, type KeyPair } from "./x509.js";
 const HOUR = 3_600_000;
 const t = new Date(Date.now() - 60_000);
 const ca = await createCertificate({ commonName: "ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
-const leaf = (): Promise<KeyPair> => createCertificate({ commonName: "leaf", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, ca);
+const leaf = (): Promise<KeyPair> =>
+  createCertificate({ commonName: "leaf", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, ca);
 
 function writePair(dir: string, pair: KeyPair): void {
-  for (const [f, data] of [[KEY_FILE, pair.keyPem], [CERT_FILE, pair.certPem]] as const) {
+  for (const [f, data] of [
+    [KEY_FILE, pair.keyPem],
+    [CERT_FILE, pair.certPem],
+  ] as const) {
     writeFileSync(join(dir, `.${f}.tmp`), data);
     renameSync(join(dir, `.${f}.tmp`), join(dir, f));
   }
@@ -23,12 +27,15 @@ function writePair(dir: string, pair: KeyPair): void {
 
 function post(port: number, path: string, body: unknown): Promise<{ status: number; body: unknown; serial: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: "POST", ca: ca.certPem, agent: false, headers: { "content-type": "application/json" } }, (res) => {
-      const serial = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber;
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, serial }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, path, method: "POST", ca: ca.certPem, agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        const serial = (res.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate().serialNumber;
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, serial }));
+      },
+    );
     req.on("error", reject);
     req.end(JSON.stringify(body));
   });
@@ -44,10 +51,25 @@ describe("WebhookServer", () => {
   test("serves admission and conversion, and swaps the certificate when the files change", async () => {
     const dir = mkdtempSync(join(tmpdir(), "whsrv-"));
     writePair(dir, await leaf());
-    server = new WebhookServer({ host: "127.0.0.1", port: 0, certDir: dir, namespace: "metallb-system", lister: { list: () => Promise.resolve([]) }, log: silentLogger, reloadDebounceMs: 10 });
+    server = new WebhookServer({
+      host: "127.0.0.1",
+      port: 0,
+      certDir: dir,
+      namespace: "metallb-system",
+      lister: { list: () => Promise.resolve([]) },
+      log: silentLogger,
+      reloadDebounceMs: 10,
+    });
     const port = await server.start();
-    const pool = { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "p", namespace: "metallb-system" }, spec: { addresses: ["bad"] } };
-    const review = { request: { uid: "1", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE", name: "p", object: pool } };
+    const pool = {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "IPAddressPool",
+      metadata: { name: "p", namespace: "metallb-system" },
+      spec: { addresses: ["bad"] },
+    };
+    const review = {
+      request: { uid: "1", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE", name: "p", object: pool },
+    };
     const first = await post(port, "/validate-metallb-io-v1beta1-ipaddresspool", review);
     expect(first.body).toMatchObject({ kind: "AdmissionReview", response: { uid: "1", allowed: false } });
     const conv = await post(port, "/convert", { request: { uid: "2", desiredAPIVersion: "metallb.io/v1beta2", objects: [] } });

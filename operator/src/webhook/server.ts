@@ -220,7 +220,14 @@ export async function startOperatorWebhook(o: OperatorWebhookOptions): Promise<R
     });
     await rotator.start();
   }
-  const server = new WebhookServer({ host: o.host ?? "0.0.0.0", port: o.port ?? 9443, certDir, namespace: o.namespace, lister: kubeLister(o.kc, o.namespace), log });
+  const server = new WebhookServer({
+    host: o.host ?? "0.0.0.0",
+    port: o.port ?? 9443,
+    certDir,
+    namespace: o.namespace,
+    lister: kubeLister(o.kc, o.namespace),
+    log,
+  });
   await server.start();
   return {
     server,

@@ -35,7 +35,12 @@ const path = (kind: string, version: string, name?: string, ns = METALLB_NS): st
 
 const defaultVersion = (kind: string): string => (kind === "BGPPeer" ? "v1beta2" : "v1beta1");
 
-async function create(kind: string, name: string, spec: Obj, opts: { version?: string; ns?: string; annotations?: Record<string, string> } = {}): Promise<RawResponse> {
+async function create(
+  kind: string,
+  name: string,
+  spec: Obj,
+  opts: { version?: string; ns?: string; annotations?: Record<string, string> } = {},
+): Promise<RawResponse> {
   const version = opts.version ?? defaultVersion(kind);
   const ns = opts.ns ?? METALLB_NS;
   const metadata = { name, namespace: ns, ...(opts.annotations !== undefined ? { annotations: opts.annotations } : {}) };
@@ -93,11 +98,14 @@ async function requestWithWarnings(method: string, p: string, body: unknown): Pr
 /** Connects to the webhook server trusting only `caBundle` (base64 PEM, as injected) and returns the served cert. */
 function handshake(caBundle: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: hook.server.port, path: "/healthz", ca: Buffer.from(caBundle, "base64").toString(), agent: false }, (res) => {
-      const cert = (res.socket as TLSSocket).getPeerX509Certificate();
-      res.resume();
-      res.on("end", () => resolve(cert?.toString() ?? ""));
-    });
+    const req = request(
+      { host: "127.0.0.1", port: hook.server.port, path: "/healthz", ca: Buffer.from(caBundle, "base64").toString(), agent: false },
+      (res) => {
+        const cert = (res.socket as TLSSocket).getPeerX509Certificate();
+        res.resume();
+        res.on("end", () => resolve(cert?.toString() ?? ""));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -105,7 +113,9 @@ function handshake(caBundle: string): Promise<string> {
 
 /** The caBundles the apiserver holds: every webhook of the configuration and the CRD's conversion. */
 async function injectedBundles(): Promise<string[]> {
-  const vwc = (await kubeRequest(env.kc, "GET", `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${CONFIG}`)).body as { webhooks: Array<{ clientConfig: { caBundle?: string } }> };
+  const vwc = (await kubeRequest(env.kc, "GET", `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${CONFIG}`)).body as {
+    webhooks: Array<{ clientConfig: { caBundle?: string } }>;
+  };
   const crd = (await kubeRequest(env.kc, "GET", CRD)).body as { spec: { conversion: { webhook: { clientConfig: { caBundle?: string } } } } };
   return [...vwc.webhooks.map((w) => w.clientConfig.caBundle ?? ""), crd.spec.conversion.webhook.clientConfig.caBundle ?? ""];
 }
@@ -131,16 +141,26 @@ beforeAll(async () => {
   await hook.rotator?.check(); // the targets exist now: inject the CA bundle
 
   // Canaries: the apiserver picks up webhook configurations and CRD changes asynchronously.
-  await waitFor("validating webhook active", async () => {
-    const res = await create("IPAddressPool", "canary", { addresses: ["not-an-ip"] });
-    return res.status === 403 && statusMessage(res).includes("denied the request") ? true : undefined;
-  }, 30_000, 200);
+  await waitFor(
+    "validating webhook active",
+    async () => {
+      const res = await create("IPAddressPool", "canary", { addresses: ["not-an-ip"] });
+      return res.status === 403 && statusMessage(res).includes("denied the request") ? true : undefined;
+    },
+    30_000,
+    200,
+  );
   await mustCreate("BGPPeer", "canary-conv", { myASN: 64500, peerASN: 64501, peerAddress: "198.51.100.250", connectTime: "5s" });
-  await waitFor("conversion webhook active", async () => {
-    const res = await kubeRequest(kc, "GET", path("BGPPeer", "v1beta1", "canary-conv"));
-    const annotations = (res.body as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
-    return res.status === 200 && annotations[V1BETA2_FIELDS_ANNOTATION] !== undefined ? true : undefined;
-  }, 30_000, 200);
+  await waitFor(
+    "conversion webhook active",
+    async () => {
+      const res = await kubeRequest(kc, "GET", path("BGPPeer", "v1beta1", "canary-conv"));
+      const annotations = (res.body as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
+      return res.status === 200 && annotations[V1BETA2_FIELDS_ANNOTATION] !== undefined ? true : undefined;
+    },
+    30_000,
+    200,
+  );
   expect((await del("BGPPeer", "canary-conv")).status).toBe(200);
 }, 120_000);
 
@@ -155,7 +175,11 @@ describe("validating webhooks refuse every rule family with object, field and re
     expectDenied(await create("IPAddressPool", "pool-b", { addresses: ["10.10.0.128/25"] }), "spec.addresses[0]", "overlaps with already defined CIDR");
     await mustCreate("IPAddressPool", "pool-c", { addresses: ["10.20.0.0/24"] });
     expectDenied(await update("IPAddressPool", "pool-c", (s) => (s["addresses"] = ["10.10.0.0/16"])), "IPAddressPool/", "overlaps");
-    expectDenied(await create("IPAddressPool", "pool-x", { addresses: ["10.30.0.0/24"] }, { ns: "elsewhere" }), "IPAddressPool/pool-x metadata.namespace", "resource must be created in metallb-system namespace");
+    expectDenied(
+      await create("IPAddressPool", "pool-x", { addresses: ["10.30.0.0/24"] }, { ns: "elsewhere" }),
+      "IPAddressPool/pool-x metadata.namespace",
+      "resource must be created in metallb-system namespace",
+    );
   });
 
   test("L2 advertisements: duplicate pools", async () => {
@@ -163,7 +187,11 @@ describe("validating webhooks refuse every rule family with object, field and re
   });
 
   test("BGP advertisements: aggregation length, LOCAL_PREF conflict, bad community", async () => {
-    expectDenied(await create("BGPAdvertisement", "agg-33", { aggregationLength: 33 }), "BGPAdvertisement/agg-33 spec.aggregationLength", "invalid aggregation length 33");
+    expectDenied(
+      await create("BGPAdvertisement", "agg-33", { aggregationLength: 33 }),
+      "BGPAdvertisement/agg-33 spec.aggregationLength",
+      "invalid aggregation length 33",
+    );
     expectDenied(
       await create("BGPAdvertisement", "agg-wide", { ipAddressPools: ["pool-a"], aggregationLength: 16 }),
       "BGPAdvertisement/agg-wide",
@@ -171,9 +199,17 @@ describe("validating webhooks refuse every rule family with object, field and re
     );
     await mustCreate("IPAddressPool", "lp-pool", { addresses: ["10.50.0.0/24"] });
     await mustCreate("BGPAdvertisement", "lp-100", { ipAddressPools: ["lp-pool"], localPref: 100 });
-    expectDenied(await create("BGPAdvertisement", "lp-200", { ipAddressPools: ["lp-pool"], localPref: 200 }), "BGPAdvertisement/lp-", "invalid local preference");
+    expectDenied(
+      await create("BGPAdvertisement", "lp-200", { ipAddressPools: ["lp-pool"], localPref: 200 }),
+      "BGPAdvertisement/lp-",
+      "invalid local preference",
+    );
     await mustCreate("BGPAdvertisement", "lp-200-agg", { ipAddressPools: ["lp-pool"], localPref: 200, aggregationLength: 25 }); // differs by aggregation: allowed
-    expectDenied(await create("BGPAdvertisement", "bad-comm", { communities: ["70000:1"] }), "BGPAdvertisement/bad-comm spec.communities[0]", "invalid community");
+    expectDenied(
+      await create("BGPAdvertisement", "bad-comm", { communities: ["70000:1"] }),
+      "BGPAdvertisement/bad-comm spec.communities[0]",
+      "invalid community",
+    );
     expectDenied(await create("Community", "comms", { communities: [{ name: "bad", value: "65536:1" }] }), "Community/comms", "invalid community value");
     expectDenied(await create("Community", "large", { communities: [{ name: "l", value: "big:1:2:3" }] }), "Community/large", "large");
   });
@@ -182,20 +218,32 @@ describe("validating webhooks refuse every rule family with object, field and re
     const base = { myASN: 64500, peerASN: 64501, peerAddress: "192.0.2.1" };
     expectDenied(await create("BGPPeer", "no-asn", { myASN: 64500, peerAddress: "192.0.2.2" }), "BGPPeer/no-asn", "missing peer ASN and dynamicASN");
     expectDenied(await create("BGPPeer", "both-asn", { ...base, dynamicASN: "external" }), "BGPPeer/both-asn", "both peer ASN and dynamicASN specified");
-    expectDenied(await create("BGPPeer", "ibgp-mh", { ...base, peerASN: 64500, ebgpMultiHop: true }), "BGPPeer/ibgp-mh", "invalid ebgp-multihop parameter set for an ibgp peer");
+    expectDenied(
+      await create("BGPPeer", "ibgp-mh", { ...base, peerASN: 64500, ebgpMultiHop: true }),
+      "BGPPeer/ibgp-mh",
+      "invalid ebgp-multihop parameter set for an ibgp peer",
+    );
     expectDenied(await create("BGPPeer", "hold-2s", { ...base, holdTime: "2s" }), "BGPPeer/hold-2s spec.holdTime", "must be 0 or >=3s");
     expectDenied(await create("BGPPeer", "ka-hold", { ...base, holdTime: "30s", keepaliveTime: "40s" }), "BGPPeer/ka-hold", "must be lower than holdTime");
     expectDenied(await create("BGPPeer", "no-addr", { myASN: 64500, peerASN: 64501 }), "BGPPeer/no-addr", "peer has no Address or Interface specified");
     expectDenied(await create("BGPPeer", "v1-bad", { ...base, peerAddress: "not-an-ip" }, { version: "v1beta1" }), "BGPPeer/v1-bad", "invalid BGPPeer address");
 
     for (const n of ["node-1", "node-2"]) {
-      const res = await kubeRequest(env.kc, "POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { "kubernetes.io/hostname": n } } });
+      const res = await kubeRequest(env.kc, "POST", "/api/v1/nodes", {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: n, labels: { "kubernetes.io/hostname": n } },
+      });
       expect([201, 409]).toContain(res.status);
     }
     const on = (node: string): Obj => ({ nodeSelectors: [{ matchLabels: { "kubernetes.io/hostname": node } }] });
     await mustCreate("BGPPeer", "dup-a", { ...base, peerAddress: "192.0.2.50", ...on("node-1") });
     await mustCreate("BGPPeer", "dup-other-node", { ...base, peerAddress: "192.0.2.50", ...on("node-2") });
-    expectDenied(await create("BGPPeer", "dup-b", { ...base, peerAddress: "192.0.2.50", ...on("node-1") }), "BGPPeer/dup-", "FRR mode doesn't support duplicate BGPPeers selecting the same node");
+    expectDenied(
+      await create("BGPPeer", "dup-b", { ...base, peerAddress: "192.0.2.50", ...on("node-1") }),
+      "BGPPeer/dup-",
+      "FRR mode doesn't support duplicate BGPPeers selecting the same node",
+    );
   });
 
   test("BFD profiles: the CRD refuses out-of-range values, the webhook accepts valid ones", async () => {
@@ -206,9 +254,22 @@ describe("validating webhooks refuse every rule family with object, field and re
   });
 
   test("deprecation warnings reach the client", async () => {
-    const mp = { apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", metadata: { name: "mp-peer" }, spec: { myASN: 64500, peerASN: 64502, peerAddress: "192.0.2.60", disableMP: true } };
-    expect(await requestWithWarnings("POST", path("BGPPeer", "v1beta2"), mp)).toEqual({ status: 201, warnings: ["spec.disableMP is deprecated: use spec.dualStackAddressFamily instead"] });
-    const v1 = { apiVersion: "metallb.io/v1beta1", kind: "BGPPeer", metadata: { name: "v1-warned" }, spec: { myASN: 64500, peerASN: 64503, peerAddress: "192.0.2.61" } };
+    const mp = {
+      apiVersion: "metallb.io/v1beta2",
+      kind: "BGPPeer",
+      metadata: { name: "mp-peer" },
+      spec: { myASN: 64500, peerASN: 64502, peerAddress: "192.0.2.60", disableMP: true },
+    };
+    expect(await requestWithWarnings("POST", path("BGPPeer", "v1beta2"), mp)).toEqual({
+      status: 201,
+      warnings: ["spec.disableMP is deprecated: use spec.dualStackAddressFamily instead"],
+    });
+    const v1 = {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "BGPPeer",
+      metadata: { name: "v1-warned" },
+      spec: { myASN: 64500, peerASN: 64503, peerAddress: "192.0.2.61" },
+    };
     const got = await requestWithWarnings("POST", path("BGPPeer", "v1beta1"), v1);
     expect(got.status).toBe(201);
     expect(got.warnings).toContain("metallb.io/v1beta1 BGPPeer is deprecated; use metallb.io/v1beta2");
@@ -217,11 +278,23 @@ describe("validating webhooks refuse every rule family with object, field and re
 
 describe("valid objects in any order", () => {
   test("a peer before its BFD profile and Secret, an advertisement before its pool and community alias", async () => {
-    await mustCreate("BGPPeer", "early-peer", { myASN: 64500, peerASN: 64510, peerAddress: "192.0.2.70", bfdProfile: "late-bfd", passwordSecret: { name: "late-secret" } });
+    await mustCreate("BGPPeer", "early-peer", {
+      myASN: 64500,
+      peerASN: 64510,
+      peerAddress: "192.0.2.70",
+      bfdProfile: "late-bfd",
+      passwordSecret: { name: "late-secret" },
+    });
     await mustCreate("BGPAdvertisement", "early-adv", { ipAddressPools: ["late-pool"], communities: ["late-alias"] });
     await mustCreate("L2Advertisement", "early-l2", { ipAddressPools: ["late-pool"] });
     await mustCreate("BFDProfile", "late-bfd", { receiveInterval: 300 });
-    const secret = { apiVersion: "v1", kind: "Secret", type: "kubernetes.io/basic-auth", metadata: { name: "late-secret", namespace: METALLB_NS }, stringData: { password: "pw" } };
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "kubernetes.io/basic-auth",
+      metadata: { name: "late-secret", namespace: METALLB_NS },
+      stringData: { password: "pw" },
+    };
     expect((await kubeRequest(env.kc, "POST", `/api/v1/namespaces/${METALLB_NS}/secrets`, secret)).status).toBe(201);
     await mustCreate("IPAddressPool", "late-pool", { addresses: ["10.60.0.0/24"] });
     await mustCreate("Community", "late-communities", { communities: [{ name: "late-alias", value: "64500:100" }] });
@@ -241,7 +314,12 @@ describe("BFDProfile delete protection", () => {
 describe("BGPPeer conversion", () => {
   const strip = (o: Obj): Obj => {
     const m = o["metadata"] as Obj;
-    return { apiVersion: o["apiVersion"], kind: o["kind"], metadata: { name: m["name"], namespace: m["namespace"], annotations: m["annotations"] }, spec: o["spec"] };
+    return {
+      apiVersion: o["apiVersion"],
+      kind: o["kind"],
+      metadata: { name: m["name"], namespace: m["namespace"], annotations: m["annotations"] },
+      spec: o["spec"],
+    };
   };
 
   test("a v1beta1 peer round-trips through the v1beta2 storage without loss", async () => {
@@ -262,14 +340,24 @@ describe("BGPPeer conversion", () => {
     };
     await mustCreate("BGPPeer", "v1-peer", spec, { version: "v1beta1", annotations: { team: "net" } });
     const asV1 = await get("BGPPeer", "v1-peer", "v1beta1");
-    expect(strip(asV1)).toEqual({ apiVersion: "metallb.io/v1beta1", kind: "BGPPeer", metadata: { name: "v1-peer", namespace: METALLB_NS, annotations: { team: "net" } }, spec });
+    expect(strip(asV1)).toEqual({
+      apiVersion: "metallb.io/v1beta1",
+      kind: "BGPPeer",
+      metadata: { name: "v1-peer", namespace: METALLB_NS, annotations: { team: "net" } },
+      spec,
+    });
     const asV2 = await get("BGPPeer", "v1-peer", "v1beta2");
     expect(asV2["spec"]).toEqual({ ...spec, disableMP: false, dualStackAddressFamily: false }); // v1beta2 schema defaults
     expect((asV2["metadata"] as Obj)["annotations"]).toEqual({ team: "net" });
   });
 
   test("v1beta2-only fields survive a read-modify-write through v1beta1", async () => {
-    const v2only = { connectTime: "5s", enableGracefulRestart: true, dualStackAddressFamily: true, passwordSecret: { name: "late-secret", namespace: METALLB_NS } };
+    const v2only = {
+      connectTime: "5s",
+      enableGracefulRestart: true,
+      dualStackAddressFamily: true,
+      passwordSecret: { name: "late-secret", namespace: METALLB_NS },
+    };
     await mustCreate("BGPPeer", "v2-peer", { myASN: 64500, peerASN: 64540, peerAddress: "192.0.2.100", ...v2only });
     const asV1 = await get("BGPPeer", "v2-peer", "v1beta1");
     expect(Object.keys(asV1["spec"] as Obj).sort()).toEqual(["myASN", "peerASN", "peerAddress", "peerPort"]);

@@ -9,7 +9,13 @@ import { createCertificate } from "./x509.js";
 
 const HOUR = 3_600_000;
 const now = new Date("2026-11-23T12:00:00Z");
-const ca = await createCertificate({ commonName: "metallb-webhook-ca", organizations: ["metallb"], notBefore: now, notAfter: new Date(now.getTime() + 24 * HOUR), isCA: true });
+const ca = await createCertificate({
+  commonName: "metallb-webhook-ca",
+  organizations: ["metallb"],
+  notBefore: now,
+  notAfter: new Date(now.getTime() + 24 * HOUR),
+  isCA: true,
+});
 const leaf = await createCertificate(
   {
     commonName: "metallb-webhook-service.metallb-system.svc",
@@ -50,7 +56,14 @@ describe("createCertificate", () => {
 
   test("a client certificate: clientAuth, every organization in the subject (the apiserver reads them as groups)", async () => {
     const client = await createCertificate(
-      { commonName: "admin", organizations: ["system:masters", "team"], notBefore: now, notAfter: new Date(now.getTime() + HOUR), isCA: false, usage: "client" },
+      {
+        commonName: "admin",
+        organizations: ["system:masters", "team"],
+        notBefore: now,
+        notAfter: new Date(now.getTime() + HOUR),
+        isCA: false,
+        usage: "client",
+      },
       ca,
     );
     const cert = new X509Certificate(client.certPem);
@@ -71,7 +84,16 @@ describe("createCertificate", () => {
     writeFileSync(join(dir, "ca.pem"), ca.certPem);
     writeFileSync(join(dir, "leaf.pem"), leaf.certPem);
     const attime = String(Math.floor(now.getTime() / 1000) + 60);
-    const verified = execFileSync("openssl", ["verify", "-attime", attime, "-purpose", "sslserver", "-CAfile", join(dir, "ca.pem"), join(dir, "leaf.pem")]).toString();
+    const verified = execFileSync("openssl", [
+      "verify",
+      "-attime",
+      attime,
+      "-purpose",
+      "sslserver",
+      "-CAfile",
+      join(dir, "ca.pem"),
+      join(dir, "leaf.pem"),
+    ]).toString();
     expect(verified.trim()).toBe(`${join(dir, "leaf.pem")}: OK`);
     const text = execFileSync("openssl", ["x509", "-noout", "-text", "-in", join(dir, "leaf.pem")]).toString();
     expect(text).toContain("ecdsa-with-SHA256");
@@ -85,7 +107,10 @@ describe("createCertificate", () => {
     // The test's clock is "now", but the TLS stack uses the real clock: issue a fresh pair valid around the real time.
     const t = new Date(Date.now() - 60_000);
     const liveCa = await createCertificate({ commonName: "live-ca", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: true });
-    const live = await createCertificate({ commonName: "live", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] }, liveCa);
+    const live = await createCertificate(
+      { commonName: "live", notBefore: t, notAfter: new Date(t.getTime() + HOUR), isCA: false, ipAddresses: ["127.0.0.1"] },
+      liveCa,
+    );
     const server = createServer({ cert: live.certPem, key: live.keyPem }, (s) => s.end("hello"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;

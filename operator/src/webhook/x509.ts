@@ -53,7 +53,10 @@ async function extensions(req: CertificateRequest, publicKey: webcrypto.CryptoKe
   else exts.push(await x509.AuthorityKeyIdentifierExtension.create(publicKey, false, crypto));
   if (!req.isCA) {
     exts.push(new x509.ExtendedKeyUsageExtension([req.usage === "client" ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth]));
-    const names = [...(req.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })), ...(req.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value }))];
+    const names = [
+      ...(req.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+      ...(req.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+    ];
     if (names.length > 0) exts.push(new x509.SubjectAlternativeNameExtension(names));
   }
   return exts;
@@ -67,7 +70,9 @@ export async function createCertificate(req: CertificateRequest, issuer?: KeyPai
   const keys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
   const issuerCert = issuer === undefined ? undefined : new x509.X509Certificate(issuer.certPem);
   const signingKey =
-    issuer === undefined ? keys.privateKey : await crypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(issuer.keyPem), KEY_ALGORITHM, false, ["sign"]);
+    issuer === undefined
+      ? keys.privateKey
+      : await crypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(issuer.keyPem), KEY_ALGORITHM, false, ["sign"]);
   const subject = subjectName(req);
   const cert = await x509.X509CertificateGenerator.create(
     {

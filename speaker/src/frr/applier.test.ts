@@ -12,9 +12,11 @@ interface Entry {
 }
 
 function memoryLogger(entries: Entry[]): Logger {
-  const at = (level: string) => (fields: LogFields, msg: string): void => {
-    entries.push({ level, fields, msg });
-  };
+  const at =
+    (level: string) =>
+    (fields: LogFields, msg: string): void => {
+      entries.push({ level, fields, msg });
+    };
   const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: () => logger };
   return logger;
 }
@@ -64,7 +66,11 @@ describe("FrrApplier", () => {
     frr.onBatch = () => `frr version 8.4.4\n${A}end\n`;
     const r = await applier.apply(A);
     expect(r).toMatchObject({ changed: true, ok: true, deletions: 0, additions: 3 });
-    expect(frr.calls.map((c) => c.slice(2))).toEqual([["-c", "show running-config"], ["-f", expect.any(String)], ["-c", "show running-config"]]);
+    expect(frr.calls.map((c) => c.slice(2))).toEqual([
+      ["-c", "show running-config"],
+      ["-f", expect.any(String)],
+      ["-c", "show running-config"],
+    ]);
     expect(frr.calls[0]?.slice(0, 2)).toEqual(["--vty_socket", dir]);
     expect(frr.batches).toEqual(["router bgp 64512\n neighbor 10.0.0.1 remote-as 64500\n neighbor 10.0.0.1 password s3cr3t\nexit\n"]);
     expect(readFileSync(join(dir, "frr.conf"), "utf8")).toBe(A);

@@ -106,7 +106,10 @@ export class FrrApplier {
       if (residual.empty) {
         this.lastApplied = newText;
         const result = { changed: true, deletions: batch.deletions, additions: batch.additions, durationMs: took(), ok: true };
-        this.opts.log.info({ op: "frrApply", deletions: result.deletions, additions: result.additions, durationMs: result.durationMs }, "FRR configuration applied");
+        this.opts.log.info(
+          { op: "frrApply", deletions: result.deletions, additions: result.additions, durationMs: result.durationMs },
+          "FRR configuration applied",
+        );
         return result;
       }
       this.lastApplied = undefined;
@@ -138,7 +141,10 @@ export class FrrApplier {
     try {
       const file = join(dir, "batch.conf");
       await writeFile(file, batch.script, { mode: 0o600 });
-      this.opts.log.debug({ op: "frrApply", attempt, deletions: batch.deletions, additions: batch.additions, batch: forLog(batch.script) }, "running vtysh batch");
+      this.opts.log.debug(
+        { op: "frrApply", attempt, deletions: batch.deletions, additions: batch.additions, batch: forLog(batch.script) },
+        "running vtysh batch",
+      );
       const r = await this.vtysh(["-f", file]);
       const output = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => l.trim() !== "");
       if (r.code !== 0) {

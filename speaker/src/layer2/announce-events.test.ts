@@ -7,7 +7,12 @@ const failed = (service: string, ip: string, node = "n1"): object => ({
   reason: "announceFailed",
   message: `the interfaces specified by LB IP "${ip}" doesn't exist in assigned node "${node}" with protocol "layer2"`,
 });
-const assigned = (service: string, node = "n1"): object => ({ service, type: "Normal", reason: "nodeAssigned", message: `announcing from node "${node}" with protocol "layer2"` });
+const assigned = (service: string, node = "n1"): object => ({
+  service,
+  type: "Normal",
+  reason: "nodeAssigned",
+  message: `announcing from node "${node}" with protocol "layer2"`,
+});
 
 describe("AnnounceEventTracker: one Event per transition", () => {
   test("failed, failed again (no churn), interface appears (nodeAssigned), stays announced", () => {

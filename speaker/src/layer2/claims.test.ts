@@ -54,7 +54,13 @@ describe("socket filters and probes", () => {
   });
 
   test("an ARP probe has sender IP 0.0.0.0 and is broadcast", () => {
-    expect(parseArp(buildArpProbe(OWN, VIP))).toMatchObject({ op: "request", senderIP: { value: 0n }, targetIP: VIP, senderMac: OWN, ethDst: "ff:ff:ff:ff:ff:ff" });
+    expect(parseArp(buildArpProbe(OWN, VIP))).toMatchObject({
+      op: "request",
+      senderIP: { value: 0n },
+      targetIP: VIP,
+      senderMac: OWN,
+      ethDst: "ff:ff:ff:ff:ff:ff",
+    });
     expect(buildArp).toBeDefined();
   });
 

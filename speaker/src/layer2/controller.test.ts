@@ -46,7 +46,13 @@ const IFACES: NodeInterface[] = [
   { name: "eth0", mac: "02:00:00:00:00:01" },
   { name: "eth1", mac: "02:00:00:00:00:02" },
 ];
-const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({ ip: ip(text), services, candidates, candidateCount: candidates.length, interfaces });
+const entry = (text: string, candidates: string[], interfaces: string[] = [], services = ["apps/web"]): L2NodeEntry => ({
+  ip: ip(text),
+  services,
+  candidates,
+  candidateCount: candidates.length,
+  interfaces,
+});
 
 function setup(opts: { allow?: string[]; ready?: boolean; ifaces?: () => NodeInterface[] } = {}): {
   ctl: L2Controller;
@@ -207,7 +213,9 @@ describe("L2Controller", () => {
     hooks?.claim?.({ ip: ip("10.111.0.200"), mac: "02:66:00:00:00:01", kind: "arpReply" });
     hooks?.claim?.({ ip: ip("10.111.0.200"), mac: "02:66:00:00:00:01", kind: "arpReply" });
     expect(s.dups).toEqual([{ ip: "10.111.0.200", mac: "02:66:00:00:00:01", iface: "eth0", kind: "arpReply", services: ["apps/web"] }]);
-    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_duplicate_responders_total")).toContain('metallb_ts_layer2_duplicate_responders_total{ip="10.111.0.200"} 2');
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_duplicate_responders_total")).toContain(
+      'metallb_ts_layer2_duplicate_responders_total{ip="10.111.0.200"} 2',
+    );
     hooks?.request?.(ip("10.111.0.200"), "arp");
     hooks?.reply?.(ip("10.111.0.200"), "arp");
     expect(await s.registry.getSingleMetricAsString("metallb_layer2_responses_sent")).toContain('{ip="10.111.0.200"} 1');
@@ -276,7 +284,12 @@ describe("L2Controller", () => {
     jest.advanceTimersByTime(10_000 + 200); // the interface rescan, then the takeover probe goes unanswered
     expect(s.ctl.ownedIPs()).toEqual(["10.111.0.201"]);
     expect([...(s.responders.get("foo")?.owned.keys() ?? [])]).toEqual(["10.111.0.201"]);
-    const assigned = (service: string): ServiceEvent => ({ service, type: "Normal", reason: "nodeAssigned", message: 'announcing from node "node1" with protocol "layer2"' });
+    const assigned = (service: string): ServiceEvent => ({
+      service,
+      type: "Normal",
+      reason: "nodeAssigned",
+      message: 'announcing from node "node1" with protocol "layer2"',
+    });
     expect(s.events.slice(2)).toEqual([assigned("apps/web"), assigned("apps/web-b")]);
     s.ctl.reelect();
     expect(s.events).toHaveLength(4);

@@ -137,10 +137,30 @@ export class L2Controller {
     const r = [opts.registry];
     this.m = {
       announced: speakerAnnouncedGauge(opts.registry),
-      requests: new Counter({ name: "metallb_layer2_requests_received", help: "Number of layer2 requests received for owned IPs", labelNames: ["ip"], registers: r }),
-      responses: new Counter({ name: "metallb_layer2_responses_sent", help: "Number of layer2 responses sent for owned IPs", labelNames: ["ip"], registers: r }),
-      gratuitous: new Counter({ name: "metallb_layer2_gratuitous_sent", help: "Number of gratuitous layer2 packets sent for owned IPs", labelNames: ["ip"], registers: r }),
-      duplicates: new Counter({ name: "metallb_ts_layer2_duplicate_responders_total", help: "Frames from another station claiming an IP this node announces", labelNames: ["ip"], registers: r }),
+      requests: new Counter({
+        name: "metallb_layer2_requests_received",
+        help: "Number of layer2 requests received for owned IPs",
+        labelNames: ["ip"],
+        registers: r,
+      }),
+      responses: new Counter({
+        name: "metallb_layer2_responses_sent",
+        help: "Number of layer2 responses sent for owned IPs",
+        labelNames: ["ip"],
+        registers: r,
+      }),
+      gratuitous: new Counter({
+        name: "metallb_layer2_gratuitous_sent",
+        help: "Number of gratuitous layer2 packets sent for owned IPs",
+        labelNames: ["ip"],
+        registers: r,
+      }),
+      duplicates: new Counter({
+        name: "metallb_ts_layer2_duplicate_responders_total",
+        help: "Frames from another station claiming an IP this node announces",
+        labelNames: ["ip"],
+        registers: r,
+      }),
       owned: new Gauge({ name: "metallb_ts_layer2_owned_ips", help: "IPs this node currently answers for", registers: r }),
     };
   }
@@ -219,7 +239,10 @@ export class L2Controller {
         if (w !== undefined && w.ifaces.includes(iface)) continue;
         this.responders.get(iface)?.removeIP(cur.entry.ip);
         cur.ifaces.delete(iface);
-        this.opts.log.info({ ip: formatIP(cur.entry.ip), iface, reason: this.lastReason.get(key)?.split("|")[0], fence: tracker.fenceStatus(now).reason }, "withdrawn");
+        this.opts.log.info(
+          { ip: formatIP(cur.entry.ip), iface, reason: this.lastReason.get(key)?.split("|")[0], fence: tracker.fenceStatus(now).reason },
+          "withdrawn",
+        );
         changed = true;
       }
       if (cur.ifaces.size === 0 || w === undefined) {

@@ -20,7 +20,15 @@ function node(name: string, address: string): Node {
   const registry = new Registry();
   const tracker = new LivenessTracker({ self: name, incarnation: 1, startMs: performance.now() });
   const n: Node = { tracker, registry, accepted: 0, transport: undefined as unknown as HeartbeatTransport };
-  n.transport = new HeartbeatTransport({ tracker, port: PORT, bindAddress: address, clock: () => performance.now(), log: silentLogger, registry, onAccepted: () => n.accepted++ });
+  n.transport = new HeartbeatTransport({
+    tracker,
+    port: PORT,
+    bindAddress: address,
+    clock: () => performance.now(),
+    log: silentLogger,
+    registry,
+    onAccepted: () => n.accepted++,
+  });
   return n;
 }
 

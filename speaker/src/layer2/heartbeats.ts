@@ -5,7 +5,14 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { Counter, type Registry } from "prom-client";
-import { decodeHeartbeat, encodeHeartbeat, HEARTBEAT_MIN_KEY_BYTES, type HeartbeatDecodeError, type LivenessTracker, type ObserveResult } from "../../../model/src/layer2/heartbeat.js";
+import {
+  decodeHeartbeat,
+  encodeHeartbeat,
+  HEARTBEAT_MIN_KEY_BYTES,
+  type HeartbeatDecodeError,
+  type LivenessTracker,
+  type ObserveResult,
+} from "../../../model/src/layer2/heartbeat.js";
 import type { Logger } from "../../../shell/src/logger.js";
 
 export interface SpeakerAddress {
@@ -50,7 +57,11 @@ export class HeartbeatTransport {
       labelNames: ["reason"],
       registers: [opts.registry],
     });
-    this.received = new Counter({ name: "metallb_ts_layer2_heartbeats_received_total", help: "Layer 2 heartbeats accepted from peers", registers: [opts.registry] });
+    this.received = new Counter({
+      name: "metallb_ts_layer2_heartbeats_received_total",
+      help: "Layer 2 heartbeats accepted from peers",
+      registers: [opts.registry],
+    });
     this.sent = new Counter({ name: "metallb_ts_layer2_heartbeats_sent_total", help: "Layer 2 heartbeats sent to peers", registers: [opts.registry] });
   }
 

@@ -69,11 +69,15 @@ export class L2Speaker {
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
-    this.tracker = new LivenessTracker({ self: opts.nodeName, incarnation: Date.now(), startMs: this.clock(), ...(opts.timing !== undefined ? { timing: opts.timing } : {}) });
+    this.tracker = new LivenessTracker({
+      self: opts.nodeName,
+      incarnation: Date.now(),
+      startMs: this.clock(),
+      ...(opts.timing !== undefined ? { timing: opts.timing } : {}),
+    });
     this.writer = new ApiWriter(opts.kc, { component: "metallb-speaker" });
     this.status = new L2StatusSync({ kc: opts.kc, nodeName: opts.nodeName, namespace: opts.namespace, log, onApiSuccess: () => this.apiContact() });
-    const openResponder: ResponderFactory =
-      opts.openResponder ?? ((ifname, hooks) => new L2Responder({ ifname, hooks, log }));
+    const openResponder: ResponderFactory = opts.openResponder ?? ((ifname, hooks) => new L2Responder({ ifname, hooks, log }));
     this.controller = new L2Controller({
       nodeName: opts.nodeName,
       tracker: this.tracker,
@@ -118,7 +122,9 @@ export class L2Speaker {
   setInputs(nodes: readonly NodeAnnouncement[], services: readonly ServiceAnnouncement[]): void {
     this.nodes = nodes;
     this.services = services;
-    const peers = nodes.flatMap((n) => (n.address === null ? [] : [{ node: n.node, address: n.address }])).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    const peers = nodes
+      .flatMap((n) => (n.address === null ? [] : [{ node: n.node, address: n.address }]))
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     const peersText = JSON.stringify(peers);
     if (peersText !== this.peersText) {
       this.peersText = peersText;

@@ -69,9 +69,7 @@ export function loadRawSocketAddon(path?: string): NativeAddon {
   if (process.platform !== "linux") throw new RawSocketAddonError(`raw AF_PACKET sockets need Linux, not ${process.platform}`);
   const file = path !== undefined ? resolve(path) : findRawSocketAddon();
   if (file === undefined || !existsSync(file)) {
-    throw new RawSocketAddonError(
-      `the raw socket addon is not built (${path ?? ADDON_RELATIVE_PATH} not found): run \`npm run build:native\``,
-    );
+    throw new RawSocketAddonError(`the raw socket addon is not built (${path ?? ADDON_RELATIVE_PATH} not found): run \`npm run build:native\``);
   }
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;

@@ -59,7 +59,10 @@ describe("L2Responder hooks (fake sockets)", () => {
     expect(sent).toHaveLength(1);
     arp?.(Buffer.from(buildGratuitousArp("02:66:00:00:00:01", ip("10.111.0.200"), "reply")), PacketType.broadcast);
     ndp?.(Buffer.from(buildUnsolicitedNA("02:66:00:00:00:01", ip("fd00:111::9"))), PacketType.multicast);
-    expect(claims.map((c) => `${formatIP(c.ip)} ${c.mac} ${c.kind}`)).toEqual(["10.111.0.200 02:66:00:00:00:01 arpReply", "fd00:111::9 02:66:00:00:00:01 neighborAdvertisement"]);
+    expect(claims.map((c) => `${formatIP(c.ip)} ${c.mac} ${c.kind}`)).toEqual([
+      "10.111.0.200 02:66:00:00:00:01 arpReply",
+      "fd00:111::9 02:66:00:00:00:01 neighborAdvertisement",
+    ]);
     expect(r.sendProbe(ip("10.111.0.200"))).toBe(1);
     expect(parseArp(sent.at(-1) ?? new Uint8Array())).toMatchObject({ op: "request", senderIP: { value: 0n } });
     expect(r.sendProbe(ip("fd00:111::200"))).toBe(1);

@@ -105,7 +105,12 @@ export class L2StatusSync {
       const [svcNs = "", svcName = ""] = w.service.split("/");
       const name = l2StatusName(nodeName, w.service);
       keep.add(name);
-      const status = { node: nodeName, serviceName: svcName, serviceNamespace: svcNs, ...(w.interfaces.length > 0 ? { interfaces: w.interfaces.map((n) => ({ name: n })) } : {}) };
+      const status = {
+        node: nodeName,
+        serviceName: svcName,
+        serviceNamespace: svcNs,
+        ...(w.interfaces.length > 0 ? { interfaces: w.interfaces.map((n) => ({ name: n })) } : {}),
+      };
       const cur = items.find((o) => o.metadata?.name === name);
       if (cur !== undefined && sameStatus(cur.status, status)) continue;
       if (cur === undefined) {
