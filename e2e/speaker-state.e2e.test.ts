@@ -210,4 +210,15 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
       await waitFor(`${n}'s series removed`, async () => ((await announced(n)).length === 0 ? true : undefined), 10_000, 100);
     }
   }, 60_000);
+
+  test("IPAddressPool status is the operator's: a hand-edited counter is put back", async () => {
+    const path = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/public`;
+    type PoolStatus = { availableIPv4?: number; assignedIPv4?: number };
+    const status = async (): Promise<PoolStatus> => ((await kubeRequest(kc, "GET", path)).body as { status?: PoolStatus }).status ?? {};
+    const want = await waitFor("the pool's counters", async () => ((await status()).availableIPv4 !== undefined ? status() : undefined), 10_000, 100);
+    expect(want.availableIPv4).not.toBe(99);
+    const res = await kubeRequest(kc, "PATCH", `${path}/status`, { status: { availableIPv4: 99 } }, "application/merge-patch+json");
+    expect(res.status).toBe(200);
+    await waitFor("availableIPv4 put back", async () => ((await status()).availableIPv4 === want.availableIPv4 ? true : undefined), 10_000, 100);
+  }, 30_000);
 });

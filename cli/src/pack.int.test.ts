@@ -2,9 +2,9 @@
 // prefix with `npm install -g --prefix`, and the command run by name from that prefix's bin/ (through the shell, as
 // a GitOps pipeline runs it). Dependencies come from the local npm cache, else the registry.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { run } from "../../testenv/src/proc.js";
 
@@ -35,6 +35,12 @@ describe("metallb-ts installed from the packed package", () => {
     expect(packed).toContain("dist/cli/src/main.js");
     expect(packed).toContain("dist/frr-templates/src/templates.generated.js");
     expect(packed.filter((p) => p.startsWith("dist/testenv/") || p.includes(".test.") || p.startsWith("dist/e2e/"))).toEqual([]);
+    // Every relative import of a packed module is packed too (a missing one only fails when the command runs).
+    const missing = packed
+      .filter((p) => p.endsWith(".js"))
+      .flatMap((p) => [...readFileSync(join(root, p), "utf8").matchAll(/from "(\.{1,2}\/[^"]+)"/g)].map((m) => posix.join(posix.dirname(p), m[1] ?? "")))
+      .filter((p) => !packed.includes(p));
+    expect([...new Set(missing)]).toEqual([]);
   });
 
   test("bin/metallb-ts is a link to the CLI, found by name", async () => {
