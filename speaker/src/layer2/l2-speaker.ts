@@ -61,7 +61,7 @@ export class L2Speaker {
   private nodes: readonly NodeAnnouncement[] = [];
   private services: readonly ServiceAnnouncement[] = [];
   /**
-   * Nodes whose candidacy is ranked: this node and every node seen alive since the inputs last changed. Only they can
+   * Nodes whose candidacy is ranked: this node and every node seen alive since this speaker started. Only they can
    * be the first live candidate, and ranking every node for every IP would cost O(IPs × nodes).
    */
   private readonly ranked = new Set<string>();
