@@ -215,8 +215,18 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     const path = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/ipaddresspools/public`;
     type PoolStatus = { availableIPv4?: number; assignedIPv4?: number };
     const status = async (): Promise<PoolStatus> => ((await kubeRequest(kc, "GET", path)).body as { status?: PoolStatus }).status ?? {};
-    const want = await waitFor("the pool's counters", async () => ((await status()).availableIPv4 !== undefined ? status() : undefined), 10_000, 100);
-    expect(want.availableIPv4).not.toBe(99);
+    // The previous test deleted the pool's only Service: wait until the operator has published that (counters are
+    // batched), so the value read here is the operator's current one.
+    const want = await waitFor(
+      "the pool's counters with nothing assigned",
+      async () => {
+        const st = await status();
+        return st.assignedIPv4 === 0 && st.availableIPv4 !== undefined ? st : undefined;
+      },
+      10_000,
+      100,
+    );
+    expect(want.availableIPv4).toBe(256);
     const res = await kubeRequest(kc, "PATCH", `${path}/status`, { status: { availableIPv4: 99 } }, "application/merge-patch+json");
     expect(res.status).toBe(200);
     await waitFor("availableIPv4 put back", async () => ((await status()).availableIPv4 === want.availableIPv4 ? true : undefined), 10_000, 100);
