@@ -239,11 +239,6 @@ export class Operator {
     await this.services.drain();
   }
 
-  /** Entries per announcement shard (tests, benchmarks). */
-  shardSizes(): number[] {
-    return this.shards.sizes();
-  }
-
   private becomeLeader(): void {
     if (this.stopped) return;
     this.deps.log.info({ identity: this.deps.settings.identity }, "leading: re-parsing the configuration and re-registering assigned IPs");

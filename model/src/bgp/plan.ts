@@ -261,4 +261,4 @@ export function planBgpAnnouncements(config: Config, services: readonly BgpServi
   );
 }
 
-export { nodeRouterID, sessionsForNode } from "../announce/plan.js";
+export { nodeRouterID } from "../announce/plan.js";

@@ -1,7 +1,6 @@
 // Views of Services, EndpointSlices and Nodes for announcement planning, parsed from raw API objects (pure).
-import type { BgpServiceView, NodeView } from "../bgp/plan.js";
+import type { NodeView } from "../bgp/plan.js";
 import type { NodeInfo } from "../config/types.js";
-import { ANNOTATION_ALLOCATED_FROM_POOL, serviceSnapshotFromObject } from "../service/snapshot.js";
 
 export const EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -49,25 +48,6 @@ export function servingNodesByService(slices: readonly unknown[]): Map<string, S
   return out;
 }
 
-/** A LoadBalancer Service holding IPs, as the planners see it; null for anything else. */
-export function announcedServiceView(raw: unknown, servingNodes: ReadonlyMap<string, ReadonlySet<string>>): BgpServiceView | null {
-  const snap = serviceSnapshotFromObject(raw);
-  if (snap === null || !snap.isLoadBalancer || snap.ingressIPs.length === 0) return null;
-  const meta = isObj(raw) && isObj(raw.metadata) ? raw.metadata : {};
-  const pool = strMap(meta.annotations)[ANNOTATION_ALLOCATED_FROM_POOL];
-  if (pool === undefined) return null;
-  const spec = isObj(raw) && isObj(raw.spec) ? raw.spec : {};
-  return {
-    key: snap.view.key,
-    ips: [...snap.ingressIPs],
-    pool,
-    labels: snap.view.labels,
-    sharingKey: snap.view.sharingKey,
-    externalTrafficPolicy: spec.externalTrafficPolicy === "Local" ? "Local" : "Cluster",
-    nodesWithServingEndpoints: [...(servingNodes.get(snap.view.key) ?? [])].sort(),
-  };
-}
-
 /** A Node's `status.addresses` as the node half needs them (raw Node object). */
 export function nodeInfoFromObject(raw: unknown): NodeInfo | null {
   if (!isObj(raw) || !isObj(raw.metadata) || typeof raw.metadata.name !== "string") return null;
@@ -76,11 +56,4 @@ export function nodeInfoFromObject(raw: unknown): NodeInfo | null {
     isObj(a) && typeof a.type === "string" && typeof a.address === "string" ? [{ type: a.type, address: a.address }] : [],
   );
   return { name: raw.metadata.name, addresses };
-}
-
-/** A node's address for speaker heartbeats: its first InternalIP (raw Node object). */
-export function nodeInternalAddress(raw: unknown): string | null {
-  if (!isObj(raw) || !isObj(raw.status) || !Array.isArray(raw.status.addresses)) return null;
-  for (const a of raw.status.addresses) if (isObj(a) && a.type === "InternalIP" && typeof a.address === "string") return a.address;
-  return null;
 }

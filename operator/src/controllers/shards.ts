@@ -70,11 +70,6 @@ export class ShardPublisher {
     return [...this.shards.values()].flatMap((s) => [...s.published.keys()]);
   }
 
-  /** Largest shard by entries (metrics, tests). */
-  sizes(): number[] {
-    return [...this.shards.values()].map((s) => s.published.size);
-  }
-
   async reconcile(indexText: string): Promise<Outcome> {
     const index = Number(indexText);
     const s = this.shards.get(index);
