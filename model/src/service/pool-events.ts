@@ -2,6 +2,7 @@
 // controller owns it): a status that differs from the allocator's counters, e.g. edited by hand, is put back; a
 // change of the status alone (our own status writes included) does not re-parse the configuration, which depends
 // only on the pool's spec and labels (advertisements select pools by label).
+import { canonicalJson } from "../canonical-json.js";
 import { poolStatusFromObject, samePoolStatus, type PoolStatus } from "./status.js";
 
 export type InformerVerb = "add" | "update" | "delete";
@@ -20,17 +21,8 @@ export interface PoolEventWork {
   publishStatus: boolean;
 }
 
-/** JSON with object keys sorted. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v ?? null, (_k, val: unknown) =>
-    typeof val === "object" && val !== null && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
-}
-
 /** What the configuration reads of a pool: its spec and its labels. */
-export const poolConfigKey = (o: PoolObject): string => canonical({ spec: o.spec, labels: o.metadata?.labels ?? {} });
+export const poolConfigKey = (o: PoolObject): string => canonicalJson({ spec: o.spec, labels: o.metadata?.labels ?? {} });
 
 /**
  * The work one pool event asks for. `lastConfigKey`: poolConfigKey of the pool at its previous event (undefined when

@@ -72,12 +72,3 @@ export const KEYS = {
   node: "node/",
   shard: "shard/",
 } as const;
-
-/** JSON with object keys sorted, to compare what we want with what the API returns. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    typeof val === "object" && val !== null && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
-}

@@ -6,7 +6,8 @@ import { planNodeAnnouncement } from "../../../model/src/announce/plan.js";
 import { nodeInfoFromObject, nodeViewFromObject } from "../../../model/src/node-config/views.js";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
-import { MANAGED_BY, NODE_CONFIG_API, canonicalJson, type OperatorContext } from "./context.js";
+import { MANAGED_BY, NODE_CONFIG_API, type OperatorContext } from "./context.js";
+import { canonicalJson } from "../../../model/src/canonical-json.js";
 
 export class NodeConfigController {
   /** Node → canonical JSON of the spec last written (the cache may lag behind our own writes). */

@@ -5,7 +5,8 @@
 import { shardName, shardOf, type ServiceEntrySpec } from "../../../model/src/announce/contract.js";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
-import { KEYS, MANAGED_BY, NODE_CONFIG_API, canonicalJson, type OperatorContext } from "./context.js";
+import { KEYS, MANAGED_BY, NODE_CONFIG_API, type OperatorContext } from "./context.js";
+import { canonicalJson } from "../../../model/src/canonical-json.js";
 
 export const DEFAULT_ANNOUNCEMENT_SHARDS = 64;
 /** Changes to one shard are batched this long (a burst of creates becomes one patch per shard). */
