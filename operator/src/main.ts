@@ -31,13 +31,7 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   });
   started.exits = exits;
   // A signal during startup exits at once (the cause is logged); once running, the operator stops gracefully.
-  const running: { stop?: () => Promise<void> } = {};
-  exits.onSignal(() => {
-    (running.stop ?? (() => Promise.resolve()))().then(
-      () => process.exit(0),
-      (e: unknown) => exits.fail(1, "shutdown failed", { err: e }),
-    );
-  });
+  const running = exits.stopOnSignal();
 
   let speakerWorkload: WorkloadObject[] | undefined;
   if (s.speakerWorkload !== undefined) {
@@ -86,11 +80,12 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   await operator.start();
   clearTimeout(startup);
 
-  running.stop = () =>
+  running.whenRunning(() =>
     operator
       .stop()
       .then(() => webhook?.stop())
-      .then(() => server.close());
+      .then(() => server.close()),
+  );
 }
 
 const started: { exits?: ExitReasons } = {};

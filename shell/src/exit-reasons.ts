@@ -187,6 +187,11 @@ export interface ExitReasons {
   fail(code: number, cause: string, fields?: Record<string, unknown>): never;
   /** Calls `shutdown` on the first of the signals (default SIGTERM, SIGINT, SIGHUP); a second one exits 1 at once. */
   onSignal(shutdown: (signal: NodeJS.Signals) => void): void;
+  /**
+   * onSignal for a process that stops gracefully once running: on the first signal it runs the stop given to
+   * `whenRunning` (before that, nothing: a signal during startup exits at once), then exits 0; a failed stop exits 1.
+   */
+  stopOnSignal(): { whenRunning(stop: () => Promise<void>): void };
 }
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
@@ -294,5 +299,16 @@ export function installExitReasons(opts: ExitReasonsOptions): ExitReasons {
     }
   };
 
-  return { restarts, record, fail, onSignal };
+  const stopOnSignal = (): { whenRunning(stop: () => Promise<void>): void } => {
+    let stop: () => Promise<void> = () => Promise.resolve();
+    onSignal(() => {
+      stop().then(
+        () => proc.exit(0),
+        (e: unknown) => fail(1, "shutdown failed", { err: e }),
+      );
+    });
+    return { whenRunning: (s) => (stop = s) };
+  };
+
+  return { restarts, record, fail, onSignal, stopOnSignal };
 }

@@ -37,13 +37,7 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   });
   started.exits = exits;
   // A signal during startup exits at once (the cause is logged); once running, the speaker stops gracefully.
-  const running: { stop?: () => Promise<void> } = {};
-  exits.onSignal(() => {
-    (running.stop ?? (() => Promise.resolve()))().then(
-      () => process.exit(0),
-      (e: unknown) => exits.fail(1, "shutdown failed", { err: e }),
-    );
-  });
+  const running = exits.stopOnSignal();
   // vtysh reads its vtysh.conf next to frr.conf (integrated configuration).
   const vtyshArgs = ["--vty_socket", frrDir, "--config_dir", dirname(frrConfig)];
   const kc = new k8s.KubeConfig();
@@ -73,7 +67,7 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   await speaker.start();
   ready = true;
   log.info({ port: server.port }, "speaker started");
-  running.stop = () => speaker.stop().then(() => server.close());
+  running.whenRunning(() => speaker.stop().then(() => server.close()));
 }
 
 const started: { exits?: ExitReasons } = {};
