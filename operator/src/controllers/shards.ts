@@ -3,7 +3,7 @@
 // one entry (plus the shard's count), batched per shard for a few milliseconds, so a Service change writes one small
 // patch whatever the number of nodes, and an unchanged Service writes nothing.
 import { shardName, shardOf, type ServiceEntrySpec } from "../../../model/src/announce/contract.js";
-import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
+import { kubeRequest, statusMessage, type RawResponse } from "../../../shell/src/kube-raw.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
 import { KEYS, MANAGED_BY, NODE_CONFIG_API, type OperatorContext } from "./context.js";
 import { canonicalJson } from "../../../model/src/canonical-json.js";
@@ -77,38 +77,32 @@ export class ShardPublisher {
     if (s === undefined || s.dirty.size === 0) return DONE;
     const batch = new Map(s.dirty);
     s.dirty.clear();
-    const count = (): number => {
-      let n = s.published.size;
-      for (const [k, v] of batch) n += v === null ? (s.published.has(k) ? -1 : 0) : s.published.has(k) ? 0 : 1;
-      return n;
-    };
-    const services = Object.fromEntries(batch);
-    let res;
+    // The shard's entries once this batch is written: its count, and its whole body when it must be created.
+    const after = new Map(s.published);
+    for (const [k, v] of batch) {
+      if (v === null) after.delete(k);
+      else after.set(k, canonicalJson(v));
+    }
+    const patch = (): Promise<RawResponse> =>
+      kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: after.size, services: Object.fromEntries(batch) } }, "application/merge-patch+json");
+    let res: RawResponse;
     if (!s.exists) {
-      const all: Record<string, ServiceEntrySpec> = {};
-      for (const [k, v] of s.published) all[k] = JSON.parse(v) as ServiceEntrySpec;
-      for (const [k, v] of batch)
-        if (v === null) delete all[k];
-        else all[k] = v;
+      const services = Object.fromEntries([...after].map(([k, text]) => [k, JSON.parse(text) as ServiceEntrySpec]));
       res = await kubeRequest(this.ctx.kc, "POST", this.path(), {
         apiVersion: "metallb-ts.dev/v1alpha1",
         kind: "AnnouncementShard",
         metadata: { name: shardName(index), namespace: this.ctx.settings.namespace, labels: MANAGED_BY },
-        spec: { shard: index, count: Object.keys(all).length, services: all },
+        spec: { shard: index, count: after.size, services },
       });
-      if (res.status === 409) {
-        // Created meanwhile (cache lag): patch instead.
-        s.exists = true;
-        res = await kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: count(), services } }, "application/merge-patch+json");
-      }
+      // Created meanwhile (cache lag): patch instead.
+      if (res.status === 409) res = await patch();
     } else {
-      res = await kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: count(), services } }, "application/merge-patch+json");
+      res = await patch();
       if (res.status === 404) {
         // Deleted behind our back: recreate it whole.
         s.exists = false;
-        for (const [k, v] of batch) if (!s.dirty.has(k)) s.dirty.set(k, v);
-        for (const [k, v] of s.published) if (!s.dirty.has(k)) s.dirty.set(k, JSON.parse(v) as ServiceEntrySpec);
         s.published.clear();
+        for (const [k, text] of after) if (!s.dirty.has(k)) s.dirty.set(k, JSON.parse(text) as ServiceEntrySpec);
         return { kind: "retry", reason: `${shardName(index)} was deleted` };
       }
     }
@@ -118,11 +112,8 @@ export class ShardPublisher {
       return { kind: "retry", reason: `${shardName(index)}: ${statusMessage(res)}` };
     }
     s.exists = true;
-    for (const [k, v] of batch) {
-      if (v === null) s.published.delete(k);
-      else s.published.set(k, canonicalJson(v));
-    }
-    this.ctx.log.debug({ shard: shardName(index), changed: batch.size, services: s.published.size }, "published announcement shard");
+    s.published = after;
+    this.ctx.log.debug({ shard: shardName(index), changed: batch.size, services: after.size }, "published announcement shard");
     return DONE;
   }
 }
