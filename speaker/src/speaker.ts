@@ -390,12 +390,13 @@ export class Speaker {
       return { kind: "failed", reason: message };
     }
     this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
-    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
     if (text === this.lastApplied) {
       this.syncAnnouncedSeries(plan.services, services);
       this.kickServiceStatuses();
       return DONE;
     }
+    // Only for the logs: a configuration that did not change is not hashed again.
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
     if (this.deps.frr === undefined) return DONE;
     const socketDir = this.deps.settings.frrSocketDir;
     const notRunning = socketDir === undefined ? [] : frrDaemonsMissing(cfg, (d) => existsSync(join(socketDir, `${d}.vty`)));
