@@ -3,6 +3,7 @@ import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import { parseFlags } from "../../shell/src/flags.js";
 import type { ClusterResources, ResourceKind } from "../../model/src/config/types.js";
+import { emptyClusterResources } from "../../model/src/config/resources.js";
 
 /** The I/O `runValidate` needs, injected so that it can be unit-tested without a file system. */
 export interface ValidateIO {
@@ -116,20 +117,6 @@ async function collectFile(file: string, io: ValidateIO, into: Collected): Promi
   docs.forEach((doc, i) => addDocument(doc, `${file}:${i + 1}`, into));
 }
 
-function emptyLists<T>(): Record<ResourceList, T[]> {
-  return {
-    pools: [],
-    l2Advertisements: [],
-    bgpAdvertisements: [],
-    bgpPeers: [],
-    bfdProfiles: [],
-    communities: [],
-    secrets: [],
-    nodes: [],
-    namespaces: [],
-  };
-}
-
 function summary(collected: Collected, files: number): string {
   const counts = Object.entries(KINDS)
     .map(([kind, { list }]) => [kind, collected.lists[list].length] as const)
@@ -155,7 +142,7 @@ export async function runValidate(argv: readonly string[], io: ValidateIO): Prom
     io.stderr("validate: no files or directories given");
     return 1;
   }
-  const collected: Collected = { lists: emptyLists<unknown>(), locations: emptyLists<string>(), errors: [], documents: 0 };
+  const collected: Collected = { lists: emptyClusterResources(), locations: emptyClusterResources<string>(), errors: [], documents: 0 };
   const files = await expandPaths(paths, io, collected.errors);
   for (const file of files) await collectFile(file, io, collected);
   const result = parseConfig(collected.lists);

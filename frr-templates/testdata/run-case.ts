@@ -4,6 +4,7 @@ import { planBgpAnnouncements, type BgpServiceView, type NodeBgpPlan, type NodeV
 import { parseConfig } from "../../model/src/config/parse-config.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import type { ClusterResources, Config, NodeAddress } from "../../model/src/config/types.js";
+import { emptyClusterResources } from "../../model/src/config/resources.js";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
 import { parseIP } from "../../model/src/net/ip.js";
@@ -32,17 +33,7 @@ const KINDS: Readonly<Record<string, keyof ClusterResources>> = {
 };
 
 function resourcesOf(c: GoldenCase): ClusterResources {
-  const parts: Record<keyof ClusterResources, unknown[]> = {
-    pools: [],
-    l2Advertisements: [],
-    bgpAdvertisements: [],
-    bgpPeers: [],
-    bfdProfiles: [],
-    communities: [],
-    secrets: [],
-    nodes: [],
-    namespaces: [],
-  };
+  const parts = emptyClusterResources();
   for (const r of c.resources) {
     const key = KINDS[String(r["kind"])];
     if (key === undefined) throw new Error(`case resource of unknown kind ${String(r["kind"])}`);

@@ -17,6 +17,6 @@ export const LIST_OF_KIND: Readonly<Record<ResourceKind, ResourceList>> = Object
 });
 
 /** A ClusterResources with every list empty (fresh arrays, so callers may push into them). */
-export function emptyClusterResources(): Record<ResourceList, unknown[]> {
+export function emptyClusterResources<T = unknown>(): Record<ResourceList, T[]> {
   return { pools: [], l2Advertisements: [], bgpAdvertisements: [], bgpPeers: [], bfdProfiles: [], communities: [], secrets: [], nodes: [], namespaces: [] };
 }
