@@ -1,13 +1,12 @@
 // Restart safety and leader failover with real operator processes (the compiled main.js) on a real apiserver.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
-import { run, sleep, waitFor } from "../../testenv/src/proc.js";
-import { createService, deleteService, ensureNamespace, METALLB_NS, pool } from "../../testenv/src/objects.js";
+import { run, sleep, spawnLogged, waitFor } from "../../testenv/src/proc.js";
+import { assignedIPs, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");
@@ -18,13 +17,14 @@ interface Proc {
 }
 
 function startOperator(name: string, args: readonly string[]): Proc {
-  const log = join(env.cp.info.dir, `${name}.log`);
-  const fd = openSync(log, "a");
-  const child = spawn(process.execPath, [main, "--metrics-addr=127.0.0.1:0", "--webhook-mode=disabled", `--identity=${name}`, ...args], {
-    env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath },
-    stdio: ["ignore", fd, fd],
-  });
-  closeSync(fd);
+  const child = spawnLogged(
+    process.execPath,
+    [main, "--metrics-addr=127.0.0.1:0", "--webhook-mode=disabled", `--identity=${name}`, ...args],
+    join(env.cp.info.dir, `${name}.log`),
+    {
+      env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath },
+    },
+  );
   return { child, name };
 }
 
@@ -35,16 +35,7 @@ async function kill(p: Proc, sig: NodeJS.Signals): Promise<void> {
   await done;
 }
 
-/** ns/name → IPs of every Service in a namespace. */
-async function assignments(ns: string): Promise<Map<string, string[]>> {
-  const res = await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${ns}/services`);
-  const items = (res.body as { items: Array<{ metadata: { name: string }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }> }).items;
-  return new Map(items.map((s) => [s.metadata.name, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]));
-}
-
-function assigned(m: Map<string, string[]>): Map<string, string> {
-  return new Map([...m].filter(([, ips]) => ips.length > 0).map(([k, ips]) => [k, ips.join(",")]));
-}
+const assignments = (ns: string): Promise<Map<string, string[]>> => serviceIPs(env.kc, ns);
 
 function duplicates(m: Map<string, string>): string[] {
   const seen = new Map<string, string>();
@@ -64,7 +55,7 @@ async function settle(ns: string, count: number, quietMs = 1_000): Promise<Map<s
   return waitFor(
     `${count} Services with IPs in ${ns}, stable`,
     async () => {
-      const a = assigned(await assignments(ns));
+      const a = assignedIPs(await assignments(ns));
       const text = JSON.stringify([...a].sort());
       if (text !== last) {
         last = text;

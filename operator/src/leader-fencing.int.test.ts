@@ -4,14 +4,14 @@
 // the pooled client every API call of the process goes through) — none after the freeze, while it logged writes
 // before it; and on the apiserver the Lease stays with the new leader and no IP changes.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
-import { run, waitFor } from "../../testenv/src/proc.js";
-import { createService, ensureNamespace, METALLB_NS, pool } from "../../testenv/src/objects.js";
+import { run, spawnLogged, waitFor } from "../../testenv/src/proc.js";
+import { assignedIPs, createService, ensureNamespace, METALLB_NS, pool, serviceIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");
@@ -27,12 +27,9 @@ interface Proc {
 
 function startOperator(name: string): Proc {
   const log = join(env.cp.info.dir, `fence-${name}.log`);
-  const fd = openSync(log, "a");
-  const child = spawn(process.execPath, [main, "--metrics-addr=127.0.0.1:0", "--webhook-mode=disabled", `--identity=${name}`, ...ARGS], {
+  const child = spawnLogged(process.execPath, [main, "--metrics-addr=127.0.0.1:0", "--webhook-mode=disabled", `--identity=${name}`, ...ARGS], log, {
     env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath },
-    stdio: ["ignore", fd, fd],
   });
-  closeSync(fd);
   return { child, name, log };
 }
 
@@ -67,13 +64,7 @@ async function lease(): Promise<LeaseView> {
   return { holder: spec?.holderIdentity ?? "", transitions: spec?.leaseTransitions ?? 0 };
 }
 
-async function assignments(ns: string): Promise<Map<string, string>> {
-  const res = await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${ns}/services`);
-  const items = (res.body as { items: Array<{ metadata: { name: string }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }> }).items;
-  return new Map(
-    items.map((s): [string, string] => [s.metadata.name, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).join(",")]).filter(([, ip]) => ip !== ""),
-  );
-}
+const assignments = async (ns: string): Promise<Map<string, string>> => assignedIPs(await serviceIPs(env.kc, ns));
 
 async function allAssigned(ns: string, count: number): Promise<Map<string, string>> {
   return waitFor(

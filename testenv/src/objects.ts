@@ -84,6 +84,18 @@ export interface ServiceState {
   pool: string | undefined;
 }
 
+/** name → LoadBalancer IPs of every Service in a namespace (empty when none yet). */
+export async function serviceIPs(kc: k8s.KubeConfig, ns: string): Promise<Map<string, string[]>> {
+  const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/services`);
+  const items = (res.body as { items: Array<{ metadata: { name: string }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }> }).items;
+  return new Map(items.map((s) => [s.metadata.name, (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]));
+}
+
+/** The Services of serviceIPs that hold IPs, as name → "ip[,ip]". */
+export function assignedIPs(m: ReadonlyMap<string, readonly string[]>): Map<string, string> {
+  return new Map([...m].filter(([, ips]) => ips.length > 0).map(([k, ips]) => [k, ips.join(",")]));
+}
+
 export async function serviceState(kc: k8s.KubeConfig, ns: string, name: string): Promise<ServiceState> {
   const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/services/${name}`);
   const o = res.body as { metadata: { annotations?: Record<string, string> }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } };
