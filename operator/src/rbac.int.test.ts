@@ -231,6 +231,65 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
     });
     expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 60_000);
+
+  test("Secrets: reads those of its namespace, rewrites only its own by name; a user's password Secret cannot be changed or deleted", async () => {
+    const opKc = creds.operator.kubeConfig();
+    const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
+    const can = async (verb: string, name?: string, namespace = METALLB_NS): Promise<boolean> => {
+      const res = await kubeRequest(opKc, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { namespace, verb, resource: "secrets", ...(name !== undefined ? { name } : {}) } },
+      });
+      return (res.body as { status?: { allowed?: boolean } }).status?.allowed === true;
+    };
+    // What it may still do: read the Secrets of its namespace (BGPPeers name password Secrets freely), create (cannot
+    // be limited by name), update its two rewritten Secrets.
+    const allowed = [
+      ["get", "peer-pw"],
+      ["list", undefined],
+      ["watch", undefined],
+      ["create", undefined],
+      ["update", "metallb-webhook-cert"],
+      ["update", "metallb-ts-bgp-passwords"],
+    ] as const;
+    const refused = [
+      ["update", "peer-pw"],
+      ["patch", "peer-pw"],
+      ["delete", "peer-pw"],
+      ["update", "metallb-ts-l2-key"],
+      ["patch", "metallb-webhook-cert"],
+      ["delete", "metallb-webhook-cert"],
+      ["delete", "metallb-ts-bgp-passwords"],
+      ["deletecollection", undefined],
+    ] as const;
+    for (const [verb, name] of allowed) expect([verb, name, await can(verb, name)]).toEqual([verb, name, true]);
+    for (const [verb, name] of refused) expect([verb, name, await can(verb, name)]).toEqual([verb, name, false]);
+    expect(await can("get", "anything", "apps")).toBe(false);
+
+    // The same refusals as real requests on the user's password Secret, which stays as it was.
+    const pw = (await get(`${secrets}/peer-pw`)) as { metadata: Obj; data: Record<string, string> };
+    const put = await kubeRequest(opKc, "PUT", `${secrets}/peer-pw`, { ...pw, data: { password: Buffer.from("stolen").toString("base64") } });
+    const patch = await kubeRequest(opKc, "PATCH", `${secrets}/peer-pw`, { data: { password: "" } }, "application/merge-patch+json");
+    const del = await kubeRequest(opKc, "DELETE", `${secrets}/peer-pw`);
+    expect([put.status, patch.status, del.status]).toEqual([403, 403, 403]);
+    expect(((await get(`${secrets}/peer-pw`)) as { data: Record<string, string> }).data).toEqual(pw.data);
+    expect((await kubeRequest(opKc, "GET", `/api/v1/namespaces/apps/secrets`)).status).toBe(403);
+
+    // Its own rewrite works with these rules: a changed password reaches metallb-ts-bgp-passwords (an update by name).
+    expect((await kubeRequest(env.kc, "PATCH", `${secrets}/peer-pw`, { stringData: { password: "rotated" } }, "application/merge-patch+json")).status).toBe(
+      200,
+    );
+    await waitFor(
+      "the rotated password in metallb-ts-bgp-passwords",
+      async () => {
+        const got = (await get(`${secrets}/metallb-ts-bgp-passwords`)) as { data?: Record<string, string> };
+        return got.data?.["peer-pw"] === Buffer.from("rotated").toString("base64") ? true : undefined;
+      },
+      20_000,
+    );
+    expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
+  }, 60_000);
 });
 
 describe("the speaker with its ServiceAccount", () => {
@@ -269,6 +328,10 @@ describe("the speaker with its ServiceAccount", () => {
     expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).status).toBe(200);
     for (const path of [`${secrets}/metallb-webhook-cert`, `${secrets}/peer-pw`, secrets])
       expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 403]);
+    // Nor write any Secret, its two included.
+    const own = (await kubeRequest(env.kc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).body as Obj;
+    expect((await kubeRequest(spKc, "PUT", `${secrets}/metallb-ts-bgp-passwords`, own)).status).toBe(403);
+    expect((await kubeRequest(spKc, "DELETE", `${secrets}/metallb-ts-l2-key`)).status).toBe(403);
     const status = { apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-rbac", namespace: METALLB_NS } };
     expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
     expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);
