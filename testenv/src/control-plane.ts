@@ -102,7 +102,8 @@ export class ControlPlane implements ApiServerHandle {
   private constructor(
     readonly info: ControlPlaneInfo,
     private readonly etcd: ChildProcess,
-    private readonly apiserver: ChildProcess,
+    private apiserver: ChildProcess,
+    private readonly apiserverControl: { spawn: () => ChildProcess; ready: (child: ChildProcess, timeoutMs: number) => Promise<void> },
   ) {
     this.removeExitHook = addExitHook(() => this.killNow());
   }
@@ -149,19 +150,15 @@ export class ControlPlane implements ApiServerHandle {
       log(`etcd ready on 127.0.0.1:${etcdClient} (${Date.now() - t0} ms)`);
       const audit = opts.auditPolicy === undefined ? undefined : auditArgs(dir, opts.auditPolicy);
       const args = [...apiserverArgs(dir, pki, etcdClient, apiPort), ...(audit?.args ?? []), ...(opts.extraApiserverArgs ?? [])];
-      apiserver = spawnLogged(join(binDir, "kube-apiserver"), args, join(dir, "kube-apiserver.log"));
-      writeFileSync(join(dir, "kube-apiserver.pid"), `${apiserver.pid ?? ""}\n`);
+      const spawnApiServer = (): ChildProcess => {
+        const child = spawnLogged(join(binDir, "kube-apiserver"), args, join(dir, "kube-apiserver.log"));
+        writeFileSync(join(dir, "kube-apiserver.pid"), `${child.pid ?? ""}\n`);
+        return child;
+      };
+      apiserver = spawnApiServer();
       const server = `https://127.0.0.1:${apiPort}`;
-      const child = apiserver;
-      await waitFor(
-        "kube-apiserver /readyz",
-        async () => {
-          if (child.exitCode !== null) throw new Error(`kube-apiserver exited ${child.exitCode}; see ${join(dir, "kube-apiserver.log")}`);
-          return (await httpsGetOk(`${server}/readyz`, pki)) ? true : undefined;
-        },
-        timeoutMs,
-        200,
-      );
+      const ready = (child: ChildProcess, ms: number): Promise<void> => apiServerReady(child, server, pki, dir, ms);
+      await ready(apiserver, timeoutMs);
       log(`kube-apiserver ready at ${server} (${Date.now() - t0} ms)`);
       const kubeconfigPath = join(dir, "admin.kubeconfig");
       writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki), { mode: 0o600 });
@@ -176,6 +173,7 @@ export class ControlPlane implements ApiServerHandle {
         },
         etcd,
         apiserver,
+        { spawn: spawnApiServer, ready },
       );
       try {
         const crdDirs = opts.crdDirs ?? [join(repoRoot(), "config", "crd", "bases"), join(repoRoot(), "config", "crd", "metallb-ts")];
@@ -201,6 +199,22 @@ export class ControlPlane implements ApiServerHandle {
     await Promise.all([terminate(this.apiserver.pid ?? 0, 5_000), exited(this.apiserver)]);
     await Promise.all([terminate(this.etcd.pid ?? 0, 5_000), exited(this.etcd)]);
     if (opts.keepDir !== true) rmSync(this.info.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * An apiserver outage: stops kube-apiserver alone (SIGTERM, SIGKILL after 5 s); etcd keeps running with the data.
+   * Clients see connections reset and then refused until {@link startApiServer}.
+   */
+  async stopApiServer(): Promise<void> {
+    await Promise.all([terminate(this.apiserver.pid ?? 0, 5_000), exited(this.apiserver)]);
+  }
+
+  /** Starts kube-apiserver again after {@link stopApiServer}, with the same flags, port and PKI, and waits for /readyz. */
+  async startApiServer(timeoutMs = 120_000): Promise<void> {
+    if (this.apiserver.exitCode === null && this.apiserver.signalCode === null) throw new Error("kube-apiserver is still running");
+    this.apiserver = this.apiserverControl.spawn();
+    this.info.apiserverPid = this.apiserver.pid ?? 0;
+    await this.apiserverControl.ready(this.apiserver, timeoutMs);
   }
 
   /** Synchronous last-resort kill, for process exit. */
@@ -311,6 +325,18 @@ function kubeconfigYaml(server: string, pki: Pki): string {
 async function httpGetOk(url: string): Promise<true | undefined> {
   const res = await fetch(url);
   return res.ok ? true : undefined;
+}
+
+async function apiServerReady(child: ChildProcess, server: string, pki: Pki, dir: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    "kube-apiserver /readyz",
+    async () => {
+      if (child.exitCode !== null) throw new Error(`kube-apiserver exited ${child.exitCode}; see ${join(dir, "kube-apiserver.log")}`);
+      return (await httpsGetOk(`${server}/readyz`, pki)) ? true : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 function httpsGetOk(url: string, pki: Pki): Promise<boolean> {
