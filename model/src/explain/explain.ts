@@ -265,7 +265,7 @@ function explainAnnouncement(input: ExplainInput, alloc: Allocator, svc: Explain
 
 const FIXES: Readonly<Record<NotAnnouncedReason, (pool: string) => string>> = {
   noAdvertisementForPool: (pool) =>
-    `create an L2Advertisement or a BGPAdvertisement whose ipAddressPools (or ipAddressPoolSelectors) select pool ${q(pool)}, or none of them to select every pool`,
+    `create an L2Advertisement or a BGPAdvertisement whose ipAddressPools (or ipAddressPoolSelectors) select pool ${q(pool)} (one that names no pool selects every pool)`,
   serviceSelectorsDoNotMatch: () => "label the Service so that an advertisement's serviceSelectors match it, or relax those serviceSelectors",
   sharedIPWithServiceSelector: () =>
     "remove the serviceSelectors of the L2Advertisements selecting the Service, or stop sharing its IP (metallb.io/allow-shared-ip)",
