@@ -114,4 +114,33 @@ describe("NotAnnounced Event and metallb-ts explain", () => {
     await waitFor("ARP reply from the owner", async () => ((await arping()).includes(mac) ? true : undefined), 20_000, 200);
     expect((await events("NotAnnounced")).map((x) => x.count ?? 1)).toEqual([1]);
   });
+
+  test("excluding every node (a Node label): NotAnnounced with that reason; including one again: Announced", async () => {
+    const label = (node: string, value: string | null): Promise<unknown> =>
+      kubeRequest(
+        kc,
+        "PATCH",
+        `/api/v1/nodes/${node}`,
+        { metadata: { labels: { "node.kubernetes.io/exclude-from-external-load-balancers": value } } },
+        "application/merge-patch+json",
+      );
+    for (const n of l2.nodes) await label(n, "");
+    const excluded = await waitFor(
+      "NotAnnounced for the excluded nodes",
+      async () => {
+        const e = (await events("NotAnnounced")).filter((x) => x.message.includes("excluded"));
+        return e.length > 0 ? e : undefined;
+      },
+      30_000,
+      200,
+    );
+    expect(excluded.map((e) => e.message)).toEqual(['every node selected by L2Advertisement "dark" is excluded from load balancers or has NetworkUnavailable']);
+    const e = JSON.parse(await explain("json")) as Explained & { nodes: Array<{ node: string; l2: { state: string } }> };
+    expect(e.notAnnouncedReason).toBe("noEligibleNodes");
+    expect(e.nodes.map((n) => n.l2.state)).toEqual(l2.nodes.map(() => "excluded"));
+    await label(l2.nodes[0] ?? "", null);
+    await waitFor("Announced again", async () => ((await events("Announced")).some((x) => (x.count ?? 1) >= 2) ? true : undefined), 30_000, 200);
+    expect((await events("Announced"))[0]?.message ?? "").toBe('announced through L2Advertisement "dark"');
+    for (const n of l2.nodes) await label(n, null);
+  });
 });

@@ -60,6 +60,8 @@ export class ServingEndpoints {
   }
 }
 
+const AVAILABLE = "false|false";
+
 export class ServiceController {
   /** API writes of converged Services: overlapped across Services, in order per Service. */
   private readonly writes = new KeyedPipeline(16);
@@ -79,6 +81,8 @@ export class ServiceController {
    * announced all along). Cleared at each leadership term: a new leader tells each unannounced Service once.
    */
   private readonly notAnnounced = new Map<string, string>();
+  /** Node → its availability for load balancers as last seen (`excluded|networkUnavailable`), kept across terms. */
+  private readonly availabilitySeen = new Map<string, string>();
   readonly endpoints = new ServingEndpoints();
 
   constructor(
@@ -95,11 +99,22 @@ export class ServiceController {
   }
 
   /**
-   * A Node changed (labels, exclusion, NetworkUnavailable): re-plan the Services it may have left unannounced, so a fix
-   * on the node side clears their `NotAnnounced`. O(unannounced Services), not O(Services).
+   * A Node event. When its availability for load balancers changes (the exclusion label, NetworkUnavailable, added
+   * excluded, deleted) every Service holding IPs is re-planned, since any of them may have lost or gained its last
+   * announcing node: a rare transition, like a configuration change. Otherwise only the unannounced Services are
+   * re-planned (a new node may fix them): O(unannounced Services). Re-planning an unchanged verdict writes nothing.
    */
-  nodeChanged(): void {
-    for (const key of this.notAnnounced.keys()) this.ctx.queue.add(`${KEYS.service}${key}`);
+  nodeChanged(raw: Raw, deleted: boolean, leading: boolean): void {
+    const name = raw.metadata?.name ?? "";
+    const view = deleted ? null : nodeViewFromObject(raw);
+    const now = view === null ? "gone" : `${view.excludedFromLoadBalancers}|${view.networkUnavailable}`;
+    const before = this.availabilitySeen.get(name);
+    if (view === null) this.availabilitySeen.delete(name);
+    else this.availabilitySeen.set(name, now);
+    if (!leading) return;
+    const changed = before === undefined ? now !== AVAILABLE : before !== now;
+    const keys = changed ? this.ctx.state.alloc.allocations().map((a) => a.key) : [...this.notAnnounced.keys()];
+    for (const key of keys) this.ctx.queue.add(`${KEYS.service}${key}`);
   }
 
   async drain(): Promise<void> {
