@@ -65,6 +65,8 @@ interface Case {
   summary?: RegExp;
   l2?: Record<string, string>;
   bgp?: Record<string, string>;
+  /** BGPPeer → the nodes it selects. */
+  peers?: Record<string, string[]>;
 }
 
 const NODES = [aNode("n1"), aNode("n2")];
@@ -261,6 +263,7 @@ const announcements: Case[] = [
     reason: "noPeerSession",
     summary: /no BGPPeer selected by BGPAdvertisement "bgp" has a session on n1, n2/,
     bgp: { n1: "noPeerSession", n2: "noPeerSession" },
+    peers: { router: [] },
   },
   {
     desc: "announced in Layer 2: the preferred node ranks first, an excluded one is not a candidate",
@@ -286,6 +289,7 @@ const announcements: Case[] = [
     state: "announced",
     summary: /BGP from n1$/,
     bgp: { n1: "announced", n2: "noPeerSession" },
+    peers: { router: ["n1"] },
   },
   {
     desc: "a ClusterIP Service is not handled",
@@ -307,6 +311,7 @@ describe("explainService", () => {
     if (c.summary !== undefined) expect(e.summary).toMatch(c.summary);
     if (c.l2 !== undefined) for (const [n, s] of Object.entries(c.l2)) expect([n, e.nodes.find((x) => x.node === n)?.l2.state]).toEqual([n, s]);
     if (c.bgp !== undefined) for (const [n, s] of Object.entries(c.bgp)) expect([n, e.nodes.find((x) => x.node === n)?.bgp.state]).toEqual([n, s]);
+    if (c.peers !== undefined) expect(Object.fromEntries(e.peers.map((p) => [p.name, p.nodes]))).toEqual(c.peers);
     if (c.state === "announced") expect(e.fix).toBeNull();
     else expect(e.fix !== null || c.state === "notHandled").toBe(true);
     // The text form always starts with the summary and never throws.

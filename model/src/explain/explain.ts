@@ -67,6 +67,13 @@ export interface AdvertisementExplanation {
   readonly peers: readonly string[];
 }
 
+/** A BGPPeer and the nodes its nodeSelectors select (where a BGPAdvertisement can reach it). */
+export interface PeerExplanation {
+  readonly name: string;
+  readonly nodeSelectors: readonly string[];
+  readonly nodes: readonly string[];
+}
+
 export type L2NodeState = "owner" | "standby" | "notApplicable" | "notSelected" | "excluded" | "networkUnavailable" | "noLocalEndpoint" | "noEndpoints";
 export type BgpNodeState =
   | "announced"
@@ -116,6 +123,8 @@ export interface ServiceExplanation {
   readonly externalTrafficPolicy: "Cluster" | "Local";
   readonly allocation: AllocationExplanation;
   readonly advertisements: readonly AdvertisementExplanation[];
+  /** The BGPPeers, when some BGPAdvertisement selects the Service. */
+  readonly peers: readonly PeerExplanation[];
   readonly l2: readonly L2IPExplanation[];
   readonly nodes: readonly NodeExplanation[];
 }
@@ -317,6 +326,7 @@ function notHandled(svc: ExplainService): ServiceExplanation {
     externalTrafficPolicy: svc.externalTrafficPolicy,
     allocation: { ips: [], pool: null, failure: null, requestedIPs: [], requestedPool: null, sharingKey: snap.view.sharingKey, pools: [] },
     advertisements: [],
+    peers: [],
     l2: [],
     nodes: [],
   };
@@ -341,7 +351,10 @@ export function explainService(input: ExplainInput, key: string): Result<Service
     pools: explainPools(input.config.pools, alloc, snap, pool),
   };
   const advertisements = advertisementsOf(input.config, snap, pool);
-  const base = { service: key, externalTrafficPolicy: svc.externalTrafficPolicy, allocation, advertisements };
+  const peers = advertisements.some((a) => a.kind === "BGPAdvertisement" && a.selection === "selected")
+    ? input.config.peers.map((p) => ({ name: p.name, nodeSelectors: selectorTexts(p.nodeSelectors), nodes: p.nodes }))
+    : [];
+  const base = { service: key, externalTrafficPolicy: svc.externalTrafficPolicy, allocation, advertisements, peers };
   if (pool === null || ips.length === 0) {
     return ok({ ...base, state: "pending", summary: pendingSummary(allocation), fix: pendingFix(allocation), notAnnouncedReason: null, l2: [], nodes: [] });
   }

@@ -58,6 +58,8 @@ function advertisementLines(e: ServiceExplanation): string[] {
     const peers = a.kind === "BGPAdvertisement" ? ` peers ${a.peers.length > 0 ? a.peers.join(",") : "all"}` : "";
     lines.push(`  ${a.kind}/${a.name}: ${a.selection}; pools [${a.pools.join(", ")}]${sel}; nodeSelectors ${nodeSel} → [${a.nodes.join(", ")}]${peers}`);
   }
+  for (const p of e.peers)
+    lines.push(`  BGPPeer/${p.name}: nodeSelectors ${p.nodeSelectors.length > 0 ? p.nodeSelectors.join(" ") : "all nodes"} → [${p.nodes.join(", ")}]`);
   return lines;
 }
 
