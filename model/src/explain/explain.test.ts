@@ -173,6 +173,21 @@ const refusals: Case[] = [
     pools: { a: "otherPoolRequested", b: "taken" },
   },
   {
+    desc: "a Service without ClusterIPs: the Service is the problem, not the pools",
+    resources: { pools: [aPool("a", ["10.0.0.0/30"])] },
+    services: [{ ...aService("web"), spec: { type: "LoadBalancer", ports: [{ port: 80 }] } }],
+    state: "pending",
+    fix: /has no ClusterIP/,
+    summary: /pending: service has no ClusterIPs/,
+  },
+  {
+    desc: "an invalid requested IP: the annotation is the problem",
+    resources: { pools: [aPool("a", ["10.0.0.0/30"])] },
+    services: [aService("web", { annotations: { "metallb.io/loadBalancerIPs": "10.0.0.300" } })],
+    state: "pending",
+    fix: /^fix the Service's annotations or spec\.loadBalancerIP: invalid requested loadbalancer IP "10\.0\.0\.300"$/,
+  },
+  {
     desc: "the Service names a pool that does not exist",
     resources: { pools: [aPool("a", ["10.0.0.0/30"])] },
     services: [aService("web", { annotations: { "metallb.io/address-pool": "nope" } })],

@@ -286,9 +286,18 @@ const FIXES: Readonly<Record<NotAnnouncedReason, (pool: string) => string>> = {
   noPeerSession: () => "create a BGPPeer whose nodeSelectors select those nodes (or fix the BGPAdvertisement's peers)",
 };
 
+/** Failures of the Service itself, before any pool is considered (converge.ts). */
+const SERVICE_FIXES: Readonly<Record<string, (message: string) => string>> = {
+  NoClusterIPs: () => "the Service has no ClusterIP (spec.clusterIPs): MetalLB takes its IP families from them; recreate it without clusterIP: None",
+  NotEnoughClusterIPs: () => "a RequireDualStack Service needs an IPv4 and an IPv6 ClusterIP: enable dual-stack on the cluster or change spec.ipFamilyPolicy",
+  LoadBalancerFailed: (message) => `fix the Service's annotations or spec.loadBalancerIP: ${message}`,
+};
+
 /** The most likely fix for a pending Service, from the pool verdicts. */
 function pendingFix(alloc: AllocationExplanation): string {
   const pools = alloc.pools;
+  const service = SERVICE_FIXES[alloc.failure?.reason ?? ""];
+  if (service !== undefined) return service(alloc.failure?.message ?? "");
   if (alloc.requestedIPs.length > 0 && pools.every((p) => p.reason === "requestedIPNotInPool")) {
     return `the requested IP ${alloc.requestedIPs.join(", ")} is outside every IPAddressPool: add it to a pool's addresses or request another IP`;
   }
