@@ -156,11 +156,8 @@ function staticRefusal(pool: Pool, snap: ServiceSnapshot): PoolVerdict | null {
   if (refusal !== null) return verdict(pool, refusal.reason, refusal.detail);
   if (!familyFits(pool, snap.view)) {
     const families = pool.ipv4.length > 0 && pool.ipv6.length > 0 ? "IPv4 and IPv6" : pool.ipv4.length > 0 ? "IPv4" : "IPv6";
-    return verdict(
-      pool,
-      "noAddressOfFamily",
-      `pool has ${families} addresses; the Service (${snap.view.ipFamilyPolicy}) needs ${snap.view.families.join(", ") || "none"}`,
-    );
+    const needs = snap.view.families.length === 0 ? "has no ClusterIP family" : `(${snap.view.ipFamilyPolicy}) needs ${snap.view.families.join(", ")}`;
+    return verdict(pool, "noAddressOfFamily", `pool has ${families} addresses; the Service ${needs}`);
   }
   return null;
 }
