@@ -8,6 +8,8 @@ export interface OperatorMetrics {
   updateErrors: Counter;
   configLoaded: Gauge;
   configStale: Gauge;
+  /** Services holding IPs that no node announces (each has a `NotAnnounced` Event). */
+  notAnnounced: Gauge;
 }
 
 type CounterField = "ipv4Total" | "ipv6Total" | "ipv4InUse" | "ipv6InUse";
@@ -50,6 +52,11 @@ export function registerOperatorMetrics(registry: Registry, counters: () => read
     configStale: new Gauge({
       name: "metallb_k8s_client_config_stale_bool",
       help: "1 while the latest configuration could not be applied (the last good one runs)",
+      registers: [registry],
+    }),
+    notAnnounced: new Gauge({
+      name: "metallb_ts_services_not_announced",
+      help: "LoadBalancer Services holding IPs that no node announces (see their NotAnnounced Event or metallb-ts explain)",
       registers: [registry],
     }),
   };

@@ -154,6 +154,8 @@ export class Operator {
       inf.nodes.on(verb, (o) => {
         const name = o.metadata?.name ?? "";
         enqueue(`${KEYS.node}${name}`);
+        // Exclusion or NetworkUnavailable may change whether Services are announced (their NotAnnounced Events).
+        this.services.nodeChanged(o, verb === "delete", this.leading);
         // Labels feed the selectors (and the configuration's cross-checks); addresses and conditions only this node.
         const labels = verb === "delete" ? "" : labelsText(o);
         if (this.nodeLabels.get(name) !== labels) enqueue(KEYS.config);

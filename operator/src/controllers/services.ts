@@ -4,7 +4,8 @@
 // are freed, not every Service.
 import { encodeServiceEntry } from "../../../model/src/announce/contract.js";
 import { isAnnounced, planServiceAnnouncement } from "../../../model/src/announce/plan.js";
-import { servingNodesOfSlice } from "../../../model/src/node-config/views.js";
+import { announceVerdict, verdictMessage, type AnnounceVerdict } from "../../../model/src/explain/verdict.js";
+import { nodeViewFromObject, servingNodesOfSlice } from "../../../model/src/node-config/views.js";
 import { convergeAll, convergeService, type ConvergeResult } from "../../../model/src/service/converge.js";
 import {
   formatIPs,
@@ -59,6 +60,8 @@ export class ServingEndpoints {
   }
 }
 
+const AVAILABLE = "false|false";
+
 export class ServiceController {
   /** API writes of converged Services: overlapped across Services, in order per Service. */
   private readonly writes = new KeyedPipeline(16);
@@ -72,6 +75,14 @@ export class ServiceController {
   private readonly ownVersions = new Map<string, { versions: Set<string>; want: string }>();
   /** Per Service: the value being written now. */
   private readonly inFlight = new Map<string, string>();
+  /**
+   * Services holding IPs that no node announces, with the message of the `NotAnnounced` Event last emitted: an Event
+   * is written only when the reason changes, and an `Announced` one when it is fixed (never for a Service that was
+   * announced all along). Cleared at each leadership term: a new leader tells each unannounced Service once.
+   */
+  private readonly notAnnounced = new Map<string, string>();
+  /** Node → its availability for load balancers as last seen (`excluded|networkUnavailable`), kept across terms. */
+  private readonly availabilitySeen = new Map<string, string>();
   readonly endpoints = new ServingEndpoints();
 
   constructor(
@@ -83,6 +94,27 @@ export class ServiceController {
     this.waiting.clear();
     this.ownVersions.clear();
     this.inFlight.clear();
+    this.notAnnounced.clear();
+    this.ctx.metrics.notAnnounced.set(0);
+  }
+
+  /**
+   * A Node event. When its availability for load balancers changes (the exclusion label, NetworkUnavailable, added
+   * excluded, deleted) every Service holding IPs is re-planned, since any of them may have lost or gained its last
+   * announcing node: a rare transition, like a configuration change. Otherwise only the unannounced Services are
+   * re-planned (a new node may fix them): O(unannounced Services). Re-planning an unchanged verdict writes nothing.
+   */
+  nodeChanged(raw: Raw, deleted: boolean, leading: boolean): void {
+    const name = raw.metadata?.name ?? "";
+    const view = deleted ? null : nodeViewFromObject(raw);
+    const now = view === null ? "gone" : `${view.excludedFromLoadBalancers}|${view.networkUnavailable}`;
+    const before = this.availabilitySeen.get(name);
+    if (view === null) this.availabilitySeen.delete(name);
+    else this.availabilitySeen.set(name, now);
+    if (!leading) return;
+    const changed = before === undefined ? now !== AVAILABLE : before !== now;
+    const keys = changed ? this.ctx.state.alloc.allocations().map((a) => a.key) : [...this.notAnnounced.keys()];
+    for (const key of keys) this.ctx.queue.add(`${KEYS.service}${key}`);
   }
 
   async drain(): Promise<void> {
@@ -133,6 +165,7 @@ export class ServiceController {
     if (snap === null) {
       this.waiting.delete(key);
       this.ownVersions.delete(key);
+      this.forgetVerdict(key);
       this.shards.set(key, null);
       if (state.alloc.unassign(key)) {
         this.ctx.log.info({ service: key }, "released");
@@ -159,6 +192,8 @@ export class ServiceController {
     const pool = state.alloc.poolOf(key);
     const ips = state.alloc.ipsOf(key);
     if (config === null || snap === undefined || pool === null || ips.length === 0) {
+      // Pending: MetalLB's AllocationFailed tells why; announcement Events start once it holds IPs.
+      this.forgetVerdict(key);
       this.shards.set(key, null);
       return;
     }
@@ -174,6 +209,36 @@ export class ServiceController {
       nodesWithServingEndpoints: this.endpoints.nodes(key),
     });
     this.shards.set(key, isAnnounced(half) ? encodeServiceEntry(half) : null);
+    this.noteVerdict(
+      snap,
+      announceVerdict(config, half, pool, (name) => this.nodeAvailability(name)),
+    );
+  }
+
+  private nodeAvailability(name: string): { excludedFromLoadBalancers: boolean; networkUnavailable: boolean } | undefined {
+    const raw = this.ctx.inf.nodes.cache.get(name);
+    return raw === undefined ? undefined : (nodeViewFromObject(raw) ?? undefined);
+  }
+
+  private forgetVerdict(key: string): void {
+    if (this.notAnnounced.delete(key)) this.ctx.metrics.notAnnounced.set(this.notAnnounced.size);
+  }
+
+  /** Emits `NotAnnounced` when the reason changes and `Announced` when it is fixed; writes nothing otherwise. */
+  private noteVerdict(snap: ServiceSnapshot, v: AnnounceVerdict): void {
+    const key = snap.view.key;
+    const previous = this.notAnnounced.get(key);
+    const message = verdictMessage(v);
+    if (v.announced ? previous === undefined : previous === message) return;
+    if (v.announced) this.notAnnounced.delete(key);
+    else this.notAnnounced.set(key, message);
+    this.ctx.metrics.notAnnounced.set(this.notAnnounced.size);
+    const type = v.announced ? "Normal" : "Warning";
+    const reason = v.announced ? "Announced" : "NotAnnounced";
+    this.ctx.log.info({ service: key, reason: v.announced ? "announced" : v.reason }, v.announced ? "announced" : "not announced");
+    const ref = { apiVersion: "v1", kind: "Service", namespace: snap.namespace, name: snap.name, uid: snap.uid };
+    // After the Service's own writes (same pipeline key), so the Event follows the IP it is about.
+    void this.writes.run(key, () => this.event(ref, type, reason, message)).catch(() => undefined);
   }
 
   /**
