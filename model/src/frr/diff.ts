@@ -153,6 +153,7 @@ const SETTING_KEYS: readonly RegExp[] = [
   /^(network \S+)(?: route-map \S+)?$/,
   /^(log stdout)\b/,
   /^(log timestamp precision) /,
+  /^(bgp route-map delay-timer) /,
   /^(set (?:local-preference|community|large-community|tag)) /,
   /^(match ip(?:v6)? address prefix-list) /,
   /^(match tag) /,
