@@ -108,6 +108,18 @@ const CASES: Case[] = [
     script: router(" no neighbor 10.0.0.1 bfd"),
   },
   {
+    name: "neighbor bfd removed with graceful restart on: check-control-plane-failure goes with it",
+    old: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd", " neighbor 10.0.0.1 bfd check-control-plane-failure", " neighbor 10.0.0.1 graceful-restart"),
+    wanted: router(...NEIGHBOR, " neighbor 10.0.0.1 graceful-restart"),
+    script: router(" no neighbor 10.0.0.1 bfd"),
+  },
+  {
+    name: "graceful restart off, BFD kept: check-control-plane-failure removed alone",
+    old: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd", " neighbor 10.0.0.1 bfd check-control-plane-failure", " neighbor 10.0.0.1 graceful-restart"),
+    wanted: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd"),
+    script: router(" no neighbor 10.0.0.1 bfd check-control-plane-failure", " no neighbor 10.0.0.1 graceful-restart"),
+  },
+  {
     name: "outbound route-map switched in place",
     old: router(...NEIGHBOR, ...af("  neighbor 10.0.0.1 route-map a out")),
     wanted: router(...NEIGHBOR, ...af("  neighbor 10.0.0.1 route-map b out")),

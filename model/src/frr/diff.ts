@@ -20,7 +20,7 @@
 //    an `address-family` (no `no` form), whose lines are removed one by one;
 //  - a removed `neighbor X remote-as …` is `no neighbor X`: it deletes every `neighbor X …` line of that router,
 //    address families included, so those are not deleted again and the new ones are (re-)added; likewise
-//    `no neighbor X bfd` drops `neighbor X bfd profile …`;
+//    `no neighbor X bfd` drops `neighbor X bfd profile …` and `neighbor X bfd check-control-plane-failure`;
 //  - a removed `no …` line (`no bgp ebgp-requires-policy`, `no bgp default ipv4-unicast`, …) is negated by dropping
 //    its `no `;
 //  - single-valued settings (`neighbor X remote-as|timers|route-map … in|out|password…`, `bgp router-id`,
