@@ -115,8 +115,14 @@ export class Speaker {
     /** Its own ConfigurationState, to recreate it when deleted. */
     configStates: ResilientInformer<Raw>;
   };
-  /** The last NodeConfig half that passed the speaker's own checks: applied while the configuration is Invalid. */
-  private lastGood: DecodedNodeConfig | undefined;
+  /**
+   * The last NodeConfig half that passed the speaker's own checks, with the passwords it was applied with: applied
+   * while the configuration is Invalid. The passwords are part of the snapshot: an invalid change of a BGPPeer's
+   * password reference (a Secret of the wrong type, or missing) also changes what the current objects say about the
+   * old password (the BGPPeer has no `password` any more, the operator no longer gathers the old Secret), so looking
+   * them up again would leave nothing applicable (issue 17).
+   */
+  private lastGood: { node: DecodedNodeConfig; passwords: ReadonlyMap<string, string> } | undefined;
   /** metallb_speaker_announced{protocol="bgp"} series exported now. */
   private announcedSeries: AnnouncedSeries[] = [];
   private readonly announcedGauge: ReturnType<typeof speakerAnnouncedGauge>;
@@ -355,26 +361,31 @@ export class Speaker {
     // The speaker's own checks (its ConfigurationState): while they fail, the last good node half stays applied
     // (with the current Services), as MetalLB's speaker keeps its last good configuration.
     const problems = this.speakerProblems();
-    let source: DecodedNodeConfig = decoded.value;
+    let source: DecodedNodeConfig;
+    let secrets: ReadonlyMap<string, string>;
     if (problems === null || problems.length === 0) {
-      this.lastGood = decoded.value;
+      source = decoded.value;
+      const resolved = new Map<string, string>();
+      const missing: string[] = [];
+      for (const [peer, ref] of source.passwords) {
+        const pw = this.password(ref);
+        if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
+        else resolved.set(peer, pw);
+      }
+      if (missing.length > 0) {
+        const message = `waiting for the password of ${missing.join(", ")}`;
+        await this.writeStatus(obj, { result: "Pending", message });
+        return { kind: "retry", reason: message };
+      }
+      secrets = resolved;
+      this.lastGood = { node: source, passwords: resolved };
     } else if (this.lastGood !== undefined) {
-      source = this.lastGood;
+      // The last good node half with its own passwords, joined with the current Services: every prefix keeps converging.
+      source = this.lastGood.node;
+      secrets = this.lastGood.passwords;
     } else {
       log.warn({ problems }, "configuration invalid for this node and nothing applied yet: waiting");
       return DONE;
-    }
-    const secrets = new Map<string, string>();
-    const missing: string[] = [];
-    for (const [peer, ref] of source.passwords) {
-      const pw = this.password(ref);
-      if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
-      else secrets.set(peer, pw);
-    }
-    if (missing.length > 0) {
-      const message = `waiting for the password of ${missing.join(", ")}`;
-      await this.writeStatus(obj, { result: "Pending", message });
-      return { kind: "retry", reason: message };
     }
     const services = this.serviceEntries();
     const plan = joinBgp(source.node, services);
