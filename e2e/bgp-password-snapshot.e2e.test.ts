@@ -4,6 +4,7 @@
 // with the passwords it was applied with, so Services created meanwhile are announced at the router from every node
 // and deleted ones withdrawn, and the sessions are never reset. The operator keeps the gathered password of the
 // Secret the last good configuration used (metallb-ts-bgp-passwords) while a reference is invalid.
+// Also (issue 15 item 2): the speakers' Service change → FRR applied histogram, scraped after applies.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
@@ -93,6 +94,22 @@ describe("an invalid password reference keeps the last good configuration applic
 
   afterAll(async () => {
     await bgp?.stop();
+  });
+
+  test("metallb_ts_service_to_frr_applied_seconds: every node observed the Services applied so far", async () => {
+    // beforeAll's churn: one Service announced (an FRR change on each node) and withdrawn (no entry left to time).
+    for (const n of NODES) {
+      const registry = bgp.registries.get(n);
+      if (registry === undefined) throw new Error(`no registry for ${n}`);
+      const text = await registry.metrics();
+      const count = Number(/^metallb_ts_service_to_frr_applied_seconds_count (\S+)$/m.exec(text)?.[1] ?? "NaN");
+      const sum = Number(/^metallb_ts_service_to_frr_applied_seconds_sum (\S+)$/m.exec(text)?.[1] ?? "NaN");
+      expect([n, count >= 1]).toEqual([n, true]);
+      // Operator and speakers share this machine's clock: a real, short latency.
+      expect(sum / count).toBeGreaterThan(0);
+      expect(sum / count).toBeLessThan(10);
+      expect(text).toMatch(/^metallb_ts_service_to_frr_applied_seconds_bucket\{le="10"\} [1-9]/m);
+    }
   });
 
   test.each([
