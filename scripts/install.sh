@@ -13,7 +13,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
   SUDO=sudo
 fi
 
-APT_PACKAGES=(frr frr-pythontools iproute2 iputils-arping iputils-ping ndisc6 tcpdump socat openssl procps ca-certificates curl python3 make g++)
+APT_PACKAGES=(frr frr-pythontools bird2 iproute2 iputils-arping iputils-ping ndisc6 tcpdump socat openssl procps ca-certificates curl python3 make g++)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

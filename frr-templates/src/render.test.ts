@@ -13,6 +13,7 @@ const neighbor: FrrNeighbor = {
   bfd: false,
   hasBfdProfile: false,
   bfdProfile: "",
+  bfdCheckControlPlaneFailure: false,
   hasPassword: true,
   passwordKey: "peer-a",
   hasPort: false,

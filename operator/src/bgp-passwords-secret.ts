@@ -22,10 +22,11 @@ export async function syncBgpPasswordsSecret(
   log: Logger,
 ): Promise<Outcome> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
-  const data = bgpPasswordsSecretData(config, secret);
   const got = await kubeRequest(kc, "GET", `${path}/${BGP_PASSWORDS_SECRET}`);
   if (got.status !== 200 && got.status !== 404) return { kind: "retry", reason: `reading Secret ${BGP_PASSWORDS_SECRET}: ${statusMessage(got)}` };
   const current = got.status === 200 ? (got.body as { data?: Record<string, string>; metadata: { resourceVersion: string } }) : undefined;
+  // While a reference is invalid the entries already there stay: speakers may still apply a configuration needing them.
+  const data = bgpPasswordsSecretData(config, secret, current?.data ?? {});
   if (current !== undefined && sameData(current.data ?? {}, data)) return DONE;
   const body = {
     apiVersion: "v1",

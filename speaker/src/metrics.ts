@@ -1,6 +1,6 @@
 // The speaker's Prometheus metrics, named as MetalLB's (and its frr-metrics exporter's) so dashboards and alerts
 // port over. Values come from the last FRR state read; they are published at scrape time.
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { BfdPeerState, BgpSessionState } from "../../model/src/frr/state.js";
 
 export interface FrrStateSource {
@@ -14,7 +14,7 @@ type BfdField = (b: BfdPeerState) => number | undefined;
 export function registerSpeakerMetrics(
   registry: Registry,
   state: FrrStateSource,
-): { k8sUpdates: Counter; k8sUpdateErrors: Counter; configLoaded: Gauge; configStale: Gauge } {
+): { k8sUpdates: Counter; k8sUpdateErrors: Counter; configLoaded: Gauge; configStale: Gauge; serviceToFrrApplied: Histogram } {
   // One collector shape for every per-peer metric: reset, then one sample per BGP session or BFD peer.
   type Kind = "gauge" | "counter";
   const peerMetric = (name: string, help: string, kind: Kind, rows: () => Array<{ peer: string; vrf: string; value: number | undefined }>): void => {
@@ -68,6 +68,12 @@ export function registerSpeakerMetrics(
     configStale: new Gauge({
       name: "metallb_k8s_client_config_stale_bool",
       help: "1 while the latest node configuration could not be applied",
+      registers: [registry],
+    }),
+    serviceToFrrApplied: new Histogram({
+      name: "metallb_ts_service_to_frr_applied_seconds",
+      help: "Time from the operator's change of a Service's announcement entry to FRR on this node running it (clocks of two hosts)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
   };

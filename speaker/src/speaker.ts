@@ -12,7 +12,7 @@ import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
-import { decodeNodeConfigSpec, decodeServiceEntry, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
+import { decodeNodeConfigSpec, decodeServiceEntry, entryChangedAtMs, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
 import { bgpAnnouncedSeries, diffAnnouncedSeries, type AnnouncedSeries } from "../../model/src/bgp/announced-series.js";
 import { joinBgp } from "../../model/src/bgp/plan.js";
@@ -115,15 +115,26 @@ export class Speaker {
     /** Its own ConfigurationState, to recreate it when deleted. */
     configStates: ResilientInformer<Raw>;
   };
-  /** The last NodeConfig half that passed the speaker's own checks: applied while the configuration is Invalid. */
-  private lastGood: DecodedNodeConfig | undefined;
+  /**
+   * The last NodeConfig half that passed the speaker's own checks, with the passwords it was applied with: applied
+   * while the configuration is Invalid. The passwords are part of the snapshot: an invalid change of a BGPPeer's
+   * password reference (a Secret of the wrong type, or missing) also changes what the current objects say about the
+   * old password (the BGPPeer has no `password` any more, the operator no longer gathers the old Secret), so looking
+   * them up again would leave nothing applicable (issue 17).
+   */
+  private lastGood: { node: DecodedNodeConfig; passwords: ReadonlyMap<string, string> } | undefined;
   /** metallb_speaker_announced{protocol="bgp"} series exported now. */
   private announcedSeries: AnnouncedSeries[] = [];
   private readonly announcedGauge: ReturnType<typeof speakerAnnouncedGauge>;
   /** What was last written into the ConfigurationState, and the resourceVersion it was written over. */
   private configStateWritten: { key: string; rv: string } | undefined;
-  /** Decoded shard entries per shard, reused while the shard's resourceVersion is unchanged. */
-  private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[] }>();
+  /** Decoded shard entries (and their change times) per shard, reused while the shard's resourceVersion is unchanged. */
+  private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[]; changedAt: Map<string, number> }>();
+  /**
+   * The change time of each Service entry already accounted for by an apply pass (observed when FRR changed, skipped
+   * when it did not concern this node); undefined until the first pass, which takes every entry as accounted for.
+   */
+  private changeTimesSeen: Map<string, number> | undefined;
   /** When each session was first seen Established (status shows transitions, not a ticking uptime). */
   private readonly establishedSince = new Map<string, string>();
   private readonly now: () => number;
@@ -248,19 +259,41 @@ export class Speaker {
       let hit = this.decodedShards.get(name);
       if (hit === undefined || hit.rv !== rv) {
         const entries: ServiceAnnouncement[] = [];
+        const changedAt = new Map<string, number>();
         const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
         for (const [key, v] of Object.entries(services)) {
           const d = decodeServiceEntry(key, v);
           if (d.ok) entries.push(d.value);
           else this.deps.log.warn({ shard: name, err: d.error }, "invalid announcement entry, left out");
+          const t = entryChangedAtMs(v);
+          if (t !== null) changedAt.set(key, t);
         }
-        hit = { rv, entries };
+        hit = { rv, entries, changedAt };
         this.decodedShards.set(name, hit);
       }
       out.push(...hit.entries);
     }
     for (const name of this.decodedShards.keys()) if (!seen.has(name)) this.decodedShards.delete(name);
     return out;
+  }
+
+  /**
+   * metallb_ts_service_to_frr_applied_seconds: after an apply pass, each Service entry changed since the previous pass
+   * is observed when FRR's configuration changed in this pass (`frrChanged`), and only taken as seen otherwise (the
+   * change did not concern this node's FRR). O(Services), as the pass's plan is.
+   */
+  private accountServiceChanges(frrChanged: boolean): void {
+    const first = this.changeTimesSeen === undefined;
+    const seen = new Map<string, number>();
+    const now = this.now();
+    for (const hit of this.decodedShards.values()) {
+      for (const [key, t] of hit.changedAt) {
+        seen.set(key, t);
+        if (first || !frrChanged || this.changeTimesSeen?.get(key) === t) continue;
+        this.metrics.serviceToFrrApplied.observe(Math.max(0, now - t) / 1000);
+      }
+    }
+    this.changeTimesSeen = seen;
   }
 
   private syncL2Key(): void {
@@ -355,26 +388,31 @@ export class Speaker {
     // The speaker's own checks (its ConfigurationState): while they fail, the last good node half stays applied
     // (with the current Services), as MetalLB's speaker keeps its last good configuration.
     const problems = this.speakerProblems();
-    let source: DecodedNodeConfig = decoded.value;
+    let source: DecodedNodeConfig;
+    let secrets: ReadonlyMap<string, string>;
     if (problems === null || problems.length === 0) {
-      this.lastGood = decoded.value;
+      source = decoded.value;
+      const resolved = new Map<string, string>();
+      const missing: string[] = [];
+      for (const [peer, ref] of source.passwords) {
+        const pw = this.password(ref);
+        if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
+        else resolved.set(peer, pw);
+      }
+      if (missing.length > 0) {
+        const message = `waiting for the password of ${missing.join(", ")}`;
+        await this.writeStatus(obj, { result: "Pending", message });
+        return { kind: "retry", reason: message };
+      }
+      secrets = resolved;
+      this.lastGood = { node: source, passwords: resolved };
     } else if (this.lastGood !== undefined) {
-      source = this.lastGood;
+      // The last good node half with its own passwords, joined with the current Services: every prefix keeps converging.
+      source = this.lastGood.node;
+      secrets = this.lastGood.passwords;
     } else {
       log.warn({ problems }, "configuration invalid for this node and nothing applied yet: waiting");
       return DONE;
-    }
-    const secrets = new Map<string, string>();
-    const missing: string[] = [];
-    for (const [peer, ref] of source.passwords) {
-      const pw = this.password(ref);
-      if (pw === undefined || pw === "") missing.push(`${peer} (${"secret" in ref ? `Secret ${ref.secret}` : `BGPPeer ${ref.bgpPeer}`})`);
-      else secrets.set(peer, pw);
-    }
-    if (missing.length > 0) {
-      const message = `waiting for the password of ${missing.join(", ")}`;
-      await this.writeStatus(obj, { result: "Pending", message });
-      return { kind: "retry", reason: message };
     }
     const services = this.serviceEntries();
     const plan = joinBgp(source.node, services);
@@ -391,6 +429,7 @@ export class Speaker {
     }
     this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
     if (text === this.lastApplied) {
+      this.accountServiceChanges(false);
       this.syncAnnouncedSeries(plan.services, services);
       this.kickServiceStatuses();
       return DONE;
@@ -414,6 +453,7 @@ export class Speaker {
       return { kind: "retry", reason: res.error ?? "apply failed" };
     }
     this.lastApplied = text;
+    this.accountServiceChanges(res.changed);
     this.metrics.configStale.set(0);
     this.metrics.configLoaded.set(1);
     log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: plan.announcements.length }, "FRR configuration applied");

@@ -1,4 +1,4 @@
-// Preconditions of the e2e layer: root (network namespaces, raw sockets, FRR), iproute2 and Debian's frr.
+// Preconditions of the e2e layer: root (network namespaces, raw sockets, FRR), iproute2, Debian's frr and bird2.
 // (Plain JS: jest loads global setup through Node's loader, which cannot import TypeScript.)
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -14,6 +14,8 @@ export default async function e2eSetup() {
     ["/usr/bin/arping", "iputils-arping"],
     ["/usr/bin/ndisc6", "ndisc6"],
     ["/usr/bin/ping", "iputils-ping"],
+    ["/usr/sbin/bird", "bird2"],
+    ["/usr/sbin/birdc", "bird2"],
   ];
   for (const [path, pkg] of needs) if (!existsSync(path)) problems.push(`${path} is missing (Debian package ${pkg})`);
   // End-to-end suites run the real control plane too.

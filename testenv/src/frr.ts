@@ -132,12 +132,22 @@ export class FrrInstance {
 
   /** Kills one daemon and starts it again empty (as a crash + restart without watchfrr's config replay). */
   async restartDaemon(d: FrrDaemon): Promise<void> {
+    await this.killDaemon(d);
+    await this.startDaemon(d);
+  }
+
+  /** SIGKILLs one daemon (a crash) and waits until it is gone. */
+  async killDaemon(d: FrrDaemon): Promise<void> {
     const pid = readPidFile(join(this.dir, `${d}.pid`));
     if (pid !== undefined && isAlive(pid)) {
       signal(pid, "SIGKILL");
       await waitFor(`${d} gone`, () => (isAlive(pid) ? undefined : true), 5_000, 10);
     }
     rmSync(join(this.dir, `${d}.vty`), { force: true });
+  }
+
+  /** Starts one (killed) daemon again, empty, and waits for its vty socket. */
+  async startDaemon(d: FrrDaemon): Promise<void> {
     await run("ip", ["netns", "exec", this.netns, join(FRR_LIB, d), ...this.daemonArgs(d)]);
     await waitFor(`${d} vty socket`, () => (existsSync(join(this.dir, `${d}.vty`)) ? true : undefined), 10_000, 20);
   }

@@ -238,6 +238,26 @@ export interface ServiceEntrySpec {
   endpoints?: boolean;
   bgp?: string[];
   l2?: string[];
+  /**
+   * When the operator changed this entry (RFC 3339, ms): set by the shard publisher only together with a change of the
+   * entry (no write of its own), never compared. Speakers measure Service change → FRR applied from it
+   * (metallb_ts_service_to_frr_applied_seconds).
+   */
+  changedAt?: string;
+}
+
+/** The entry without its change time: what decides whether an entry changed. */
+export function entryContent(e: ServiceEntrySpec): ServiceEntrySpec {
+  if (e.changedAt === undefined) return e;
+  const { changedAt: _changedAt, ...rest } = e;
+  return rest;
+}
+
+/** The change time of a raw shard entry in ms since the epoch, or null when it has none (or not a valid one). */
+export function entryChangedAtMs(v: unknown): number | null {
+  if (!isObj(v) || typeof v.changedAt !== "string") return null;
+  const t = Date.parse(v.changedAt);
+  return Number.isFinite(t) ? t : null;
 }
 
 export function encodeServiceEntry(s: ServiceAnnouncement): ServiceEntrySpec {

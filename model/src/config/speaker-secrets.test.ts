@@ -56,6 +56,28 @@ describe("bgpPasswordsSecretData", () => {
     expect(data).toEqual({ type_opaque: Buffer.from("Opaque").toString("base64") });
   });
 
+  test.each([
+    ["switched to a Secret of the wrong type", { type: "Opaque", data: {} }],
+    ["switched to a missing Secret", undefined],
+    ["switched to a Secret without a password", { type: "kubernetes.io/basic-auth", data: {} }],
+  ])("a peer %s: the entries already in the Secret stay (the last good configuration needs them)", (_name, target) => {
+    const b64 = (t: string): string => Buffer.from(t).toString("base64");
+    const previous = { "pw-old": b64("old"), "type_pw-old": b64("kubernetes.io/basic-auth") };
+    const resources = { ...emptyClusterResources(), bgpPeers: [peer("a", { passwordSecret: { name: "pw-new" } })] };
+    const parsed = parseConfig(resources, { leaveNodeProblemsToSpeakers: true });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
+    const data = bgpPasswordsSecretData(parsed.value, (name) => (name === "pw-new" ? target : undefined), previous);
+    expect(data).toMatchObject(previous);
+    expect(Object.keys(data)).toEqual([...Object.keys(data)].sort());
+    // Fixed: only what the peers reference now.
+    const fixed = bgpPasswordsSecretData(
+      parsed.value,
+      (name) => (name === "pw-new" ? { type: "kubernetes.io/basic-auth", data: { password: b64("new") } } : undefined),
+      previous,
+    );
+    expect(fixed).toEqual({ "pw-new": b64("new"), "type_pw-new": b64("kubernetes.io/basic-auth") });
+  });
+
   test("no peer with a password Secret: empty", () => {
     const parsed = parseConfig({ ...emptyClusterResources(), bgpPeers: [peer("a", {})] });
     expect(parsed.ok && bgpPasswordsSecretData(parsed.value, () => undefined)).toEqual({});

@@ -109,10 +109,20 @@ describe("neighbor session fields", () => {
       bfd: true,
       hasBfdProfile: true,
       bfdProfile: "fast",
+      bfdCheckControlPlaneFailure: true,
       hasUpdateSource: true,
       updateSource: "10.0.0.1",
       disableConnectedCheck: false,
     });
+  });
+
+  test.each([
+    ["graceful restart and BFD", { enableGracefulRestart: true, bfdProfile: "fast" }, true],
+    ["graceful restart without BFD", { enableGracefulRestart: true }, false],
+    ["BFD without graceful restart", { bfdProfile: "fast" }, false],
+  ])("bfd check-control-plane-failure: %s", (_name, spec, want) => {
+    const n = neighbor(build({ bgpPeers: [aPeer("p", spec)], bfdProfiles: [aBFDProfile("fast")] }), "192.0.2.1");
+    expect(n.bfdCheckControlPlaneFailure).toBe(want);
   });
 
   test("defaults: no timers, port 179 not rendered, no BFD", () => {

@@ -145,6 +145,9 @@ function neighborFor(peer: Peer, n: Naming): FrrNeighbor {
     bfd: peer.bfdProfile !== null,
     hasBfdProfile: peer.bfdProfile !== null,
     bfdProfile: peer.bfdProfile ?? "",
+    // Without it, bgpd's restart takes BFD down with it, and the peer drops the session and the routes that graceful
+    // restart was meant to keep (issue 17).
+    bfdCheckControlPlaneFailure: peer.bfdProfile !== null && peer.enableGracefulRestart,
     hasPassword: peer.password !== "",
     passwordKey: peer.name,
     hasPort: peer.port !== DEFAULT_BGP_PORT,

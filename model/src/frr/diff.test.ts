@@ -2,7 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { diffFrrConfig, parseFrrConfig, redactPasswords, runningBase, significantLines } from "./diff.js";
+import { diffFrrConfig, gracefulRestartAddedInPlace, parseFrrConfig, redactPasswords, runningBase, significantLines } from "./diff.js";
 
 const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "frr-templates", "testdata", "golden");
 
@@ -106,6 +106,18 @@ const CASES: Case[] = [
     old: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd", " neighbor 10.0.0.1 bfd profile fast"),
     wanted: router(...NEIGHBOR),
     script: router(" no neighbor 10.0.0.1 bfd"),
+  },
+  {
+    name: "neighbor bfd removed with graceful restart on: check-control-plane-failure goes with it",
+    old: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd", " neighbor 10.0.0.1 bfd check-control-plane-failure", " neighbor 10.0.0.1 graceful-restart"),
+    wanted: router(...NEIGHBOR, " neighbor 10.0.0.1 graceful-restart"),
+    script: router(" no neighbor 10.0.0.1 bfd"),
+  },
+  {
+    name: "graceful restart off, BFD kept: check-control-plane-failure removed alone",
+    old: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd", " neighbor 10.0.0.1 bfd check-control-plane-failure", " neighbor 10.0.0.1 graceful-restart"),
+    wanted: router(...NEIGHBOR, " neighbor 10.0.0.1 bfd"),
+    script: router(" no neighbor 10.0.0.1 bfd check-control-plane-failure", " no neighbor 10.0.0.1 graceful-restart"),
   },
   {
     name: "outbound route-map switched in place",
@@ -405,5 +417,40 @@ describe("redactPasswords", () => {
     [" neighbor 10.0.0.1 timers 3 9", " neighbor 10.0.0.1 timers 3 9"],
   ])("%s", (input, output) => {
     expect(redactPasswords(input)).toBe(output);
+  });
+});
+
+describe("gracefulRestartAddedInPlace", () => {
+  const script = [
+    "router bgp 64512",
+    " neighbor 10.0.0.1 remote-as 64500",
+    " neighbor 10.0.0.1 graceful-restart",
+    "exit",
+    "router bgp 64512 vrf red",
+    " neighbor 10.0.0.2 graceful-restart",
+    "exit",
+    "route-map x permit 10",
+    "exit",
+  ].join("\n");
+  test.each([
+    [
+      "the instance runs: its new graceful-restart neighbors",
+      "router bgp 64512\n neighbor 10.0.0.9 remote-as 1\nexit\n",
+      [{ vrf: null, neighbor: "10.0.0.1" }],
+    ],
+    [
+      "both instances run",
+      "router bgp 64512\nexit\nrouter bgp 64512 vrf red\nexit\n",
+      [
+        { vrf: null, neighbor: "10.0.0.1" },
+        { vrf: "red", neighbor: "10.0.0.2" },
+      ],
+    ],
+    ["bgpd started empty: nothing to reset", "log stdout\nroute-map x permit 10\nexit\n", []],
+  ])("%s", (_name, base, want) => {
+    expect(gracefulRestartAddedInPlace(base, script)).toEqual(want);
+  });
+  test("a removed graceful-restart line is not an addition", () => {
+    expect(gracefulRestartAddedInPlace("router bgp 1\nexit\n", "router bgp 1\n no neighbor 10.0.0.1 graceful-restart\nexit")).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@
 //    an `address-family` (no `no` form), whose lines are removed one by one;
 //  - a removed `neighbor X remote-as …` is `no neighbor X`: it deletes every `neighbor X …` line of that router,
 //    address families included, so those are not deleted again and the new ones are (re-)added; likewise
-//    `no neighbor X bfd` drops `neighbor X bfd profile …`;
+//    `no neighbor X bfd` drops `neighbor X bfd profile …` and `neighbor X bfd check-control-plane-failure`;
 //  - a removed `no …` line (`no bgp ebgp-requires-policy`, `no bgp default ipv4-unicast`, …) is negated by dropping
 //    its `no `;
 //  - single-valued settings (`neighbor X remote-as|timers|route-map … in|out|password…`, `bgp router-id`,
@@ -130,6 +130,34 @@ export function runningBase(running: string, wanted: string): string {
   return out.join("\n");
 }
 
+/**
+ * The neighbors a batch gives `graceful-restart` inside a `router bgp` instance that `base` already runs: FRR 8.4 then
+ * opens their session advertising graceful restart as a helper only (no address family, F bit clear, seen by the
+ * peer as remote mode "Helper"), so a peer would not keep their routes through a bgpd restart until the session is
+ * reset once (`clear bgp`). Measured in e2e/bgp-graceful-restart.e2e.test.ts; a bgpd started empty and configured in
+ * one batch (the instance is new) advertises Restart mode.
+ */
+export function gracefulRestartAddedInPlace(base: string, script: string): Array<{ vrf: string | null; neighbor: string }> {
+  const routerHead = /^router bgp \d+(?: vrf (\S+))?$/;
+  const running = new Set(
+    base
+      .split("\n")
+      .map((l) => routerHead.exec(l.trimEnd()))
+      .flatMap((m) => (m === null ? [] : [m[1] ?? ""])),
+  );
+  const out: Array<{ vrf: string | null; neighbor: string }> = [];
+  let vrf: string | undefined;
+  for (const raw of script.split("\n")) {
+    const line = raw.trimEnd();
+    const head = routerHead.exec(line);
+    if (head !== null) vrf = head[1] ?? "";
+    else if (!/^\s/.test(line) && line !== "") vrf = undefined;
+    const gr = /^ neighbor (\S+) graceful-restart$/.exec(line);
+    if (gr !== null && vrf !== undefined && running.has(vrf)) out.push({ vrf: vrf === "" ? null : vrf, neighbor: gr[1] ?? "" });
+  }
+  return out;
+}
+
 /** Replaces BGP passwords in text meant for logs. */
 export function redactPasswords(text: string): string {
   return text.replace(/(^|\s)(password\s+)\S+/g, "$1$2<redacted>");
@@ -153,6 +181,7 @@ const SETTING_KEYS: readonly RegExp[] = [
   /^(network \S+)(?: route-map \S+)?$/,
   /^(log stdout)\b/,
   /^(log timestamp precision) /,
+  /^(bgp route-map delay-timer) /,
   /^(set (?:local-preference|community|large-community|tag)) /,
   /^(match ip(?:v6)? address prefix-list) /,
   /^(match tag) /,

@@ -28,6 +28,11 @@ export interface FrrNeighbor {
   readonly bfd: boolean;
   readonly hasBfdProfile: boolean;
   readonly bfdProfile: string;
+  /**
+   * `neighbor X bfd check-control-plane-failure`: with graceful restart and BFD, a control plane restart (bgpd down,
+   * BFD's C bit clear) is not taken as a forwarding failure, so the peer keeps the routes through the restart.
+   */
+  readonly bfdCheckControlPlaneFailure: boolean;
   /** The password itself is never in the model: the renderer takes it from the secrets map by `passwordKey`. */
   readonly hasPassword: boolean;
   readonly passwordKey: string;

@@ -2,7 +2,7 @@
 // Service controller planned. A Service lands in the shard its key hashes to; a change is a JSON merge patch of that
 // one entry (plus the shard's count), batched per shard for a few milliseconds, so a Service change writes one small
 // patch whatever the number of nodes, and an unchanged Service writes nothing.
-import { shardName, shardOf, type ServiceEntrySpec } from "../../../model/src/announce/contract.js";
+import { entryContent, shardName, shardOf, type ServiceEntrySpec } from "../../../model/src/announce/contract.js";
 import { kubeRequest, statusMessage, type RawResponse } from "../../../shell/src/kube-raw.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
 import { KEYS, MANAGED_BY, NODE_CONFIG_API, type OperatorContext } from "./context.js";
@@ -13,7 +13,7 @@ export const DEFAULT_ANNOUNCEMENT_SHARDS = 64;
 const SHARD_BATCH_MS = 20;
 
 interface ShardState {
-  /** Entries as written (canonical JSON per Service key). */
+  /** Entries as written, without their change time (canonical JSON per Service key). */
   published: Map<string, string>;
   /** Changes not written yet: entry, or null to remove. */
   dirty: Map<string, ServiceEntrySpec | null>;
@@ -26,6 +26,7 @@ export class ShardPublisher {
   constructor(
     private readonly ctx: OperatorContext,
     readonly shardCount: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private path(index?: number): string {
@@ -40,7 +41,8 @@ export class ShardPublisher {
       const index = (o.spec as { shard?: unknown } | undefined)?.shard;
       if (typeof index !== "number" || o.metadata?.name !== shardName(index)) continue;
       const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
-      this.shards.set(index, { published: new Map(Object.entries(services).map(([k, v]) => [k, canonicalJson(v)])), dirty: new Map(), exists: true });
+      const content = (v: unknown): string => canonicalJson(entryContent(v as ServiceEntrySpec));
+      this.shards.set(index, { published: new Map(Object.entries(services).map(([k, v]) => [k, content(v)])), dirty: new Map(), exists: true });
     }
   }
 
@@ -53,16 +55,19 @@ export class ShardPublisher {
     return s;
   }
 
-  /** Sets (or with null removes) a Service's entry; writes only when it differs from what is published. */
+  /**
+   * Sets (or with null removes) a Service's entry; writes only when it differs from what is published. A changed entry
+   * carries the time of this change (`changedAt`, kept through a batch: the first change of a burst counts).
+   */
   set(key: string, entry: ServiceEntrySpec | null): void {
     const index = shardOf(key, this.shardCount);
     const s = this.state(index);
-    const text = entry === null ? null : canonicalJson(entry);
+    const text = entry === null ? null : canonicalJson(entryContent(entry));
     const pending = s.dirty.get(key);
-    const current = pending !== undefined ? (pending === null ? null : canonicalJson(pending)) : (s.published.get(key) ?? null);
+    const current = pending !== undefined ? (pending === null ? null : canonicalJson(entryContent(pending))) : (s.published.get(key) ?? null);
     if (current === text) return;
     if (pending !== undefined && (s.published.get(key) ?? null) === text) s.dirty.delete(key);
-    else s.dirty.set(key, entry);
+    else s.dirty.set(key, entry === null ? null : { ...entryContent(entry), changedAt: pending?.changedAt ?? new Date(this.now()).toISOString() });
     this.ctx.queue.addAfter(`${KEYS.shard}${index}`, SHARD_BATCH_MS);
   }
 
@@ -81,13 +86,13 @@ export class ShardPublisher {
     const after = new Map(s.published);
     for (const [k, v] of batch) {
       if (v === null) after.delete(k);
-      else after.set(k, canonicalJson(v));
+      else after.set(k, canonicalJson(entryContent(v)));
     }
     const patch = (): Promise<RawResponse> =>
       kubeRequest(this.ctx.kc, "PATCH", this.path(index), { spec: { count: after.size, services: Object.fromEntries(batch) } }, "application/merge-patch+json");
     let res: RawResponse;
     if (!s.exists) {
-      const services = Object.fromEntries([...after].map(([k, text]) => [k, JSON.parse(text) as ServiceEntrySpec]));
+      const services = Object.fromEntries([...after].map(([k, text]) => [k, batch.get(k) ?? (JSON.parse(text) as ServiceEntrySpec)]));
       res = await kubeRequest(this.ctx.kc, "POST", this.path(), {
         apiVersion: "metallb-ts.dev/v1alpha1",
         kind: "AnnouncementShard",

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { diffFrrConfig, redactPasswords, runningBase, type FrrBatch } from "../../../model/src/frr/diff.js";
+import { diffFrrConfig, gracefulRestartAddedInPlace, redactPasswords, runningBase, type FrrBatch } from "../../../model/src/frr/diff.js";
 import type { Logger } from "../../../shell/src/logger.js";
 
 export interface ExecResult {
@@ -105,6 +105,7 @@ export class FrrApplier {
       const residual = await this.runAndVerify(batch, newText);
       if (residual.empty) {
         this.lastApplied = newText;
+        await this.resetForGracefulRestart(base, batch);
         const result = { changed: true, deletions: batch.deletions, additions: batch.additions, durationMs: took(), ok: true };
         this.opts.log.info(
           { op: "frrApply", deletions: result.deletions, additions: result.additions, durationMs: result.durationMs },
@@ -134,6 +135,24 @@ export class FrrApplier {
       this.opts.log.warn({ op: "frrApply", attempt, residual: forLog(residual.script) }, "FRR configuration differs after the batch, retrying");
       pending = residual;
     }
+  }
+
+  /**
+   * Neighbors that got `graceful-restart` in a running bgpd instance advertise it as helpers only until their session
+   * is reset (gracefulRestartAddedInPlace): reset them once, so that their peers keep the routes through a restart.
+   */
+  private async resetForGracefulRestart(base: string, batch: FrrBatch): Promise<void> {
+    const targets = gracefulRestartAddedInPlace(base, batch.script);
+    if (targets.length === 0) return;
+    const commands = targets.flatMap((t) => ["-c", `clear bgp ${t.vrf === null ? "" : `vrf ${t.vrf} `}${t.neighbor}`]);
+    const r = await this.vtysh(commands);
+    const neighbors = targets.map((t) => (t.vrf === null ? t.neighbor : `${t.vrf}/${t.neighbor}`));
+    if (r.code !== 0)
+      this.opts.log.warn(
+        { op: "frrApply", neighbors, code: r.code, output: forLog(`${r.stdout}\n${r.stderr}`) },
+        "resetting sessions for graceful restart failed",
+      );
+    else this.opts.log.info({ op: "frrApply", neighbors }, "sessions reset once so that they advertise graceful restart");
   }
 
   private async runBatch(batch: FrrBatch, attempt: number): Promise<void> {
