@@ -10,7 +10,8 @@ describe("phi", () => {
     ["one std-dev above", 110, 100, 10, 0.79, 0.81],
     ["three std-devs above", 130, 100, 10, 2.8, 3.0],
     ["five std-devs above (the logistic approximation is a little pessimistic in the tail: exact 6.5)", 150, 100, 10, 6.3, 7.5],
-  ])("%s", (_desc, silence, mean, sd, lo, hi) => {
+  ])("%s", (...row) => {
+    const [, silence, mean, sd, lo, hi] = row;
     const phi = phiOf(silence, mean, sd);
     expect(phi).toBeGreaterThanOrEqual(lo);
     expect(phi).toBeLessThanOrEqual(hi);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { electL2Owner, shouldAnnounce, type L2AnnounceDecision } from "./election.js";
+import { electL2Owner, ownershipChangeReason, shouldAnnounce, type L2AnnounceDecision, type OwnershipChangeReason } from "./election.js";
 import { decodeHeartbeat, encodeHeartbeat, LivenessTracker } from "./heartbeat.js";
 
 describe("electL2Owner: first live candidate", () => {
@@ -42,6 +42,21 @@ describe("shouldAnnounce", () => {
 
   test("no candidates", () => {
     expect(shouldAnnounce({ candidates: [] }, "node1", new Set(["node1"]), false)).toEqual({ announce: false, reason: "noCandidates", owner: null });
+  });
+});
+
+describe("ownershipChangeReason: why an IP moved to this node", () => {
+  const cands = ["node1", "node2", "node3"];
+  test.each<[desc: string, previous: string | null, candidates: string[], alive: string[], left: string[], want: OwnershipChangeReason | null]>([
+    ["no previous owner (first owner, or this node was fenced)", null, cands, ["node2"], [], null],
+    ["it was this node already", "node2", cands, ["node2"], [], null],
+    ["previous owner's heartbeats stopped", "node1", cands, ["node2"], [], "ownerSilent"],
+    ["previous owner said it was leaving", "node1", cands, ["node2"], ["node1"], "ownerLeft"],
+    ["previous owner no candidate any more", "node1", ["node2", "node3"], ["node1", "node2"], [], "nodeExcluded"],
+    ["previous owner alive but ranked after this node", "node3", ["node2", "node3"], ["node2", "node3"], [], "preference"],
+  ])("%s", (...row) => {
+    const [, previous, candidates, alive, left, want] = row;
+    expect(ownershipChangeReason(previous, "node2", candidates, new Set(alive), new Set(left))).toBe(want);
   });
 });
 
