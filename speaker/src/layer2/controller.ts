@@ -78,9 +78,9 @@ export interface L2ControllerOptions {
   /** How often the interface list is re-read. */
   interfaceScanMs?: number;
   /**
-   * Before taking an IP over from a node that may still hold it (this node just became ready, or it preempts a live
-   * lower-priority candidate), probe the IP and wait this long for an answer; take over once a probe goes
-   * unanswered. 0 disables probing. A dead owner's IPs are always taken over at once.
+   * Before taking an IP over (this node just became ready, preempts a live lower-priority candidate, or the owner
+   * went silent), probe the IP and wait this long for an answer; take over once a probe goes unanswered. 0 disables
+   * probing. The IPs of an owner that said it was leaving are taken over at once.
    */
   takeoverProbeMs?: number;
   /**
