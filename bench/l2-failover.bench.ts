@@ -6,10 +6,18 @@
 // process) — N trials, the killed speaker restarted in between and ownership settled back. p50/p99.
 // Throughput: the client blasts ARP requests for the VIP from a raw socket for a few seconds; replies counted.
 // Also: the same with SIGTERM (graceful: a "leaving" heartbeat hands over at once), and failback time.
+// Pressure (--pressure, issue 17): both speakers under a CPU quota (cgroup v1 cpu controller, --quota of one CPU
+// each) and SIGSTOPped 300 ms in turn every second for --pressure-seconds (default 300) while the client broadcasts
+// ARP requests every 200 ms: every reply's MAC, fence transitions, ownership changes, stalls excused and the speakers'
+// CPU seconds are reported; then --pressure-trials SIGKILL failovers under the quota.
 // Run as root: npm run bench:l2-failover [-- --trials 20 --graceful-trials 10 --blast-seconds 3]
+//              npm run bench:l2-failover -- --pressure [--pressure-seconds 300 --quota 0.2 --pressure-trials 10]
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP, parseIP } from "../model/src/net/ip.js";
+import { probeArp, type ArpProbeResult } from "../testenv/src/arp-probe.js";
+import { cpuSeconds, CpuQuota, stall } from "../testenv/src/cpu-quota.js";
 import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
@@ -40,7 +48,13 @@ function captureGarps(sock: RawSocket, vip: string, into: Garp[]): void {
   });
 }
 
-async function failoverTrials(l2: L2Lab, vip: string, trials: number, signal: NodeJS.Signals): Promise<{ failoverMs: number[]; failbackMs: number[] }> {
+async function failoverTrials(
+  l2: L2Lab,
+  vip: string,
+  trials: number,
+  signal: NodeJS.Signals,
+  started: (node: string, pid: number) => void = () => undefined,
+): Promise<{ failoverMs: number[]; failbackMs: number[] }> {
   const { lab } = l2;
   const cands = await l2.candidates(vip);
   const [owner = "", other = ""] = cands;
@@ -61,6 +75,7 @@ async function failoverTrials(l2: L2Lab, vip: string, trials: number, signal: No
       failoverMs.push(g.at - t0);
       const t1 = performance.now();
       await sp.start();
+      if (sp.pid !== undefined) started(owner, sp.pid);
       const back = await waitFor("GARP from the restarted owner", () => garps.find((x) => x.at >= t1 && x.mac === ownerMac), 20_000, 5);
       failbackMs.push(back.at - t1);
       // Let both announcement bursts end before the next kill.
@@ -115,6 +130,126 @@ async function arpBlast(l2: L2Lab, vip: string, seconds: number): Promise<{ sent
   return { sent, replies, seconds: (performance.now() - t0) / 1000 };
 }
 
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+interface PressureResult {
+  seconds: number;
+  quotaOfOneCpu: number;
+  sigstops: number;
+  arpRequests: number;
+  arpReplies: number;
+  repliesByMac: Record<string, number>;
+  foreignMacReplies: number;
+  fenceChangesIsolated: number;
+  ownershipChanges: number;
+  stallsExcused: number;
+  stalledSeconds: number;
+  speakerCpuSeconds: Record<string, number>;
+  throttledPeriods: Record<string, number>;
+  loadAvg1m: number;
+}
+
+/** Sum of a metric's samples (all label sets) in a metrics text. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})?\s+(\S+)$/.exec(line);
+    if (m?.[1] === name) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+/** Both speakers under the quota, SIGSTOPped 300 ms in turn every second, while the client probes ARP. */
+async function pressurePhase(l2: L2Lab, vip: string, seconds: number, quota: number, quotas: Map<string, CpuQuota>): Promise<PressureResult> {
+  const [owner = "", other = ""] = await l2.candidates(vip);
+  const pid = (n: string): number => l2.speakers.get(n)?.pid ?? NaN;
+  for (const n of [owner, other]) quotas.get(n)?.add(pid(n));
+  const metricsOf = async (n: string): Promise<string> => (await l2.speakers.get(n)?.metrics()) ?? "";
+  const totals = async (): Promise<{ fence: number; changes: number; stalls: number; stalled: number }> => {
+    const t = { fence: 0, changes: 0, stalls: 0, stalled: 0 };
+    for (const n of [owner, other]) {
+      const m = await metricsOf(n);
+      t.fence += metricValue(m, "metallb_ts_layer2_fence_changes_total", { reason: "isolated" }) ?? 0;
+      t.changes += metricSum(m, "metallb_ts_layer2_ownership_changes_total");
+      t.stalls += metricValue(m, "metallb_ts_layer2_stalls_total") ?? 0;
+      t.stalled += metricValue(m, "metallb_ts_layer2_stalled_seconds_total") ?? 0;
+    }
+    return t;
+  };
+  const before = await totals();
+  const cpu0 = new Map([owner, other].map((n) => [n, cpuSeconds(pid(n)) ?? 0]));
+  const throttled0 = new Map([owner, other].map((n) => [n, quotas.get(n)?.throttled().throttledPeriods ?? 0]));
+  let running = true;
+  let sigstops = 0;
+  const stopper = (async (): Promise<void> => {
+    for (let i = 0; running; i++) {
+      await stall(pid(i % 2 === 0 ? owner : other), 300);
+      sigstops++;
+      await sleep(700);
+    }
+  })();
+  let probe: ArpProbeResult;
+  try {
+    probe = await probeArp(l2.lab, "client", vip, seconds * 1000);
+  } finally {
+    running = false;
+    await stopper;
+  }
+  const macs = probe.replies;
+  const byMac: Record<string, number> = {};
+  for (const m of macs) byMac[m] = (byMac[m] ?? 0) + 1;
+  const after = await totals();
+  const ownerMac = l2.lab.host(owner).mac;
+  return {
+    seconds,
+    quotaOfOneCpu: quota,
+    sigstops,
+    arpRequests: probe.requests,
+    arpReplies: macs.length,
+    repliesByMac: byMac,
+    foreignMacReplies: macs.filter((m) => m !== ownerMac).length,
+    fenceChangesIsolated: after.fence - before.fence,
+    ownershipChanges: after.changes - before.changes,
+    stallsExcused: after.stalls - before.stalls,
+    stalledSeconds: round(after.stalled - before.stalled),
+    speakerCpuSeconds: Object.fromEntries([owner, other].map((n) => [n, round((cpuSeconds(pid(n)) ?? 0) - (cpu0.get(n) ?? 0))])),
+    throttledPeriods: Object.fromEntries([owner, other].map((n) => [n, (quotas.get(n)?.throttled().throttledPeriods ?? 0) - (throttled0.get(n) ?? 0)])),
+    loadAvg1m: round(Number(readLoadAvg())),
+  };
+}
+
+function readLoadAvg(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "NaN";
+}
+
+async function pressureMain(l2: L2Lab, vip: string): Promise<void> {
+  const seconds = arg("pressure-seconds", 300);
+  const quota = arg("quota", 0.2);
+  const trials = arg("pressure-trials", 10);
+  const quotas = new Map(l2.nodes.map((n) => [n, CpuQuota.create(`bench-${n}`, quota)]));
+  try {
+    const pressure = await pressurePhase(l2, vip, seconds, quota, quotas);
+    process.stderr.write(`pressure: ${JSON.stringify(pressure)}\n`);
+    await sleep(2_500);
+    const { failoverMs } = await failoverTrials(l2, vip, trials, "SIGKILL", (n, p) => quotas.get(n)?.add(p));
+    const fo = [...failoverMs].sort((a, b) => a - b);
+    const result = {
+      pressure,
+      failoverUnderQuota: {
+        trials,
+        p50Ms: round(pct(fo, 50)),
+        p99Ms: round(pct(fo, 99)),
+        minMs: round(fo[0] ?? NaN),
+        maxMs: round(fo[fo.length - 1] ?? NaN),
+        samplesMs: failoverMs.map(round),
+      },
+    };
+    process.stdout.write(JSON.stringify(result) + "\n");
+  } finally {
+    for (const q of quotas.values()) q.remove();
+  }
+}
+
 async function main(): Promise<void> {
   const trials = arg("trials", 20);
   const gracefulTrials = arg("graceful-trials", 10);
@@ -162,6 +297,10 @@ async function main(): Promise<void> {
       200,
     );
     await sleep(2_500);
+    if (flag("pressure")) {
+      await pressureMain(l2, vip);
+      return;
+    }
 
     const { failoverMs, failbackMs } = await failoverTrials(l2, vip, trials, "SIGKILL");
     const fo = [...failoverMs].sort((a, b) => a - b);

@@ -189,7 +189,7 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
       async () => {
         const m = await l2.speakers.get(owner)?.metrics();
         const bad = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMac" }) ?? 0;
-        const magic = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "badMagic" }) ?? 0;
+        const magic = metricValue(m ?? "", "metallb_ts_layer2_heartbeats_dropped_total", { reason: "truncated" }) ?? 0; // shorter than any heartbeat
         return bad >= 1 && magic >= 1 ? true : undefined;
       },
       10_000,

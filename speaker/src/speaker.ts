@@ -101,6 +101,12 @@ const STATUS_WRITE_CONCURRENCY = 8;
 /** Layer 2 plan changes are batched this long. */
 const L2_PLAN_BATCH_MS = 10;
 
+/** The Layer 2 run identity a node's speaker published in its NodeConfig (status.l2.incarnation), or null. */
+function l2Incarnation(o: { status?: unknown }): number | null {
+  const inc = (o.status as { l2?: { incarnation?: unknown } } | undefined)?.l2?.incarnation;
+  return typeof inc === "number" && Number.isSafeInteger(inc) && inc >= 0 ? inc : null;
+}
+
 export class Speaker {
   private readonly queue: WorkQueue;
   private readonly inf: {
@@ -240,12 +246,15 @@ export class Speaker {
   private syncL2Plan(): void {
     if (this.l2 === undefined) return;
     const nodes: NodeAnnouncement[] = [];
+    const incarnations = new Map<string, number>();
     for (const o of this.inf.nodeConfigs.cache.list()) {
       const d = decodeNodeConfigSpec(o.spec);
       if (d.ok) nodes.push(d.value.node);
       else this.deps.log.warn({ nodeConfig: o.metadata?.name, err: d.error }, "invalid NodeConfig spec, left out of the Layer 2 election");
+      const inc = l2Incarnation(o);
+      if (d.ok && inc !== null) incarnations.set(d.value.node.node, inc);
     }
-    this.l2.setInputs(nodes, this.serviceEntries());
+    this.l2.setInputs(nodes, this.serviceEntries(), incarnations);
   }
 
   /** Every published Service half (decoded once per shard version). */
@@ -312,7 +321,8 @@ export class Speaker {
     await Promise.all(Object.values(this.inf).map((i) => i.synced));
     if (this.l2 !== undefined) {
       this.l2.apiContact();
-      await this.l2.start();
+      const own = this.inf.nodeConfigs.cache.get(this.deps.settings.nodeName, this.deps.settings.namespace);
+      await this.l2.start(own === undefined ? null : l2Incarnation(own));
       this.syncL2Key();
       this.syncL2Plan();
     }

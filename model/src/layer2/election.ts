@@ -50,3 +50,40 @@ export function shouldAnnounce(entry: L2ElectionEntry, myNode: string, alive: Re
   if (owner === myNode) return { announce: true, reason: "owner", owner };
   return { announce: false, reason: "notOwner", owner };
 }
+
+/** Why ownership of an IP moved to this node from `previous` (the owner in this node's view before). */
+export type OwnershipChangeReason =
+  /** The previous owner's heartbeats stopped (phi above the threshold): crashed, stopped, or cut off. */
+  | "ownerSilent"
+  /** The previous owner said it was leaving (graceful shutdown, rolling restart). */
+  | "ownerLeft"
+  /** The previous owner is no candidate any more (excluded from load balancers, node selector, no endpoints). */
+  | "nodeExcluded"
+  /** The previous owner is alive, but this node ranks before it (it came back, or its preference is higher). */
+  | "preference";
+
+/** The text of a reason, for Events and logs. */
+export const OWNERSHIP_CHANGE_TEXT: Readonly<Record<OwnershipChangeReason, string>> = Object.freeze({
+  ownerSilent: "owner silent",
+  ownerLeft: "owner left",
+  nodeExcluded: "node excluded",
+  preference: "preference",
+});
+
+/**
+ * Why this node (`me`) now owns an IP that `previous` owned in its view; null when there was no other owner (first
+ * owner, or this node had been fenced and did not know one). `left` holds the peers that said they were leaving.
+ */
+export function ownershipChangeReason(
+  previous: string | null,
+  me: string,
+  candidates: readonly string[],
+  alive: ReadonlySet<string>,
+  left: ReadonlySet<string>,
+): OwnershipChangeReason | null {
+  if (previous === null || previous === me) return null;
+  if (!candidates.includes(previous)) return "nodeExcluded";
+  if (left.has(previous)) return "ownerLeft";
+  if (!alive.has(previous)) return "ownerSilent";
+  return "preference";
+}

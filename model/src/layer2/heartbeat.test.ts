@@ -201,9 +201,11 @@ describe("liveness timing", () => {
 
   test.each<[desc: string, timing: Partial<LivenessTiming>, problem: string]>([
     ["zero interval", { intervalMs: 0 }, "intervalMs must be a positive number"],
-    ["fence not after one lost heartbeat", { fenceAfterMs: 150 }, "fenceAfterMs must be at least 2 × intervalMs"],
-    ["fence too late to withdraw before takeover", { deadAfterMs: 350 }, "fenceAfterMs + intervalMs must be below deadAfterMs"],
+    ["isolation not before death", { isolationPhiThreshold: 8 }, "isolationPhiThreshold must be below phiThreshold"],
+    ["a cap below two intervals", { maxSuspectAfterMs: 150 }, "maxSuspectAfterMs must be at least 2 × intervalMs"],
+    ["warm-up too short to hear peers", { warmupMs: 150 }, "warmupMs must be at least 2 × intervalMs"],
     ["hand-over shorter than an interval", { handoverMs: 50 }, "handoverMs must be at least intervalMs"],
+    ["fractional window", { windowSize: 2.5 }, "windowSize must be an integer"],
   ])("%s", (_desc, timing, problem) => {
     const problems = livenessTimingProblems({ ...DEFAULT_LIVENESS_TIMING, ...timing });
     expect(problems.some((p) => p.startsWith(problem))).toBe(true);
@@ -214,7 +216,11 @@ describe("liveness timing", () => {
 const beat = (node: string, seq: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({ node, incarnation: 1, seq, sentAtMs: 0, status: "ready", ...extra });
 const sorted = (s: Set<string>): string[] => [...s].sort();
 
-/** A tracker for "me" started at 0 that has heard "peer" regularly until `until` (so it is past warm-up and hand-over). */
+/** With the defaults and regular 100 ms gaps (std-dev at its 50 ms floor): dead after ≈ 661 ms, unheard after ≈ 553 ms. */
+const DEAD_MS = 661;
+const UNHEARD_MS = 553;
+
+/** A tracker for "me" started at 0 that has heard "peer" every 100 ms until `until` (past warm-up and hand-over). */
 function settled(until = 1000): LivenessTracker {
   const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
   for (let now = 0, seq = 1; now <= until; now += 100, seq++) t.observe(beat("peer", seq), now);
@@ -234,47 +240,108 @@ describe("LivenessTracker", () => {
     expect(t.msSinceContact(420)).toBe(120);
   });
 
-  test("warming up: fenced and absent from its own view until deadAfterMs after start", () => {
+  test("warming up: fenced and absent from its own view until warmupMs after start, then the hand-over hold", () => {
     const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 1000 });
-    t.observe(beat("peer", 1), 1000);
-    t.observe(beat("peer", 2), 1400);
-    expect(t.fenceStatus(1449)).toEqual({ fenced: true, reason: "warmingUp" });
-    expect(sorted(t.alive(1449))).toEqual(["peer"]);
-    expect(t.fenceStatus(1450)).toEqual({ fenced: true, reason: "handover" });
-    t.observe(beat("peer", 3), 1600);
-    expect(t.fenceStatus(1650)).toEqual({ fenced: false, reason: null });
-    expect(sorted(t.alive(1650))).toEqual(["me", "peer"]);
+    for (let now = 1000, seq = 1; now <= 1900; now += 100, seq++) t.observe(beat("peer", seq), now);
+    expect(t.fenceStatus(1699)).toEqual({ fenced: true, reason: "warmingUp" });
+    expect(sorted(t.alive(1699))).toEqual(["peer"]);
+    expect(t.fenceStatus(1700)).toEqual({ fenced: true, reason: "handover" });
+    expect(t.fenceStatus(1900)).toEqual({ fenced: false, reason: null });
+    expect(sorted(t.alive(1900))).toEqual(["me", "peer"]);
   });
 
   test("own heartbeats: seq increases, status follows the fence state", () => {
     const t = new LivenessTracker({ self: "me", incarnation: 9, startMs: 0 });
     expect(t.nextHeartbeat(0, 5000)).toEqual({ node: "me", incarnation: 9, seq: 1, sentAtMs: 5000, status: "standby" });
     t.apiserverReachable(400);
-    expect(t.nextHeartbeat(450, 5450)).toMatchObject({ seq: 2, status: "ready" }); // hand-over: peers must see "ready" first
-    expect(t.fenced(450)).toBe(true);
-    expect(t.nextHeartbeat(700, 5700)).toMatchObject({ seq: 3, status: "standby" }); // isolated since 650
+    expect(t.nextHeartbeat(750, 5750)).toMatchObject({ seq: 2, status: "ready" }); // hand-over: peers must see "ready" first
+    expect(t.fenced(750)).toBe(true);
+    expect(t.apiserverUnreachable(800, 900)).toBe(true);
+    expect(t.nextHeartbeat(950, 5950)).toMatchObject({ seq: 3, status: "standby" }); // isolated: no peer, apiserver down
     t.leave();
-    expect(t.nextHeartbeat(710, 5710)).toMatchObject({ seq: 4, status: "leaving" });
-    expect(t.fenceStatus(710)).toEqual({ fenced: true, reason: "leaving" });
+    expect(t.nextHeartbeat(960, 5960)).toMatchObject({ seq: 4, status: "leaving" });
+    expect(t.fenceStatus(960)).toEqual({ fenced: true, reason: "leaving" });
   });
 
-  test("a peer is alive while its last heartbeat is younger than deadAfterMs", () => {
+  test("a peer that beats every 100 ms is dead after ≈ 660 ms of silence (phi 8), not after a 300 ms stall of its own", () => {
     const t = settled(1000);
-    t.apiserverReachable(1200); // keeps "me" unfenced; liveness of the peer is about its own heartbeats
-    expect(sorted(t.alive(1449))).toEqual(["me", "peer"]);
-    expect(t.peerStates(1449)).toEqual([{ node: "peer", incarnation: 1, seq: 11, status: "ready", lastSeenMs: 1000, alive: true }]);
-    expect(t.alive(1450).has("peer")).toBe(false);
+    t.apiserverReachable(1000); // the apiserver answers: "me" is never isolated here
+    expect(sorted(t.alive(1000 + 400))).toEqual(["me", "peer"]); // a SIGSTOP of 300 ms leaves a gap of ≤ 400 ms
+    expect(sorted(t.alive(1000 + DEAD_MS - 1))).toEqual(["me", "peer"]);
+    expect(t.alive(1000 + DEAD_MS + 1).has("peer")).toBe(false);
+    const [st] = t.peerStates(1000 + DEAD_MS + 1);
+    expect(st).toMatchObject({ node: "peer", incarnation: 1, seq: 11, status: "ready", lastSeenMs: 1000, alive: false });
+    expect(st?.phi).toBeGreaterThanOrEqual(8);
+    expect(st?.suspectAfterMs).toBeCloseTo(661.3, 0);
+  });
+
+  test("adaptive: a peer whose heartbeats come irregularly (a busy node) gets more time, up to maxSuspectAfterMs", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
+    // Gaps alternating 20 and 380 ms (mean 200, std-dev 180): what a CPU-throttled sender looks like.
+    let now = 0;
+    for (let seq = 1; seq <= 60; seq++) {
+      now += seq % 2 === 0 ? 20 : 380;
+      t.observe(beat("peer", seq), now);
+    }
+    t.apiserverReachable(now);
+    const [st] = t.peerStates(now);
+    expect(st?.suspectAfterMs).toBeGreaterThan(1_400); // 200 + 300 + 5.2 × 180
+    expect(t.alive(now + 1_200).has("peer")).toBe(true);
+    // A pathological history never delays failover past the cap.
+    const wild = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
+    now = 0;
+    for (let seq = 1; seq <= 40; seq++) {
+      now += seq % 2 === 0 ? 1 : 600;
+      wild.observe(beat("peer", seq), now);
+    }
+    expect(wild.peerStates(now)[0]?.suspectAfterMs).toBeLessThanOrEqual(DEFAULT_LIVENESS_TIMING.maxSuspectAfterMs);
+  });
+
+  test("stall tolerance: time this process was stalled is not counted against peers", () => {
+    const t = settled(1000);
+    t.apiserverReachable(1000);
+    // This process is stopped from 1050 to 1650 (a timer due at 1050 fires at 1650): the peer's heartbeats wait in
+    // the socket buffer. Without the stall the peer would be dead at 1661.
+    expect(t.noteStall(1050, 1650)).toBe(true);
+    expect(t.alive(1700).has("peer")).toBe(true);
+    expect(t.nextChangeAt(1700)).toBeGreaterThan(1000 + 600 + UNHEARD_MS - 1);
+    // The buffered heartbeats arrive: the long gap is not learned (the window stays at 100 ms gaps).
+    t.observe(beat("peer", 12), 1700);
+    t.observe(beat("peer", 13), 1701);
+    expect(t.peerStates(1701)[0]?.suspectAfterMs).toBeLessThan(700);
+    // A truly dead peer is still detected, just that much later.
+    expect(t.alive(1701 + DEAD_MS + 1).has("peer")).toBe(false);
+  });
+
+  test.each<[desc: string, from: number, to: number, counted: boolean, total: number]>([
+    ["late by less than stallMinMs: not a stall", 1000, 1049, false, 0],
+    ["late by stallMinMs", 1000, 1050, true, 50],
+  ])("noteStall: %s", (_desc, from, to, counted, total) => {
+    const t = settled(1000);
+    expect(t.noteStall(from, to)).toBe(counted);
+    expect(t.stalledMs).toBe(total);
+  });
+
+  test("noteStall: two timers late through the same stall count it once", () => {
+    const t = settled(1000);
+    t.noteStall(1000, 1400);
+    t.noteStall(1100, 1400);
+    t.noteStall(1300, 1450);
+    expect(t.stalledMs).toBe(450);
   });
 
   test("standby peers count as contact but are not candidates; leaving peers are dead at once", () => {
     const t = settled(1000);
+    t.apiserverUnreachable(1000, 1000);
     t.observe(beat("peer", 12, { status: "standby" }), 1100);
     expect(sorted(t.alive(1100))).toEqual(["me"]);
-    expect(t.fenced(1300)).toBe(false); // contact at 1100
+    expect(t.fenced(1300)).toBe(false); // heard at 1100
     t.observe(beat("peer", 13), 1200);
     expect(sorted(t.alive(1200))).toEqual(["me", "peer"]);
     t.observe(beat("peer", 14, { status: "leaving" }), 1250);
-    expect(sorted(t.alive(1250))).toEqual(["me"]);
+    expect(t.alive(1250).has("peer")).toBe(false);
+    // A leaving peer is no contact either: with the apiserver still unreachable this node is now isolated.
+    expect(t.fenceStatus(1250)).toEqual({ fenced: true, reason: "isolated" });
   });
 
   test.each<[desc: string, hb: Partial<Heartbeat>, want: string]>([
@@ -283,7 +350,7 @@ describe("LivenessTracker", () => {
     ["next seq", { seq: 12 }, "accepted"],
     ["gap in seq", { seq: 50 }, "accepted"],
     ["new incarnation, seq restarts", { incarnation: 2, seq: 1 }, "accepted"],
-    ["older incarnation while the current one is alive", { incarnation: 0, seq: 100 }, "staleIncarnation"],
+    ["older incarnation", { incarnation: 0, seq: 100 }, "staleIncarnation"],
     ["own name", { node: "me", seq: 100 }, "self"],
   ])("sequence numbers: %s", (_desc, hb, want) => {
     const t = settled(1000);
@@ -292,36 +359,75 @@ describe("LivenessTracker", () => {
 
   test("replays neither revive a dead peer nor count as contact", () => {
     const t = settled(1000);
-    expect(t.observe(beat("peer", 5), 1600)).toBe("replay");
-    expect(t.alive(1600).has("peer")).toBe(false);
-    expect(t.fenceStatus(1600)).toEqual({ fenced: true, reason: "isolated" });
+    t.apiserverUnreachable(1500, 1500);
+    expect(t.observe(beat("peer", 5), 1800)).toBe("replay");
+    expect(t.alive(1800).has("peer")).toBe(false);
+    expect(t.fenceStatus(1800)).toEqual({ fenced: true, reason: "isolated" });
   });
 
-  test("a restarted peer whose clock went back is accepted once its previous run is dead", () => {
+  test("no replay of an earlier run, even after the current run died", () => {
     const t = settled(1000);
-    expect(t.observe(beat("peer", 1, { incarnation: 0 }), 1449)).toBe("staleIncarnation");
-    expect(t.observe(beat("peer", 1, { incarnation: 0 }), 1450)).toBe("accepted");
-    expect(t.observe(beat("peer", 2, { incarnation: 0 }), 1500)).toBe("accepted");
-    expect(t.observe(beat("peer", 12, { incarnation: 1 }), 1550)).toBe("accepted"); // and the old run wins back if it was alive after all
+    t.apiserverReachable(1000);
+    expect(t.observe(beat("peer", 1, { incarnation: 2 }), 1100)).toBe("accepted"); // the peer restarted
+    // Its new run dies; recorded heartbeats of the first run are replayed long after.
+    expect(t.observe(beat("peer", 500, { incarnation: 1 }), 5000)).toBe("staleIncarnation");
+    expect(t.alive(5000).has("peer")).toBe(false);
   });
 
-  test("fenced after fenceAfterMs without peer heartbeat or apiserver contact", () => {
-    const t = settled(1000);
-    expect(t.fenced(1249)).toBe(false);
-    expect(t.fenceStatus(1250)).toEqual({ fenced: true, reason: "isolated" });
-    expect(t.alive(1250).has("me")).toBe(false);
+  test("the incarnation published in the API: older runs are refused even by a tracker that never heard them", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
+    expect(t.setPublishedIncarnation("peer", 7)).toBe(true);
+    expect(t.setPublishedIncarnation("peer", 6)).toBe(false);
+    expect(t.observe(beat("peer", 100, { incarnation: 6 }), 10)).toBe("staleIncarnation");
+    expect(t.observe(beat("peer", 1, { incarnation: 7 }), 20)).toBe("accepted");
+    expect(t.observe(beat("peer", 1, { incarnation: 7 }), 30)).toBe("replay");
+    // A newer run published: what was tracked of run 7 is forgotten and its heartbeats refused.
+    expect(t.setPublishedIncarnation("peer", 8)).toBe(true);
+    expect(t.peerStates(30)).toEqual([]);
+    expect(t.observe(beat("peer", 2, { incarnation: 7 }), 40)).toBe("staleIncarnation");
+    expect(t.setPublishedIncarnation("me", 99)).toBe(false);
   });
 
-  test("apiserver contact alone keeps the node unfenced (e.g. all peers really died)", () => {
+  test("own incarnation: above the previous run's published one, fixed once heartbeats went out", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1_000, startMs: 0 });
+    t.adoptIncarnationAbove(500); // clock fine: unchanged
+    expect(t.incarnation).toBe(1_000);
+    t.adoptIncarnationAbove(2_000); // clock went back since the previous run
+    expect(t.incarnation).toBe(2_001);
+    expect(t.nextHeartbeat(0, 0).incarnation).toBe(2_001);
+    expect(() => t.adoptIncarnationAbove(5_000)).toThrow();
+  });
+
+  test("fencing needs evidence of isolation: no peer heard AND the apiserver unreachable", () => {
     const t = settled(1000);
-    for (let now = 1200; now <= 3000; now += 200) t.apiserverReachable(now);
-    expect(sorted(t.alive(3000))).toEqual(["me"]);
+    // Silent peers alone (the apiserver never failed a probe): not fenced, e.g. every peer really died.
+    expect(t.fenced(5000)).toBe(false);
+    // A failed probe while a peer is heard: not fenced (the apiserver is down, the LAN is fine).
+    const u = settled(1000);
+    u.apiserverUnreachable(1000, 1050);
+    expect(u.fenced(1100)).toBe(false);
+    expect(u.fenced(1000 + UNHEARD_MS - 1)).toBe(false);
+    // Both: fenced from the moment the peer is no longer heard, before the peer gives up on this node.
+    expect(u.fenceStatus(1000 + UNHEARD_MS + 1)).toEqual({ fenced: true, reason: "isolated" });
+    expect(UNHEARD_MS).toBeLessThan(DEAD_MS);
+    // Any apiserver answer after the failure ends it (then the hand-over hold).
+    u.apiserverReachable(1700);
+    expect(u.fenceStatus(1700)).toEqual({ fenced: true, reason: "handover" });
+    expect(u.fenced(1900)).toBe(false);
+  });
+
+  test("a probe that timed out while this process was stalled is not evidence", () => {
+    const t = settled(1000);
+    t.noteStall(1100, 1400);
+    expect(t.apiserverUnreachable(1050, 1600)).toBe(false);
     expect(t.fenced(3000)).toBe(false);
-    expect(t.fenced(3250)).toBe(true);
+    expect(t.apiserverUnreachable(1500, 2000)).toBe(true);
+    expect(t.fenced(3000)).toBe(true);
   });
 
-  test("after a fence, contact makes the node ready but it waits handoverMs before claiming", () => {
+  test("after a fence, a peer's heartbeat makes the node ready but it waits handoverMs before claiming", () => {
     const t = settled(1000);
+    t.apiserverUnreachable(1500, 1500);
     expect(t.fenced(2000)).toBe(true);
     t.observe(beat("peer", 30), 2000);
     expect(t.fenceStatus(2000)).toEqual({ fenced: true, reason: "handover" });
@@ -331,27 +437,16 @@ describe("LivenessTracker", () => {
     expect(t.fenced(2200)).toBe(false);
   });
 
-  test("a short gap (below fenceAfterMs) does not restart the hand-over", () => {
-    const t = settled(1000);
-    t.observe(beat("peer", 12), 1240);
-    expect(t.fenced(1240)).toBe(false);
-  });
-
-  test("nextChangeAt: the next peer expiry, fence or hand-over end", () => {
+  test("nextChangeAt: the next warm-up end, hand-over end, peer unheard or peer death", () => {
     const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
-    expect(t.nextChangeAt(0)).toBe(450); // warm-up end
+    expect(t.nextChangeAt(0)).toBe(700); // warm-up end
     t.observe(beat("peer", 1), 100);
-    expect(t.nextChangeAt(100)).toBe(350); // fence (no contact since 100)
-    t.observe(beat("peer", 2), 300);
-    t.observe(beat("other", 1), 320);
-    expect(t.nextChangeAt(320)).toBe(450); // warm-up end
-    expect(t.nextChangeAt(450)).toBe(570); // fence: 320 + 250
-    t.observe(beat("peer", 3), 400);
-    t.observe(beat("other", 2), 420);
-    expect(t.nextChangeAt(450)).toBe(650); // hand-over end: 450 + 200
-    expect(t.nextChangeAt(650)).toBe(670); // fence: 420 + 250
-    expect(t.nextChangeAt(800)).toBe(850); // peer expires: 400 + 450
-    expect(t.nextChangeAt(850)).toBe(870); // other expires
-    expect(t.nextChangeAt(870)).toBeNull();
+    expect(t.nextChangeAt(100)).toBeCloseTo(100 + 552.9, 0); // peer unheard
+    expect(t.nextChangeAt(653)).toBe(700);
+    expect(t.nextChangeAt(700)).toBeCloseTo(100 + 661.3, 0); // peer dead
+    expect(t.nextChangeAt(762)).toBe(900); // hand-over end
+    expect(t.nextChangeAt(900)).toBeNull();
+    t.observe(beat("peer", 2, { status: "leaving" }), 950);
+    expect(t.nextChangeAt(950)).toBeNull();
   });
 });

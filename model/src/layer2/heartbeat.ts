@@ -1,10 +1,12 @@
 // Liveness between speakers for Layer 2 failover: an authenticated UDP heartbeat message (codec) and the pure state
 // machine that turns received heartbeats, own ticks and apiserver contact into "who is alive" and "am I fenced".
-// The shell owns the socket and the timers; it feeds this module and re-runs the election (election.ts) whenever
-// `alive()`/`fenced()` may have changed (after each accepted heartbeat and at `nextChangeAt()`).
+// The shell owns the socket and the timers; it feeds this module (heartbeats, apiserver probe results, its own
+// stalls) and re-runs the election (election.ts) whenever `alive()`/`fenced()` may have changed (after each accepted
+// heartbeat and at `nextChangeAt()`).
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { constantTimeEqual } from "../bytes.js";
+import { ArrivalWindow, zForPhi } from "./detector.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Codec
@@ -35,7 +37,10 @@ export type HeartbeatStatus =
 export interface Heartbeat {
   /** Kubernetes node name of the sender. */
   readonly node: string;
-  /** Identifies one run of the sender's speaker; a restart must use a larger value (e.g. its start time in ms). */
+  /**
+   * Identifies one run of the sender's speaker (its boot nonce): larger for every restart (its start time in ms, and
+   * above the one its previous run published in the API), so peers refuse every heartbeat of an earlier run.
+   */
   readonly incarnation: number;
   /** Increases with every heartbeat of one incarnation. */
   readonly seq: number;
@@ -169,45 +174,85 @@ export function decodeHeartbeat(bytes: Uint8Array, key: Uint8Array | readonly Ui
 
 // ---------------------------------------------------------------------------------------------------------
 // Liveness
+//
+// Why it looks like this (issue 17): fixed deadlines (dead after 450 ms, fenced after 250 ms without contact) fenced
+// healthy nodes in a loop on a busy machine. Now
+// - each peer has a phi-accrual detector (detector.ts) over its observed heartbeat gaps, padded by an acceptable
+//   pause and with a standard-deviation floor, capped so that failover stays bounded;
+// - stalls of this process (event-loop lag, SIGSTOP, GC: the shell reports timers that fired late) are not counted
+//   against anyone: the stalled time is subtracted from every silence, and gaps that span a stall are not learned;
+// - this node fences itself only on evidence of isolation: it hears no peer (a lower phi than the one at which peers
+//   give up on it, so it withdraws first) AND its last apiserver probe failed (refused or timed out) with no
+//   apiserver answer since; a slow apiserver or a quiet LAN alone is not isolation;
+// - heartbeats are fresh: each run has an incarnation that only grows (published in the node's NodeConfig status,
+//   which peers read), heartbeats of an older run are always refused (not only while the newer one is alive), and
+//   within a run the sequence number must grow.
 
-/**
- * Timing of the liveness protocol. With the defaults a dead owner is replaced 350–450 ms after it stops (plus one
- * network latency and the GARP), and an owner cut off from everyone stops answering at least 100 ms before its
- * peers take its IPs over.
- */
+/** Timing of the liveness protocol (see DEFAULT_LIVENESS_TIMING for the reasoning behind each default). */
 export interface LivenessTiming {
   /** How often each speaker sends a heartbeat. */
   readonly intervalMs: number;
-  /** A peer is dead once its last accepted heartbeat is this old. Also the warm-up after start. */
-  readonly deadAfterMs: number;
-  /** This node is fenced once it has had no peer heartbeat and no apiserver contact for this long. */
-  readonly fenceAfterMs: number;
+  /** Gap beyond the usual one that costs nothing (a GC pause or a throttled CPU quota of the sender). */
+  readonly acceptablePauseMs: number;
+  /** Floor of the standard deviation of the gaps. */
+  readonly minStdDevMs: number;
+  /** Gaps remembered per peer. */
+  readonly windowSize: number;
+  /** phi at which a peer is dead (its IPs are taken over). */
+  readonly phiThreshold: number;
+  /** phi at which this node no longer counts a peer as heard, for self-fencing; below phiThreshold. */
+  readonly isolationPhiThreshold: number;
+  /** Upper bound of every silence threshold, whatever the history. */
+  readonly maxSuspectAfterMs: number;
+  /** After start, this node does not claim anything for this long (it must hear every live peer first). */
+  readonly warmupMs: number;
   /**
    * After becoming ready (warm-up over, or contact regained after being fenced) a node tells its peers it is ready
    * but waits this long before answering, so that the peer currently holding its IPs hears it and lets go first.
    */
   readonly handoverMs: number;
+  /** A timer that fires at least this late means this process was stalled (and the lateness is excused). */
+  readonly stallMinMs: number;
 }
 
 /**
- * Defaults for sub-second failover on a LAN:
- * - intervalMs 100: ten small UDP datagrams per second per peer pair is negligible, and it bounds every other delay;
- * - deadAfterMs 450: tolerates three consecutive lost heartbeats (a gap of 400 ms) plus 50 ms of jitter;
- * - fenceAfterMs 250: tolerates one lost heartbeat (a gap of 200 ms) plus jitter, and satisfies
- *   fenceAfter + interval + 100 ms margin ≤ deadAfter, so an isolated owner withdraws before it is declared dead;
- * - handoverMs 200: two intervals for the "ready" heartbeat to reach the current holder and for it to react.
+ * Defaults: sub-second failover on an idle LAN, no false failover for stalls up to ~300 ms.
+ * - intervalMs 100: ten small datagrams per second per peer pair is negligible;
+ * - acceptablePauseMs 300 + minStdDevMs 50 + phiThreshold 8 (z ≈ 5.2): an idle peer is dead after ≈ 660 ms of
+ *   silence (a SIGSTOP of 300 ms makes a gap of at most ≈ 400 ms), a jittery one later, never after maxSuspectAfterMs;
+ * - isolationPhiThreshold 3 (z ≈ 2.6, ≈ 530 ms): a node cut off stops counting its peers before they give up on it;
+ * - windowSize 100: the last ten seconds of gaps;
+ * - warmupMs 700: longer than the first-contact silence threshold, so a started node has heard every live peer;
+ * - handoverMs 200: two intervals for the "ready" heartbeat to reach the current holder and for it to react;
+ * - stallMinMs 50: timers on a loaded node are often 10–20 ms late; 50 ms is a stall.
  */
-export const DEFAULT_LIVENESS_TIMING: LivenessTiming = Object.freeze({ intervalMs: 100, deadAfterMs: 450, fenceAfterMs: 250, handoverMs: 200 });
+export const DEFAULT_LIVENESS_TIMING: LivenessTiming = Object.freeze({
+  intervalMs: 100,
+  acceptablePauseMs: 300,
+  minStdDevMs: 50,
+  windowSize: 100,
+  phiThreshold: 8,
+  isolationPhiThreshold: 3,
+  maxSuspectAfterMs: 3_000,
+  warmupMs: 700,
+  handoverMs: 200,
+  stallMinMs: 50,
+});
 
 /** Violated invariants of a timing, as messages; empty when it is usable. */
 export function livenessTimingProblems(t: LivenessTiming): string[] {
   const problems: string[] = [];
-  for (const [name, v] of Object.entries(t)) if (!(Number.isFinite(v) && v > 0)) problems.push(`${name} must be a positive number`);
-  if (problems.length > 0) return problems;
-  if (t.fenceAfterMs < 2 * t.intervalMs) problems.push("fenceAfterMs must be at least 2 × intervalMs (one lost heartbeat must not fence)");
-  if (t.fenceAfterMs + t.intervalMs >= t.deadAfterMs) {
-    problems.push("fenceAfterMs + intervalMs must be below deadAfterMs (an isolated owner must withdraw before peers take over)");
+  for (const [name, v] of Object.entries(t)) if (!(Number.isFinite(v) && (v as number) >= 0)) problems.push(`${name} must be a non-negative number`);
+  for (const name of ["intervalMs", "minStdDevMs", "phiThreshold", "isolationPhiThreshold", "maxSuspectAfterMs", "stallMinMs"] as const) {
+    if (!(t[name] > 0)) problems.push(`${name} must be a positive number`);
   }
+  if (problems.length > 0) return problems;
+  if (!Number.isInteger(t.windowSize) || t.windowSize < 2) problems.push("windowSize must be an integer of at least 2");
+  if (t.isolationPhiThreshold >= t.phiThreshold) {
+    problems.push("isolationPhiThreshold must be below phiThreshold (an isolated owner must withdraw before peers take over)");
+  }
+  if (t.maxSuspectAfterMs < 2 * t.intervalMs) problems.push("maxSuspectAfterMs must be at least 2 × intervalMs (one lost heartbeat must not kill)");
+  if (t.warmupMs < 2 * t.intervalMs) problems.push("warmupMs must be at least 2 × intervalMs (a started node must hear its peers)");
   if (t.handoverMs < t.intervalMs) problems.push("handoverMs must be at least intervalMs (the ready heartbeat must reach the holder)");
   return problems;
 }
@@ -219,14 +264,14 @@ export type ObserveResult =
   | "self"
   /** Same incarnation, sequence number not above the last accepted one: duplicate, reordered or replayed. */
   | "replay"
-  /** Older incarnation while the current one is alive: a replay of a previous run. */
+  /** Older incarnation than one already seen or published for the node: a replay of a previous run. */
   | "staleIncarnation";
 
 /** Why this node must not answer for IPs others could take over. */
 export type FenceReason =
-  /** Less than deadAfterMs since start: it has not yet heard every live peer. */
+  /** Less than warmupMs since start: it has not yet heard every live peer. */
   | "warmingUp"
-  /** No peer heartbeat and no apiserver contact for fenceAfterMs: it may be the one cut off. */
+  /** It hears no peer and its last apiserver probe failed: it may be the one cut off. */
   | "isolated"
   /** Ready, but waiting handoverMs for the current holders to let go. */
   | "handover"
@@ -242,8 +287,12 @@ export interface PeerLiveness {
   readonly status: HeartbeatStatus;
   /** When the last accepted heartbeat arrived (tracker time). */
   readonly lastSeenMs: number;
-  /** Ready and heard within deadAfterMs. */
+  /** Ready and not suspected (phi below phiThreshold). */
   readonly alive: boolean;
+  /** phi of its current silence (stalls of this process excluded). */
+  readonly phi: number;
+  /** Silence after which it is dead, from its observed gaps. */
+  readonly suspectAfterMs: number;
 }
 
 export interface LivenessTrackerInit {
@@ -261,28 +310,38 @@ interface PeerState {
   seq: number;
   status: HeartbeatStatus;
   lastSeenMs: number;
+  /** This process's stalled total when the last heartbeat was accepted (what stalled since is excused). */
+  stalledAtSeen: number;
+  window: ArrivalWindow;
 }
 
 /**
  * Pure liveness state machine of one speaker. Time is always passed in; the tracker never reads a clock.
  *
- * - A peer is alive while its last accepted heartbeat is younger than deadAfterMs and says "ready".
- * - This node is alive in its own view unless fenced. It is fenced while warming up (first deadAfterMs after start:
- *   it cannot yet tell a dead peer from one it has not heard), while isolated (no accepted peer heartbeat and no
- *   apiserver contact for fenceAfterMs), during the hand-over hold after becoming ready, and once leaving.
- * - Heartbeats from the same incarnation must have increasing seq; a lower incarnation is refused while the current
- *   one is alive (replay of an earlier run) and accepted once it is not (a restarted node whose clock went back).
+ * - A peer is alive while it says "ready" and phi of its silence (this process's stalls excluded) is below
+ *   phiThreshold.
+ * - This node is alive in its own view unless fenced: while warming up, while isolated (no peer heard at
+ *   isolationPhiThreshold and the apiserver unreachable), during the hand-over hold after becoming ready, and once
+ *   leaving.
+ * - Heartbeats must come from the node's newest known incarnation (seen, or published in the API) with a growing seq.
  */
 export class LivenessTracker {
   readonly self: string;
-  readonly incarnation: number;
   readonly timing: LivenessTiming;
+  private incarnationValue: number;
   private readonly startMs: number;
   private readonly peers = new Map<string, PeerState>();
+  /** Lowest acceptable incarnation per node, from the API (a newer run was published). */
+  private readonly minIncarnation = new Map<string, number>();
+  private readonly zDead: number;
+  private readonly zIsolation: number;
   private seq = 0;
   private lastContactMs: number | null = null;
-  /** Start of the current run of contacts without a gap of fenceAfterMs. */
-  private contactRunStartMs = 0;
+  private lastApiOkMs: number | null = null;
+  private lastApiFailMs: number | null = null;
+  private readySinceMs: number;
+  private stalledTotalMs = 0;
+  private stallCoveredUntilMs = Number.NEGATIVE_INFINITY;
   private leaving = false;
 
   constructor(init: LivenessTrackerInit) {
@@ -291,28 +350,109 @@ export class LivenessTracker {
     if (problems.length > 0) throw new RangeError(`liveness timing: ${problems.join("; ")}`);
     if (!validUint(init.incarnation)) throw new RangeError("liveness: incarnation must be a safe non-negative integer");
     this.self = init.self;
-    this.incarnation = init.incarnation;
+    this.incarnationValue = init.incarnation;
     this.startMs = init.startMs;
     this.timing = Object.freeze(timing);
+    this.zDead = zForPhi(timing.phiThreshold);
+    this.zIsolation = zForPhi(timing.isolationPhiThreshold);
+    this.readySinceMs = init.startMs + timing.warmupMs;
+  }
+
+  get incarnation(): number {
+    return this.incarnationValue;
+  }
+
+  /**
+   * Makes this run's incarnation larger than `floor` (the one a previous run published), so that peers which
+   * learned the previous run from the API accept this one even if this node's clock went back. Only before the first
+   * heartbeat: a run never changes its identity.
+   */
+  adoptIncarnationAbove(floor: number): void {
+    if (this.seq > 0) throw new Error("liveness: incarnation can only change before the first heartbeat");
+    if (validUint(floor) && floor >= this.incarnationValue) this.incarnationValue = floor + 1;
+  }
+
+  /**
+   * The incarnation a node published (its NodeConfig status): heartbeats of older runs are refused from now on, and
+   * what was tracked of an older run is forgotten. Returns whether anything changed.
+   */
+  setPublishedIncarnation(node: string, incarnation: number): boolean {
+    if (node === this.self || !validUint(incarnation)) return false;
+    const min = this.minIncarnation.get(node);
+    if (min !== undefined && min >= incarnation) return false;
+    this.minIncarnation.set(node, incarnation);
+    const known = this.peers.get(node);
+    if (known !== undefined && known.incarnation < incarnation) this.peers.delete(node);
+    return true;
   }
 
   /** Feeds a verified heartbeat received at `nowMs`. */
   observe(hb: Heartbeat, nowMs: number): ObserveResult {
     if (hb.node === this.self) return "self";
+    const min = this.minIncarnation.get(hb.node);
+    if (min !== undefined && hb.incarnation < min) return "staleIncarnation";
     const known = this.peers.get(hb.node);
     if (known !== undefined) {
+      if (hb.incarnation < known.incarnation) return "staleIncarnation";
       if (hb.incarnation === known.incarnation && hb.seq <= known.seq) return "replay";
-      const knownAlive = known.status !== "leaving" && nowMs - known.lastSeenMs < this.timing.deadAfterMs;
-      if (hb.incarnation < known.incarnation && knownAlive) return "staleIncarnation";
     }
-    this.peers.set(hb.node, { incarnation: hb.incarnation, seq: hb.seq, status: hb.status, lastSeenMs: nowMs });
+    this.becomeReadyIfIsolated(nowMs);
+    if (known !== undefined && known.incarnation === hb.incarnation) {
+      // A gap that spans a stall of this process says nothing about the peer; one beyond the death threshold was a
+      // death (or a partition), not jitter to adapt to.
+      const gap = nowMs - known.lastSeenMs;
+      if (known.stalledAtSeen === this.stalledTotalMs && gap < known.window.silenceForZ(this.zDead)) known.window.add(gap);
+      known.seq = hb.seq;
+      known.status = hb.status;
+      known.lastSeenMs = nowMs;
+      known.stalledAtSeen = this.stalledTotalMs;
+    } else {
+      const window = new ArrivalWindow({
+        windowSize: this.timing.windowSize,
+        minStdDevMs: this.timing.minStdDevMs,
+        acceptablePauseMs: this.timing.acceptablePauseMs,
+        expectedIntervalMs: this.timing.intervalMs,
+        maxSuspectAfterMs: this.timing.maxSuspectAfterMs,
+      });
+      this.peers.set(hb.node, { incarnation: hb.incarnation, seq: hb.seq, status: hb.status, lastSeenMs: nowMs, stalledAtSeen: this.stalledTotalMs, window });
+    }
     this.contact(nowMs);
     return "accepted";
   }
 
   /** Records a successful apiserver round trip at `nowMs` (any response proves this node is not cut off). */
   apiserverReachable(nowMs: number): void {
+    this.becomeReadyIfIsolated(nowMs);
+    if (this.lastApiOkMs === null || nowMs > this.lastApiOkMs) this.lastApiOkMs = nowMs;
     this.contact(nowMs);
+  }
+
+  /**
+   * Records a failed apiserver probe (connection refused, reset or timed out) that was sent at `sentAtMs`. Ignored
+   * when this process stalled meanwhile (the timeout may be its own). Returns whether it was recorded.
+   */
+  apiserverUnreachable(sentAtMs: number, nowMs: number): boolean {
+    if (this.stallCoveredUntilMs > sentAtMs) return false;
+    if (this.lastApiFailMs === null || nowMs > this.lastApiFailMs) this.lastApiFailMs = nowMs;
+    return true;
+  }
+
+  /**
+   * This process could not run from `fromMs` to `toMs` (a timer due at `fromMs` fired at `toMs`). Stalls of at least
+   * stallMinMs are excused: that time is not counted in any silence. Overlapping reports count once. Returns whether
+   * it counted as a stall.
+   */
+  noteStall(fromMs: number, toMs: number): boolean {
+    if (!(toMs - fromMs >= this.timing.stallMinMs)) return false;
+    const added = toMs - Math.max(fromMs, this.stallCoveredUntilMs);
+    if (added > 0) this.stalledTotalMs += added;
+    this.stallCoveredUntilMs = Math.max(this.stallCoveredUntilMs, toMs);
+    return true;
+  }
+
+  /** Total stalled time excused so far (ms). */
+  get stalledMs(): number {
+    return this.stalledTotalMs;
   }
 
   /** Time since the last contact (accepted heartbeat or apiserver answer); Infinity before the first. */
@@ -320,10 +460,15 @@ export class LivenessTracker {
     return this.lastContactMs === null ? Number.POSITIVE_INFINITY : nowMs - this.lastContactMs;
   }
 
+  /** When the last accepted heartbeat of `node` arrived (tracker time), or null. */
+  lastSeenMs(node: string): number | null {
+    return this.peers.get(node)?.lastSeenMs ?? null;
+  }
+
   /** Own tick: the next heartbeat to send (sequence number incremented, status from the fence state). */
   nextHeartbeat(nowMs: number, sentAtMs: number): Heartbeat {
     this.seq += 1;
-    return { node: this.self, incarnation: this.incarnation, seq: this.seq, sentAtMs, status: this.ownStatus(nowMs) };
+    return { node: this.self, incarnation: this.incarnationValue, seq: this.seq, sentAtMs, status: this.ownStatus(nowMs) };
   }
 
   /** Marks this node as shutting down: fenced from now on; heartbeats say "leaving". */
@@ -333,9 +478,9 @@ export class LivenessTracker {
 
   fenceStatus(nowMs: number): FenceStatus {
     if (this.leaving) return { fenced: true, reason: "leaving" };
-    if (nowMs < this.warmupEndMs()) return { fenced: true, reason: "warmingUp" };
-    if (this.lastContactMs === null || nowMs - this.lastContactMs >= this.timing.fenceAfterMs) return { fenced: true, reason: "isolated" };
-    if (nowMs < this.readySinceMs() + this.timing.handoverMs) return { fenced: true, reason: "handover" };
+    if (nowMs < this.startMs + this.timing.warmupMs) return { fenced: true, reason: "warmingUp" };
+    if (this.isolated(nowMs)) return { fenced: true, reason: "isolated" };
+    if (nowMs < this.readySinceMs + this.timing.handoverMs) return { fenced: true, reason: "handover" };
     return { fenced: false, reason: null };
   }
 
@@ -343,7 +488,7 @@ export class LivenessTracker {
     return this.fenceStatus(nowMs).fenced;
   }
 
-  /** Nodes alive in this node's view: ready peers heard within deadAfterMs, plus itself unless fenced. */
+  /** Nodes alive in this node's view: ready peers not suspected, plus itself unless fenced. */
   alive(nowMs: number): Set<string> {
     const out = new Set<string>();
     if (!this.fenced(nowMs)) out.add(this.self);
@@ -355,44 +500,67 @@ export class LivenessTracker {
   peerStates(nowMs: number): PeerLiveness[] {
     return [...this.peers.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([node, p]) => ({ node, incarnation: p.incarnation, seq: p.seq, status: p.status, lastSeenMs: p.lastSeenMs, alive: this.peerAlive(p, nowMs) }));
+      .map(([node, p]) => ({
+        node,
+        incarnation: p.incarnation,
+        seq: p.seq,
+        status: p.status,
+        lastSeenMs: p.lastSeenMs,
+        alive: this.peerAlive(p, nowMs),
+        phi: p.window.phi(this.silence(p, nowMs)),
+        suspectAfterMs: p.window.silenceForZ(this.zDead),
+      }));
   }
 
   /**
    * The earliest time after `nowMs` at which `alive()` or `fenced()` changes if nothing new is fed in (a peer
-   * expires, warm-up or hand-over ends, the fence closes); null when nothing is pending. The shell arms one timer
-   * for it instead of polling, so expiry is acted on without tick lag.
+   * becomes suspect or unheard, warm-up or hand-over ends); null when nothing is pending. The shell arms one timer
+   * for it instead of polling. A stall noted later moves these times back; an early timer just re-arms.
    */
   nextChangeAt(nowMs: number): number | null {
     const times: number[] = [];
-    for (const p of this.peers.values()) if (this.peerAlive(p, nowMs)) times.push(p.lastSeenMs + this.timing.deadAfterMs);
-    if (!this.leaving) {
-      times.push(this.warmupEndMs());
-      if (this.lastContactMs !== null) {
-        times.push(this.lastContactMs + this.timing.fenceAfterMs);
-        times.push(this.readySinceMs() + this.timing.handoverMs);
-      }
+    for (const p of this.peers.values()) {
+      if (p.status === "leaving") continue;
+      const base = p.lastSeenMs + (this.stalledTotalMs - p.stalledAtSeen);
+      times.push(base + p.window.silenceForZ(this.zDead), base + p.window.silenceForZ(this.zIsolation));
     }
+    if (!this.leaving) times.push(this.startMs + this.timing.warmupMs, this.readySinceMs + this.timing.handoverMs);
     const future = times.filter((t) => t > nowMs);
     return future.length === 0 ? null : Math.min(...future);
   }
 
-  private contact(nowMs: number): void {
-    if (this.lastContactMs === null || nowMs - this.lastContactMs >= this.timing.fenceAfterMs) this.contactRunStartMs = nowMs;
-    if (this.lastContactMs === null || nowMs > this.lastContactMs) this.lastContactMs = nowMs;
-  }
-
-  private warmupEndMs(): number {
-    return this.startMs + this.timing.deadAfterMs;
-  }
-
-  /** When this node last became ready: end of warm-up, or the first contact after a fence. */
-  private readySinceMs(): number {
-    return Math.max(this.contactRunStartMs, this.warmupEndMs());
+  /** Silence of a peer at `nowMs`, without the time this process was stalled since its last heartbeat. */
+  private silence(p: PeerState, nowMs: number): number {
+    return nowMs - p.lastSeenMs - (this.stalledTotalMs - p.stalledAtSeen);
   }
 
   private peerAlive(p: PeerState, nowMs: number): boolean {
-    return p.status === "ready" && nowMs - p.lastSeenMs < this.timing.deadAfterMs;
+    return p.status === "ready" && this.silence(p, nowMs) < p.window.silenceForZ(this.zDead);
+  }
+
+  /** Whether any peer (ready or standby) was heard recently enough to prove this node is not cut off. */
+  private hearsAPeer(nowMs: number): boolean {
+    for (const p of this.peers.values()) {
+      if (p.status !== "leaving" && this.silence(p, nowMs) < p.window.silenceForZ(this.zIsolation)) return true;
+    }
+    return false;
+  }
+
+  private apiserverUnreachableNow(): boolean {
+    return this.lastApiFailMs !== null && (this.lastApiOkMs === null || this.lastApiFailMs >= this.lastApiOkMs);
+  }
+
+  private isolated(nowMs: number): boolean {
+    return this.apiserverUnreachableNow() && !this.hearsAPeer(nowMs);
+  }
+
+  /** Contact regained after isolation: ready again, after the hand-over hold. Called before the contact is recorded. */
+  private becomeReadyIfIsolated(nowMs: number): void {
+    if (!this.leaving && nowMs >= this.startMs + this.timing.warmupMs && this.isolated(nowMs)) this.readySinceMs = nowMs;
+  }
+
+  private contact(nowMs: number): void {
+    if (this.lastContactMs === null || nowMs > this.lastContactMs) this.lastContactMs = nowMs;
   }
 
   private ownStatus(nowMs: number): HeartbeatStatus {

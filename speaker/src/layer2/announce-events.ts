@@ -36,9 +36,10 @@ export class AnnounceEventTracker {
   /**
    * The outcome of one IP now: announced, failed for want of an interface, or null (not this node's to announce).
    * Returns the Events the transition asks for (none when nothing changed or the IP is not announced any more).
-   * `key` identifies the IP (its text, or any stable key); `ip` is its text for the message.
+   * `key` identifies the IP (its text, or any stable key); `ip` is its text for the message. `detail` is appended to
+   * a nodeAssigned message: why ownership moved here (e.g. `owner silent: took over from node "node1"`).
    */
-  set(ip: string, services: readonly string[], outcome: AnnounceOutcome | null, key: string = ip): ServiceEvent[] {
+  set(ip: string, services: readonly string[], outcome: AnnounceOutcome | null, key: string = ip, detail?: string): ServiceEvent[] {
     const prev = this.last.get(key);
     if (outcome === null) {
       this.last.delete(key);
@@ -48,7 +49,7 @@ export class AnnounceEventTracker {
     this.last.set(key, outcome);
     return services.map((service) =>
       outcome === "announced"
-        ? { service, type: "Normal", reason: "nodeAssigned", message: nodeAssignedMessage(this.node) }
+        ? { service, type: "Normal", reason: "nodeAssigned", message: nodeAssignedMessage(this.node) + (detail === undefined ? "" : ` (${detail})`) }
         : { service, type: "Warning", reason: "announceFailed", message: announceFailedMessage(ip, this.node) },
     );
   }

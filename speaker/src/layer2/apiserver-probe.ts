@@ -2,6 +2,8 @@
 // keep-alive connection. Any HTTP answer proves this node is not cut off from the control plane. It only asks when
 // `needed()` says this node has had no other contact lately (a heartbeat from a peer is contact too), so with live
 // peers it sends nothing: 1,000 speakers do not poll the apiserver, and one alone still does not fence itself.
+// A failed probe (refused, reset, timed out) is reported too: with no peer heard, it is the evidence of isolation
+// the tracker needs before this node fences itself; a slow but answering apiserver never is.
 import type * as k8s from "@kubernetes/client-node";
 import { kubeClientFor } from "../../../shell/src/kube-client.js";
 
@@ -11,6 +13,10 @@ export interface ApiserverProbeOptions {
   timeoutMs: number;
   /** Called after every answered probe. */
   onReachable: () => void;
+  /** Called after every failed probe, with the clock() time it was sent at. */
+  onUnreachable?: (sentAtMs: number) => void;
+  /** Monotonic clock (ms) for onUnreachable; default performance.now via Date.now. */
+  clock?: () => number;
   /**
    * Milliseconds since this node last had contact of any kind (a peer's heartbeat, an apiserver answer). When given,
    * a probe is sent only once that reaches intervalMs: the timer is armed for the moment contact would be that old.
@@ -55,9 +61,12 @@ export class ApiserverProbe {
         return;
       }
       const started = Date.now();
+      const sentAt = (this.opts.clock ?? Date.now)();
       this.probeOnce().then(
         (ok) => {
+          if (this.stopped) return;
           if (ok) this.opts.onReachable();
+          else this.opts.onUnreachable?.(sentAt);
           this.schedule(this.opts.msSinceContact !== undefined ? this.opts.intervalMs : Math.max(0, this.opts.intervalMs - (Date.now() - started)));
         },
         () => this.schedule(this.opts.intervalMs),

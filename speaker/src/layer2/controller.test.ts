@@ -134,12 +134,26 @@ describe("L2Controller", () => {
     s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
     s.ctl.reelect();
     expect(s.ctl.ownedIPs()).toEqual([]);
-    for (let i = 0; i < 5; i++) {
-      s.clock.now += 100; // node0 silent for longer than deadAfterMs; the apiserver stays reachable
+    for (let i = 0; i < 7; i++) {
+      s.clock.now += 100; // node0 silent for longer than its detector allows (≈ 660 ms); the apiserver stays reachable
       s.tracker.apiserverReachable(s.clock.now);
     }
     s.ctl.reelect();
+    // It probes first (the silent owner might still serve the LAN); nobody answers, so it takes over.
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.responders.get("eth0")?.probes).toContain("10.111.0.200");
+    s.clock.now += 100;
+    jest.advanceTimersByTime(100);
     expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    // Failover time as this node saw it: node0's last heartbeat (800 ms ago) to the first GARP.
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_l2_takeover_seconds")).toContain("metallb_ts_l2_takeover_seconds_sum 0.8");
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_ownership_changes_total")).toContain('reason="ownerSilent"} 1');
+    expect(s.events.at(-1)).toEqual({
+      service: "apps/web",
+      type: "Normal",
+      reason: "nodeAssigned",
+      message: 'announcing from node "node1" with protocol "layer2" (owner silent: took over from node "node0")',
+    });
     // node0 comes back: this node stops answering at once, and the pending burst stops too.
     s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "ready" }, s.clock.now);
     s.ctl.reelect();
@@ -157,7 +171,10 @@ describe("L2Controller", () => {
     s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
     settle(s);
     expect(s.ctl.ownedIPs()).toHaveLength(1);
-    s.clock.now += 300; // no contact for fenceAfterMs
+    s.clock.now += 300;
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toHaveLength(1); // silence alone is no evidence of isolation
+    s.tracker.apiserverUnreachable(s.clock.now, s.clock.now); // no peer heard, and the apiserver probe failed
     s.ctl.reelect();
     expect(s.ctl.ownedIPs()).toEqual([]);
     s.ctl.close();
@@ -323,13 +340,94 @@ describe("L2Controller", () => {
     s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
     s.ctl.reelect();
     expect(s.ctl.ownedIPs()).toEqual([]);
-    // Keep this node in contact, let node0 expire; the controller's own timer fires the re-election.
-    for (let i = 0; i < 5; i++) {
+    // Keep this node in contact, let node0 expire; the controller's own timer fires the re-election (and the probe).
+    for (let i = 0; i < 9; i++) {
       s.clock.now += 100;
       s.tracker.apiserverReachable(s.clock.now);
       jest.advanceTimersByTime(100);
     }
     expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
     s.ctl.close();
+  });
+
+  test("heartbeat partition: a silent owner that still answers the probe keeps the IP; once it stops answering, this node takes over", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    for (let i = 0; i < 7; i++) {
+      s.clock.now += 100;
+      s.tracker.apiserverReachable(s.clock.now);
+    }
+    s.ctl.reelect(); // node0 is silent in this node's view: probe
+    const eth0 = s.responders.get("eth0");
+    const node0Mac = "02:00:00:00:00:99";
+    // node0 answers every probe for 5 s (its heartbeats are lost, the LAN is fine): never taken over.
+    for (let t = 0; t < 5_000; t += 50) {
+      if ((eth0?.probes.length ?? 0) > 0) {
+        eth0?.hooks.claim?.({ ip: ip("10.111.0.200"), mac: node0Mac, kind: "arpReply" });
+        eth0?.probes.splice(0);
+      }
+      s.clock.now += 50;
+      s.tracker.apiserverReachable(s.clock.now);
+      jest.advanceTimersByTime(50);
+      expect(s.ctl.ownedIPs()).toEqual([]);
+    }
+    expect(s.dups).toEqual([]);
+    // node0 really dies: the next probe goes unanswered and the IP moves here.
+    for (let t = 0; t < 1_000; t += 50) {
+      s.clock.now += 50;
+      s.tracker.apiserverReachable(s.clock.now);
+      jest.advanceTimersByTime(50);
+    }
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    s.ctl.close();
+  });
+
+  test("a graceful leave is taken over at once, without a probe", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    s.clock.now += 50;
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_ownership_changes_total")).toContain('reason="ownerLeft"} 1');
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_l2_takeover_seconds")).toContain("metallb_ts_l2_takeover_seconds_count 1");
+    s.ctl.close();
+  });
+
+  test("a change timer that fires late (a stall of this process) is reported, and the decision waits for I/O", () => {
+    const stalls: Array<[number, number]> = [];
+    const s = setup();
+    // Rebuild with a noteStall hook: the fake clock jumps while the timer waits, as after SIGSTOP/SIGCONT.
+    s.ctl.close();
+    const ctl = new L2Controller({
+      nodeName: "node1",
+      tracker: s.tracker,
+      clock: () => s.clock.now,
+      log: silentLogger,
+      registry: new Registry(),
+      openResponder: (ifname, hooks) => new FakeResponder(ifname, "02:00:00:00:00:01", hooks),
+      listInterfaces: () => IFACES,
+      allowInterfaces: null,
+      ready: () => true,
+      noteStall: (from, to) => {
+        stalls.push([from, to]);
+        return s.tracker.noteStall(from, to);
+      },
+    });
+    ctl.start();
+    ctl.setPlan([entry("10.111.0.200", ["node1"])]);
+    const due = s.tracker.nextChangeAt(0) ?? 0; // warm-up end
+    s.clock.now = due + 400; // the timer fires 400 ms late
+    jest.advanceTimersByTime(due + 2);
+    expect(stalls.length).toBe(1);
+    expect(stalls[0]?.[1]).toBe(due + 400);
+    expect(s.tracker.stalledMs).toBeGreaterThanOrEqual(390);
+    ctl.close();
   });
 });

@@ -2,13 +2,25 @@
 // pure election (model/src/layer2/election.ts) on every plan change, every accepted heartbeat and at the tracker's
 // next change time, and moves the responders to the result: on takeover it starts answering and announces at once
 // (gratuitous ARP / unsolicited NA) plus a short burst; on losing ownership or being fenced it stops answering at
-// once. A dead owner's IPs are taken over immediately; when the previous holder may still be alive (this node just
-// started or came back from a fence, or preempts a lower candidate) the IP is probed first and taken once nobody
-// answers, so a holder that has not heard this node yet (asymmetric loss after a partition) never overlaps with it.
+// once. Before taking an IP over it probes it (ARP probe / DAD) and takes it once nobody answers, except from an owner
+// that said it was leaving:
+// - when the previous holder may still be alive (this node just started or came back from a fence, or preempts a
+//   lower candidate) it waits for the holder to let go (bounded by takeoverMaxWaitMs);
+// - when the previous owner went silent, an answer means its heartbeats are lost but it still serves the LAN (a
+//   heartbeat partition): then the holder keeps the IP for as long as it answers, and this node never takes it. That
+//   is the partition's tie-break: the data plane itself is the arbiter (no API write on the failover path, and it is
+//   exactly what the clients see), so each IP keeps exactly one responder — the one that had it — on both sides of
+//   the cut. A holder that is really dead (or stopped) does not answer, and the IP moves after one probe interval.
 // It also reports other stations claiming an owned IP, and publishes MetalLB's metrics. Election decisions stay in
 // the pure core (model/src/layer2/election.ts).
-import { Counter, Gauge, type Registry } from "prom-client";
-import { shouldAnnounce, type L2SkipReason } from "../../../model/src/layer2/election.js";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import {
+  OWNERSHIP_CHANGE_TEXT,
+  ownershipChangeReason,
+  shouldAnnounce,
+  type L2SkipReason,
+  type OwnershipChangeReason,
+} from "../../../model/src/layer2/election.js";
 import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
@@ -66,13 +78,23 @@ export interface L2ControllerOptions {
   /** How often the interface list is re-read. */
   interfaceScanMs?: number;
   /**
-   * Before taking an IP over from a node that may still hold it (this node just became ready, or it preempts a live
-   * lower-priority candidate), probe the IP and wait this long for an answer; take over once a probe goes
-   * unanswered. 0 disables probing. A dead owner's IPs are always taken over at once.
+   * Before taking an IP over (this node just became ready, preempts a live lower-priority candidate, or the owner
+   * went silent), probe the IP and wait this long for an answer; take over once a probe goes unanswered. 0 disables
+   * probing. The IPs of an owner that said it was leaving are taken over at once.
    */
   takeoverProbeMs?: number;
-  /** Give up waiting for the holder to let go after this long (then take over; duplicates get reported). */
+  /**
+   * Give up waiting for a holder that is alive in this node's view to let go after this long (then take over;
+   * duplicates get reported). An owner whose heartbeats stopped but which still answers keeps the IP (see above).
+   */
   takeoverMaxWaitMs?: number;
+  /** While a silent owner still answers (heartbeat partition), re-probe this often. */
+  partitionProbeMs?: number;
+  /**
+   * A timer meant for `fromMs` fired at `toMs`: reports a possible stall of this process (the tracker excuses it);
+   * returns whether it was one. Decisions then wait for the socket to be read (setImmediate).
+   */
+  noteStall?: (fromMs: number, toMs: number) => boolean;
   /**
    * An IP won but without an interface is reported (announceFailed) once that has held this long: a node that has
    * just learned its peers (a first plan) may win an IP for a moment before their heartbeats arrive.
@@ -83,11 +105,19 @@ export interface L2ControllerOptions {
 export const DEFAULT_BURST_MS: readonly number[] = Object.freeze([50, 150, 400, 1_000, 2_000]);
 export const DEFAULT_TAKEOVER_PROBE_MS = 100;
 export const DEFAULT_TAKEOVER_MAX_WAIT_MS = 3_000;
+export const DEFAULT_PARTITION_PROBE_MS = 500;
+/** Buckets of metallb_ts_l2_takeover_seconds: sub-second failover is the goal, 2 s the bound under load. */
+const TAKEOVER_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5, 10];
 export const DEFAULT_ANNOUNCE_FAILED_AFTER_MS = 2_000;
 const DUPLICATE_REPORT_EVERY_MS = 30_000;
 
 /** An IP this node should own but is still probing for, waiting for the previous holder to let go. */
 interface PendingTakeover {
+  /** Why the IP moves here (null: first owner) and from whom. */
+  change: OwnershipChangeReason | null;
+  previous: string | null;
+  /** Logged once: the silent previous owner still answers. */
+  partitionLogged: boolean;
   entry: L2NodeEntry;
   ifaces: string[];
   since: number;
@@ -116,6 +146,8 @@ export class L2Controller {
   private probeTimer: ReturnType<typeof setInterval> | undefined;
   private scanTimer: ReturnType<typeof setInterval> | undefined;
   private readonly lastDuplicate = new Map<string, number>();
+  /** IP key → the silent or leaving owner it is being taken from (for the takeover histogram at the first GARP). */
+  private readonly takeoverFrom = new Map<string, string>();
   private readonly lastReason = new Map<string, string>();
   private closed = false;
   private lastView = "";
@@ -123,7 +155,12 @@ export class L2Controller {
   /** IP key → since when (clock) this node wins it without an interface to announce on. */
   private readonly noInterfaceSince = new Map<string, number>();
   private failTimer: ReturnType<typeof setTimeout> | undefined;
+  /** IP key → why it just moved here (for its nodeAssigned Event), until the Event is sent. */
+  private readonly changeDetail = new Map<string, string>();
   private readonly m: {
+    takeover: Histogram;
+    ownershipChanges: Counter<"reason">;
+    fenceChanges: Counter<"reason">;
     announced: Gauge<"service" | "protocol" | "node" | "ip">;
     requests: Counter<"ip">;
     responses: Counter<"ip">;
@@ -136,6 +173,24 @@ export class L2Controller {
     this.events = new AnnounceEventTracker(opts.nodeName);
     const r = [opts.registry];
     this.m = {
+      takeover: new Histogram({
+        name: "metallb_ts_l2_takeover_seconds",
+        help: "Layer 2 failover: from the last heartbeat of the previous (silent or leaving) owner to this node's first gratuitous ARP/NA for the IP",
+        buckets: TAKEOVER_BUCKETS,
+        registers: r,
+      }),
+      ownershipChanges: new Counter({
+        name: "metallb_ts_layer2_ownership_changes_total",
+        help: "IPs this node took over from another owner, by reason (ownerSilent, ownerLeft, nodeExcluded, preference)",
+        labelNames: ["reason"],
+        registers: r,
+      }),
+      fenceChanges: new Counter({
+        name: "metallb_ts_layer2_fence_changes_total",
+        help: "Transitions of this node's fence state, by the new state (none = unfenced)",
+        labelNames: ["reason"],
+        registers: r,
+      }),
       announced: speakerAnnouncedGauge(opts.registry),
       requests: new Counter({
         name: "metallb_layer2_requests_received",
@@ -194,11 +249,15 @@ export class L2Controller {
     const fenced = tracker.fenced(now);
     const alive = tracker.alive(now);
     const ready = this.opts.ready();
-    const view = `${[...alive].sort().join(",")}|${tracker.fenceStatus(now).reason ?? ""}|${ready}`;
+    const fence = tracker.fenceStatus(now).reason;
+    const view = `${[...alive].sort().join(",")}|${fence ?? ""}|${ready}`;
     if (view !== this.lastView) {
+      if (this.lastView.split("|")[1] !== (fence ?? "")) this.m.fenceChanges.inc({ reason: fence ?? "none" });
       this.lastView = view;
-      this.opts.log.info({ alive: [...alive].sort(), fence: tracker.fenceStatus(now).reason, keyKnown: ready }, "liveness view changed");
+      this.opts.log.info({ alive: [...alive].sort(), fence, keyKnown: ready }, "liveness view changed");
     }
+    const left = new Set<string>();
+    for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.add(p.node);
     const want = new Map<string, { entry: L2NodeEntry; ifaces: string[] }>();
     const noInterface = new Set<string>();
     for (const entry of this.entries) {
@@ -209,15 +268,19 @@ export class L2Controller {
       const prev = this.lastDecision.get(key);
       this.lastDecision.set(key, { reason, owner: d.owner });
       if (!d.announce) continue;
+      const fresh = !this.announced.has(key) && !this.pending.has(key);
+      const previous = prev?.reason === "notOwner" ? prev.owner : null;
+      const change = fresh ? ownershipChangeReason(previous, this.opts.nodeName, entry.candidates, alive, left) : null;
       // A fresh takeover from a holder that may still answer: probe first (see takeoverProbeMs).
-      if (!this.announced.has(key) && !this.pending.has(key) && this.mustProbe(prev, alive)) {
+      if (fresh && this.mustProbe(change)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
         if (ifaces.length > 0) {
-          this.startPending(key, entry, ifaces, now);
+          this.startPending(key, entry, ifaces, now, { change, previous });
           continue;
         }
         // No interface to probe on: noted as noInterface below.
       }
+      if (fresh && change !== null) this.noteChange(key, entry, change, previous);
       if (this.pending.has(key)) continue;
       const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
       if (ifaces.length === 0) {
@@ -248,6 +311,8 @@ export class L2Controller {
       if (cur.ifaces.size === 0 || w === undefined) {
         for (const t of cur.timers) clearTimeout(t);
         this.announced.delete(key);
+        this.takeoverFrom.delete(key);
+        this.changeDetail.delete(key);
         for (const s of cur.entry.services) this.m.announced.remove({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(cur.entry.ip) });
         changed = true;
       }
@@ -301,27 +366,41 @@ export class L2Controller {
   }
 
   /**
-   * Whether taking the IP over needs a probe first: not when the node that owned it in this node's view has just
-   * died or left (failover must be immediate), but when this node just became ready (start, end of a fence) or
-   * preempts a live candidate: the holder may not have heard this node yet.
+   * Whether taking the IP over needs a probe first: always, except from an owner that said it was leaving (it
+   * stopped answering before it said so). A silent owner may be cut off from the heartbeats only, and a holder that
+   * is alive may not have heard this node yet.
    */
-  private mustProbe(prev: { reason: string; owner: string | null } | undefined, alive: ReadonlySet<string>): boolean {
+  private mustProbe(change: OwnershipChangeReason | null): boolean {
     if ((this.opts.takeoverProbeMs ?? DEFAULT_TAKEOVER_PROBE_MS) <= 0) return false;
-    if (prev !== undefined && prev.reason === "notOwner" && prev.owner !== null && !alive.has(prev.owner)) return false;
-    return true;
+    return change !== "ownerLeft";
   }
 
-  private startPending(key: string, entry: L2NodeEntry, ifaces: string[], now: number): void {
-    const p: PendingTakeover = { entry, ifaces, since: now, probedAt: now, answeredAt: null, timer: undefined };
+  /** Records why the IP moved here: a metric, a log line and the detail of its nodeAssigned Event. */
+  private noteChange(key: string, entry: L2NodeEntry, change: OwnershipChangeReason, previous: string | null): void {
+    this.m.ownershipChanges.inc({ reason: change });
+    const text = `${OWNERSHIP_CHANGE_TEXT[change]}: took over from node "${previous ?? ""}"`;
+    this.changeDetail.set(key, text);
+    this.opts.log.info({ ip: formatIP(entry.ip), previous, reason: change, services: entry.services }, "taking over");
+    if ((change === "ownerSilent" || change === "ownerLeft") && previous !== null) this.takeoverFrom.set(key, previous);
+  }
+
+  private startPending(
+    key: string,
+    entry: L2NodeEntry,
+    ifaces: string[],
+    now: number,
+    { change, previous }: { change: OwnershipChangeReason | null; previous: string | null },
+  ): void {
+    const p: PendingTakeover = { change, previous, partitionLogged: false, entry, ifaces, since: now, probedAt: now, answeredAt: null, timer: undefined };
     this.pending.set(key, p);
     this.opts.log.debug({ ip: formatIP(entry.ip), ifaces }, "probing before takeover");
     this.probePending(key, p);
   }
 
-  private probePending(key: string, p: PendingTakeover): void {
+  private probePending(key: string, p: PendingTakeover, waitMs = this.opts.takeoverProbeMs ?? DEFAULT_TAKEOVER_PROBE_MS): void {
     p.probedAt = this.opts.clock();
     for (const iface of p.ifaces) this.responders.get(iface)?.sendProbe(p.entry.ip);
-    p.timer = setTimeout(() => this.checkPending(key, p), this.opts.takeoverProbeMs ?? DEFAULT_TAKEOVER_PROBE_MS);
+    p.timer = setTimeout(() => this.checkPending(key, p), waitMs);
   }
 
   private checkPending(key: string, p: PendingTakeover): void {
@@ -329,6 +408,15 @@ export class L2Controller {
     const now = this.opts.clock();
     const answered = p.answeredAt !== null && p.answeredAt >= p.probedAt;
     const waited = now - p.since;
+    if (answered && p.change === "ownerSilent") {
+      // Heartbeat partition: the silent owner still serves the LAN, so it keeps the IP (see the file header).
+      if (!p.partitionLogged) {
+        this.opts.log.warn({ ip: formatIP(p.entry.ip), previous: p.previous }, "the silent owner still answers (heartbeats lost, LAN fine): it keeps the IP");
+        p.partitionLogged = true;
+      }
+      this.probePending(key, p, this.opts.partitionProbeMs ?? DEFAULT_PARTITION_PROBE_MS);
+      return;
+    }
     if (answered && waited < (this.opts.takeoverMaxWaitMs ?? DEFAULT_TAKEOVER_MAX_WAIT_MS)) {
       this.probePending(key, p);
       return;
@@ -336,7 +424,10 @@ export class L2Controller {
     if (answered) this.opts.log.warn({ ip: formatIP(p.entry.ip), waitedMs: Math.round(waited) }, "the previous holder still answers, taking over anyway");
     this.pending.delete(key);
     // Every re-election since the probe started kept this pending entry only while this node was still the owner.
-    if (!this.announced.has(key) && this.lastDecision.get(key)?.reason === "owner") this.commitTakeover(key, p.entry);
+    if (!this.announced.has(key) && this.lastDecision.get(key)?.reason === "owner") {
+      if (p.change !== null) this.noteChange(key, p.entry, p.change, p.previous);
+      this.commitTakeover(key, p.entry);
+    }
   }
 
   private commitTakeover(key: string, entry: L2NodeEntry): void {
@@ -348,7 +439,13 @@ export class L2Controller {
     for (const s of entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(entry.ip) }, 1);
     this.m.owned.set(this.announced.size);
     this.opts.onAnnouncedChange?.(this.announcedServices());
-    for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced", key)) this.opts.onServiceEvent?.(e);
+    for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced", key, this.takeDetail(key))) this.opts.onServiceEvent?.(e);
+  }
+
+  private takeDetail(key: string): string | undefined {
+    const d = this.changeDetail.get(key);
+    this.changeDetail.delete(key);
+    return d;
   }
 
   /** Service Events for the IPs whose outcome changed (announceFailed / nodeAssigned); probing IPs keep theirs. */
@@ -373,7 +470,8 @@ export class L2Controller {
         outcome = "announceFailed";
       }
       if ((this.events.outcomeOf(key) ?? null) === outcome) continue;
-      for (const e of this.events.set(formatIP(entry.ip), entry.services, outcome, key)) this.opts.onServiceEvent?.(e);
+      const detail = outcome === "announced" ? this.takeDetail(key) : undefined;
+      for (const e of this.events.set(formatIP(entry.ip), entry.services, outcome, key, detail)) this.opts.onServiceEvent?.(e);
     }
     for (const key of this.noInterfaceSince.keys()) if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
     this.events.retain(inPlan);
@@ -388,6 +486,13 @@ export class L2Controller {
     r.addIP(ip);
     a.ifaces.add(iface);
     this.announce(r, ip);
+    // Failover time, as the new owner sees it: from the previous owner's last heartbeat to this first announcement.
+    const from = this.takeoverFrom.get(ipKey(ip));
+    if (from !== undefined) {
+      this.takeoverFrom.delete(ipKey(ip));
+      const lastSeen = this.opts.tracker.lastSeenMs(from);
+      if (lastSeen !== null) this.m.takeover.observe(Math.max(0, this.opts.clock() - lastSeen) / 1000);
+    }
     this.opts.log.info({ ip: formatIP(ip), iface, services: a.entry.services, alive: [...this.opts.tracker.alive(this.opts.clock())] }, "announcing");
     for (const delay of this.opts.burstMs ?? DEFAULT_BURST_MS) {
       const t = setTimeout(() => {
@@ -413,7 +518,15 @@ export class L2Controller {
     this.changeTimer = undefined;
     const at = this.opts.tracker.nextChangeAt(now);
     if (at === null) return;
-    this.changeTimer = setTimeout(() => this.reelect(), Math.max(0, Math.ceil(at - now)) + 1);
+    const delay = Math.max(0, Math.ceil(at - now)) + 1;
+    const due = now + delay;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      // Late by a stall of this process: the peers' heartbeats may be waiting in the socket. Excuse the stall and
+      // decide after the I/O phase has read them (setImmediate runs after poll), never before.
+      if (this.opts.noteStall?.(due, this.opts.clock()) === true) setImmediate(() => this.reelect());
+      else this.reelect();
+    }, delay);
   }
 
   private announcedServices(): AnnouncedService[] {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "@jest/globals";
 import { Registry } from "prom-client";
 import { encodeHeartbeat, LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import { silentLogger } from "../../../shell/src/logger.js";
-import { HeartbeatTransport } from "./heartbeats.js";
+import { HeartbeatTransport, SourceLimiter } from "./heartbeats.js";
 
 const KEY = new TextEncoder().encode("a-shared-heartbeat-key-for-tests");
 const PORT = 17_000 + Math.floor(Math.random() * 20_000);
@@ -50,7 +50,7 @@ describe("HeartbeatTransport (UDP on loopback)", () => {
         { node: "node-b", address: "127.0.0.2" },
       ]);
     }
-    await sleep(700); // past warm-up (450 ms) so heartbeats say "ready"
+    await sleep(1_000); // past warm-up (700 ms) so heartbeats say "ready"
     expect(a.accepted).toBeGreaterThan(2);
     expect(a.tracker.alive(performance.now()).has("node-b")).toBe(true);
     expect(b.tracker.alive(performance.now()).has("node-a")).toBe(true);
@@ -63,7 +63,7 @@ describe("HeartbeatTransport (UDP on loopback)", () => {
     await sleep(100);
     const text = await a.registry.getSingleMetricAsString("metallb_ts_layer2_heartbeats_dropped_total");
     expect(text).toContain('reason="badMac"} 1');
-    expect(text).toContain('reason="badMagic"} 1');
+    expect(text).toContain('reason="truncated"} 1'); // shorter than any heartbeat: dropped before anything else
     expect(a.tracker.peerStates(performance.now()).map((p) => p.node)).toEqual(["node-b"]);
   });
 
@@ -82,5 +82,62 @@ describe("HeartbeatTransport (UDP on loopback)", () => {
     expect(a.accepted).toBe(0);
     expect(b.accepted).toBe(0);
     expect(await b.registry.getSingleMetricAsString("metallb_ts_layer2_heartbeats_dropped_total")).toContain('reason="noKey"}');
+  });
+
+  test("a flood of junk at the port (5,000 datagrams from one source) does not crowd out real heartbeats", async () => {
+    const a = node("node-a", "127.0.0.1");
+    const b = node("node-b", "127.0.0.2");
+    started.push(a, b);
+    for (const n of [a, b]) {
+      await n.transport.start();
+      n.transport.setKey(KEY);
+      n.transport.setPeers([
+        { node: "node-a", address: "127.0.0.1" },
+        { node: "node-b", address: "127.0.0.2" },
+      ]);
+    }
+    await sleep(1_000);
+    const junk = encodeHeartbeat({ node: "node-b", incarnation: 1, seq: 1, sentAtMs: 0 }, new TextEncoder().encode("some-other-key-0123456789"));
+    const sock = createSocket("udp4");
+    let deadSeen = false;
+    for (let i = 0; i < 50; i++) {
+      for (let j = 0; j < 100; j++) sock.send(junk, PORT, "127.0.0.1");
+      await sleep(10);
+      if (!a.tracker.alive(performance.now()).has("node-b")) deadSeen = true;
+    }
+    sock.close();
+    await sleep(200);
+    expect(deadSeen).toBe(false);
+    expect(a.tracker.alive(performance.now()).has("node-b")).toBe(true);
+    const text = await a.registry.getSingleMetricAsString("metallb_ts_layer2_heartbeats_dropped_total");
+    // Almost all of it was dropped by the source's budget, before any MAC was computed.
+    const limited = Number(/reason="rateLimited"} (\d+)/.exec(text)?.[1] ?? "0");
+    expect(limited).toBeGreaterThan(4_000);
+  });
+});
+
+describe("SourceLimiter", () => {
+  test.each<[desc: string, sends: Array<[source: string, at: number]>, want: boolean[]]>([
+    ["a burst of 20 passes, the 21st does not", Array.from({ length: 21 }, () => ["s", 0] as [string, number]), [...Array<boolean>(20).fill(true), false]],
+    [
+      "refills at 20 per second",
+      [...Array.from({ length: 20 }, () => ["s", 0] as [string, number]), ["s", 10], ["s", 50], ["s", 100]],
+      [...Array<boolean>(20).fill(true), false, true, true],
+    ],
+    ["sources are independent", [...Array.from({ length: 20 }, () => ["s", 0] as [string, number]), ["t", 0]], [...Array<boolean>(20).fill(true), true]],
+  ])("%s", (_desc, sends, want) => {
+    const l = new SourceLimiter();
+    expect(sends.map(([src, at]) => l.take(src, at))).toEqual(want);
+  });
+
+  test("a peer sending every 100 ms is never limited", () => {
+    const l = new SourceLimiter();
+    for (let t = 0; t < 60_000; t += 100) expect(l.take("peer", t)).toBe(true);
+  });
+
+  test("many sources: bounded memory, newcomers share one bucket", () => {
+    const l = new SourceLimiter();
+    for (let i = 0; i < 5_000; i++) l.take(`src-${i}`, 0);
+    expect(l.size).toBeLessThanOrEqual(1_025);
   });
 });

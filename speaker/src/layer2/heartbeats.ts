@@ -2,13 +2,22 @@
 // key) to every other speaker's address, and feeds the verified heartbeats it receives into the liveness tracker.
 // Unauthenticated, foreign or replayed datagrams are dropped and counted. The tracker (model/src/layer2/heartbeat.ts)
 // owns all decisions; this file owns the sockets and the timer.
+//
+// A flood at the port must not crowd real heartbeats out (issue 17: 382 of 5,000 datagrams were processed, the rest
+// overflowed the socket buffer while the process verified junk). So the receive path is as cheap as it can be and
+// runs before anything else touches the datagram: a length check, then a per-source token bucket (a peer sends 10
+// per second; a source beyond the bucket is dropped before any MAC is computed), then the MAC. The socket's receive
+// buffer is raised (up to what the kernel allows without privileges) to ride out bursts while the loop is busy.
+// The send timer also watches this process: when it fires late by a stall, the tracker is told (noteStall).
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { Counter, type Registry } from "prom-client";
 import {
   decodeHeartbeat,
   encodeHeartbeat,
+  HEARTBEAT_MAX_NODE_BYTES,
   HEARTBEAT_MIN_KEY_BYTES,
+  heartbeatLength,
   type HeartbeatDecodeError,
   type LivenessTracker,
   type ObserveResult,
@@ -21,7 +30,56 @@ export interface SpeakerAddress {
 }
 
 /** Why a received datagram was not counted as liveness. */
-export type HeartbeatDropReason = HeartbeatDecodeError | Exclude<ObserveResult, "accepted"> | "noKey";
+export type HeartbeatDropReason = HeartbeatDecodeError | Exclude<ObserveResult, "accepted"> | "noKey" | "rateLimited";
+
+/** Per-source budget: a burst of this many datagrams, refilled at this rate (a peer sends 1 per interval). */
+export const SOURCE_BURST = 20;
+export const SOURCE_PER_SECOND = 20;
+/** Sources tracked at once; beyond, new sources share one bucket. */
+const MAX_SOURCES = 1_024;
+const SHARED = "*";
+/** Receive buffer asked for (the kernel caps it at net.core.rmem_max; never changed here). */
+const RECV_BUFFER_BYTES = 1 << 20;
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** Token buckets per source "address:port"; pure except for the clock passed in. */
+export class SourceLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly burst = SOURCE_BURST,
+    private readonly perSecond = SOURCE_PER_SECOND,
+  ) {}
+
+  /** Takes one token for `source` at `nowMs`; false when its budget is spent. */
+  take(source: string, nowMs: number): boolean {
+    let b = this.buckets.get(source);
+    if (b === undefined) {
+      if (this.buckets.size >= MAX_SOURCES && source !== SHARED) this.sweep(nowMs);
+      if (this.buckets.size >= MAX_SOURCES && source !== SHARED) return this.take(SHARED, nowMs);
+      b = { tokens: this.burst, at: nowMs };
+      this.buckets.set(source, b);
+    }
+    b.tokens = Math.min(this.burst, b.tokens + ((nowMs - b.at) * this.perSecond) / 1000);
+    b.at = nowMs;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Forgets sources whose bucket has refilled (idle long enough). */
+  private sweep(nowMs: number): void {
+    for (const [k, b] of this.buckets) if (b.tokens + ((nowMs - b.at) * this.perSecond) / 1000 >= this.burst) this.buckets.delete(k);
+  }
+}
 
 export interface HeartbeatTransportOptions {
   tracker: LivenessTracker;
@@ -35,13 +93,16 @@ export interface HeartbeatTransportOptions {
   registry: Registry;
   /** Called after every accepted heartbeat (the controller re-elects). */
   onAccepted: () => void;
+  /** The send timer meant for `fromMs` fired at `toMs` (stall detection, see L2Controller's option). */
+  noteStall?: (fromMs: number, toMs: number) => boolean;
 }
 
 export class HeartbeatTransport {
   private readonly sockets: { v4: Socket | undefined; v6: Socket | undefined } = { v4: undefined, v6: undefined };
   private key: Uint8Array | null = null;
   private peers: SpeakerAddress[] = [];
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly limiter = new SourceLimiter();
   private readonly dropped: Counter<"reason">;
   private readonly received: Counter;
   private readonly sent: Counter;
@@ -75,7 +136,21 @@ export class HeartbeatTransport {
         this.opts.log.debug({ err: e }, "no IPv6 heartbeat socket");
       }
     }
-    this.timer = setInterval(() => void this.sendNow(), this.opts.tracker.timing.intervalMs);
+    this.scheduleSend(this.opts.clock() + this.opts.tracker.timing.intervalMs);
+  }
+
+  /** One timer per interval (not setInterval): it knows when it was due, so a late firing reveals a stall. */
+  private scheduleSend(dueAt: number): void {
+    this.timer = setTimeout(
+      () => {
+        void this.sendNow();
+        const now = this.opts.clock();
+        this.opts.noteStall?.(dueAt, now);
+        const next = dueAt + this.opts.tracker.timing.intervalMs;
+        if (this.timer !== undefined) this.scheduleSend(next > now ? next : now + this.opts.tracker.timing.intervalMs);
+      },
+      Math.max(0, dueAt - this.opts.clock()),
+    );
   }
 
   /** The shared key (raw bytes of the Secret's `secretkey`); null stops sending and drops everything received. */
@@ -128,7 +203,7 @@ export class HeartbeatTransport {
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const close = (s: Socket | undefined): Promise<void> => (s === undefined ? Promise.resolve() : new Promise((r) => s.close(() => r())));
     await Promise.all([close(this.sockets.v4), close(this.sockets.v6)]);
@@ -144,12 +219,30 @@ export class HeartbeatTransport {
       sock.once("error", reject);
       sock.bind(this.opts.port, address, () => {
         sock.off("error", reject);
+        try {
+          sock.setRecvBufferSize(RECV_BUFFER_BYTES);
+        } catch (e) {
+          this.opts.log.debug({ err: e }, "could not raise the heartbeat socket's receive buffer");
+        }
         resolve(sock);
       });
     });
   }
 
   private receive(msg: Buffer, rinfo: RemoteInfo): void {
+    // Cheapest checks first: no heartbeat is shorter or longer than these, whatever the key.
+    if (msg.length < heartbeatLength(1)) {
+      this.drop("truncated");
+      return;
+    }
+    if (msg.length > heartbeatLength(HEARTBEAT_MAX_NODE_BYTES)) {
+      this.drop("malformed");
+      return;
+    }
+    if (!this.limiter.take(`${rinfo.address}:${rinfo.port}`, this.opts.clock())) {
+      this.drop("rateLimited");
+      return;
+    }
     if (this.key === null) {
       this.drop("noKey");
       return;

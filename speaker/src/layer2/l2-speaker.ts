@@ -1,13 +1,23 @@
 // Layer 2 mode of one speaker, wired together: the liveness tracker (pure), UDP heartbeats, the apiserver probe,
 // the controller driving the per-interface ARP/NDP responders, ServiceL2Status objects and duplicate-responder
-// Events. The Speaker feeds it the NodeConfig's spec.l2, the heartbeat key and every successful API contact.
+// Events. The Speaker feeds it the NodeConfig's spec.l2, the heartbeat key, every successful API contact and the
+// incarnations other speakers published.
+//
+// Run identity (no replay, issue 17 item 3): each run's incarnation is its start time in ms, raised above the one
+// its previous run published, and is written once per run into the node's NodeConfig status (`status.l2`; a merge
+// patch of its own key, retried until it lands, never periodic). Peers read every NodeConfig anyway (the election
+// ranks all candidates) and refuse heartbeats of any older run from then on; within a run the sequence number must
+// grow. What is left: an observer that restarts accepts, until the node's next restart, replayed heartbeats of the
+// node's latest run with sequence numbers above the first it hears — but only for a node whose speaker died, and it
+// stops as soon as that node's next run publishes.
 import { performance } from "node:perf_hooks";
 import type * as k8s from "@kubernetes/client-node";
-import type { Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { joinL2 } from "../../../model/src/layer2/plan.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
+import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import { ApiserverProbe } from "./apiserver-probe.js";
@@ -66,6 +76,12 @@ export class L2Speaker {
    */
   private readonly ranked = new Set<string>();
   private peersText = "";
+  private readonly stalls: Counter;
+  private readonly stalledSeconds: Counter;
+  private publishTimer: ReturnType<typeof setTimeout> | undefined;
+  private publishing = false;
+  private published = false;
+  private stopped = false;
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
@@ -75,6 +91,17 @@ export class L2Speaker {
       startMs: this.clock(),
       ...(opts.timing !== undefined ? { timing: opts.timing } : {}),
     });
+    this.stalls = new Counter({
+      name: "metallb_ts_layer2_stalls_total",
+      help: "Times this speaker's timers fired late enough to count as a stall of the process (excused from every silence)",
+      registers: [opts.registry],
+    });
+    this.stalledSeconds = new Counter({
+      name: "metallb_ts_layer2_stalled_seconds_total",
+      help: "Time this speaker was stalled (late timers), excused from every peer's silence",
+      registers: [opts.registry],
+    });
+    const noteStall = (fromMs: number, toMs: number): boolean => this.noteStall(fromMs, toMs);
     this.writer = new ApiWriter(opts.kc, { component: "metallb-speaker" });
     this.status = new L2StatusSync({ kc: opts.kc, nodeName: opts.nodeName, namespace: opts.namespace, log, onApiSuccess: () => this.apiContact() });
     const openResponder: ResponderFactory = opts.openResponder ?? ((ifname, hooks) => new L2Responder({ ifname, hooks, log }));
@@ -91,6 +118,7 @@ export class L2Speaker {
       onAnnouncedChange: (a) => this.status.set(a),
       onDuplicate: (d) => this.reportDuplicate(d),
       onServiceEvent: (e) => this.reportServiceEvent(e),
+      noteStall,
       ...(opts.burstMs !== undefined ? { burstMs: opts.burstMs } : {}),
     });
     this.heartbeats = new HeartbeatTransport({
@@ -100,26 +128,46 @@ export class L2Speaker {
       log,
       registry: opts.registry,
       onAccepted: () => this.onHeartbeat(),
+      noteStall,
     });
     this.probe = new ApiserverProbe({
       kc: opts.kc,
       intervalMs: opts.apiProbeIntervalMs ?? 150,
       timeoutMs: opts.apiProbeTimeoutMs ?? 500,
       onReachable: () => this.apiContact(),
+      onUnreachable: (sentAt) => this.fenceMayChange(() => this.tracker.apiserverUnreachable(sentAt, this.clock())),
+      clock: this.clock,
       // Heartbeats from live peers are contact enough; ask the apiserver only when they have been quiet a while.
       msSinceContact: () => this.tracker.msSinceContact(this.clock()),
     });
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the heartbeats, the probe and the controller. `previousIncarnation` is what this node's previous run
+   * published (NodeConfig status.l2.incarnation), if anything: this run's incarnation is made larger.
+   */
+  async start(previousIncarnation: number | null = null): Promise<void> {
+    if (previousIncarnation !== null) this.tracker.adoptIncarnationAbove(previousIncarnation);
+    this.opts.log.info({ incarnation: this.tracker.incarnation, previousIncarnation }, "layer 2 run identity");
+    this.publishIncarnation();
     await this.heartbeats.start();
     this.controller.start();
     this.probe.start();
     this.controller.reelect();
   }
 
-  /** Every node's half (NodeConfigs) and every published Service half (AnnouncementShards). */
-  setInputs(nodes: readonly NodeAnnouncement[], services: readonly ServiceAnnouncement[]): void {
+  /**
+   * Every node's half (NodeConfigs), every published Service half (AnnouncementShards), and the incarnation each
+   * node's speaker published (NodeConfig status.l2.incarnation).
+   */
+  setInputs(nodes: readonly NodeAnnouncement[], services: readonly ServiceAnnouncement[], incarnations: ReadonlyMap<string, number> = new Map()): void {
+    // (This node's own entry is ignored: a NodeConfig re-created by the operator loses it until the next restart,
+    // which is harmless — peers keep the floor they learned, and the cache would echo our own write back late.)
+    for (const [node, inc] of incarnations) {
+      if (node !== this.opts.nodeName && this.tracker.setPublishedIncarnation(node, inc)) {
+        this.opts.log.info({ peer: node, incarnation: inc }, "peer run published");
+      }
+    }
     this.nodes = nodes;
     this.services = services;
     const peers = nodes
@@ -161,11 +209,57 @@ export class L2Speaker {
 
   /** A successful apiserver round trip happened now. */
   apiContact(): void {
-    this.tracker.apiserverReachable(this.clock());
+    this.fenceMayChange(() => this.tracker.apiserverReachable(this.clock()));
+  }
+
+  /** Runs a tracker update and re-elects only if it changed this node's fence state (contact is frequent). */
+  private fenceMayChange(update: () => unknown): void {
+    const before = this.tracker.fenceStatus(this.clock()).reason;
+    update();
+    if (this.tracker.fenceStatus(this.clock()).reason !== before) this.controller.reelect();
+  }
+
+  private noteStall(fromMs: number, toMs: number): boolean {
+    const before = this.tracker.stalledMs;
+    if (!this.tracker.noteStall(fromMs, toMs)) return false;
+    const added = this.tracker.stalledMs - before;
+    if (added > 0) {
+      this.stalls.inc();
+      this.stalledSeconds.inc(added / 1000);
+      this.opts.log.debug({ stalledMs: Math.round(added) }, "this process was stalled: not counted against peers");
+    }
+    return true;
+  }
+
+  /** Writes this run's incarnation into the node's NodeConfig status, once; retried with backoff until it lands. */
+  private publishIncarnation(delayMs = 0): void {
+    if (this.stopped || this.published || this.publishing || this.publishTimer !== undefined) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      this.publishing = true;
+      const incarnation = this.tracker.incarnation;
+      const path = `/apis/metallb-ts.dev/v1alpha1/namespaces/${this.opts.namespace}/nodeconfigs/${this.opts.nodeName}/status`;
+      const body = { status: { l2: { incarnation, startedAt: new Date().toISOString() } } };
+      const retry = (why: unknown): void => {
+        this.publishing = false;
+        const next = Math.min(Math.max(delayMs * 2, 1_000), 30_000);
+        this.opts.log.debug({ err: why, retryMs: next }, "publishing the layer 2 run identity failed");
+        this.publishIncarnation(next);
+      };
+      kubeRequest(this.opts.kc, "PATCH", path, body, "application/merge-patch+json").then((res) => {
+        if (res.status >= 300) return retry(statusMessage(res));
+        this.publishing = false;
+        this.published = true;
+        this.apiContact();
+        this.opts.log.info({ incarnation }, "layer 2 run identity published");
+      }, retry);
+    }, delayMs);
   }
 
   /** Leaves the cluster: tells peers at once ("leaving" heartbeat), stops answering, closes everything. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
     this.tracker.leave();
     // Stop answering first, then tell the peers (twice, against one lost datagram) so they take over at once.
     this.controller.releaseAll();
