@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the demo need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (FRR, iproute2, arping, ndisc6, tcpdump, ...), the npm dependencies, and the real control plane
-# (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached) and
-# operator-sdk (same cache, for `operator-sdk bundle validate`).
+# (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached),
+# operator-sdk (same cache, for `operator-sdk bundle validate`), helm, and the node binaries of the cluster layer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,9 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 APT_PACKAGES=(frr frr-pythontools iproute2 iputils-arping iputils-ping ndisc6 tcpdump socat openssl procps ca-certificates curl python3 make g++)
+# The cluster layer (test:cluster): a real node on containerd (runc, the CNI plugins, iptables for kube-proxy) and the
+# static pause binary (gcc, libc6-dev); podman/buildah/debootstrap build and export the images.
+APT_PACKAGES+=(containerd runc containernetworking-plugins iptables podman buildah debootstrap gcc libc6-dev util-linux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,4 +38,10 @@ bash scripts/build-control-plane.sh
 
 log "operator-sdk (OLM bundle validation)"
 bash scripts/build-operator-sdk.sh
+
+log "helm (chart lint and render, the cluster layer's Helm install)"
+bash scripts/build-helm.sh
+
+log "node binaries (kubelet, kube-controller-manager, kube-scheduler, kube-proxy, pause) for the cluster layer"
+bash scripts/build-node.sh
 log "done"
