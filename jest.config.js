@@ -1,4 +1,5 @@
-// Three layers: unit (pure, seconds), integration (real kube-apiserver + etcd), e2e (network namespaces, root).
+// Four layers: unit (pure, seconds), integration (real kube-apiserver + etcd), e2e (network namespaces, root),
+// cluster (a real node: kubelet on containerd, the project's images, the install files; root).
 // The project is ESM ("type": "module"); jest runs under --experimental-vm-modules with ts-jest in ESM mode.
 const tsTransform = {
   "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
@@ -23,7 +24,7 @@ export default {
       ...common,
       displayName: "unit",
       testMatch: ["**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$", "\\.cluster\\.test\\.ts$"],
     },
     {
       ...common,
@@ -38,6 +39,13 @@ export default {
       testMatch: ["**/*.e2e.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
       globalSetup: "<rootDir>/testenv/jest/e2e-setup.js",
+    },
+    {
+      ...common,
+      displayName: "cluster",
+      testMatch: ["**/*.cluster.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/jest/cluster-setup.js",
     },
   ],
 };
