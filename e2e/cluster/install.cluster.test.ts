@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { LabCluster, NODE_NAME, imagesOf } from "../../testenv/src/cluster.js";
 import type { FrrInstance } from "../../testenv/src/frr.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
-import { waitFor } from "../../testenv/src/proc.js";
+import { sleep, waitFor } from "../../testenv/src/proc.js";
 
 const root = repoRoot();
 const ALL_IN_ONE = { frr: "config/all-in-one/metallb-ts-frr.yaml", native: "config/all-in-one/metallb-ts-native.yaml" } as const;
@@ -152,7 +152,7 @@ async function curlFrom(host: string, ip: string): Promise<string> {
   );
 }
 
-async function checkBgp(): Promise<void> {
+async function checkBgp(): Promise<string> {
   await apply([
     {
       apiVersion: "metallb.io/v1beta2",
@@ -179,9 +179,10 @@ async function checkBgp(): Promise<void> {
   expect(nexthop).toBe(cluster.nodeIp);
   const body = await curlFrom("router", ip as string);
   log(`HTTP through BGP ${ip}: ${body}`);
+  return ip as string;
 }
 
-async function checkL2(): Promise<void> {
+async function checkL2(): Promise<string> {
   await apply([
     { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: NS }, spec: { ipAddressPools: ["l2"] } },
     service("web-l2", "l2", true),
@@ -213,9 +214,97 @@ async function checkL2(): Promise<void> {
   log(`Layer 2: ${v4} ARP -> ${arp}, ${v6} NDP -> ${ndp} (node ${NODE_NAME} ${mac})`);
   log(`HTTP through L2 ${v4}: ${await curlFrom("client", v4)}`);
   log(`HTTP through L2 ${v6}: ${await curlFrom("client", v6)}`);
+  return v4;
 }
 
-async function checkPath(frr: boolean): Promise<void> {
+/** HTTP probes through a Service IP from a lab host, every ~100 ms, until finish(): the longest outage seen. */
+class Prober {
+  private stopped = false;
+  private readonly results: Array<{ t: number; ok: boolean }> = [];
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly host: string,
+    private readonly ip: string,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const url = this.ip.includes(":") ? `http://[${this.ip}]/` : `http://${this.ip}/`;
+    while (!this.stopped) {
+      const t = Date.now();
+      const r = await cluster.lab.exec(this.host, "curl", ["-s", "-m", "1", url], { allowFail: true });
+      this.results.push({ t, ok: r.code === 0 && r.stdout.startsWith("hello from web") });
+      await sleep(100);
+    }
+  }
+
+  /** Probes sent, failed, and the longest outage: from the first failed probe of a run to the next good one. */
+  async finish(): Promise<{ probes: number; failed: number; maxGapMs: number }> {
+    this.stopped = true;
+    await this.loop;
+    let maxGapMs = 0;
+    let since: number | undefined;
+    for (const r of this.results) {
+      if (!r.ok && since === undefined) since = r.t;
+      if (r.ok && since !== undefined) {
+        maxGapMs = Math.max(maxGapMs, r.t - since);
+        since = undefined;
+      }
+    }
+    if (since !== undefined) maxGapMs = Number.POSITIVE_INFINITY; // never came back
+    return { probes: this.results.length, failed: this.results.filter((r) => !r.ok).length, maxGapMs };
+  }
+}
+
+/**
+ * While HTTP probes run through the BGP IP (from the router) and the Layer 2 IP (from the client): a rolling update
+ * of the speaker DaemonSet, then the operator leader's Pod deleted. Both Services must come back; the outages are
+ * measured and logged. The operator is not on the data path: its Pod's deletion must cost no probe.
+ */
+async function checkDisruptions(bgpIp: string, l2Ip: string): Promise<void> {
+  const measure = async (what: string, action: () => Promise<void>): Promise<Array<{ probes: number; failed: number; maxGapMs: number }>> => {
+    const probers = [new Prober("router", bgpIp), new Prober("client", l2Ip)];
+    await sleep(2_000);
+    const t0 = Date.now();
+    await action();
+    await sleep(5_000);
+    const [bgp, l2] = await Promise.all(probers.map((p) => p.finish()));
+    log(`${what} (${Date.now() - t0} ms): BGP ${bgpIp} ${JSON.stringify(bgp)}; L2 ${l2Ip} ${JSON.stringify(l2)}`);
+    return [bgp, l2] as Array<{ probes: number; failed: number; maxGapMs: number }>;
+  };
+  const rolling = await measure("speaker DaemonSet rolling update", async () => {
+    await cluster.kubectl(["-n", NS, "rollout", "restart", "ds/metallb-ts-speaker"]);
+    await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
+    // Back means: the router has the route again and HTTP answers through both IPs.
+    await curlFrom("router", bgpIp);
+    await curlFrom("client", l2Ip);
+  });
+  for (const r of rolling) expect(r.maxGapMs).toBeLessThan(120_000);
+  const lease = await cluster.kubectlJson<{ spec: { holderIdentity: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]);
+  const leader = lease.spec.holderIdentity.split("_")[0] as string;
+  const operatorGone = await measure(`operator leader Pod ${leader} deleted`, async () => {
+    await cluster.kubectl(["-n", NS, "delete", "pod", leader, "--wait=true"]);
+    await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
+    const next = await waitFor(
+      "a new operator leader",
+      async () => {
+        const l = await cluster.kubectlJson<{ spec: { holderIdentity?: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]);
+        return l.spec.holderIdentity !== undefined && !l.spec.holderIdentity.startsWith(leader) ? l.spec.holderIdentity : undefined;
+      },
+      120_000,
+      1_000,
+    );
+    log(`new operator leader ${next}`);
+  });
+  for (const r of operatorGone) expect(r).toEqual({ probes: r.probes, failed: 0, maxGapMs: 0 });
+  // The Services kept their IPs.
+  expect(await ingressIPs("web-bgp", 1)).toEqual([bgpIp]);
+  expect((await ingressIPs("web-l2", 2)).includes(l2Ip)).toBe(true);
+}
+
+async function checkPath(frr: boolean, disrupt = false): Promise<void> {
   await checkPodsReady(frr);
   await apply([
     { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bgp", namespace: NS }, spec: { addresses: [BGP_POOL], autoAssign: false } },
@@ -227,8 +316,9 @@ async function checkPath(frr: boolean): Promise<void> {
     },
   ]);
   await checkWebhook();
-  if (frr) await checkBgp();
-  await checkL2();
+  const bgpIp = frr ? await checkBgp() : undefined;
+  const l2Ip = await checkL2();
+  if (disrupt && bgpIp !== undefined) await checkDisruptions(bgpIp, l2Ip);
 }
 
 /** Removes the install (the Services first, so their IPs are withdrawn while the speaker still runs). */
@@ -278,9 +368,9 @@ afterAll(async () => {
 }, 300_000);
 
 describe("metallb-ts on a real node (kubelet + containerd + kube-proxy)", () => {
-  test("all-in-one FRR (config/all-in-one/metallb-ts-frr.yaml, unchanged)", async () => {
+  test("all-in-one FRR (config/all-in-one/metallb-ts-frr.yaml, unchanged), then a speaker rolling update and a deleted operator leader", async () => {
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, ALL_IN_ONE.frr)]);
-    await checkPath(true);
+    await checkPath(true, true);
     await uninstall(() => cluster.kubectl(["delete", "-f", join(root, ALL_IN_ONE.frr), "--ignore-not-found", "--wait=true"], { timeoutMs: 400_000 }));
   }, 1_500_000);
 
