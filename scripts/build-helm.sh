@@ -36,10 +36,12 @@ mkdir -p "$dir"; cd "$dir"
 log "building helm $HELM_VERSION in $dir"
 [[ -f go.mod ]] || go mod init local.invalid/helm-build >/dev/null 2>&1
 go get "$MOD/cmd/helm@$HELM_VERSION"
+# The module proxy reports the tag's commit only sometimes (Origin.Hash); without it helm prints the bare version.
 commit="$(go mod download -json "$MOD@$HELM_VERSION" | sed -n 's/^\s*"Hash": "\(.*\)",\?$/\1/p' | head -1)"
 V="$MOD/internal/version"
-go build -trimpath -ldflags "-s -w -X $V.version=$HELM_VERSION -X $V.gitCommit=${commit:-unknown} -X $V.gitTreeState=clean" \
-  -o "$out.tmp" "$MOD/cmd/helm"
+flags="-s -w -X $V.version=$HELM_VERSION -X $V.gitTreeState=clean"
+[[ -n "$commit" ]] && flags="$flags -X $V.gitCommit=$commit"
+go build -trimpath -ldflags "$flags" -o "$out.tmp" "$MOD/cmd/helm"
 mv -f "$out.tmp" "$out"
 have_version || die "built helm does not report $HELM_VERSION: $("$out" version 2>&1 || true)"
 log "helm built in $((SECONDS - t0)) s: $("$out" version --short)"
