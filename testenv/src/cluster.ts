@@ -394,6 +394,22 @@ export class LabCluster {
     this.removeExitHook();
   }
 
+  /** What of this run still exists on the host (after stop(): nothing): processes, cgroups, namespaces, files. */
+  leftovers(): string[] {
+    const out: string[] = [];
+    for (const p of this.procs) if (p.pid !== undefined && isAlive(p.pid)) out.push(`process ${p.pid}`);
+    for (const pidFile of ["kubelet", "kube-proxy", "containerd"]) {
+      const pid = readPidFile(join(this.dir, `${pidFile}.pid`));
+      if (pid !== undefined && isAlive(pid)) out.push(`${pidFile} ${pid}`);
+    }
+    for (const d of cgroupDirs(this.host.cgroupRoot)) if (existsSync(d)) out.push(`cgroup ${d}`);
+    for (const h of this.lab.hosts) if (existsSync(join("/run/netns", h.netns))) out.push(`netns ${h.netns}`);
+    for (const f of listDir("/run/netns")) if (f.startsWith("cni-") && !this.host.netnsFilesBefore.has(f)) out.push(`/run/netns/${f}`);
+    if (existsSync(this.dir)) out.push(`directory ${this.dir}`);
+    for (const line of safeRead("/proc/self/mountinfo").split("\n")) if (line.includes(this.dir)) out.push(`mount ${line.split(" ")[4] ?? ""}`);
+    return out;
+  }
+
   private killNow(): void {
     for (const name of ["kubelet", "kube-proxy", "containerd"]) {
       const p = readPidFile(join(this.dir, `${name}.pid`));
