@@ -1,4 +1,5 @@
-// Three layers: unit (pure, seconds), integration (real kube-apiserver + etcd), e2e (network namespaces, root).
+// Four layers: unit (pure, seconds), integration (real kube-apiserver + etcd), images (the built images run by
+// podman through testcontainers, root), e2e (network namespaces, root).
 // The project is ESM ("type": "module"); jest runs under --experimental-vm-modules with ts-jest in ESM mode.
 const tsTransform = {
   "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
@@ -23,7 +24,7 @@ export default {
       ...common,
       displayName: "unit",
       testMatch: ["**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$", "\\.image\\.test\\.ts$"],
     },
     {
       ...common,
@@ -31,6 +32,13 @@ export default {
       testMatch: ["**/*.int.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
       globalSetup: "<rootDir>/testenv/jest/integration-setup.js",
+    },
+    {
+      ...common,
+      displayName: "images",
+      testMatch: ["**/*.image.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/jest/images-setup.js",
     },
     {
       ...common,
