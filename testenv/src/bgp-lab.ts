@@ -39,9 +39,9 @@ export interface BgpLabOptions {
   /**
    * How each node's FRR runs. "testenv" (default): testenv/src/frr.ts (daemonized, one directory, listening on 179).
    * "frr-start" (needs speakerProcesses): the speaker Pod's FRR container as config/speaker/speaker-frr.yaml wires
-   * it: speaker/image/frr-start.sh with the startup ConfigMap (bgpd -p 0: the node connects out), directories
-   * standing in for the emptyDirs shared with the speaker, both containers confined as the manifest says
-   * (FrrContainer in frr-container.ts).
+   * it, from the real speaker image (testcontainers over podman): frr-start with the startup ConfigMap (bgpd -p 0:
+   * the node connects out), directories bind-mounted as the emptyDirs shared with the speaker process, both
+   * confined as the manifest says (FrrContainer in frr-container.ts).
    */
   nodeFrr?: "testenv" | "frr-start";
   /**
@@ -248,7 +248,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         }
         // The Pod's containers in the manifest's order (the kubelet does not wait for one before the next): the
         // speaker comes up before FRR and notices it through the pid files.
-        const fc = new FrrContainer({ lab, host: n, dir: join(lab.dir, `pod-${n}`), logFile: join(lab.dir, `frr-container-${n}.log`), pod });
+        const fc = new FrrContainer({ lab, host: n, dir: join(lab.dir, `pod-${n}`), pod });
         frrContainers.set(n, fc);
         const sp = new SpeakerProcess({
           lab,

@@ -102,6 +102,8 @@ export interface LabContainerOptions {
   capAdd?: string[];
   capDrop?: string[];
   groupAdd?: string[];
+  /** e.g. "no-new-privileges" (allowPrivilegeEscalation: false). */
+  securityOpt?: string[];
   env?: Record<string, string>;
 }
 
@@ -144,6 +146,7 @@ export class LabContainer {
     if (opts.capDrop !== undefined) c = c.withDroppedCapabilities(...opts.capDrop);
     if (opts.env !== undefined) c = c.withEnvironment(opts.env);
     if (opts.groupAdd !== undefined) c = c.withGroupAdd(opts.groupAdd);
+    if (opts.securityOpt !== undefined) c = c.withSecurityOpt(...opts.securityOpt);
     return new LabContainer(await c.start(), opts.name);
   }
 
@@ -151,6 +154,18 @@ export class LabContainer {
   async hostPid(): Promise<number> {
     const r = await run("podman", ["inspect", "--format", "{{.State.Pid}}", this.id]);
     return Number(r.stdout.trim());
+  }
+
+  /** Starts the stopped container again, as a kubelet restarts a Pod's container (same mounts, new processes). */
+  async restart(): Promise<void> {
+    await run("podman", ["start", this.id]);
+  }
+
+  /** Exit code of the container's main process, once it has exited (undefined while it runs). */
+  async exitCode(): Promise<number | undefined> {
+    const r = await run("podman", ["inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", this.id], { allowFail: true });
+    const [running, code] = r.stdout.trim().split(" ");
+    return running === "false" ? Number(code) : undefined;
   }
 
   async running(): Promise<boolean> {
