@@ -64,6 +64,8 @@ describe.each([
     const config = await imageConfig(image);
     expect(config.Entrypoint).toEqual(["node", entry]);
     expect(config.User).toBe(user);
+    for (const k of ["title", "description", "licenses", "version", "revision", "base.name"])
+      expect({ k, set: (config.Labels[`org.opencontainers.image.${k}`] ?? "") !== "" }).toEqual({ k, set: true });
     expect(config.Labels["org.opencontainers.image.version"]).toBe(pkg.version);
     expect(config.Labels["org.opencontainers.image.licenses"]).toBe(pkg.license);
     expect(config.Labels["org.opencontainers.image.revision"]).toMatch(/^([0-9a-f]{40}|unknown)$/);
