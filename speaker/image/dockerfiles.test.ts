@@ -319,7 +319,29 @@ describe.each(IMAGES)("$file", (spec) => {
       .filter((c) => /\bnpm ci\b/.test(c));
     expect(npmCi).toHaveLength(1);
     expect(npmCi[0]).toContain("--omit=dev");
-    expect([...contextFilesInStage(deps, depsWd)].sort()).toEqual(["package-lock.json", "package.json"]);
+    expect([...contextFilesInStage(deps, depsWd)]).toEqual([]);
+  });
+
+  test("every npm ci installs from the manifest stage's reduced package.json and the lockfile, so a script edit keeps its layer", () => {
+    const manifest = stageOf(img.stages, "manifest");
+    expect(manifest).toBeDefined();
+    if (manifest === undefined) return;
+    const mWd = workdirAt(manifest);
+    expect([...contextFilesInStage(manifest, mWd)].sort()).toEqual(["package-lock.json", "package.json"]);
+    const reduce = runs(manifest).map(command);
+    expect(reduce).toHaveLength(1);
+    for (const field of ["dependencies", "devDependencies", "overrides", "type"])
+      expect({ field, kept: reduce[0]?.includes(`"${field}"`) }).toEqual({ field, kept: true });
+    expect(reduce[0]).not.toContain('"scripts"');
+    for (const stage of img.stages.filter((st) => runs(st).some((r) => /\bnpm ci\b/.test(command(r))))) {
+      const from = copies(stage).filter((c) => c.sources.some((src) => /package(-lock)?\.json$/.test(src)));
+      const firstCi = stage.instructions.findIndex((i) => i instanceof Run && /\bnpm ci\b/.test(command(i)));
+      const before = from.filter((c) => c.line < line(stage.instructions[firstCi] as Instruction));
+      expect({ stage: stage.name, copies: before.map((c) => [c.from, ...c.sources]) }).toEqual({
+        stage: stage.name,
+        copies: [["manifest", posix.join(mWd, "package.json"), posix.join(mWd, "package-lock.json")]],
+      });
+    }
   });
 
   test("every package the entry point loads at run time is a production dependency", () => {
