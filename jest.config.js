@@ -1,4 +1,6 @@
-// Three layers: unit (pure, seconds), integration (real kube-apiserver + etcd), e2e (network namespaces, root).
+// Five layers: unit (pure, seconds), integration (real kube-apiserver + etcd), images (the built images run by
+// podman through testcontainers, root), e2e (network namespaces, root), cluster (a real node: kubelet on containerd,
+// the project's images, the install files; root).
 // The project is ESM ("type": "module"); jest runs under --experimental-vm-modules with ts-jest in ESM mode.
 const tsTransform = {
   "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
@@ -23,7 +25,7 @@ export default {
       ...common,
       displayName: "unit",
       testMatch: ["**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/", "\\.int\\.test\\.ts$", "\\.e2e\\.test\\.ts$", "\\.image\\.test\\.ts$", "\\.cluster\\.test\\.ts$"],
     },
     {
       ...common,
@@ -34,10 +36,24 @@ export default {
     },
     {
       ...common,
+      displayName: "images",
+      testMatch: ["**/*.image.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/jest/images-setup.js",
+    },
+    {
+      ...common,
       displayName: "e2e",
       testMatch: ["**/*.e2e.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", "/dist/"],
       globalSetup: "<rootDir>/testenv/jest/e2e-setup.js",
+    },
+    {
+      ...common,
+      displayName: "cluster",
+      testMatch: ["**/*.cluster.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+      globalSetup: "<rootDir>/testenv/jest/cluster-setup.js",
     },
   ],
 };

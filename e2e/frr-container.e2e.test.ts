@@ -1,11 +1,11 @@
-// The speaker Pod's two containers (config/speaker/speaker-frr.yaml) as processes in a node's network namespace,
-// wired as the DaemonSet wires them: the FRR container's command speaker/image/frr-start.sh, with directories standing
-// in for the emptyDirs it shares with the speaker (/etc/frr, /var/run/frr) and for /var/tmp/frr, the startup
-// ConfigMap's `daemons` and `vtysh.conf` in FRR_STARTUP_DIR, and both containers confined as the manifest says
-// (capabilities, supplementary group frrvty, no_new_privs); the speaker with --frr-dir/--frr-config on those
-// directories. No container runtime here: this is what shows frr-start works with the speaker. The lab: the real
-// apiserver, the operator and an upstream FRR router (startBgpLab with nodeFrr "frr-start"). The ConfigMap's bgpd
-// runs with -p 0 (no listener), so the node connects out to the router.
+// The speaker Pod's two containers (config/speaker/speaker-frr.yaml) in a node's network namespace, wired as the
+// DaemonSet wires them: the FRR container is the real speaker image run by testcontainers over podman with the
+// manifest's command (frr-start), directories bind-mounted as the emptyDirs it shares with the speaker (/etc/frr,
+// /var/run/frr) and as /var/tmp/frr, the startup ConfigMap's `daemons` and `vtysh.conf` at /etc/frr-startup, and
+// the manifest's capabilities, supplementary group frrvty (101) and no_new_privs; the speaker is a process confined
+// as its container (setpriv), with --frr-dir/--frr-config on the shared directories. The lab: the real apiserver,
+// the operator and an upstream FRR router (startBgpLab with nodeFrr "frr-start"). The ConfigMap's bgpd runs with
+// -p 0 (no listener), so the node connects out to the router.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -83,7 +83,7 @@ const cmdline = (pid: number): string[] =>
     .filter((a) => a !== "");
 const parentPid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
 
-describe("speaker Pod: frr-start and the speaker as processes in a node namespace", () => {
+describe("speaker Pod: the speaker image's FRR container and the speaker in a node namespace", () => {
   let bgp: BgpLab;
   let kc: k8s.KubeConfig;
   let lab: NetLab;
@@ -142,9 +142,9 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
 
   afterAll(async () => {
     if (process.env.E2E_DUMP_LOGS === "1" && bgp !== undefined) {
-      for (const f of [frr?.logFile, join(bgp.cp.dir, `speaker-${NODE}.log`)]) {
-        if (f !== undefined) process.stderr.write(`==> ${f}\n${readFileSync(f, "utf8")}\n`);
-      }
+      process.stderr.write(`==> FRR container\n${(await frr?.logs()) ?? ""}\n`);
+      const f = join(bgp.cp.dir, `speaker-${NODE}.log`);
+      process.stderr.write(`==> ${f}\n${readFileSync(f, "utf8")}\n`);
     }
     await bgp?.stop();
   });
@@ -172,15 +172,17 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     const frrStart = credentials(frr.pid ?? -1);
     expect(frrStart.capEff).toBe(capMask(frr.pod.frr.capabilities));
     expect(frrStart.capEff & capMask(["DAC_OVERRIDE"])).toBe(0n);
-    expect(frrStart.groups).toEqual(frrvty);
+    // The runtime adds the image user's own groups (root: 0, and frrvty, which Dockerfile.speaker lists root in),
+    // as containerd does for a Pod: nothing but those and the Pod's supplementalGroups.
+    expect(frrStart.groups.filter((g) => g !== 0)).toEqual(frrvty);
     const sp = credentials(speaker.pid ?? -1);
     expect(sp.capEff).toBe(capMask(frr.pod.speaker.capabilities));
     expect(sp.capEff).toBe(capMask(["NET_RAW"]));
     expect(sp.groups).toEqual(frrvty);
 
-    // The daemons' crash-log directories went to the stand-in for the /var/tmp/frr emptyDir.
+    // The daemons' crash-log directories went to the /var/tmp/frr emptyDir, named with their pids in the container.
     const tmpEntries = listDir(frr.varTmpFrrDir);
-    for (const d of DAEMONS) expect(tmpEntries).toContain(`${d}.${pids[d]}`);
+    for (const d of DAEMONS) expect(tmpEntries).toContain(`${d}.${frr.daemonPidInContainer(d) ?? -1}`);
     // The container's livenessProbe.
     expect(await frr.probe()).toBe(true);
   });
@@ -200,12 +202,7 @@ describe("speaker Pod: frr-start and the speaker as processes in a node namespac
     expect(n.portForeign).not.toBe(179);
     // The daemons log to frr-start's stdout, the container's log, as the speaker's frr.conf says (`log stdout`,
     // millisecond timestamps).
-    await waitFor(
-      "bgpd's lines in the container's log",
-      () => (/^\S+ [\d:]+\.\d{3} BGP: /m.test(readFileSync(frr.logFile, "utf8")) ? true : undefined),
-      10_000,
-      100,
-    );
+    await waitFor("bgpd's lines in the container's log", async () => (/^\S+ [\d:]+\.\d{3} BGP: /m.test(await frr.logs()) ? true : undefined), 10_000, 100);
     await waitFor(
       "BFD up with node1",
       async () => {

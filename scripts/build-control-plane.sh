@@ -24,50 +24,8 @@ have_version() { # $1 binary, $2 expected substring in --version output
   [[ "$out" == *"$2"* ]]
 }
 
-# A wrapper module that requires k8s.io/kubernetes at the pinned tag with its staging modules replaced by their
-# published versions (k8s.io/kubernetes itself is not meant to be required; its go.mod points them at ./staging).
-prepare_kube_module() {
-  local dir="$WORK/kube-$KUBE_VERSION"
-  local staging="v0.${KUBE_VERSION#v1.}"
-  mkdir -p "$dir"; cd "$dir"
-  # The staging module list is read from the tag's own go.mod, so it is right for any minor.
-  # The checksum database does not answer for k8s.io/kubernetes tags through this proxy (404 on
-  # /sumdb/.../lookup), so checksum verification is off for this wrapper module only; go.sum is still written.
-  export GOSUMDB=off
-  [[ -f go.mod ]] && return
-  local gomod dl
-  dl="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>&1 || true)"
-  gomod="$(sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p' <<<"$dl")"
-  [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$KUBE_VERSION go.mod: $(sed -n 's/^\s*"Error": //p' <<<"$dl")"
-  local mods
-  mods="$(sed -n 's#^\s*\(k8s\.io/[^ \t]*\)\s*=>\s*\./staging/.*#\1#p' "$gomod" | sort -u)"
-  [[ -n "$mods" ]] || die "no staging replaces found in $gomod"
-  local golines godebug
-  golines="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod" | head -1)"
-  godebug="$(grep -E '^godebug ' "$gomod" | head -1 || true)"
-  {
-    echo "module local.invalid/kube-build"
-    echo
-    echo "go ${golines:-1.24.0}"
-    [[ -n "$godebug" ]] && { echo; echo "$godebug"; }
-    echo
-    echo "require k8s.io/kubernetes $KUBE_VERSION"
-    echo
-    echo "replace ("
-    for m in $mods; do echo "	$m => $m $staging"; done
-    echo ")"
-  } > go.mod.tmp
-  mv go.mod.tmp go.mod
-}
-
-kube_ldflags() {
-  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  local f="-s -w" V
-  for V in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    f="$f -X $V.gitVersion=$KUBE_VERSION -X $V.gitMajor=1 -X $V.gitMinor=$minor -X $V.gitTreeState=clean"
-  done
-  echo "$f"
-}
+# shellcheck source=scripts/kube-module.sh
+source "$(dirname "$0")/kube-module.sh"
 
 build_apiserver() {
   local out="$BIN/kube-apiserver"
@@ -75,7 +33,7 @@ build_apiserver() {
     log "kube-apiserver $KUBE_VERSION cached at $out"; return
   fi
   local t0=$SECONDS
-  prepare_kube_module
+  prepare_kube_module "$WORK/kube-$KUBE_VERSION"
   log "building kube-apiserver $KUBE_VERSION in $PWD (first build takes minutes)"
   go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"
   go build -trimpath -tags notest,grpcnotrace -ldflags "$(kube_ldflags)" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
@@ -95,7 +53,7 @@ build_kubectl() {
     log "kubectl $KUBE_VERSION cached at $out"; return
   fi
   local t0=$SECONDS
-  prepare_kube_module
+  prepare_kube_module "$WORK/kube-$KUBE_VERSION"
   log "building kubectl $KUBE_VERSION in $PWD"
   go get "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION"
   go build -trimpath -tags notest -ldflags "$(kube_ldflags)" -o "$out.tmp" k8s.io/kubernetes/cmd/kubectl

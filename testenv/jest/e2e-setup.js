@@ -1,4 +1,5 @@
-// Preconditions of the e2e layer: root (network namespaces, raw sockets, FRR), iproute2, Debian's frr and bird2.
+// Preconditions of the e2e layer: root (network namespaces, raw sockets, FRR), iproute2, Debian's frr and bird2, podman (the
+// images themselves come from `npm run build:images`: a test needing a missing one says so).
 // (Plain JS: jest loads global setup through Node's loader, which cannot import TypeScript.)
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -14,8 +15,11 @@ export default async function e2eSetup() {
     ["/usr/bin/arping", "iputils-arping"],
     ["/usr/bin/ndisc6", "ndisc6"],
     ["/usr/bin/ping", "iputils-ping"],
+    // Containers (the lab routers, the speaker image's FRR) and the CLIs that read the routers' sockets.
+    ["/usr/bin/podman", "podman"],
     ["/usr/sbin/bird", "bird2"],
     ["/usr/sbin/birdc", "bird2"],
+    ["/usr/bin/gobgp", "gobgpd"],
   ];
   for (const [path, pkg] of needs) if (!existsSync(path)) problems.push(`${path} is missing (Debian package ${pkg})`);
   // End-to-end suites run the real control plane too.

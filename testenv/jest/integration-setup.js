@@ -14,6 +14,10 @@ export default async function integrationSetup() {
         "Build them once with `npm run build:control-plane` (needs Go >= 1.24 and the Go module proxy).",
     );
   }
+  // helm renders and lints the chart (tools/src/chart.int.test.ts).
+  if (!existsSync(join(binDir, "helm"))) {
+    throw new Error(`integration tests cannot run: helm not found in ${binDir}.\nBuild it once with \`npm run build:helm\` (Go modules).`);
+  }
   for (const tool of ["/usr/bin/openssl"]) {
     if (!existsSync(tool)) throw new Error(`integration tests cannot run: ${tool} is missing (apt-get install openssl)`);
   }

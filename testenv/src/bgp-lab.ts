@@ -19,6 +19,7 @@ import { ApiBridge } from "./api-bridge.js";
 import { confinementPrefix, FrrContainer, speakerPod } from "./frr-container.js";
 import { buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 import { NetLab } from "./netlab.js";
+import { startRouter, type RouterKind, type UpstreamRouter } from "./routers.js";
 
 export const BGP_LAB_PASSWORD = "bgp-lab-secret";
 export const ROUTER_ASN = 64500;
@@ -38,11 +39,17 @@ export interface BgpLabOptions {
   /**
    * How each node's FRR runs. "testenv" (default): testenv/src/frr.ts (daemonized, one directory, listening on 179).
    * "frr-start" (needs speakerProcesses): the speaker Pod's FRR container as config/speaker/speaker-frr.yaml wires
-   * it: speaker/image/frr-start.sh with the startup ConfigMap (bgpd -p 0: the node connects out), directories
-   * standing in for the emptyDirs shared with the speaker, both containers confined as the manifest says
-   * (FrrContainer in frr-container.ts).
+   * it, from the real speaker image (testcontainers over podman): frr-start with the startup ConfigMap (bgpd -p 0:
+   * the node connects out), directories bind-mounted as the emptyDirs shared with the speaker process, both
+   * confined as the manifest says (FrrContainer in frr-container.ts).
    */
   nodeFrr?: "testenv" | "frr-start";
+  /**
+   * The upstream router. "frr-process" (default): FRR started by testenv/src/frr.ts in the router's namespace
+   * (lab.frr("router")). "frr", "bird", "gobgp": a lab-router container in that namespace (routers.ts; BgpLab.router),
+   * peering with every node over IPv4 and IPv6 (the IPv6 sessions need a BGPPeer for the router's IPv6 address).
+   */
+  router?: "frr-process" | RouterKind;
   /** Use this control plane instead of starting one. */
   controlPlane?: ApiServerHandle;
   log?: Logger;
@@ -63,6 +70,8 @@ export interface BgpLab {
   processes: Map<string, SpeakerProcess>;
   /** Each node's FRR container (with nodeFrr "frr-start"; the nodes then have no lab.frr(node)). */
   frrContainers: Map<string, FrrContainer>;
+  /** The router container (with a container router kind). */
+  router: UpstreamRouter | undefined;
   nodes: readonly string[];
   stop(): Promise<void>;
 }
@@ -173,6 +182,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
   const processes = new Map<string, SpeakerProcess>();
   const frrContainers = new Map<string, FrrContainer>();
   let operator: Operator | undefined;
+  let router: UpstreamRouter | undefined;
   let bridge: ApiBridge | undefined;
   let operatorProcess: ChildProcess | undefined;
   let removeOperatorHook = (): void => undefined;
@@ -184,13 +194,19 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await operator?.stop();
     if (operatorProcess?.pid !== undefined) await terminate(operatorProcess.pid, 5_000);
     removeOperatorHook();
+    await router?.stop();
     await lab.destroy();
     await ours?.stop();
   };
   try {
     await lab.enableForwarding("router");
     const routerAsn = opts.routerAsn ?? ROUTER_ASN;
-    await lab.startFrr("router", routerConfig(lab, nodes, routerAsn));
+    const routerKind = opts.router ?? "frr-process";
+    if (routerKind === "frr-process") await lab.startFrr("router", routerConfig(lab, nodes, routerAsn));
+    else {
+      const peers = nodes.flatMap((n) => [lab.host(n).ipv4, lab.host(n).ipv6].map((address) => ({ address, asn: NODE_ASN })));
+      router = await startRouter({ kind: routerKind, lab, host: "router", asn: routerAsn, peers, password: BGP_LAB_PASSWORD });
+    }
     if (!frrStart) for (const n of nodes) await lab.startFrr(n, `frr defaults traditional\nlog file ${lab.dir}/frr-${n}/frr.log\n`);
     await applyPeerConfig(kc, lab, nodes, routerAsn);
     if (opts.speakerProcesses === true) {
@@ -232,7 +248,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         }
         // The Pod's containers in the manifest's order (the kubelet does not wait for one before the next): the
         // speaker comes up before FRR and notices it through the pid files.
-        const fc = new FrrContainer({ lab, host: n, dir: join(lab.dir, `pod-${n}`), logFile: join(lab.dir, `frr-container-${n}.log`), pod });
+        const fc = new FrrContainer({ lab, host: n, dir: join(lab.dir, `pod-${n}`), pod });
         frrContainers.set(n, fc);
         const sp = new SpeakerProcess({
           lab,
@@ -249,7 +265,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
         await fc.start();
       }
       const operatorProc = { pid: opProc.pid ?? 0, metricsPort: operatorMetricsPort };
-      return { cp, kc, lab, operator: undefined, operatorProcess: operatorProc, speakers, registries, processes, frrContainers, nodes, stop };
+      return { cp, kc, lab, operator: undefined, operatorProcess: operatorProc, speakers, registries, processes, frrContainers, router, nodes, stop };
     }
     operator = new Operator({
       kc,
@@ -284,5 +300,5 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
     await stop();
     throw e;
   }
-  return { cp, kc, lab, operator, operatorProcess: undefined, speakers, registries, processes, frrContainers, nodes, stop };
+  return { cp, kc, lab, operator, operatorProcess: undefined, speakers, registries, processes, frrContainers, router, nodes, stop };
 }

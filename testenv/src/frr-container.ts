@@ -1,22 +1,20 @@
-// The speaker Pod of config/speaker/speaker-frr.yaml as processes in a node namespace: its FRR container
-// (speaker/image/frr-start.sh) with directories standing in for the Pod's volumes, and both containers' confinement
-// (capabilities, supplementary groups, no_new_privs) read from the manifest.
-import { execFileSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// The speaker Pod of config/speaker/speaker-frr.yaml in a node namespace: its FRR container is the real speaker
+// image run by testcontainers over podman (command /usr/local/bin/frr-start, the Pod's volumes as bind-mounted
+// directories, capabilities, supplementary groups and no_new_privs read from the manifest); the speaker container's
+// confinement, for the speaker process, is read from the same manifest.
+import { chmodSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { addExitHook } from "./exit-hooks.js";
+import { IMAGES, LabContainer } from "./containers.js";
 import type { NetLab } from "./netlab.js";
-import { exited, isAlive, listDir, readPidFile, run, spawnLogged, waitFor } from "./proc.js";
+import { isAlive, readPidFile, sleep, waitFor } from "./proc.js";
 import { repoRoot } from "./repo-root.js";
-/** GID of group frrvty in the speaker image (Dockerfile.speaker fixes it); the Pod's supplementalGroups name it. */
-const IMAGE_FRRVTY_GID = 101;
 
 /** What a container of the Pod may do, as setpriv applies it (root, as both containers run). */
 export interface ContainerConfinement {
   /** securityContext.capabilities.add (everything else is dropped). */
   capabilities: readonly string[];
-  /** Supplementary groups, the image's frrvty mapped to this machine's. */
+  /** Supplementary groups (the image's frrvty is 101: the FRR container creates its vty sockets with that group). */
   groups: readonly number[];
   /** allowPrivilegeEscalation: false. */
   noNewPrivs: boolean;
@@ -29,19 +27,15 @@ export interface SpeakerPod {
   startupFiles: Readonly<Record<string, string>>;
   speaker: ContainerConfinement;
   frr: ContainerConfinement;
+  /** The frr container's command (frr-start in the image). */
+  frrCommand: string[];
 }
 
 interface PodContainerYaml {
   name: string;
+  command?: string[];
   securityContext?: { runAsUser?: number; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
   volumeMounts?: Array<{ name: string; mountPath: string }>;
-}
-
-function hostGroupId(name: string): number {
-  const line = execFileSync("getent", ["group", name], { encoding: "utf8" }).trim();
-  const gid = Number.parseInt(line.split(":")[2] ?? "", 10);
-  if (!Number.isInteger(gid)) throw new Error(`group ${name}: unexpected getent output ${JSON.stringify(line)}`);
-  return gid;
 }
 
 /** The FRR startup ConfigMap and the speaker DaemonSet's two containers, from config/speaker/speaker-frr.yaml. */
@@ -54,8 +48,8 @@ export function speakerPod(manifest = join(repoRoot(), "config", "speaker", "spe
     { spec: { template: { spec: { securityContext?: { supplementalGroups?: number[] }; containers: PodContainerYaml[] } } } } | undefined;
   if (cm?.data === undefined || ds === undefined) throw new Error(`${manifest}: no ConfigMap with data, or no DaemonSet`);
   const podSpec = ds.spec.template.spec;
-  const groups = (podSpec.securityContext?.supplementalGroups ?? []).map((g) => (g === IMAGE_FRRVTY_GID ? hostGroupId("frrvty") : g));
-  const container = (name: string): ContainerConfinement => {
+  const groups = podSpec.securityContext?.supplementalGroups ?? [];
+  const container = (name: string): ContainerConfinement & { command: string[] | undefined } => {
     const c = podSpec.containers.find((x) => x.name === name);
     if (c === undefined) throw new Error(`${manifest}: no container ${name}`);
     const sc = c.securityContext ?? {};
@@ -66,9 +60,12 @@ export function speakerPod(manifest = join(repoRoot(), "config", "speaker", "spe
       groups,
       noNewPrivs: sc.allowPrivilegeEscalation === false,
       mounts: new Map((c.volumeMounts ?? []).map((m) => [m.mountPath, m.name])),
+      command: c.command,
     };
   };
-  return { startupFiles: cm.data, speaker: container("speaker"), frr: container("frr") };
+  const frr = container("frr");
+  if (frr.command === undefined) throw new Error(`${manifest}: the frr container has no command`);
+  return { startupFiles: cm.data, speaker: container("speaker"), frr, frrCommand: frr.command };
 }
 
 /** The command prefix (setpriv ... --) that confines what follows as the container would be; it execs in place. */
@@ -91,14 +88,12 @@ export interface FrrContainerOptions {
   lab: NetLab;
   /** Lab host (node namespace) it runs in. */
   host: string;
-  /** Created; holds the stand-ins of the Pod's volumes. Its parents must be searchable by user frr (the lab's are). */
+  /** Created; holds the directories bind-mounted as the Pod's volumes. */
   dir: string;
-  /** The container's log (stdout and stderr of frr-start and the daemons), appended to at every start. */
-  logFile: string;
   /** Default speakerPod(). */
   pod?: SpeakerPod;
-  /** Default speaker/image/frr-start.sh. */
-  script?: string;
+  /** Default IMAGES.speaker (scripts/build-images.sh). */
+  image?: string;
   /** Extra environment for frr-start (FRR_STOP_GRACE, ...). */
   env?: Readonly<Record<string, string>>;
 }
@@ -108,12 +103,23 @@ export interface ContainerExit {
   signal: NodeJS.Signals | null;
 }
 
+/** The process's pid namespace and its pid inside it (the last NSpid field), from /proc. */
+function pidNamespace(pid: number): { ns: string; nsPid: number } | undefined {
+  try {
+    const ns = readlinkSync(`/proc/${pid}/ns/pid`);
+    const nsPids = (/^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "").trim().split(/\s+/);
+    return { ns, nsPid: Number(nsPids.at(-1)) };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The speaker Pod's "frr" container as a process: speaker/image/frr-start.sh in the node's namespace, confined as the
- * manifest says, with directories standing in for its emptyDirs (FRR_CONF_DIR for /etc/frr, FRR_RUN_DIR for
- * /var/run/frr, bind-mounted at /var/tmp/frr in a private mount namespace: the daemons' crash-log directory is
- * compiled in) and the ConfigMap's files in FRR_STARTUP_DIR. The directories outlive a run, as emptyDirs outlive a
- * container restart; start() again is the kubelet's restart.
+ * The speaker Pod's "frr" container: the speaker image with the manifest's command (frr-start), in the node's network
+ * namespace, with directories bind-mounted as its emptyDirs (confDir at /etc/frr and runDir at /var/run/frr, shared
+ * with the speaker process; /var/tmp/frr) and the ConfigMap's files at /etc/frr-startup. The directories outlive the
+ * container's processes, as emptyDirs outlive a container restart; start() again is the kubelet's restart. Pids are
+ * the host's (translated from the container's pid namespace).
  */
 export class FrrContainer {
   /** /etc/frr (shared with the speaker: frr.conf). */
@@ -125,18 +131,13 @@ export class FrrContainer {
   /** /var/tmp/frr. */
   readonly varTmpFrrDir: string;
   readonly pod: SpeakerPod;
-  private readonly script: string;
-  /** Mounted at /var/tmp, so that its frr/ is /var/tmp/frr. */
-  private readonly varTmpDir: string;
-  private child: ChildProcess | undefined;
-  private exit: Promise<ContainerExit> | undefined;
-  private starts = 0;
+  private container: LabContainer | undefined;
+  /** frr-start's host pid and pid namespace in the current run. */
+  private current: { pid: number; ns: string } | undefined;
   private stopped = false;
-  private readonly removeExitHook: () => void;
 
   constructor(private readonly opts: FrrContainerOptions) {
     this.pod = opts.pod ?? speakerPod();
-    this.script = opts.script ?? join(repoRoot(), "speaker", "image", "frr-start.sh");
     const { frr, speaker } = this.pod;
     const extra = [...frr.mounts.keys()].filter((m) => !(FRR_MOUNTS as readonly string[]).includes(m));
     if (extra.length > 0 || FRR_MOUNTS.some((m) => !frr.mounts.has(m))) {
@@ -148,8 +149,7 @@ export class FrrContainer {
     this.confDir = join(opts.dir, "etc-frr");
     this.runDir = join(opts.dir, "var-run-frr");
     this.startupDir = join(opts.dir, "etc-frr-startup");
-    this.varTmpDir = join(opts.dir, "var-tmp");
-    this.varTmpFrrDir = join(this.varTmpDir, "frr");
+    this.varTmpFrrDir = join(opts.dir, "var-tmp-frr");
     mkdirSync(opts.dir, { recursive: true, mode: 0o755 });
     // emptyDirs are 0777 root:root; a ConfigMap volume holds 0644 files.
     for (const d of [this.confDir, this.runDir, this.varTmpFrrDir]) {
@@ -158,144 +158,121 @@ export class FrrContainer {
     }
     mkdirSync(this.startupDir, { recursive: true, mode: 0o755 });
     for (const [name, text] of Object.entries(this.pod.startupFiles)) writeFileSync(join(this.startupDir, name), text, { mode: 0o644 });
-    this.removeExitHook = addExitHook(() => {
-      const pid = this.child?.pid;
-      if (pid !== undefined && this.running) killQuietly(pid);
-      for (const p of this.daemonProcesses()) killQuietly(p);
-    });
   }
 
+  /** frr-start's host pid (the container's PID 1). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.current?.pid;
   }
 
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The container's log. */
-  get logFile(): string {
-    return this.opts.logFile;
-  }
-
-  private environment(): Record<string, string> {
-    return { FRR_CONF_DIR: this.confDir, FRR_RUN_DIR: this.runDir, FRR_STARTUP_DIR: this.startupDir, ...(this.opts.env ?? {}) };
-  }
-
-  /** Starts frr-start (it must not be running) and waits until its livenessProbe (`frr-start probe`) passes. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /** Starts frr-start (a new container the first time, the same one again later) and waits for its livenessProbe. */
+  async start(timeoutMs = 60_000): Promise<void> {
     if (this.stopped) throw new Error(`FRR container on ${this.opts.host} was stopped`);
-    if (this.running) throw new Error(`FRR container on ${this.opts.host} already runs`);
-    this.starts++;
-    appendFileSync(this.opts.logFile, `--- frr-start, start #${this.starts} ---\n`);
-    // Every step execs in place: the child's pid is frr-start's, as PID 1 of the container.
-    this.child = spawnLogged(
-      "ip",
-      [
-        "netns",
-        "exec",
-        this.opts.lab.host(this.opts.host).netns,
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        'mount --bind "$0" /var/tmp && exec "$@"',
-        this.varTmpDir,
-        ...confinementPrefix(this.pod.frr),
-        this.script,
-      ],
-      this.opts.logFile,
-      { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...this.environment() } },
-    );
-    const child = this.child;
-    this.exit = exited(child).then(() => ({ code: child.exitCode, signal: child.signalCode }));
+    if (this.container === undefined) {
+      const netns = this.opts.lab.host(this.opts.host).netns;
+      const { frr } = this.pod;
+      this.container = await LabContainer.start({
+        image: this.opts.image ?? IMAGES.speaker,
+        netns,
+        name: `${netns}-frr`,
+        entrypoint: this.pod.frrCommand,
+        binds: [
+          { source: this.confDir, target: "/etc/frr" },
+          { source: this.runDir, target: "/var/run/frr" },
+          { source: this.startupDir, target: "/etc/frr-startup", readOnly: true },
+          { source: this.varTmpFrrDir, target: "/var/tmp/frr" },
+        ],
+        capDrop: ["ALL"],
+        capAdd: [...frr.capabilities],
+        groupAdd: frr.groups.map(String),
+        ...(frr.noNewPrivs ? { securityOpt: ["no-new-privileges"] } : {}),
+        ...(this.opts.env !== undefined ? { env: { ...this.opts.env } } : {}),
+      });
+    } else {
+      if ((await this.container.exitCode()) === undefined) throw new Error(`FRR container on ${this.opts.host} already runs`);
+      await this.container.restart();
+    }
+    const container = this.container;
+    const pid = await container.hostPid();
+    const ns = pidNamespace(pid)?.ns;
+    if (ns === undefined) throw new Error(`FRR container on ${this.opts.host}: no pid namespace for pid ${pid}`);
+    this.current = { pid, ns };
+    // The sockets first (cheap, from the host), then the real livenessProbe once (podman exec).
     await waitFor(
       `FRR container on ${this.opts.host} live`,
       async () => {
-        if (!this.running) throw new Error(`frr-start exited (${child.exitCode ?? child.signalCode}); see ${this.opts.logFile}`);
-        return (await this.probe()) ? true : undefined;
+        if ((await container.exitCode()) !== undefined) throw new Error(`frr-start exited; its log:\n${await container.logs()}`);
+        const sockets = ["zebra", "bgpd", "bfdd"].every((d) => this.daemonPid(d) !== undefined);
+        return sockets && (await this.probe()) ? true : undefined;
       },
       timeoutMs,
-      100,
+      250,
     );
   }
 
-  /** The container's livenessProbe: `frr-start probe` in the container's namespace and confinement. */
+  /** The container's livenessProbe: `frr-start probe` run in it (the kubelet's exec probe). */
   async probe(): Promise<boolean> {
-    const env = Object.entries(this.environment()).map(([k, v]) => `${k}=${v}`);
-    const r = await run(
-      "ip",
-      ["netns", "exec", this.opts.lab.host(this.opts.host).netns, ...confinementPrefix(this.pod.frr), "env", ...env, this.script, "probe"],
-      { allowFail: true, timeoutMs: 10_000 },
-    );
-    return r.code === 0;
+    if (this.container === undefined || (await this.container.exitCode()) !== undefined) return false;
+    const r = await this.container.exec(["/usr/local/bin/frr-start", "probe"]);
+    return r.exitCode === 0;
+  }
+
+  /** The container's log (frr-start's and the daemons' stdout and stderr, every run). */
+  async logs(): Promise<string> {
+    return (await this.container?.logs()) ?? "";
   }
 
   /** Waits for frr-start to exit (resolves at once if it has); rejects after timeoutMs. */
   async waitExit(timeoutMs = 15_000): Promise<ContainerExit> {
-    if (this.exit === undefined) throw new Error(`FRR container on ${this.opts.host} was never started`);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.exit,
-        new Promise<never>(
-          (_, reject) => (timer = setTimeout(() => reject(new Error(`frr-start on ${this.opts.host} still runs after ${timeoutMs} ms`)), timeoutMs)),
-        ),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const container = this.container;
+    if (container === undefined) throw new Error(`FRR container on ${this.opts.host} was never started`);
+    const code = await waitFor(`frr-start on ${this.opts.host} exited`, () => container.exitCode(), timeoutMs, 100);
+    return { code, signal: null };
   }
 
-  /** Sends a signal to frr-start (the container's PID 1). */
+  /** Sends a signal to frr-start (the container's PID 1; it has handlers for TERM and INT). */
   signal(sig: NodeJS.Signals): void {
-    if (this.running) this.child?.kill(sig);
+    const pid = this.current?.pid;
+    if (pid !== undefined && isAlive(pid)) process.kill(pid, sig);
   }
 
-  /** Pid of a daemon from its pid file in the run directory (it may be stale). */
+  /** Host pid of a daemon, from its pid file in the run directory (the container's pid, translated); undefined if gone. */
   daemonPid(daemon: string): number | undefined {
+    const nsPid = this.daemonPidInContainer(daemon);
+    if (nsPid === undefined || this.current === undefined) return undefined;
+    return this.processesInContainer().find((p) => p.nsPid === nsPid)?.pid;
+  }
+
+  /** A daemon's pid as the container sees it (its pid file; crash-log directories are named with it). */
+  daemonPidInContainer(daemon: string): number | undefined {
     return readPidFile(join(this.runDir, `${daemon}.pid`));
   }
 
-  /** Live processes of this FRR instance: those whose command line names the run directory (the daemons' -z, -i). */
+  /** Host pids of the live processes in the container other than frr-start (exec'd probes excepted, they are brief). */
   daemonProcesses(): number[] {
-    const needle = `${this.runDir}/`;
-    const out: number[] = [];
-    for (const name of listDir("/proc")) {
+    return this.processesInContainer()
+      .filter((p) => p.pid !== this.current?.pid)
+      .map((p) => p.pid);
+  }
+
+  private processesInContainer(): Array<{ pid: number; nsPid: number }> {
+    const ns = this.current?.ns;
+    if (ns === undefined) return [];
+    const out: Array<{ pid: number; nsPid: number }> = [];
+    for (const name of readdirSync("/proc")) {
       if (!/^\d+$/.test(name)) continue;
-      try {
-        const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-        if (cmdline.some((a) => a.startsWith(needle)) && isAlive(Number(name))) out.push(Number(name));
-      } catch {
-        /* gone */
-      }
+      const p = pidNamespace(Number(name));
+      if (p?.ns === ns && isAlive(Number(name))) out.push({ pid: Number(name), nsPid: p.nsPid });
     }
     return out;
   }
 
-  /** SIGTERM (the kubelet's stop), SIGKILL after graceMs, then kills any daemon left. Final. */
+  /** SIGTERM (the kubelet's stop), SIGKILL after graceMs, and removal. Final. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.running) {
-      this.signal("SIGTERM");
-      await this.waitExit(graceMs).catch(async () => {
-        this.signal("SIGKILL");
-        await this.exit;
-      });
-    }
-    for (const p of this.daemonProcesses()) killQuietly(p);
-    this.removeExitHook();
-  }
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    /* gone */
+    await this.container?.stop(Math.ceil(graceMs / 1000));
+    // The zombie-free end of the pid namespace can lag the container's exit by a moment.
+    for (let i = 0; i < 20 && this.daemonProcesses().length > 0; i++) await sleep(50);
   }
 }

@@ -10,6 +10,7 @@ import { parseOperatorSettings } from "../../operator/src/settings.js";
 import { registerSpeakerMetrics } from "../../speaker/src/metrics.js";
 import { parseSpeakerSettings } from "../../speaker/src/settings.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
+import { generatedChart } from "./chart.js";
 import { generatedManifests } from "./manifests.js";
 
 const root = repoRoot();
@@ -25,8 +26,8 @@ interface PodSpec {
 const podSpec = (d: Doc): PodSpec => (d["spec"] as { template: { spec: PodSpec } }).template.spec;
 
 describe("generated manifests", () => {
-  test("the committed files are what `npm run gen:manifests` writes", () => {
-    for (const [path, text] of generatedManifests(read)) {
+  test("the committed files (all-in-one and Helm chart) are what `npm run gen:manifests` writes", () => {
+    for (const [path, text] of [...generatedManifests(read), ...generatedChart(read)]) {
       if (process.env.UPDATE_GOLDEN === "1") writeFileSync(join(root, path), text);
       expect({ path, text: read(path) }).toEqual({ path, text });
     }

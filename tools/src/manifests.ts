@@ -96,8 +96,8 @@ export function speakerNativeYaml(read: ReadRepoFile): string {
 }
 
 /** Everything to install metallb-ts in one mode, in apply order. */
-export function allInOneYaml(mode: InstallMode, read: ReadRepoFile): string {
-  const parts: Doc[] = [
+export function allInOneDocs(mode: InstallMode, read: ReadRepoFile): Doc[] {
+  return [
     ...docs(read("config/namespace/namespace.yaml"), "config/namespace/namespace.yaml"),
     ...crds(read),
     ...docs(read("config/rbac/operator.yaml"), "config/rbac/operator.yaml"),
@@ -106,6 +106,10 @@ export function allInOneYaml(mode: InstallMode, read: ReadRepoFile): string {
     ...(mode === "frr" ? docs(read(SPEAKER_FRR), SPEAKER_FRR) : nativeSpeakerDocs(read(SPEAKER_FRR))),
     ...docs(read("config/webhook/manifests.yaml"), "config/webhook/manifests.yaml"),
   ];
+}
+
+export function allInOneYaml(mode: InstallMode, read: ReadRepoFile): string {
+  const parts = allInOneDocs(mode, read);
   const what = mode === "frr" ? "BGP mode through FRR, plus Layer 2" : "Layer 2 mode only (no FRR)";
   return render(`${GENERATED("config/{namespace,crd,rbac,manager,speaker,webhook}")}# metallb-ts, ${what}: kubectl apply -f this file.\n`, parts);
 }

@@ -1,0 +1,418 @@
+// The cluster layer (issue 13): metallb-ts installed the way users install it, on a real one-node cluster
+// (testenv/src/cluster.ts: kubelet on containerd, kube-proxy, controller-manager, scheduler) inside a network lab,
+// with the project's images. For each install path — all-in-one frr, all-in-one native, Helm — the committed files
+// are applied unchanged and the test shows: the operator Deployment Ready with 2 replicas and one leader, the speaker
+// DaemonSet Ready (with its FRR container in FRR mode), the webhooks live (an overlapping pool refused), a Service
+// IP, the BGP route at the lab router with the node as next hop and HTTP through it (FRR mode), and the Layer 2
+// answer (ARP and NDP) from the node's MAC with HTTP through it. Each path is removed before the next.
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LabCluster, NODE_NAME, imagesOf } from "../../testenv/src/cluster.js";
+import type { FrrInstance } from "../../testenv/src/frr.js";
+import { repoRoot } from "../../testenv/src/repo-root.js";
+import { sleep, waitFor } from "../../testenv/src/proc.js";
+
+const root = repoRoot();
+const ALL_IN_ONE = { frr: "config/all-in-one/metallb-ts-frr.yaml", native: "config/all-in-one/metallb-ts-native.yaml" } as const;
+const NS = "metallb-system";
+const ROUTER_ASN = 64500;
+const NODE_ASN = 64512;
+const BGP_POOL = "198.51.100.0/28";
+const L2_POOL_V4 = "10.111.0.200-10.111.0.207";
+const L2_POOL_V6 = "fd00:111::200/125";
+const log = (line: string): void => {
+  process.stdout.write(`[cluster] ${line}\n`);
+};
+
+let cluster: LabCluster;
+let router: FrrInstance;
+
+const WEB_POD = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "web", namespace: "default", labels: { app: "web" } },
+  spec: {
+    containers: [
+      {
+        name: "web",
+        // Any image with node: the operator's.
+        image: "ghcr.io/metallb-ts/operator:v0.1.0",
+        imagePullPolicy: "IfNotPresent",
+        command: ["node", "-e", "require('http').createServer((q,r)=>r.end('hello from '+require('os').hostname()+'\\n')).listen(8080, '::')"],
+        ports: [{ containerPort: 8080 }],
+        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 2 },
+      },
+    ],
+  },
+};
+
+const service = (name: string, pool: string, dual: boolean): object => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace: "default", annotations: { "metallb.io/address-pool": pool } },
+  spec: {
+    type: "LoadBalancer",
+    selector: { app: "web" },
+    ports: [{ name: "http", port: 80, targetPort: 8080 }],
+    ...(dual ? { ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] } : {}),
+  },
+});
+
+async function apply(objects: readonly object[]): Promise<void> {
+  await cluster.kubectl(["apply", "-f", "-"], { input: objects.map((o) => JSON.stringify(o)).join("\n") });
+}
+
+async function ingressIPs(name: string, want: number): Promise<string[]> {
+  return waitFor(
+    `Service ${name} gets ${want} IP(s)`,
+    async () => {
+      const svc = await cluster.kubectlJson<{ status: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }>(["get", "svc", name]);
+      const ips = (svc.status.loadBalancer?.ingress ?? []).map((i) => i.ip);
+      return ips.length >= want ? ips : undefined;
+    },
+    120_000,
+    1_000,
+  );
+}
+
+/** Operator 2/2 Ready with one Lease holder among its Pods; speaker Ready with the expected containers. */
+async function checkPodsReady(frr: boolean): Promise<void> {
+  const t0 = Date.now();
+  await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=400s"], { timeoutMs: 420_000 });
+  await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=400s"], { timeoutMs: 420_000 });
+  log(`operator and speaker rolled out in ${Date.now() - t0} ms`);
+  const dep = await cluster.kubectlJson<{ status: { readyReplicas?: number } }>(["-n", NS, "get", "deploy", "metallb-ts-operator"]);
+  expect(dep.status.readyReplicas).toBe(2);
+  const pods = await cluster.kubectlJson<{
+    items: Array<{
+      metadata: { name: string };
+      spec: { containers: Array<{ name: string }> };
+      status: { containerStatuses?: Array<{ name: string; ready: boolean }> };
+    }>;
+  }>(["-n", NS, "get", "pods"]);
+  const operators = pods.items.filter((p) => p.metadata.name.startsWith("metallb-ts-operator-")).map((p) => p.metadata.name);
+  expect(operators).toHaveLength(2);
+  const holder = await waitFor(
+    "operator Lease held",
+    async () => {
+      const lease = await cluster.kubectlJson<{ spec: { holderIdentity?: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]).catch(() => undefined);
+      return lease?.spec.holderIdentity;
+    },
+    60_000,
+    1_000,
+  );
+  expect(operators.filter((p) => holder.startsWith(p))).toHaveLength(1);
+  const speakers = pods.items.filter((p) => p.metadata.name.startsWith("metallb-ts-speaker-"));
+  expect(speakers).toHaveLength(1);
+  const statuses = (speakers[0]?.status.containerStatuses ?? []).map((c) => [c.name, c.ready]).sort();
+  expect(statuses).toEqual(
+    frr
+      ? [
+          ["frr", true],
+          ["speaker", true],
+        ]
+      : [["speaker", true]],
+  );
+  log(`operator ${operators.join(", ")} (leader ${holder}); speaker containers ${JSON.stringify(statuses)}`);
+}
+
+/** The validating webhook refuses an overlapping pool (once the operator serves it). */
+async function checkWebhook(): Promise<void> {
+  const overlap = {
+    apiVersion: "metallb.io/v1beta1",
+    kind: "IPAddressPool",
+    metadata: { name: "overlap", namespace: NS },
+    spec: { addresses: ["198.51.100.8/29"] },
+  };
+  const refused = await waitFor(
+    "the webhook refuses an overlapping pool",
+    async () => {
+      const r = await cluster.kubectl(["apply", "-f", "-"], { input: JSON.stringify(overlap), allowFail: true });
+      if (r.code === 0) throw new Error(`overlapping pool accepted: ${r.stdout}`);
+      return /overlap/i.test(r.stderr) ? r.stderr.trim() : undefined;
+    },
+    120_000,
+    2_000,
+  );
+  log(`webhook: ${refused}`);
+  expect(refused).toMatch(/denied the request/);
+}
+
+async function curlFrom(host: string, ip: string): Promise<string> {
+  const url = ip.includes(":") ? `http://[${ip}]/` : `http://${ip}/`;
+  return waitFor(
+    `HTTP ${url} from ${host}`,
+    async () => {
+      const r = await cluster.lab.exec(host, "curl", ["-s", "-m", "3", url], { allowFail: true });
+      return r.code === 0 && r.stdout.startsWith("hello from web") ? r.stdout.trim() : undefined;
+    },
+    60_000,
+    1_000,
+  );
+}
+
+async function checkBgp(): Promise<string> {
+  await apply([
+    {
+      apiVersion: "metallb.io/v1beta2",
+      kind: "BGPPeer",
+      metadata: { name: "router", namespace: NS },
+      spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, peerAddress: cluster.lab.host("router").ipv4 },
+    },
+    { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: NS }, spec: { ipAddressPools: ["bgp"] } },
+    service("web-bgp", "bgp", false),
+  ]);
+  // The conversion webhook (served by the operator) answers a v1beta1 read of the v1beta2-stored peer.
+  const v1beta1 = await waitFor(
+    "BGPPeer read as v1beta1 through the conversion webhook",
+    async () => {
+      const r = await cluster.kubectl(["-n", NS, "get", "bgppeers.v1beta1.metallb.io", "router", "-o", "json"], { allowFail: true });
+      return r.code === 0 ? (JSON.parse(r.stdout) as { apiVersion: string; spec: { peerASN: number } }) : undefined;
+    },
+    60_000,
+    1_000,
+  );
+  expect([v1beta1.apiVersion, v1beta1.spec.peerASN]).toEqual(["metallb.io/v1beta1", ROUTER_ASN]);
+  const [ip] = await ingressIPs("web-bgp", 1);
+  expect(ip).toMatch(/^198\.51\.100\./);
+  const t0 = Date.now();
+  const nexthop = await waitFor(
+    `router has ${ip}/32`,
+    async () => {
+      const r = await router.vtyshJson<{ paths?: Array<{ nexthops?: Array<{ ip: string }> }> }>(`show bgp ipv4 unicast ${ip}/32 json`);
+      return r.paths?.[0]?.nexthops?.[0]?.ip;
+    },
+    180_000,
+    1_000,
+  );
+  log(`BGP: router has ${ip}/32 via ${nexthop} (${Date.now() - t0} ms after the IP)`);
+  expect(nexthop).toBe(cluster.nodeIp);
+  const body = await curlFrom("router", ip as string);
+  log(`HTTP through BGP ${ip}: ${body}`);
+  return ip as string;
+}
+
+async function checkL2(): Promise<string> {
+  await apply([
+    { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: NS }, spec: { ipAddressPools: ["l2"] } },
+    service("web-l2", "l2", true),
+  ]);
+  const ips = await ingressIPs("web-l2", 2);
+  const v4 = ips.find((i) => !i.includes(":")) as string;
+  const v6 = ips.find((i) => i.includes(":")) as string;
+  const mac = cluster.lab.host("node").mac.toLowerCase();
+  const arp = await waitFor(
+    `ARP answer for ${v4}`,
+    async () => {
+      const r = await cluster.lab.exec("client", "arping", ["-c", "1", "-w", "2", "-I", "eth0", v4], { allowFail: true });
+      return /\[([0-9a-f:]{17})\]/i.exec(r.stdout)?.[1]?.toLowerCase();
+    },
+    60_000,
+    1_000,
+  );
+  expect(arp).toBe(mac);
+  const ndp = await waitFor(
+    `NDP answer for ${v6}`,
+    async () => {
+      const r = await cluster.lab.exec("client", "ndisc6", ["-1", "-r", "2", "-w", "1000", v6, "eth0"], { allowFail: true });
+      return /Target link-layer address:\s*([0-9A-F:]{17})/i.exec(r.stdout)?.[1]?.toLowerCase();
+    },
+    60_000,
+    1_000,
+  );
+  expect(ndp).toBe(mac);
+  log(`Layer 2: ${v4} ARP -> ${arp}, ${v6} NDP -> ${ndp} (node ${NODE_NAME} ${mac})`);
+  log(`HTTP through L2 ${v4}: ${await curlFrom("client", v4)}`);
+  log(`HTTP through L2 ${v6}: ${await curlFrom("client", v6)}`);
+  return v4;
+}
+
+/** HTTP probes through a Service IP from a lab host, every ~100 ms, until finish(): the longest outage seen. */
+class Prober {
+  private stopped = false;
+  private readonly results: Array<{ t: number; ok: boolean }> = [];
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly host: string,
+    private readonly ip: string,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const url = this.ip.includes(":") ? `http://[${this.ip}]/` : `http://${this.ip}/`;
+    while (!this.stopped) {
+      const t = Date.now();
+      const r = await cluster.lab.exec(this.host, "curl", ["-s", "-m", "1", url], { allowFail: true });
+      this.results.push({ t, ok: r.code === 0 && r.stdout.startsWith("hello from web") });
+      await sleep(100);
+    }
+  }
+
+  /** Probes sent, failed, and the longest outage: from the first failed probe of a run to the next good one. */
+  async finish(): Promise<{ probes: number; failed: number; maxGapMs: number }> {
+    this.stopped = true;
+    await this.loop;
+    let maxGapMs = 0;
+    let since: number | undefined;
+    for (const r of this.results) {
+      if (!r.ok && since === undefined) since = r.t;
+      if (r.ok && since !== undefined) {
+        maxGapMs = Math.max(maxGapMs, r.t - since);
+        since = undefined;
+      }
+    }
+    if (since !== undefined) maxGapMs = Number.POSITIVE_INFINITY; // never came back
+    return { probes: this.results.length, failed: this.results.filter((r) => !r.ok).length, maxGapMs };
+  }
+}
+
+/**
+ * While HTTP probes run through the BGP IP (from the router) and the Layer 2 IP (from the client): a rolling update
+ * of the speaker DaemonSet, then the operator leader's Pod deleted. Both Services must come back; the outages are
+ * measured and logged. The operator is not on the data path: its Pod's deletion must cost no probe.
+ */
+async function checkDisruptions(bgpIp: string, l2Ip: string): Promise<void> {
+  const measure = async (what: string, action: () => Promise<void>): Promise<Array<{ probes: number; failed: number; maxGapMs: number }>> => {
+    const probers = [new Prober("router", bgpIp), new Prober("client", l2Ip)];
+    await sleep(2_000);
+    const t0 = Date.now();
+    await action();
+    await sleep(5_000);
+    const [bgp, l2] = await Promise.all(probers.map((p) => p.finish()));
+    log(`${what} (${Date.now() - t0} ms): BGP ${bgpIp} ${JSON.stringify(bgp)}; L2 ${l2Ip} ${JSON.stringify(l2)}`);
+    return [bgp, l2] as Array<{ probes: number; failed: number; maxGapMs: number }>;
+  };
+  const rolling = await measure("speaker DaemonSet rolling update", async () => {
+    await cluster.kubectl(["-n", NS, "rollout", "restart", "ds/metallb-ts-speaker"]);
+    await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
+    // Back means: the router has the route again and HTTP answers through both IPs.
+    await curlFrom("router", bgpIp);
+    await curlFrom("client", l2Ip);
+  });
+  for (const r of rolling) expect(r.maxGapMs).toBeLessThan(120_000);
+  // Whether the router saw the route change while the operator's leader went: the path's last update time (FRR
+  // derives the epoch from the path's age, so two reads of an unchanged path differ by up to a second).
+  const routeUpdated = async (): Promise<number | undefined> =>
+    (await router.vtyshJson<{ paths?: Array<{ lastUpdate?: { epoch: number } }> }>(`show bgp ipv4 unicast ${bgpIp}/32 json`)).paths?.[0]?.lastUpdate?.epoch;
+  const before = await routeUpdated();
+  const lease = await cluster.kubectlJson<{ spec: { holderIdentity: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]);
+  const leader = lease.spec.holderIdentity.split("_")[0] as string;
+  const operatorGone = await measure(`operator leader Pod ${leader} deleted`, async () => {
+    await cluster.kubectl(["-n", NS, "delete", "pod", leader, "--wait=true"]);
+    await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
+    const next = await waitFor(
+      "a new operator leader",
+      async () => {
+        const l = await cluster.kubectlJson<{ spec: { holderIdentity?: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]);
+        return l.spec.holderIdentity !== undefined && !l.spec.holderIdentity.startsWith(leader) ? l.spec.holderIdentity : undefined;
+      },
+      120_000,
+      1_000,
+    );
+    log(`new operator leader ${next}`);
+  });
+  const after = await routeUpdated();
+  log(
+    `router's ${bgpIp}/32 last updated at ${before} before and ${after} after the operator's leader change (${before !== undefined && after !== undefined && Math.abs(after - before) <= 2 ? "unchanged" : "CHANGED"})`,
+  );
+  // No outage beyond a single slow probe (1 s timeout: on a loaded 2-core machine one probe may time out).
+  for (const r of operatorGone) expect(r.maxGapMs).toBeLessThan(2_500);
+  // The Services kept their IPs.
+  expect(await ingressIPs("web-bgp", 1)).toEqual([bgpIp]);
+  expect((await ingressIPs("web-l2", 2)).includes(l2Ip)).toBe(true);
+}
+
+async function checkPath(frr: boolean, disrupt = false): Promise<void> {
+  await checkPodsReady(frr);
+  await apply([
+    { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bgp", namespace: NS }, spec: { addresses: [BGP_POOL], autoAssign: false } },
+    {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "IPAddressPool",
+      metadata: { name: "l2", namespace: NS },
+      spec: { addresses: [L2_POOL_V4, L2_POOL_V6], autoAssign: false },
+    },
+  ]);
+  await checkWebhook();
+  const bgpIp = frr ? await checkBgp() : undefined;
+  const l2Ip = await checkL2();
+  if (disrupt && bgpIp !== undefined) await checkDisruptions(bgpIp, l2Ip);
+}
+
+/**
+ * Removes whatever install is there (the Services first, so their IPs are withdrawn while the speaker still runs):
+ * each path starts from a clean cluster, also after an earlier path failed half-way.
+ */
+async function uninstall(): Promise<void> {
+  await cluster.kubectl(["delete", "svc", "web-bgp", "web-l2", "--ignore-not-found", "--wait=true"]);
+  await cluster.kubectl(["-n", NS, "delete", "bgppeers,bgpadvertisements,l2advertisements,ipaddresspools", "--all", "--wait=true"], { allowFail: true });
+  await cluster.helm(["uninstall", "metallb-ts", "--namespace", NS, "--ignore-not-found", "--wait", "--timeout", "5m"]);
+  await cluster.kubectl(["delete", "-f", join(root, ALL_IN_ONE.frr), "--ignore-not-found", "--wait=true"], { timeoutMs: 400_000 });
+  await waitFor(
+    `namespace ${NS} gone`,
+    async () => ((await cluster.kubectl(["get", "ns", NS], { allowFail: true })).code !== 0 ? true : undefined),
+    300_000,
+    2_000,
+  );
+  await waitFor(
+    "CRDs gone",
+    async () => ((await cluster.kubectl(["get", "crd", "-o", "name"])).stdout.includes("metallb.io") ? undefined : true),
+    120_000,
+    2_000,
+  );
+}
+
+beforeAll(async () => {
+  const images = imagesOf(readFileSync(join(root, ALL_IN_ONE.frr), "utf8"));
+  expect(images.sort()).toEqual(["ghcr.io/metallb-ts/operator:v0.1.0", "ghcr.io/metallb-ts/speaker:v0.1.0"]);
+  cluster = await LabCluster.start({ images, log });
+  router = await cluster.lab.startFrr(
+    "router",
+    [
+      "frr defaults traditional",
+      "hostname router",
+      `router bgp ${ROUTER_ASN}`,
+      ` bgp router-id ${cluster.lab.host("router").ipv4}`,
+      " no bgp ebgp-requires-policy",
+      ` neighbor ${cluster.nodeIp} remote-as ${NODE_ASN}`,
+      ` neighbor ${cluster.nodeIp} timers 3 9`,
+      ` neighbor ${cluster.nodeIp} timers connect 2`,
+      "",
+    ].join("\n"),
+    ["zebra", "bgpd"],
+  );
+  await apply([WEB_POD]);
+  await cluster.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=300s"], { timeoutMs: 320_000 });
+}, 900_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 300_000);
+
+describe("metallb-ts on a real node (kubelet + containerd + kube-proxy)", () => {
+  test("all-in-one FRR (config/all-in-one/metallb-ts-frr.yaml, unchanged), then a speaker rolling update and a deleted operator leader", async () => {
+    await uninstall();
+    await cluster.kubectl(["apply", "--server-side", "-f", join(root, ALL_IN_ONE.frr)]);
+    await checkPath(true, true);
+  }, 1_500_000);
+
+  test("Helm chart charts/metallb-ts (default values: FRR mode)", async () => {
+    await uninstall();
+    await cluster.helm(["install", "metallb-ts", join(root, "charts/metallb-ts"), "--namespace", NS, "--create-namespace", "--wait", "--timeout", "8m"]);
+    await checkPath(true);
+  }, 1_500_000);
+
+  test("all-in-one native (config/all-in-one/metallb-ts-native.yaml, unchanged)", async () => {
+    await uninstall();
+    await cluster.kubectl(["apply", "--server-side", "-f", join(root, ALL_IN_ONE.native)]);
+    await checkPath(false);
+  }, 1_500_000);
+
+  test("teardown: no process, cgroup, namespace, mount or file of the run is left on the host", async () => {
+    await cluster.stop();
+    expect(cluster.leftovers()).toEqual([]);
+  }, 300_000);
+});
