@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
@@ -74,7 +75,7 @@ export type SpeakerL2Settings = Omit<L2SpeakerOptions, "kc" | "nodeName" | "name
 };
 
 export interface SpeakerDeps {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   settings: SpeakerSettings;
   log: Logger;
   registry: Registry;

@@ -2,11 +2,11 @@
 // keep-alive connection. Any HTTP answer proves this node is not cut off from the control plane. It only asks when
 // `needed()` says this node has had no other contact lately (a heartbeat from a peer is contact too), so with live
 // peers it sends nothing: 1,000 speakers do not poll the apiserver, and one alone still does not fence itself.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { kubeClientFor } from "../../../shell/src/kube-client.js";
 
 export interface ApiserverProbeOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   intervalMs: number;
   timeoutMs: number;
   /** Called after every answered probe. */

@@ -2,7 +2,7 @@
 // the controller driving the per-interface ARP/NDP responders, ServiceL2Status objects and duplicate-responder
 // Events. The Speaker feeds it the NodeConfig's spec.l2, the heartbeat key and every successful API contact.
 import { performance } from "node:perf_hooks";
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import type { Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
@@ -31,7 +31,7 @@ const SERVICE_EVENT_BACKLOG = 1_000;
 export const L2_SECRET_KEY = "secretkey";
 
 export interface L2SpeakerOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   nodeName: string;
   namespace: string;
   log: Logger;
