@@ -9,7 +9,7 @@ import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-c
 import { loadKubeConfig } from "../../shell/src/kubeconfig.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { Operator } from "./operator.js";
-import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
+import type { RunningWebhook } from "./webhook/server.js";
 import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
 import { parseSpeakerWorkload, type WorkloadObject } from "./speaker-workload.js";
 
@@ -66,6 +66,8 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   // Every replica serves the webhooks (not only the leader), so a restarting pod blocks nothing.
   let webhook: RunningWebhook | undefined;
   if (s.webhook.enabled) {
+    // Loaded only when served (its TLS server, certificate rotation and file watcher).
+    const { startOperatorWebhook } = await import("./webhook/server.js");
     webhook = await startOperatorWebhook({
       kc,
       namespace: s.namespace,
