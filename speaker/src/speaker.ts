@@ -13,8 +13,8 @@ import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
-import { decodeNodeConfigSpec, decodeServiceEntry, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
-import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
+import { decodeNodeConfigSpec, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
+import type { ServiceAnnouncement } from "../../model/src/announce/plan.js";
 import { bgpAnnouncedSeries, diffAnnouncedSeries, type AnnouncedSeries } from "../../model/src/bgp/announced-series.js";
 import { joinBgp } from "../../model/src/bgp/plan.js";
 import { formatProblem } from "../../model/src/config/problems.js";
@@ -37,6 +37,7 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
+import { PublishedHalves } from "./published-halves.js";
 import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
@@ -123,8 +124,8 @@ export class Speaker {
   private readonly announcedGauge: ReturnType<typeof speakerAnnouncedGauge>;
   /** What was last written into the ConfigurationState, and the resourceVersion it was written over. */
   private configStateWritten: { key: string; rv: string } | undefined;
-  /** Decoded shard entries per shard, reused while the shard's resourceVersion is unchanged. */
-  private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[] }>();
+  /** The published halves, decoded once per object version (speaker/src/published-halves.ts). */
+  private readonly halves: PublishedHalves;
   /** When each session was first seen Established (status shows transitions, not a ticking uptime). */
   private readonly establishedSince = new Map<string, string>();
   private readonly now: () => number;
@@ -144,6 +145,9 @@ export class Speaker {
   constructor(private readonly deps: SpeakerDeps) {
     const { kc, settings, log } = deps;
     this.now = deps.now ?? Date.now;
+    this.halves = new PublishedHalves((what, err) =>
+      deps.log.warn({ ...what, err }, what.nodeConfig !== undefined ? "invalid NodeConfig spec, left out" : "invalid announcement entry, left out"),
+    );
     const ns = settings.namespace;
     this.inf = {
       // Layer 2 elects among every node's candidacy, so it needs every NodeConfig; BGP only its own.
@@ -184,6 +188,8 @@ export class Speaker {
     for (const verb of ["add", "update", "delete"] as const) {
       this.inf.nodeConfigs.on(verb, (o) => {
         this.l2?.apiContact();
+        // A status-only write (each speaker writes its own NodeConfig's status) changes no plan: no O(Services) join.
+        if (!this.halves.specChanged(verb, o)) return;
         this.scheduleL2Plan();
         // Another node's NodeConfig (or a status write) changes nothing in this node's BGP plan.
         if (this.bgpEnabled && o.metadata?.name === settings.nodeName) this.queue.add(APPLY);
@@ -229,39 +235,12 @@ export class Speaker {
 
   private syncL2Plan(): void {
     if (this.l2 === undefined) return;
-    const nodes: NodeAnnouncement[] = [];
-    for (const o of this.inf.nodeConfigs.cache.list()) {
-      const d = decodeNodeConfigSpec(o.spec);
-      if (d.ok) nodes.push(d.value.node);
-      else this.deps.log.warn({ nodeConfig: o.metadata?.name, err: d.error }, "invalid NodeConfig spec, left out of the Layer 2 election");
-    }
-    this.l2.setInputs(nodes, this.serviceEntries());
+    this.l2.setInputs(this.halves.nodes(this.inf.nodeConfigs.cache.list()), this.serviceEntries());
   }
 
-  /** Every published Service half (decoded once per shard version). */
+  /** Every published Service half (decoded once per shard version; the same array while no shard changed). */
   private serviceEntries(): ServiceAnnouncement[] {
-    const out: ServiceAnnouncement[] = [];
-    const seen = new Set<string>();
-    for (const o of this.inf.shards.cache.list()) {
-      const name = o.metadata?.name ?? "";
-      const rv = o.metadata?.resourceVersion ?? "";
-      seen.add(name);
-      let hit = this.decodedShards.get(name);
-      if (hit === undefined || hit.rv !== rv) {
-        const entries: ServiceAnnouncement[] = [];
-        const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
-        for (const [key, v] of Object.entries(services)) {
-          const d = decodeServiceEntry(key, v);
-          if (d.ok) entries.push(d.value);
-          else this.deps.log.warn({ shard: name, err: d.error }, "invalid announcement entry, left out");
-        }
-        hit = { rv, entries };
-        this.decodedShards.set(name, hit);
-      }
-      out.push(...hit.entries);
-    }
-    for (const name of this.decodedShards.keys()) if (!seen.has(name)) this.decodedShards.delete(name);
-    return out;
+    return this.halves.serviceEntries(this.inf.shards.cache.list());
   }
 
   private syncL2Key(): void {

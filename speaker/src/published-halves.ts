@@ -1,0 +1,103 @@
+// The speaker's view of what the operator publishes (model/src/announce/contract.ts): every node's NodeConfig half
+// and the AnnouncementShards' Service halves, decoded once per object version and joined into the arrays the planners
+// take. A batch of events costs the objects that changed: an unchanged shard or NodeConfig is not decoded again, the
+// Service array is rebuilt only when a shard changed, and a NodeConfig write that changed only its status (every
+// speaker writes its own, transitions only) changes no plan at all (specChanged).
+import { decodeNodeConfigSpec, decodeServiceEntry, type DecodedNodeConfig } from "../../model/src/announce/contract.js";
+import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
+
+export interface PublishedObject {
+  metadata?: { name?: string; resourceVersion?: string; generation?: number } | undefined;
+  spec?: unknown;
+}
+
+export type DecodeProblem = (what: { nodeConfig?: string; shard?: string }, err: string) => void;
+
+export class PublishedHalves {
+  private readonly shards = new Map<string, { rv: string; entries: ServiceAnnouncement[] }>();
+  private services: ServiceAnnouncement[] | undefined;
+  private readonly nodeConfigs = new Map<string, { rv: string; decoded: DecodedNodeConfig | null }>();
+  private readonly generations = new Map<string, number>();
+
+  constructor(private readonly problem: DecodeProblem) {}
+
+  /**
+   * Whether a NodeConfig event can change a plan: adds and deletes do, an update only when its spec changed (its
+   * metadata.generation moved; the status subresource leaves it alone).
+   */
+  specChanged(verb: "add" | "update" | "delete", o: PublishedObject): boolean {
+    const name = o.metadata?.name ?? "";
+    if (verb === "delete") {
+      this.generations.delete(name);
+      return true;
+    }
+    const gen = o.metadata?.generation;
+    const before = this.generations.get(name);
+    if (gen === undefined) {
+      this.generations.delete(name);
+      return true;
+    }
+    this.generations.set(name, gen);
+    return verb === "add" || before !== gen;
+  }
+
+  /** One NodeConfig's decoded half (null when invalid), decoded once per resourceVersion. */
+  nodeConfig(o: PublishedObject): DecodedNodeConfig | null {
+    const name = o.metadata?.name ?? "";
+    const rv = o.metadata?.resourceVersion ?? "";
+    const hit = this.nodeConfigs.get(name);
+    if (hit !== undefined && hit.rv === rv && rv !== "") return hit.decoded;
+    const d = decodeNodeConfigSpec(o.spec);
+    if (!d.ok) this.problem({ nodeConfig: name }, d.error);
+    const decoded = d.ok ? d.value : null;
+    this.nodeConfigs.set(name, { rv, decoded });
+    return decoded;
+  }
+
+  /** Every valid node half among these NodeConfigs (forgetting the ones that are gone). */
+  nodes(objects: readonly PublishedObject[]): NodeAnnouncement[] {
+    const out: NodeAnnouncement[] = [];
+    const seen = new Set<string>();
+    for (const o of objects) {
+      seen.add(o.metadata?.name ?? "");
+      const d = this.nodeConfig(o);
+      if (d !== null) out.push(d.node);
+    }
+    for (const name of this.nodeConfigs.keys()) if (!seen.has(name)) this.nodeConfigs.delete(name);
+    return out;
+  }
+
+  /** Every published Service half; the same array while no shard changed. */
+  serviceEntries(shards: readonly PublishedObject[]): ServiceAnnouncement[] {
+    let changed = shards.length !== this.shards.size;
+    const seen = new Set<string>();
+    for (const o of shards) {
+      const name = o.metadata?.name ?? "";
+      const rv = o.metadata?.resourceVersion ?? "";
+      seen.add(name);
+      const hit = this.shards.get(name);
+      if (hit !== undefined && hit.rv === rv && rv !== "") continue;
+      changed = true;
+      const entries: ServiceAnnouncement[] = [];
+      const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
+      for (const [key, v] of Object.entries(services)) {
+        const d = decodeServiceEntry(key, v);
+        if (d.ok) entries.push(d.value);
+        else this.problem({ shard: name }, d.error);
+      }
+      this.shards.set(name, { rv, entries });
+    }
+    for (const name of this.shards.keys()) {
+      if (!seen.has(name)) {
+        this.shards.delete(name);
+        changed = true;
+      }
+    }
+    if (changed || this.services === undefined) {
+      const out: ServiceAnnouncement[] = [];
+      for (const s of this.shards.values()) for (const e of s.entries) out.push(e);
+      this.services = out;
+    }
+    return this.services;
+  }
+}
