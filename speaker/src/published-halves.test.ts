@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { PublishedHalves, type PublishedObject } from "./published-halves.js";
+import { l2PlanBatchMs, PublishedHalves, type PublishedObject } from "./published-halves.js";
 
 const shard = (name: string, rv: string, services: Record<string, unknown>): PublishedObject => ({
   metadata: { name, resourceVersion: rv },
@@ -89,4 +89,16 @@ describe("PublishedHalves", () => {
     const h = new PublishedHalves(() => undefined);
     expect(events.map(([verb, gen]) => h.specChanged(verb, { metadata: { name: "n1", ...(gen !== undefined ? { generation: gen } : {}) } }))).toEqual(want);
   });
+});
+
+test.each([
+  [0, 10],
+  [1, 10],
+  [2.5, 10],
+  [5, 20],
+  [60, 240],
+  [300, 1_000],
+  [5_000, 1_000],
+])("a Layer 2 join of %s ms is followed by a %s ms batch window", (joinMs, want) => {
+  expect(l2PlanBatchMs(joinMs)).toBe(want);
 });

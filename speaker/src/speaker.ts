@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import type * as k8s from "@kubernetes/client-node";
 import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { watch, type FSWatcher } from "chokidar";
@@ -37,7 +38,7 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
-import { PublishedHalves } from "./published-halves.js";
+import { l2PlanBatchMs, PublishedHalves } from "./published-halves.js";
 import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
@@ -100,8 +101,6 @@ const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
 /** ServiceBGPStatus writes in flight at once. */
 const STATUS_WRITE_CONCURRENCY = 8;
-/** Layer 2 plan changes are batched this long. */
-const L2_PLAN_BATCH_MS = 10;
 
 export class Speaker {
   private readonly queue: WorkQueue;
@@ -229,9 +228,14 @@ export class Speaker {
     if (this.l2 === undefined || this.l2PlanTimer !== undefined) return;
     this.l2PlanTimer = setTimeout(() => {
       this.l2PlanTimer = undefined;
+      const t0 = performance.now();
       this.syncL2Plan();
-    }, L2_PLAN_BATCH_MS);
+      this.lastL2JoinMs = performance.now() - t0;
+    }, l2PlanBatchMs(this.lastL2JoinMs));
   }
+
+  /** How long the last Layer 2 join took (it costs O(Services)): the next batch waits in proportion. */
+  private lastL2JoinMs = 0;
 
   private syncL2Plan(): void {
     if (this.l2 === undefined) return;
