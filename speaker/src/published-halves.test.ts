@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { l2PlanBatchMs, PublishedHalves, type PublishedObject } from "./published-halves.js";
+import { bgpApplyDelayMs, l2PlanBatchMs, PublishedHalves, type PublishedObject } from "./published-halves.js";
 
 const shard = (name: string, rv: string, services: Record<string, unknown>): PublishedObject => ({
   metadata: { name, resourceVersion: rv },
@@ -101,4 +101,14 @@ test.each([
   [5_000, 1_000],
 ])("a Layer 2 join of %s ms is followed by a %s ms batch window", (joinMs, want) => {
   expect(l2PlanBatchMs(joinMs)).toBe(want);
+});
+
+test.each([
+  [0, 0],
+  [4.9, 0],
+  [5, 20],
+  [40, 160],
+  [400, 1_000],
+])("a BGP plan of %s ms delays the next shard-triggered plan by %s ms", (planMs, want) => {
+  expect(bgpApplyDelayMs(planMs)).toBe(want);
 });

@@ -23,6 +23,15 @@ export function l2PlanBatchMs(lastJoinMs: number): number {
   return Math.min(L2_PLAN_MAX_BATCH_MS, Math.max(L2_PLAN_BATCH_MS, Math.round(L2_PLAN_COST_FACTOR * lastJoinMs)));
 }
 
+/**
+ * The delay before a BGP re-plan after a shard change: none while a plan costs under 5 ms (a new Service's prefix is
+ * announced at once), else 4x the last plan's cost, at most 1 s (joinBgp alone is 15-100 ms at 10,000 Services).
+ */
+export function bgpApplyDelayMs(lastPlanMs: number): number {
+  if (lastPlanMs < 5) return 0;
+  return Math.min(L2_PLAN_MAX_BATCH_MS, Math.round(L2_PLAN_COST_FACTOR * lastPlanMs));
+}
+
 export interface PublishedObject {
   metadata?: { name?: string; resourceVersion?: string; generation?: number } | undefined;
   spec?: unknown;

@@ -38,7 +38,7 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
-import { l2PlanBatchMs, PublishedHalves } from "./published-halves.js";
+import { bgpApplyDelayMs, l2PlanBatchMs, PublishedHalves } from "./published-halves.js";
 import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
@@ -196,7 +196,7 @@ export class Speaker {
       this.inf.shards.on(verb, () => {
         this.l2?.apiContact();
         this.scheduleL2Plan();
-        if (this.bgpEnabled) this.queue.add(APPLY);
+        if (this.bgpEnabled) this.scheduleShardApply();
       });
       this.inf.secrets.on(verb, (o) => {
         this.l2?.apiContact();
@@ -232,6 +232,19 @@ export class Speaker {
       this.syncL2Plan();
       this.lastL2JoinMs = performance.now() - t0;
     }, l2PlanBatchMs(this.lastL2JoinMs));
+  }
+
+  /** How long the last BGP join + build + render took (O(Services)); FRR's own apply time is not counted. */
+  private lastBgpPlanMs = 0;
+
+  /**
+   * A shard changed: re-plan BGP. While a plan is cheap (small clusters, tests) at once; once it costs more, after a
+   * window in proportion to that cost (bgpApplyDelayMs), so a creation burst does not re-plan back to back.
+   */
+  private scheduleShardApply(): void {
+    const delay = bgpApplyDelayMs(this.lastBgpPlanMs);
+    if (delay === 0) this.queue.add(APPLY);
+    else this.queue.addAfter(APPLY, delay);
   }
 
   /** How long the last Layer 2 join took (it costs O(Services)): the next batch waits in proportion. */
@@ -360,6 +373,7 @@ export class Speaker {
       await this.writeStatus(obj, { result: "Pending", message });
       return { kind: "retry", reason: message };
     }
+    const planStarted = performance.now();
     const services = this.serviceEntries();
     const plan = joinBgp(source.node, services);
     let text: string;
@@ -368,6 +382,7 @@ export class Speaker {
       cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
+      this.lastBgpPlanMs = performance.now() - planStarted;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.writeStatus(obj, { result: "Invalid", message });
