@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       const files = [
         join(bgp.lab.dir, "frr-router", "frr.log"),
         join(bgp.cp.dir, `speaker-${NODE}.log`),
-        bgp.frrContainers.get(NODE)?.logFile ?? join(bgp.lab.dir, `frr-${NODE}`, "frr.log"),
+        join(bgp.lab.dir, `frr-${NODE}`, "frr.log"),
       ];
       for (const f of files) if (existsSync(f)) copyFileSync(f, join(logs, f.split("/").slice(-2).join("-")));
     }

@@ -2,7 +2,7 @@
 // BGPPeers reference, under one fixed name, so that the speaker's RBAC can be limited to the Secrets it needs by
 // resourceNames. Run by the leader after each successful configuration parse (the parse resolves the passwords);
 // nothing is written when the Secret already holds exactly these passwords.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { BGP_PASSWORDS_SECRET, bgpPasswordsSecretData, type ReferencedSecret } from "../../model/src/config/speaker-secrets.js";
 import type { Config } from "../../model/src/config/types.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
@@ -15,7 +15,7 @@ const sameData = (a: Record<string, string>, b: Record<string, string>): boolean
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 export async function syncBgpPasswordsSecret(
-  kc: k8s.KubeConfig,
+  kc: KubeConfigLike,
   namespace: string,
   config: Config,
   secret: (name: string) => ReferencedSecret | undefined,

@@ -1,15 +1,15 @@
 // metallb-ts operator entry point: the composition root. Reads flags and env, wires the operator, handles signals
 // and exit codes. Nothing else in the operator reads the environment or exits.
-import * as k8s from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { installExitReasons, type ExitReasons } from "../../shell/src/exit-reasons.js";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
+import { loadKubeConfig } from "../../shell/src/kubeconfig.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { Operator } from "./operator.js";
-import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
+import type { RunningWebhook } from "./webhook/server.js";
 import { OPERATOR_USAGE, parseOperatorSettings } from "./settings.js";
 import { parseSpeakerWorkload, type WorkloadObject } from "./speaker-workload.js";
 
@@ -45,8 +45,9 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
     speakerWorkload = parsedWorkload;
   }
 
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
+  // $KUBECONFIG, ~/.kube/config or the in-cluster ServiceAccount (token re-read as it rotates); our own loader, so
+  // the process never loads @kubernetes/client-node (~110 MiB of RSS).
+  const kc = loadKubeConfig(process.env);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // One pooled client per process for every API call through kc; writes logged at debug; counters in /metrics.
@@ -65,6 +66,8 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   // Every replica serves the webhooks (not only the leader), so a restarting pod blocks nothing.
   let webhook: RunningWebhook | undefined;
   if (s.webhook.enabled) {
+    // Loaded only when served (its TLS server, certificate rotation and file watcher).
+    const { startOperatorWebhook } = await import("./webhook/server.js");
     webhook = await startOperatorWebhook({
       kc,
       namespace: s.namespace,

@@ -3,7 +3,7 @@
 // status, the heartbeat key and the speaker workload. Each work item costs what it affects: a Service or EndpointSlice
 // event re-plans that Service, a Node event that node, a configuration change everything once. Only the leader
 // processes items; a standby keeps its caches warm so a takeover only re-parses and re-registers, changing no IP.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import type { Registry } from "prom-client";
 import { PoolEventFilter } from "../../model/src/service/pool-events.js";
 import { poolStatusFromCounters } from "../../model/src/service/status.js";
@@ -47,7 +47,7 @@ export interface OperatorSettings {
 }
 
 export interface OperatorDeps {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   settings: OperatorSettings;
   log: Logger;
   registry: Registry;

@@ -3,12 +3,17 @@
 import { describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import * as diagnostics from "node:diagnostics_channel";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createTestNamespace, useControlPlane } from "../../testenv/src/kube.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { resilientInformer } from "./informer.js";
 import { Registry } from "prom-client";
 import { kubeClientFor, registerKubeClientMetrics, WriteRefusedError } from "./kube-client.js";
+import { inClusterConfig, kubeConfigFromFiles, LoadedKubeConfig, NODE_FILES } from "./kubeconfig.js";
 import { kubeRequest } from "./kube-raw.js";
+import { serviceAccountToken } from "../../testenv/src/rbac.js";
 import { jsonLogger } from "./logger.js";
 
 const env = useControlPlane();
@@ -146,4 +151,86 @@ describe("pooled Kubernetes client", () => {
       kubeClientFor(kc).close();
     }
   }, 180_000);
+});
+
+describe("our own kubeconfig loading and informers against the real apiserver", () => {
+  /** Who the apiserver thinks we are. */
+  const whoAmI = async (kc: LoadedKubeConfig): Promise<string | undefined> => {
+    const res = await kubeRequest(kc, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "SelfSubjectReview",
+    });
+    expect(res.status).toBe(201);
+    return (res.body as { status?: { userInfo?: { username?: string } } }).status?.userInfo?.username;
+  };
+
+  test("the admin kubeconfig file (client certificate and key, CA) authenticates", async () => {
+    const kc = kubeConfigFromFiles([env.cp.kubeconfigPath]);
+    expect(kc.getCurrentCluster().server).toBe(env.cp.info.server);
+    expect(await whoAmI(kc)).toBeDefined();
+    expect((await kubeRequest(kc, "GET", "/api/v1/namespaces/default")).status).toBe(200);
+    kubeClientFor(kc).close();
+  }, 60_000);
+
+  test("in-cluster: the ServiceAccount token file and CA, re-read when the token rotates", async () => {
+    const ns = await createTestNamespace(env.kc, "incluster");
+    for (const sa of ["first", "second"]) {
+      expect((await kubeRequest(env.kc, "POST", `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa } })).status).toBe(201);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "sa-"));
+    try {
+      const admin = kubeConfigFromFiles([env.cp.kubeconfigPath]);
+      const ca = admin.credentials.ca;
+      writeFileSync(join(dir, "ca.crt"), ca !== undefined && "data" in ca ? ca.data : readFileSync(ca !== undefined && "file" in ca ? ca.file : ""));
+      writeFileSync(join(dir, "token"), await serviceAccountToken(env.kc, ns, "first", 3600));
+      writeFileSync(join(dir, "namespace"), ns);
+      const url = new URL(env.cp.info.server);
+      const loaded = inClusterConfig({ KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port }, { serviceAccountDir: dir });
+      expect(loaded.credentials.namespace).toBe(ns);
+      let now = Date.now();
+      const kc = new LoadedKubeConfig(loaded.credentials, NODE_FILES, () => now);
+      expect(await whoAmI(kc)).toBe(`system:serviceaccount:${ns}:first`);
+      // The kubelet rotates the projected token in place; the next read after a minute picks it up.
+      writeFileSync(join(dir, "token"), await serviceAccountToken(env.kc, ns, "second", 3600));
+      expect(await whoAmI(kc)).toBe(`system:serviceaccount:${ns}:first`);
+      now += 61_000;
+      expect(await whoAmI(kc)).toBe(`system:serviceaccount:${ns}:second`);
+      kubeClientFor(kc).close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("an informer sees add, update and delete; a watch the server ends is resumed from its resourceVersion without a new list", async () => {
+    const ns = await createTestNamespace(env.kc, "inf");
+    const kc = kubeConfigFromFiles([env.cp.kubeconfigPath]);
+    const inf = resilientInformer<k8s.V1ConfigMap>(kc, `/api/v1/namespaces/${ns}/configmaps`, log, { watchTimeoutSeconds: 1 });
+    const seen: string[] = [];
+    for (const verb of ["add", "update", "delete"] as const) inf.on(verb, (o) => seen.push(`${verb} ${o.metadata?.name ?? ""} ${o.data?.v ?? ""}`));
+    const post = (name: string): Promise<unknown> =>
+      kubeRequest(env.kc, "POST", `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name }, data: { v: "1" } });
+    try {
+      await post("before");
+      await inf.start();
+      await inf.synced;
+      expect(seen).toEqual(["add before 1"]);
+      // Ingested objects carry no managedFields (the apiserver sends them).
+      expect(inf.cache.get("before", ns)?.metadata?.managedFields).toBeUndefined();
+      expect(inf.cache.get("before", ns)?.metadata?.resourceVersion).toBeDefined();
+      // The 1 s watches end; events after a few of them still arrive.
+      await new Promise((r) => setTimeout(r, 2_500));
+      await post("a");
+      const patch = await kubeRequest(env.kc, "PATCH", `/api/v1/namespaces/${ns}/configmaps/a`, { data: { v: "2" } }, "application/merge-patch+json");
+      expect(patch.status).toBe(200);
+      expect((await kubeRequest(env.kc, "DELETE", `/api/v1/namespaces/${ns}/configmaps/before`)).status).toBe(200);
+      await waitFor("the watch delivers the delete", () => (seen.includes("delete before 1") ? true : undefined), 10_000);
+      expect(seen).toEqual(["add before 1", "add a 1", "update a 2", "delete before 1"]);
+      const stats = kubeClientFor(kc).snapshot();
+      expect(stats.byVerb.LIST.requests).toBe(1);
+      expect(stats.byVerb.WATCH.requests).toBeGreaterThanOrEqual(2);
+    } finally {
+      await inf.stop();
+      kubeClientFor(kc).close();
+    }
+  }, 60_000);
 });

@@ -3,14 +3,16 @@
 // agent per (server, TLS credentials) and counts what the process sends (requests, body bytes by verb) so the
 // benchmark can read the cost per Service at the client.
 //
-// The client belongs to the KubeConfig object the caller created: kubeClientFor(kc) attaches it to that object (a
+// The client belongs to the kubeconfig object the caller created: kubeClientFor(kc) attaches it to that object (a
 // symbol-keyed, non-enumerable property), so `kubeRequest(kc, ...)` call sites keep working and share the pool, and a
-// second KubeConfig (another identity, another cluster) gets its own. No module-level mutable state.
-import type * as k8s from "@kubernetes/client-node";
+// second kubeconfig (another identity, another cluster) gets its own. No module-level mutable state.
+// The kubeconfig is ours (shell/src/kubeconfig.ts) in the processes; tests may pass client-node's, same shape. Watches
+// are ours too (watch() below): no runtime import of @kubernetes/client-node on the operator's or speaker's path.
 import * as http from "node:http";
 import * as https from "node:https";
 import { performance } from "node:perf_hooks";
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { KubeCluster, KubeConfigLike } from "./kubeconfig.js";
 import type { Logger } from "./logger.js";
 
 export type RequestVerb = "GET" | "LIST" | "WATCH" | "POST" | "PUT" | "PATCH" | "DELETE" | "OTHER";
@@ -24,6 +26,18 @@ export class RawJson {
 export interface RawResponse {
   status: number;
   body: unknown;
+}
+
+/** One event of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR (object is then a Status). */
+export interface WatchEvent {
+  type: string;
+  object: unknown;
+}
+
+export interface RunningWatch {
+  /** Settles when the stream ends: resolved on a clean end or stop(), rejected on an error. */
+  readonly done: Promise<void>;
+  stop(): void;
 }
 
 export interface KubeRequestOptions {
@@ -121,7 +135,7 @@ export class KubeClient {
   private readonly guards = new Set<WriteGuard>();
 
   constructor(
-    readonly kc: k8s.KubeConfig,
+    readonly kc: KubeConfigLike,
     private readonly opts: KubeClientOptions = {},
   ) {}
 
@@ -215,19 +229,77 @@ export class KubeClient {
   }
 
   /**
-   * A KubeConfig view for client-node's Watch: same cluster and credentials, but its fetch options carry the pooled
-   * keep-alive agent, and each watch request is counted.
+   * One watch request (`?watch=true` is added to params) on the pooled agent: calls onEvent for each line of the
+   * stream (`{type, object}`), in order. Resolves when the server ends the stream (timeoutSeconds) or stop() is
+   * called; rejects on a non-200 answer (the error carries `code`), a broken connection, or no byte for idleMs.
    */
-  watchConfig(): k8s.KubeConfig {
-    const view = Object.create(this.kc) as k8s.KubeConfig;
-    view.applyToFetchOptions = async (o: https.RequestOptions) => {
-      const init = await this.kc.applyToFetchOptions(o);
+  watch(path: string, params: URLSearchParams, onEvent: (e: WatchEvent) => void, idleMs = 330_000): RunningWatch {
+    let req: http.ClientRequest | undefined;
+    let stopped = false;
+    const done = (async (): Promise<void> => {
       const cluster = this.kc.getCurrentCluster();
-      if (cluster !== null) init.agent = this.agentFor(cluster, o).agent;
+      if (cluster === null) throw new Error("kubeconfig has no current cluster");
+      const q = new URLSearchParams(params);
+      q.set("watch", "true");
+      const opts: https.RequestOptions = { method: "GET", headers: { accept: "application/json" } };
+      await this.kc.applyToHTTPSOptions(opts);
+      opts.agent = this.agentFor(cluster, opts).agent;
+      if (stopped) return;
+      const url = new URL(`${path}?${q.toString()}`, cluster.server);
+      const send = url.protocol === "http:" ? http.request : https.request;
       this.stats.WATCH.requests++;
-      return init;
+      await new Promise<void>((resolve, reject) => {
+        const r = send(url, opts, (res) => {
+          if (res.statusCode !== 200) {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              let message = `HTTP ${res.statusCode ?? 0}`;
+              try {
+                const b = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { message?: unknown };
+                if (typeof b.message === "string") message = b.message;
+              } catch {
+                /* not JSON */
+              }
+              reject(Object.assign(new Error(`watch ${path}: ${message}`), { code: res.statusCode ?? 0 }));
+            });
+            res.on("error", reject);
+            return;
+          }
+          res.setEncoding("utf8");
+          let partial = "";
+          res.on("data", (chunk: string) => {
+            const lines = (partial + chunk).split("\n");
+            partial = lines.pop() ?? "";
+            for (const line of lines) {
+              if (line.trim() === "") continue;
+              let e: WatchEvent;
+              try {
+                e = JSON.parse(line) as WatchEvent;
+              } catch {
+                r.destroy(new Error(`watch ${path}: unparsable event`));
+                return;
+              }
+              if (!stopped) onEvent(e);
+            }
+          });
+          res.on("end", () => resolve());
+          res.on("close", () => (res.complete || stopped ? resolve() : reject(new Error(`watch ${path}: connection closed`))));
+          res.on("error", (e) => (stopped ? resolve() : reject(e)));
+        });
+        req = r;
+        r.setTimeout(idleMs, () => r.destroy(new Error(`watch ${path}: nothing received for ${idleMs} ms`)));
+        r.on("error", (e) => (stopped ? resolve() : reject(e)));
+        r.end();
+      });
+    })();
+    return {
+      done,
+      stop: () => {
+        stopped = true;
+        req?.destroy();
+      },
     };
-    return view;
   }
 
   /** Throws WriteRefusedError when a write guard refuses; consulted synchronously right before sending. */
@@ -251,7 +323,7 @@ export class KubeClient {
   }
 
   /** The pooled agent for these credentials (ours), or client-node's own agent when a proxy is configured. */
-  private agentFor(cluster: k8s.Cluster, opts: https.RequestOptions): { agent: http.Agent | undefined; ours: boolean } {
+  private agentFor(cluster: KubeCluster, opts: https.RequestOptions): { agent: http.Agent | undefined; ours: boolean } {
     // A proxy agent from client-node carries the proxy settings; keep it (per request) rather than guess them.
     if (cluster.proxyUrl !== undefined && cluster.proxyUrl !== "") return { agent: typeof opts.agent === "object" ? opts.agent : undefined, ours: false };
     const key = tlsKey(cluster.server, opts);
@@ -284,13 +356,13 @@ export class KubeClient {
 
 const CLIENT = Symbol.for("metallb-ts.kube-client");
 
-type WithClient = k8s.KubeConfig & { [CLIENT]?: KubeClient };
+type WithClient = KubeConfigLike & { [CLIENT]?: KubeClient };
 
 /**
  * The KubeClient of this KubeConfig object, created on first use. Pass options on the first call (main.ts) to give
  * it a logger; later calls return the same client.
  */
-export function kubeClientFor(kc: k8s.KubeConfig, opts?: KubeClientOptions): KubeClient {
+export function kubeClientFor(kc: KubeConfigLike, opts?: KubeClientOptions): KubeClient {
   const holder = kc as WithClient;
   const existing = holder[CLIENT];
   if (existing !== undefined) return existing;

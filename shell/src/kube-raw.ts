@@ -1,7 +1,7 @@
 // Raw JSON requests with a kubeconfig's credentials, for the few places where client-node's typed serializer gets in
 // the way (fields it maps under other names, MicroTime formatting, patch content types). Every call goes through the
 // KubeClient of its KubeConfig (shell/src/kube-client.ts): one keep-alive connection pool, counted by verb.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "./kubeconfig.js";
 import { kubeClientFor, RawJson, type RawResponse } from "./kube-client.js";
 
 export { RawJson, type RawResponse } from "./kube-client.js";
@@ -18,7 +18,7 @@ export function stringifyWithBigInts(value: unknown): RawJson {
 }
 
 /** One request through the pooled client of `kc` (created on first use). */
-export function kubeRequest(kc: k8s.KubeConfig, method: string, path: string, body?: unknown, contentType = "application/json"): Promise<RawResponse> {
+export function kubeRequest(kc: KubeConfigLike, method: string, path: string, body?: unknown, contentType = "application/json"): Promise<RawResponse> {
   return kubeClientFor(kc).request(method, path, body, contentType);
 }
 

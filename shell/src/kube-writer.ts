@@ -1,6 +1,6 @@
 // Writes to the API: merge patches (status subresource or metadata) and Events. Controllers depend on the narrow
 // KubeWriter interface only.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "./kubeconfig.js";
 import { kubeRequest, statusMessage } from "./kube-raw.js";
 
 export interface ObjectRef {
@@ -49,7 +49,7 @@ export class ApiWriter implements KubeWriter {
   private readonly now: () => number;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: KubeConfigLike,
     private readonly opts: ApiWriterOptions,
   ) {
     this.now = opts.now ?? Date.now;

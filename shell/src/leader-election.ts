@@ -10,7 +10,7 @@
 //   runs first. Like client-go, a leader that lost the lease does not campaign again: the process is expected to exit
 //   (the operator's main does) and a fresh one to start.
 // stop() releases a held lease so a standby takes over at once.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "./kubeconfig.js";
 import { performance } from "node:perf_hooks";
 import {
   checkElectionTimings,
@@ -26,7 +26,7 @@ import { formatMicroTime, statusMessage } from "./kube-raw.js";
 import type { Logger } from "./logger.js";
 
 export interface LeaderElectionOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   namespace: string;
   name: string;
   identity: string;

@@ -1,11 +1,11 @@
 // metallb-ts speaker entry point: reads flags and env, wires the speaker to the co-located FRR (BGP) and to the
 // node's interfaces (Layer 2), handles signals.
-import * as k8s from "@kubernetes/client-node";
 import { dirname } from "node:path";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { installExitReasons, type ExitReasons } from "../../shell/src/exit-reasons.js";
 import { startHttpServer } from "../../shell/src/http-server.js";
 import { kubeClientFor, registerKubeClientMetrics } from "../../shell/src/kube-client.js";
+import { loadKubeConfig } from "../../shell/src/kubeconfig.js";
 import { jsonLogger } from "../../shell/src/logger.js";
 import { parseSpeakerSettings, SPEAKER_USAGE } from "./settings.js";
 import { Speaker, type FrrConfigApplier } from "./speaker.js";
@@ -40,8 +40,9 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   const running = exits.stopOnSignal();
   // vtysh reads its vtysh.conf next to frr.conf (integrated configuration).
   const vtyshArgs = ["--vty_socket", frrDir, "--config_dir", dirname(frrConfig)];
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
+  // $KUBECONFIG, ~/.kube/config or the in-cluster ServiceAccount (token re-read as it rotates); our own loader, so
+  // the process never loads @kubernetes/client-node (~110 MiB of RSS).
+  const kc = loadKubeConfig(process.env);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // One pooled client per process for every API call through kc; writes logged at debug; counters in /metrics.

@@ -5,8 +5,9 @@
 // of a Secret a BGPPeer references with a Secret-shaped object whose data.password is that password; so code that
 // looked Secrets up in an informer over every Secret keeps working unchanged.
 import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { BGP_PASSWORDS_SECRET, typeKey } from "../../model/src/config/speaker-secrets.js";
-import { resilientInformer, type ResilientInformer } from "../../shell/src/informer.js";
+import { resilientInformer, type ObjectCache, type ResilientInformer } from "../../shell/src/informer.js";
 import type { Logger } from "../../shell/src/logger.js";
 
 export type SecretObject = k8s.KubernetesObject & { type?: string; data?: Record<string, string> };
@@ -17,7 +18,7 @@ export interface SpeakerSecretsOptions {
   minRetryMs?: number;
 }
 
-export function speakerSecretsInformer(kc: k8s.KubeConfig, namespace: string, log: Logger, opts: SpeakerSecretsOptions = {}): ResilientInformer<SecretObject> {
+export function speakerSecretsInformer(kc: KubeConfigLike, namespace: string, log: Logger, opts: SpeakerSecretsOptions = {}): ResilientInformer<SecretObject> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
   const retry = opts.minRetryMs !== undefined ? { minRetryMs: opts.minRetryMs } : {};
   const one = (name: string): ResilientInformer<SecretObject> =>
@@ -41,7 +42,7 @@ export function speakerSecretsInformer(kc: k8s.KubeConfig, namespace: string, lo
       data: pw === undefined ? {} : { password: pw },
     };
   };
-  const cache: k8s.ObjectCache<SecretObject> = {
+  const cache: ObjectCache<SecretObject> = {
     get: (name, ns = namespace) => (name === l2Name ? l2?.cache.get(name, ns) : passwordSecret(name, ns)),
     list: (ns = namespace) => {
       const names = Object.keys(passwords.cache.get(BGP_PASSWORDS_SECRET, ns)?.data ?? {}).flatMap((k) =>

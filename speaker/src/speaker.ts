@@ -6,14 +6,16 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
-import { decodeNodeConfigSpec, decodeServiceEntry, entryChangedAtMs, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
-import type { NodeAnnouncement, ServiceAnnouncement } from "../../model/src/announce/plan.js";
+import { decodeNodeConfigSpec, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
+import type { ServiceAnnouncement } from "../../model/src/announce/plan.js";
 import { bgpAnnouncedSeries, diffAnnouncedSeries, type AnnouncedSeries } from "../../model/src/bgp/announced-series.js";
 import { joinBgp } from "../../model/src/bgp/plan.js";
 import { formatProblem } from "../../model/src/config/problems.js";
@@ -36,6 +38,7 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-speaker.js";
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
+import { bgpApplyDelayMs, l2Incarnation, l2PlanBatchMs, PublishedHalves } from "./published-halves.js";
 import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
@@ -74,7 +77,7 @@ export type SpeakerL2Settings = Omit<L2SpeakerOptions, "kc" | "nodeName" | "name
 };
 
 export interface SpeakerDeps {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   settings: SpeakerSettings;
   log: Logger;
   registry: Registry;
@@ -98,14 +101,6 @@ const FRR_DAEMON_WAIT_MS = 100;
 const NODE_CONFIG_API = "/apis/metallb-ts.dev/v1alpha1";
 /** ServiceBGPStatus writes in flight at once. */
 const STATUS_WRITE_CONCURRENCY = 8;
-/** Layer 2 plan changes are batched this long. */
-const L2_PLAN_BATCH_MS = 10;
-
-/** The Layer 2 run identity a node's speaker published in its NodeConfig (status.l2.incarnation), or null. */
-function l2Incarnation(o: { status?: unknown }): number | null {
-  const inc = (o.status as { l2?: { incarnation?: unknown } } | undefined)?.l2?.incarnation;
-  return typeof inc === "number" && Number.isSafeInteger(inc) && inc >= 0 ? inc : null;
-}
 
 export class Speaker {
   private readonly queue: WorkQueue;
@@ -134,13 +129,13 @@ export class Speaker {
   private readonly announcedGauge: ReturnType<typeof speakerAnnouncedGauge>;
   /** What was last written into the ConfigurationState, and the resourceVersion it was written over. */
   private configStateWritten: { key: string; rv: string } | undefined;
-  /** Decoded shard entries (and their change times) per shard, reused while the shard's resourceVersion is unchanged. */
-  private readonly decodedShards = new Map<string, { rv: string; entries: ServiceAnnouncement[]; changedAt: Map<string, number> }>();
   /**
    * The change time of each Service entry already accounted for by an apply pass (observed when FRR changed, skipped
    * when it did not concern this node); undefined until the first pass, which takes every entry as accounted for.
    */
   private changeTimesSeen: Map<string, number> | undefined;
+  /** The published halves, decoded once per object version (speaker/src/published-halves.ts). */
+  private readonly halves: PublishedHalves;
   /** When each session was first seen Established (status shows transitions, not a ticking uptime). */
   private readonly establishedSince = new Map<string, string>();
   private readonly now: () => number;
@@ -160,6 +155,9 @@ export class Speaker {
   constructor(private readonly deps: SpeakerDeps) {
     const { kc, settings, log } = deps;
     this.now = deps.now ?? Date.now;
+    this.halves = new PublishedHalves((what, err) =>
+      deps.log.warn({ ...what, err }, what.nodeConfig !== undefined ? "invalid NodeConfig spec, left out" : "invalid announcement entry, left out"),
+    );
     const ns = settings.namespace;
     this.inf = {
       // Layer 2 elects among every node's candidacy, so it needs every NodeConfig; BGP only its own.
@@ -200,6 +198,8 @@ export class Speaker {
     for (const verb of ["add", "update", "delete"] as const) {
       this.inf.nodeConfigs.on(verb, (o) => {
         this.l2?.apiContact();
+        // A status-only write (each speaker writes its own NodeConfig's status) changes no plan: no O(Services) join.
+        if (!this.halves.specChanged(verb, o)) return;
         this.scheduleL2Plan();
         // Another node's NodeConfig (or a status write) changes nothing in this node's BGP plan.
         if (this.bgpEnabled && o.metadata?.name === settings.nodeName) this.queue.add(APPLY);
@@ -207,7 +207,7 @@ export class Speaker {
       this.inf.shards.on(verb, () => {
         this.l2?.apiContact();
         this.scheduleL2Plan();
-        if (this.bgpEnabled) this.queue.add(APPLY);
+        if (this.bgpEnabled) this.scheduleShardApply();
       });
       this.inf.secrets.on(verb, (o) => {
         this.l2?.apiContact();
@@ -239,51 +239,37 @@ export class Speaker {
     if (this.l2 === undefined || this.l2PlanTimer !== undefined) return;
     this.l2PlanTimer = setTimeout(() => {
       this.l2PlanTimer = undefined;
+      const t0 = performance.now();
       this.syncL2Plan();
-    }, L2_PLAN_BATCH_MS);
+      this.lastL2JoinMs = performance.now() - t0;
+    }, l2PlanBatchMs(this.lastL2JoinMs));
   }
+
+  /** How long the last BGP join + build + render took (O(Services)); FRR's own apply time is not counted. */
+  private lastBgpPlanMs = 0;
+
+  /**
+   * A shard changed: re-plan BGP. While a plan is cheap (small clusters, tests) at once; once it costs more, after a
+   * window in proportion to that cost (bgpApplyDelayMs), so a creation burst does not re-plan back to back.
+   */
+  private scheduleShardApply(): void {
+    const delay = bgpApplyDelayMs(this.lastBgpPlanMs);
+    if (delay === 0) this.queue.add(APPLY);
+    else this.queue.addAfter(APPLY, delay);
+  }
+
+  /** How long the last Layer 2 join took (it costs O(Services)): the next batch waits in proportion. */
+  private lastL2JoinMs = 0;
 
   private syncL2Plan(): void {
     if (this.l2 === undefined) return;
-    const nodes: NodeAnnouncement[] = [];
-    const incarnations = new Map<string, number>();
-    for (const o of this.inf.nodeConfigs.cache.list()) {
-      const d = decodeNodeConfigSpec(o.spec);
-      if (d.ok) nodes.push(d.value.node);
-      else this.deps.log.warn({ nodeConfig: o.metadata?.name, err: d.error }, "invalid NodeConfig spec, left out of the Layer 2 election");
-      const inc = l2Incarnation(o);
-      if (d.ok && inc !== null) incarnations.set(d.value.node.node, inc);
-    }
-    this.l2.setInputs(nodes, this.serviceEntries(), incarnations);
+    const nodeConfigs = this.inf.nodeConfigs.cache.list();
+    this.l2.setInputs(this.halves.nodes(nodeConfigs), this.serviceEntries(), this.halves.incarnations(nodeConfigs));
   }
 
-  /** Every published Service half (decoded once per shard version). */
+  /** Every published Service half (decoded once per shard version; the same array while no shard changed). */
   private serviceEntries(): ServiceAnnouncement[] {
-    const out: ServiceAnnouncement[] = [];
-    const seen = new Set<string>();
-    for (const o of this.inf.shards.cache.list()) {
-      const name = o.metadata?.name ?? "";
-      const rv = o.metadata?.resourceVersion ?? "";
-      seen.add(name);
-      let hit = this.decodedShards.get(name);
-      if (hit === undefined || hit.rv !== rv) {
-        const entries: ServiceAnnouncement[] = [];
-        const changedAt = new Map<string, number>();
-        const services = (o.spec as { services?: Record<string, unknown> } | undefined)?.services ?? {};
-        for (const [key, v] of Object.entries(services)) {
-          const d = decodeServiceEntry(key, v);
-          if (d.ok) entries.push(d.value);
-          else this.deps.log.warn({ shard: name, err: d.error }, "invalid announcement entry, left out");
-          const t = entryChangedAtMs(v);
-          if (t !== null) changedAt.set(key, t);
-        }
-        hit = { rv, entries, changedAt };
-        this.decodedShards.set(name, hit);
-      }
-      out.push(...hit.entries);
-    }
-    for (const name of this.decodedShards.keys()) if (!seen.has(name)) this.decodedShards.delete(name);
-    return out;
+    return this.halves.serviceEntries(this.inf.shards.cache.list());
   }
 
   /**
@@ -295,12 +281,10 @@ export class Speaker {
     const first = this.changeTimesSeen === undefined;
     const seen = new Map<string, number>();
     const now = this.now();
-    for (const hit of this.decodedShards.values()) {
-      for (const [key, t] of hit.changedAt) {
-        seen.set(key, t);
-        if (first || !frrChanged || this.changeTimesSeen?.get(key) === t) continue;
-        this.metrics.serviceToFrrApplied.observe(Math.max(0, now - t) / 1000);
-      }
+    for (const [key, t] of this.halves.changeTimes()) {
+      seen.set(key, t);
+      if (first || !frrChanged || this.changeTimesSeen?.get(key) === t) continue;
+      this.metrics.serviceToFrrApplied.observe(Math.max(0, now - t) / 1000);
     }
     this.changeTimesSeen = seen;
   }
@@ -424,6 +408,7 @@ export class Speaker {
       log.warn({ problems }, "configuration invalid for this node and nothing applied yet: waiting");
       return DONE;
     }
+    const planStarted = performance.now();
     const services = this.serviceEntries();
     const plan = joinBgp(source.node, services);
     let text: string;
@@ -432,6 +417,7 @@ export class Speaker {
       cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
+      this.lastBgpPlanMs = performance.now() - planStarted;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.writeStatus(obj, { result: "Invalid", message });

@@ -10,6 +10,8 @@ import {
   productImportsOfTestenv,
   repoImports,
   resolveRelative,
+  runtimeImportSpecifiers,
+  runtimePackages,
   type FileImport,
 } from "./import-graph.js";
 
@@ -33,6 +35,21 @@ describe("import graph helpers", () => {
       'import yaml from "js-yaml";',
     ].join("\n");
     expect(importSpecifiers(src)).toEqual(["./a.js", "../b.js", "./c.js", "./d.js", "./e.js", "js-yaml"]);
+  });
+
+  test("runtimeImportSpecifiers leaves out what tsc erases (import type, export type) and keeps the rest", () => {
+    const src = [
+      'import { a } from "./a.js";',
+      'import type { B } from "../b.js";',
+      'import type * as k8s from "@kubernetes/client-node";',
+      'import { type C } from "./c.js";',
+      'export type { D } from "./d.js";',
+      'export { e } from "./e.js";',
+      'import "./f.js";',
+      'async function g(): Promise<void> { await import("./g.js"); }',
+      'type H = import("./h.js").H;',
+    ].join("\n");
+    expect(runtimeImportSpecifiers(src)).toEqual(["./a.js", "./c.js", "./e.js", "./f.js", "./g.js"]);
   });
 
   test.each([
@@ -157,6 +174,20 @@ describe("the repository's imports", () => {
       return `cycle between ${scc.join(", ")}: ${edges.join("; ")}`;
     });
     expect(found).toEqual([]);
+  });
+
+  // @kubernetes/client-node costs 107–120 MiB of RSS just to load (its generated API): the processes use our own
+  // kubeconfig loader, client and informers (shell/src/kubeconfig.ts, kube-client.ts, informer.ts) and only its types.
+  test.each(["operator/src/main.ts", "speaker/src/main.ts", "cli/src/main.ts"])("%s does not load @kubernetes/client-node at run time", (entry) => {
+    const pkgs = runtimePackages(repoRoot(), entry);
+    expect(pkgs.size).toBeGreaterThan(2); // the walk sees node:* and packages
+    const clientNode = [...pkgs].filter(([p]) => p === "@kubernetes/client-node" || p.startsWith("@kubernetes/client-node/"));
+    expect(clientNode.map(([p, chain]) => `${p} via ${chain.join(" → ")}`)).toEqual([]);
+  });
+
+  test("the runtime walk would see a runtime import of client-node (guards against a check that cannot fail)", () => {
+    const pkgs = runtimePackages(repoRoot(), "testenv/src/kube.ts");
+    expect(pkgs.get("@kubernetes/client-node")).toEqual(["testenv/src/kube.ts"]);
   });
 
   test("no product file imports from testenv/", () => {

@@ -133,3 +133,49 @@ export function isProductFile(path: string): boolean {
 export function productImportsOfTestenv(imports: readonly FileImport[]): FileImport[] {
   return imports.filter((i) => isProductFile(i.from) && topFolder(i.to) === "testenv");
 }
+
+/**
+ * The specifiers a source loads when it runs: like importSpecifiers, but without `import type` and `export type`
+ * declarations (erased by tsc). With verbatimModuleSyntax, `import { type A } from "x"` still loads "x", so it counts.
+ */
+export function runtimeImportSpecifiers(source: string): string[] {
+  const sf = ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const out: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
+      if (n.importClause?.isTypeOnly !== true) out.push(n.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier !== undefined && ts.isStringLiteral(n.moduleSpecifier)) {
+      if (!n.isTypeOnly) out.push(n.moduleSpecifier.text);
+    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const arg = n.arguments[0];
+      if (arg !== undefined && ts.isStringLiteralLike(arg)) out.push(arg.text);
+    } else if (ts.isImportTypeNode(n)) {
+      return; // import("x").T in a type position
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+/**
+ * Every package an entry point loads at run time (through its runtime imports, transitively over repository files),
+ * each with one chain of files that leads to it.
+ */
+export function runtimePackages(root: string, entry: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const seen = new Set<string>([entry]);
+  const queue: Array<{ file: string; chain: string[] }> = [{ file: entry, chain: [entry] }];
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    for (const spec of runtimeImportSpecifiers(readFileSync(join(root, item.file), "utf8"))) {
+      const to = resolveRelative(item.file, spec);
+      if (to === undefined) {
+        if (!found.has(spec)) found.set(spec, item.chain);
+      } else if (!seen.has(to)) {
+        seen.add(to);
+        queue.push({ file: to, chain: [...item.chain, to] });
+      }
+    }
+  }
+  return found;
+}

@@ -2,6 +2,7 @@
 // the leader's in-memory state (the parsed configuration and the allocator). One controller per concern reads the
 // caches, calls the pure core and writes the result; the Operator (operator.ts) wires them to the queue.
 import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { Allocator } from "../../../model/src/allocator/allocator.js";
 import type { Config } from "../../../model/src/config/types.js";
 import type { ResilientInformer } from "../../../shell/src/informer.js";
@@ -46,7 +47,7 @@ export class LeaderState {
 }
 
 export interface OperatorContext {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   settings: OperatorSettings;
   log: Logger;
   writer: KubeWriter;

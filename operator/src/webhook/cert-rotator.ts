@@ -7,7 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../../shell/src/logger.js";
-import { createCertificate, type KeyPair } from "./x509.js";
+import type { CertificateRequest, KeyPair } from "./x509.js";
 
 export interface CertBundle {
   readonly ca: KeyPair;
@@ -167,7 +167,7 @@ export class CertRotator {
 
   private issueLeaf(ca: KeyPair, now: Date): Promise<KeyPair> {
     const ips = this.opts.ipAddresses ?? [];
-    return createCertificate(
+    return createCertificateLazily(
       {
         commonName: this.opts.dnsNames[0] ?? ips[0] ?? "metallb-webhook",
         notBefore: new Date(now.getTime() - 60_000), // tolerate small clock skew
@@ -181,7 +181,7 @@ export class CertRotator {
   }
 
   private issueCa(now: Date): Promise<KeyPair> {
-    return createCertificate({
+    return createCertificateLazily({
       commonName: "metallb-webhook-ca",
       organizations: ["metallb"],
       notBefore: new Date(now.getTime() - 60_000),
@@ -209,4 +209,13 @@ export class MemoryCertStore implements CertStore {
     this.bundle = bundle;
     return Promise.resolve(bundle);
   }
+}
+
+/**
+ * @peculiar/x509 (with its reflect-metadata polyfill) costs ~15 MiB of RSS once loaded: only a replica that has to
+ * issue a certificate loads it; one that finds valid certificates in the store never does.
+ */
+async function createCertificateLazily(req: CertificateRequest, issuer?: KeyPair): Promise<KeyPair> {
+  const { createCertificate } = await import("./x509.js");
+  return createCertificate(req, issuer);
 }

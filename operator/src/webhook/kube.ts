@@ -1,6 +1,6 @@
 // The webhook's API access: uncached listing for validation, the certificate Secret, and CA bundle injection into the
 // ValidatingWebhookConfiguration and the CRD conversion webhooks.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { listAllPages } from "../../../shell/src/informer.js";
 import { kubeRequest, statusMessage, type RawResponse } from "../../../shell/src/kube-raw.js";
 import type { Logger } from "../../../shell/src/logger.js";
@@ -22,7 +22,7 @@ function check(res: RawResponse, what: string): RawResponse {
 }
 
 /** Lists straight from the apiserver (no cache: a webhook must see the objects admitted a moment ago). */
-export function kubeLister(kc: k8s.KubeConfig, namespace: string): Lister {
+export function kubeLister(kc: KubeConfigLike, namespace: string): Lister {
   return {
     async list(kind: ListedKind): Promise<readonly unknown[]> {
       const path = kind === "Node" ? "/api/v1/nodes" : `/apis/${LIST_PATHS[kind].replace("{ns}", encodeURIComponent(namespace))}`;
@@ -44,7 +44,7 @@ export class SecretCertStore implements CertStore {
   private resourceVersion: string | undefined;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: KubeConfigLike,
     private readonly namespace: string,
     private readonly name: string,
   ) {}
@@ -108,7 +108,7 @@ interface JsonPatchOp {
 /** Patches `caBundle` where it differs; missing objects are skipped (installed later, injected at the next check). */
 export class KubeCaBundleInjector implements CaBundleInjector {
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: KubeConfigLike,
     private readonly opts: KubeInjectorOptions,
     private readonly log: Logger,
   ) {}

@@ -2,7 +2,7 @@
 // of a directory and reloads them when they change (chokidar): the new pair is swapped in with setSecureContext, so
 // open connections and in-flight requests are not dropped; a half-written pair (new key, old certificate) is ignored
 // until the other file arrives.
-import * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { watch, type FSWatcher } from "chokidar";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -168,7 +168,7 @@ export class WebhookServer {
 }
 
 export interface OperatorWebhookOptions {
-  readonly kc: k8s.KubeConfig;
+  readonly kc: KubeConfigLike;
   readonly namespace: string;
   readonly log: Logger;
   /** Default "0.0.0.0" / 9443. */

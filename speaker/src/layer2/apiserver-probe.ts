@@ -4,11 +4,11 @@
 // peers it sends nothing: 1,000 speakers do not poll the apiserver, and one alone still does not fence itself.
 // A failed probe (refused, reset, timed out) is reported too: with no peer heard, it is the evidence of isolation
 // the tracker needs before this node fences itself; a slow but answering apiserver never is.
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { kubeClientFor } from "../../../shell/src/kube-client.js";
 
 export interface ApiserverProbeOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   intervalMs: number;
   timeoutMs: number;
   /** Called after every answered probe. */

@@ -11,7 +11,7 @@
 // node's latest run with sequence numbers above the first it hears — but only for a node whose speaker died, and it
 // stops as soon as that node's next run publishes.
 import { performance } from "node:perf_hooks";
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { Counter, type Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
@@ -41,7 +41,7 @@ const SERVICE_EVENT_BACKLOG = 1_000;
 export const L2_SECRET_KEY = "secretkey";
 
 export interface L2SpeakerOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   nodeName: string;
   namespace: string;
   log: Logger;

@@ -3,7 +3,7 @@
 // objects of other nodes for the same Service; a node deletes its own objects for Services it no longer announces.
 // Writes are coalesced: only the latest wanted state is written, one sync at a time.
 import { createHash } from "node:crypto";
-import type * as k8s from "@kubernetes/client-node";
+import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import type { Logger } from "../../../shell/src/logger.js";
 
@@ -15,7 +15,7 @@ export interface AnnouncedService {
 }
 
 export interface L2StatusSyncOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeConfigLike;
   nodeName: string;
   namespace: string;
   log: Logger;
