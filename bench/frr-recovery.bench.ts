@@ -159,11 +159,7 @@ async function main(): Promise<void> {
     const logs = process.argv.indexOf("--logs") >= 0 ? arg("logs", "") : "";
     if (logs !== "") {
       mkdirSync(logs, { recursive: true });
-      const files = [
-        join(bgp.lab.dir, "frr-router", "frr.log"),
-        join(bgp.cp.dir, `speaker-${NODE}.log`),
-        join(bgp.lab.dir, `frr-${NODE}`, "frr.log"),
-      ];
+      const files = [join(bgp.lab.dir, "frr-router", "frr.log"), join(bgp.cp.dir, `speaker-${NODE}.log`), join(bgp.lab.dir, `frr-${NODE}`, "frr.log")];
       for (const f of files) if (existsSync(f)) copyFileSync(f, join(logs, f.split("/").slice(-2).join("-")));
     }
     await bgp.stop();
