@@ -33,7 +33,19 @@ const neighbor: FrrNeighbor = {
 const config: FrrConfig = {
   header: ["test & <config>"],
   log: { hasLevel: true, level: "informational", debug: false },
-  routers: [{ comment: "router", asn: 64512, hasVrf: false, vrf: "", hasRouterId: false, routerId: "", neighbors: [neighbor], addressFamilies: [] }],
+  routers: [
+    {
+      comment: "router",
+      asn: 64512,
+      hasVrf: false,
+      vrf: "",
+      hasRouterId: false,
+      routerId: "",
+      gracefulShutdown: false,
+      neighbors: [neighbor],
+      addressFamilies: [],
+    },
+  ],
   routeMaps: [],
   hasBfdProfiles: false,
   bfdProfiles: [],

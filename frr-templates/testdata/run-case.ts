@@ -54,6 +54,7 @@ function nodeViews(c: GoldenCase): NodeView[] {
     labels: n.labels ?? {},
     networkUnavailable: n.networkUnavailable ?? false,
     excludedFromLoadBalancers: n.excludedFromLoadBalancers ?? false,
+    ...(n.draining === true ? { draining: true } : {}),
   }));
 }
 

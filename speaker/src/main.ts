@@ -68,7 +68,13 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
   await speaker.start();
   ready = true;
   log.info({ port: server.port }, "speaker started");
-  running.whenRunning(() => speaker.stop().then(() => server.close()));
+  // SIGTERM: BGP make before break (GRACEFUL_SHUTDOWN, then withdraw; bounded), then stop.
+  running.whenRunning(() =>
+    speaker
+      .drain(parsed.settings.drain)
+      .then(() => speaker.stop())
+      .then(() => server.close()),
+  );
 }
 
 const started: { exits?: ExitReasons } = {};

@@ -15,6 +15,7 @@ describe("parseSpeakerSettings", () => {
       logLevel: "info",
       bgp: true,
       l2: { port: DEFAULT_L2_PORT, secretName: DEFAULT_L2_SECRET, allowInterfaces: null },
+      drain: { timeoutMs: 10_000, settleMs: 2_000 },
     });
   });
 
@@ -36,6 +37,9 @@ describe("parseSpeakerSettings", () => {
         "--l2-secret=key",
         "--l2-interfaces",
         "eth1, eth2",
+        "--drain-timeout=0",
+        "--drain-settle",
+        "0.5s",
       ],
       { METALLB_NODE_NAME: "n1", METALLB_NAMESPACE: "other" },
     );
@@ -49,6 +53,7 @@ describe("parseSpeakerSettings", () => {
       logLevel: "debug",
       bgp: false,
       l2: { port: 9000, secretName: "key", allowInterfaces: ["eth1", "eth2"] },
+      drain: { timeoutMs: 0, settleMs: 500 },
     });
   });
 
@@ -71,6 +76,8 @@ describe("parseSpeakerSettings", () => {
     [["--node-name", "n", "--l2-port", "0"], /--l2-port must be a port number/],
     [["--node-name", "n", "--l2-port", "7947x"], /--l2-port must be a port number/],
     [["--node-name", "n", "--disable-l2=yes"], /--disable-l2 must be true or false/],
+    [["--node-name", "n", "--drain-timeout", "ten"], /--drain-timeout must be a number of seconds/],
+    [["--node-name", "n", "--drain-settle", "2m"], /--drain-settle must be a number of seconds/],
   ])("%j is refused", (argv, want) => {
     const r = parseSpeakerSettings(argv, {});
     expect(r.ok ? "accepted" : r.error).toMatch(want);

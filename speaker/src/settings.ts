@@ -3,7 +3,7 @@
 import { parseFlags, type FlagSpec } from "../../shell/src/flags.js";
 import type { LogLevel } from "../../shell/src/logger.js";
 import { DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
-import type { SpeakerL2Settings } from "./speaker.js";
+import type { DrainSettings, SpeakerL2Settings } from "./speaker.js";
 
 export interface SpeakerProcessSettings {
   nodeName: string;
@@ -19,6 +19,8 @@ export interface SpeakerProcessSettings {
   bgp: boolean;
   /** The Layer 2 path; undefined with --disable-l2. */
   l2: SpeakerL2Settings | undefined;
+  /** BGP drain on SIGTERM (make before break). */
+  drain: DrainSettings;
 }
 
 export type SpeakerSettingsResult = { ok: true; settings: SpeakerProcessSettings } | { ok: false; error: string };
@@ -34,7 +36,9 @@ export const SPEAKER_USAGE = `usage: metallb-ts-speaker --node-name NODE [flags]
   --disable-l2              no Layer 2 path
   --l2-port PORT            UDP port of the Layer 2 heartbeats between speakers (default ${DEFAULT_L2_PORT})
   --l2-secret NAME          Secret (key "secretkey") authenticating the heartbeats (default ${DEFAULT_L2_SECRET})
-  --l2-interfaces A,B       only ever announce Layer 2 IPs on these interfaces (default: any usable one)`;
+  --l2-interfaces A,B       only ever announce Layer 2 IPs on these interfaces (default: any usable one)
+  --drain-timeout SECONDS   on SIGTERM, bound on the BGP drain: GRACEFUL_SHUTDOWN (RFC 8326), then withdraw (default 10; 0 = none)
+  --drain-settle SECONDS    time the routers get to prefer other nodes before the withdrawal (default 2)`;
 
 const FLAGS: FlagSpec = {
   "node-name": "string",
@@ -48,6 +52,14 @@ const FLAGS: FlagSpec = {
   "l2-port": "string",
   "l2-secret": "string",
   "l2-interfaces": "string",
+  "drain-timeout": "string",
+  "drain-settle": "string",
+};
+
+/** Seconds (`10`, `2.5`, `10s`) as milliseconds; undefined when not a non-negative number. */
+const secondsOf = (v: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)s?$/.exec(v);
+  return m === null ? undefined : Math.round(Number(m[1]) * 1000);
 };
 
 const isLogLevel = (v: string): v is LogLevel => v === "debug" || v === "info" || v === "warn" || v === "error";
@@ -73,6 +85,10 @@ export function parseSpeakerSettings(argv: readonly string[], env: Readonly<Reco
   const addr = /^(.*):(\d+)$/.exec(addrText);
   const metricsPort = addr === null ? undefined : portOf(addr[2] ?? "");
   if (addr === null || metricsPort === undefined) return { ok: false, error: `--metrics-addr must be HOST:PORT, got ${JSON.stringify(addrText)}` };
+  const timeoutMs = secondsOf(str("drain-timeout") ?? "10");
+  if (timeoutMs === undefined) return { ok: false, error: "--drain-timeout must be a number of seconds" };
+  const settleMs = secondsOf(str("drain-settle") ?? "2");
+  if (settleMs === undefined) return { ok: false, error: "--drain-settle must be a number of seconds" };
   let l2: SpeakerL2Settings | undefined;
   if (given.get("disable-l2") !== true) {
     const port = portOf(str("l2-port") ?? String(DEFAULT_L2_PORT));
@@ -102,6 +118,7 @@ export function parseSpeakerSettings(argv: readonly string[], env: Readonly<Reco
       logLevel,
       bgp: given.get("disable-bgp") !== true,
       l2,
+      drain: { timeoutMs, settleMs },
     },
   };
 }

@@ -7,11 +7,13 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import type * as k8s from "@kubernetes/client-node";
 import type { KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { watch, type FSWatcher } from "chokidar";
 import type { Registry } from "prom-client";
 import { buildFrrConfig } from "../../model/src/frr/build.js";
+import { peersUpdated, type DrainStep } from "../../model/src/frr/drain.js";
 import { neighborPortKey, parseBfdPeers, parseBgpNeighbors, type BfdPeerState, type BgpSessionState, type NeighborPorts } from "../../model/src/frr/state.js";
 import type { FrrConfig, LogLevel } from "../../model/src/frr/types.js";
 import { decodeNodeConfigSpec, type DecodedNodeConfig, type PasswordRef } from "../../model/src/announce/contract.js";
@@ -69,6 +71,17 @@ export interface SpeakerSettings {
   /** The speaker's Pod: owner of its ConfigurationState (garbage-collected with the Pod), as MetalLB's. */
   pod?: SpeakerPodRef | undefined;
 }
+
+/** How a stopping speaker drains its BGP announcements (make before break). */
+export interface DrainSettings {
+  /** Bound on the whole drain; 0 = stop at once (FRR keeps whatever it announces). */
+  timeoutMs: number;
+  /** After the GRACEFUL_SHUTDOWN updates are out: time for the routers to move traffic before the withdrawal. */
+  settleMs: number;
+}
+
+/** How often a draining speaker looks at FRR's neighbor counters. */
+const DRAIN_POLL_MS = 50;
 
 /** Layer 2 mode settings: everything L2SpeakerOptions takes except what the Speaker already has. */
 export type SpeakerL2Settings = Omit<L2SpeakerOptions, "kc" | "nodeName" | "namespace" | "log" | "registry"> & {
@@ -151,6 +164,9 @@ export class Speaker {
   private readonly metrics: ReturnType<typeof registerSpeakerMetrics>;
   private readonly l2: L2Speaker | undefined;
   private readonly bgpEnabled: boolean;
+  /** The drain step the speaker wants FRR in (null: not stopping), and the one FRR last ran. */
+  private drainStep: DrainStep | null = null;
+  private appliedDrainStep: DrainStep | null = null;
 
   constructor(private readonly deps: SpeakerDeps) {
     const { kc, settings, log } = deps;
@@ -341,6 +357,50 @@ export class Speaker {
     this.frrWatcher.on("error", (e: unknown) => this.deps.log.warn({ err: e, dir }, "watching FRR's socket directory failed"));
   }
 
+  /**
+   * Make before break for a stopping speaker (RFC 8326): re-advertises every prefix with the GRACEFUL_SHUTDOWN
+   * community (and LOCAL_PREF 0 to iBGP peers) and waits until FRR has sent it to every peer, gives the routers
+   * `settleMs` to prefer the other nodes, then withdraws the prefixes and waits until the withdrawals are sent. The
+   * whole drain is bounded by `timeoutMs`; stop() follows. A cordoned node announces with GRACEFUL_SHUTDOWN already
+   * (NodeConfig draining); this covers the speaker's own exit (SIGTERM: rolling update, Pod deletion, node drain).
+   */
+  async drain(settings: DrainSettings): Promise<void> {
+    if (!this.bgpEnabled || settings.timeoutMs <= 0) return;
+    const log = this.deps.log.child({ op: "drain" });
+    const deadline = this.now() + settings.timeoutMs;
+    const until = async (done: () => Promise<boolean> | boolean): Promise<boolean> => {
+      while (!(await done())) {
+        if (this.now() >= deadline) return false;
+        await sleep(DRAIN_POLL_MS);
+      }
+      return true;
+    };
+    for (const step of ["gracefulShutdown", "withdrawn"] as const) {
+      const t0 = this.now();
+      const before = await this.readSessions();
+      this.drainStep = step;
+      this.queue.add(APPLY);
+      const applied = await until(() => this.appliedDrainStep === step);
+      const sent = applied && (await until(async () => peersUpdated(step, before, await this.readSessions())));
+      const fields = { step, applied, sent, durationMs: this.now() - t0 };
+      if (applied && sent) log.info(fields, "drain step done");
+      else log.warn(fields, "drain step not confirmed before the deadline");
+      if (step === "gracefulShutdown") await sleep(Math.max(0, Math.min(settings.settleMs, deadline - this.now())));
+    }
+  }
+
+  /** FRR's BGP sessions now (empty when vtysh fails). */
+  private async readSessions(): Promise<BgpSessionState[]> {
+    const vtysh = this.deps.vtysh;
+    if (vtysh === undefined) return [];
+    try {
+      return parseBgpNeighbors(JSON.parse(await vtysh("show bgp vrf all neighbors json")), this.neighborPorts);
+    } catch (e) {
+      this.deps.log.warn({ err: e }, "reading FRR sessions failed");
+      return [];
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.l2PlanTimer !== undefined) clearTimeout(this.l2PlanTimer);
@@ -372,7 +432,11 @@ export class Speaker {
     const { nodeName, namespace, frrLogLevel } = this.deps.settings;
     const log = this.deps.log.child({ controller: "bgp" });
     const obj = this.inf.nodeConfigs.cache.get(nodeName, namespace);
-    if (obj === undefined) return DONE; // not published yet (or the node left): nothing to announce
+    const drainStep = this.drainStep;
+    if (obj === undefined) {
+      this.appliedDrainStep = drainStep;
+      return DONE; // not published yet (or the node left): nothing to announce
+    }
     const decoded = decodeNodeConfigSpec(obj.spec);
     if (!decoded.ok) {
       this.metrics.configStale.set(1);
@@ -410,11 +474,12 @@ export class Speaker {
     }
     const planStarted = performance.now();
     const services = this.serviceEntries();
-    const plan = joinBgp(source.node, services);
+    // Draining (the speaker stops): first every prefix with graceful shutdown, then none.
+    const plan = joinBgp(source.node, drainStep === "withdrawn" ? [] : services);
     let text: string;
     let cfg: FrrConfig;
     try {
-      cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace });
+      cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace, gracefulShutdown: drainStep !== null });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
       this.lastBgpPlanMs = performance.now() - planStarted;
@@ -426,6 +491,7 @@ export class Speaker {
     this.announcedServices = plan.services.flatMap((s) => (s.announced ? [{ service: s.service, peers: [...s.peers] }] : []));
     if (text === this.lastApplied) {
       this.accountServiceChanges(false);
+      this.appliedDrainStep = drainStep;
       this.syncAnnouncedSeries(plan.services, services);
       this.kickServiceStatuses();
       return DONE;
@@ -450,6 +516,7 @@ export class Speaker {
     }
     this.lastApplied = text;
     this.accountServiceChanges(res.changed);
+    this.appliedDrainStep = drainStep;
     this.metrics.configStale.set(0);
     this.metrics.configLoaded.set(1);
     log.info({ configHash: hash, changed: res.changed, durationMs: res.durationMs, prefixes: plan.announcements.length }, "FRR configuration applied");

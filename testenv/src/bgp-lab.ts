@@ -1,6 +1,7 @@
 // A whole BGP-mode installation on one machine, for e2e tests, benchmarks and the demo: the real control plane,
 // a network lab (an upstream FRR router and N nodes with their own FRR), the operator and one speaker per node,
-// all as in production but in this process. The router peers with every node (eBGP, password, BFD 100 ms × 3).
+// all as in production but in this process. The router peers with every node (eBGP, password, BFD 100 ms × 3) and
+// acts on RFC 8326's GRACEFUL_SHUTDOWN community as the RFC asks of receivers (LOCAL_PREF 0 on paths carrying it).
 import type * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Operator } from "../../operator/src/operator.js";
@@ -50,6 +51,8 @@ export interface BgpLabOptions {
    * peering with every node over IPv4 and IPv6 (the IPv6 sessions need a BGPPeer for the router's IPv6 address).
    */
   router?: "frr-process" | RouterKind;
+  /** Extra flags of every speaker process (e.g. ["--drain-settle", "1"]). */
+  speakerArgs?: readonly string[];
   /** Use this control plane instead of starting one. */
   controlPlane?: ApiServerHandle;
   log?: Logger;
@@ -86,6 +89,15 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
     "  transmit-interval 100",
     " exit",
     "exit",
+    // RFC 8326 section 4.2: a receiver lowers LOCAL_PREF of paths tagged GRACEFUL_SHUTDOWN, so it prefers any other
+    // path while the sender drains (for eBGP the sender cannot set LOCAL_PREF itself).
+    "bgp community-list standard GSHUT seq 5 permit graceful-shutdown",
+    "route-map gshut-in permit 10",
+    " match community GSHUT",
+    " set local-preference 0",
+    "exit",
+    "route-map gshut-in permit 20",
+    "exit",
     `router bgp ${routerAsn}`,
     ` bgp router-id ${lab.host("router").ipv4}`,
     " no bgp ebgp-requires-policy",
@@ -101,7 +113,14 @@ function routerConfig(lab: NetLab, nodes: readonly string[], routerAsn: number):
     );
   }
   const multipath = routerAsn === NODE_ASN ? "  maximum-paths ibgp 8" : "  maximum-paths 8";
-  lines.push(" address-family ipv4 unicast", multipath, " exit-address-family", "exit", "");
+  lines.push(
+    " address-family ipv4 unicast",
+    multipath,
+    ...nodes.map((n) => `  neighbor ${lab.host(n).ipv4} route-map gshut-in in`),
+    " exit-address-family",
+    "exit",
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -241,6 +260,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
             mainJs,
             logFile: join(cp.dir, `speaker-${n}.log`),
             frrDir: lab.frr(n).dir,
+            ...(opts.speakerArgs !== undefined ? { args: opts.speakerArgs } : {}),
           });
           await sp.start();
           processes.set(n, sp);

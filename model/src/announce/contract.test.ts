@@ -174,3 +174,22 @@ describe("sizes at 10,000 Services", () => {
     expect(largestEntry).toBeLessThan(1024);
   });
 });
+
+describe("draining (cordon) in NodeConfig.spec", () => {
+  const config = validConfig({ pools: [aPool("p", ["198.51.100.0/24"])] });
+  const half = (draining?: boolean): NodeAnnouncement =>
+    planNodeAnnouncement(
+      config,
+      { name: "n1", labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false, ...(draining === undefined ? {} : { draining }) },
+      undefined,
+    );
+  test.each<[desc: string, draining: boolean | undefined, published: boolean | undefined]>([
+    ["cordoned: published as draining: true and read back", true, true],
+    ["not cordoned: left out (NodeConfigs published before the field stay byte-equal)", false, undefined],
+    ["unknown: as not cordoned", undefined, undefined],
+  ])("%s", (_desc, draining, published) => {
+    const spec = encodeNodeConfigSpec(half(draining));
+    expect(spec.draining).toBe(published);
+    expect(readNode(half(draining)).draining).toBe(draining === true);
+  });
+});

@@ -150,6 +150,8 @@ export interface NodeConfigSpec {
   address: string | null;
   networkUnavailable: boolean;
   excludedFromLoadBalancers: boolean;
+  /** Cordoned: announce with graceful shutdown. Left out when false (NodeConfigs published before it stay equal). */
+  draining?: boolean;
   bgp: {
     sessions: SessionSpec[];
     bfdProfiles: BFDProfile[];
@@ -164,6 +166,7 @@ export function encodeNodeConfigSpec(n: NodeAnnouncement): NodeConfigSpec {
     address: n.address,
     networkUnavailable: n.networkUnavailable,
     excludedFromLoadBalancers: n.excludedFromLoadBalancers,
+    ...(n.draining ? { draining: true } : {}),
     bgp: {
       sessions: n.sessions.map(sessionSpec),
       bfdProfiles: n.bfdProfiles.map((b) => ({ ...b })),
@@ -214,6 +217,7 @@ export function decodeNodeConfigSpec(v: unknown): Result<DecodedNodeConfig, stri
         address: strOrNull(v.address),
         networkUnavailable: v.networkUnavailable === true,
         excludedFromLoadBalancers: v.excludedFromLoadBalancers === true,
+        draining: v.draining === true,
         sessions: arr(bgp.sessions).map(decodeSession),
         bfdProfiles: arr(bgp.bfdProfiles).map(decodeBfd),
         bgpAdvertisements: arr(bgp.advertisements).map(decodeBgpAdvertisement),

@@ -64,6 +64,12 @@ export interface NodeAnnouncement {
   readonly address: string | null;
   readonly networkUnavailable: boolean;
   readonly excludedFromLoadBalancers: boolean;
+  /**
+   * Cordoned (spec.unschedulable). Unlike the exclusion label (MetalLB's only way to take a node out), a cordon does
+   * not stop the node's announcements: BGP keeps them with the GRACEFUL_SHUTDOWN community, so traffic shifts to the
+   * other nodes without being dropped, and comes back when the node is uncordoned.
+   */
+  readonly draining: boolean;
   /** BGPPeers selecting the node, sorted, with the router ID FRR is given. */
   readonly sessions: readonly Peer[];
   readonly bfdProfiles: readonly BFDProfile[];
@@ -148,6 +154,7 @@ export function planNodeAnnouncement(config: Config, node: NodeView, info: NodeI
     address,
     networkUnavailable: node.networkUnavailable,
     excludedFromLoadBalancers: node.excludedFromLoadBalancers,
+    draining: node.draining === true,
     sessions: withRouterIDs(sessionsForNode(config, node), nodeRouterID(info)),
     // Every profile, used or not: FRR's configuration carries them all (as MetalLB renders them).
     bfdProfiles: config.bfdProfiles,

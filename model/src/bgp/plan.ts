@@ -30,6 +30,11 @@ export interface NodeView {
   readonly labels: Labels;
   readonly networkUnavailable: boolean;
   readonly excludedFromLoadBalancers: boolean;
+  /**
+   * Cordoned (spec.unschedulable): the node keeps announcing, but with RFC 8326's GRACEFUL_SHUTDOWN community so
+   * routers prefer the other nodes (make before break). Absent = false.
+   */
+  readonly draining?: boolean;
 }
 
 /** Why a service is not announced over BGP from this node. */
@@ -73,6 +78,8 @@ export interface NodeBgpPlan {
   readonly announcements: readonly PrefixAnnouncement[];
   /** One outcome per input service, sorted by key. */
   readonly services: readonly BgpServiceOutcome[];
+  /** The node is draining (cordoned): FRR announces with graceful shutdown (RFC 8326). Absent = false. */
+  readonly draining?: boolean;
 }
 
 /** Total order on CIDRs: IPv4 first, then by network address, shorter prefix first (FRR's table walk order). */
@@ -240,7 +247,7 @@ export function joinBgp(node: NodeAnnouncement, services: readonly ServiceAnnoun
     });
   }
   const announcements = [...acc.values()].map(announcementOf).sort((a, b) => compareCidr(a.prefix, b.prefix));
-  return { node: node.node, sessions, announcements, services: outcomes };
+  return { node: node.node, sessions, announcements, services: outcomes, draining: node.draining };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { planBgpAnnouncements, type BgpServiceView, type NodeView, type PrefixAnnouncement } from "../bgp/plan.js";
+import { planBgpAnnouncements, type BgpServiceView, type NodeBgpPlan, type NodeView, type PrefixAnnouncement } from "../bgp/plan.js";
 import { parseCommunity } from "../bgp/community.js";
 import { aBFDProfile, aBGPAdvertisement, aNode, aPeer, aPool, validConfig } from "../config/testdata/builders.js";
 import type { ClusterResources, Config } from "../config/types.js";
@@ -360,5 +360,25 @@ describe("BFD profiles and logging", () => {
   ] as const)("log level %s", (logLevel, want) => {
     const config = configOf({});
     expect(buildFrrConfig(planBgpAnnouncements(config, [], [node1], "node1"), [], { logLevel }).log).toEqual(want);
+  });
+});
+
+describe("graceful shutdown (RFC 8326): a draining node keeps its prefixes, every router says bgp graceful-shutdown", () => {
+  const peers = { bgpPeers: [aPeer("p"), aPeer("v", { vrf: "red" })], bgpAdvertisements: [aBGPAdvertisement("a")] };
+  const plan = (draining: boolean): NodeBgpPlan => {
+    const config = configOf(peers);
+    return planBgpAnnouncements(config, [svc("ns/web", ["198.51.100.10"])], [{ ...node1, draining }], "node1");
+  };
+  test.each<[desc: string, draining: boolean, forced: boolean | undefined, want: boolean]>([
+    ["a node in service: no", false, undefined, false],
+    ["a cordoned node (NodeConfig draining): yes", true, undefined, true],
+    ["the speaker stopping (option), node in service: yes", false, true, true],
+    ["both: yes", true, true, true],
+    ["option false does not undo a cordon", true, false, true],
+  ])("%s", (_desc, draining, forced, want) => {
+    const cfg = buildFrrConfig(plan(draining), [], { logLevel: "info", ...(forced === undefined ? {} : { gracefulShutdown: forced }) });
+    expect(cfg.routers.map((r) => r.gracefulShutdown)).toEqual([want, want]);
+    // Make before break: the prefix stays while draining (originated in each router, the default and the VRF one).
+    expect(cfg.routers.map((r) => r.addressFamilies.flatMap((af) => af.networks.map((n) => n.prefix)))).toEqual([["198.51.100.10/32"], ["198.51.100.10/32"]]);
   });
 });

@@ -23,6 +23,8 @@ export interface BuildFrrOptions {
   readonly logLevel: LogLevel;
   /** MetalLB namespace, used in the comments naming the objects; default `metallb-system`. */
   readonly namespace?: string;
+  /** Graceful shutdown whatever the plan says (the speaker is stopping). */
+  readonly gracefulShutdown?: boolean;
 }
 
 const DEFAULT_NAMESPACE = "metallb-system";
@@ -385,7 +387,7 @@ function routerGroups(sessions: readonly Peer[]): RouterGroup[] {
   return [...groups.values()].sort((a, b) => byString(a.vrf, b.vrf) || a.asn - b.asn || byString(a.routerId, b.routerId));
 }
 
-function routerFor(group: RouterGroup, classes: readonly PrefixClass[], naming: Naming): FrrRouter {
+function routerFor(group: RouterGroup, classes: readonly PrefixClass[], naming: Naming, gracefulShutdown: boolean): FrrRouter {
   const peers = [...group.peers].sort(compareNeighbors);
   const names = [...group.peers.map((p) => `${naming.namespace}/${p.name}`)].sort(byString);
   return {
@@ -395,6 +397,7 @@ function routerFor(group: RouterGroup, classes: readonly PrefixClass[], naming: 
     vrf: group.vrf,
     hasRouterId: group.routerId !== "",
     routerId: group.routerId,
+    gracefulShutdown,
     neighbors: peers.map((p) => neighborFor(p, naming)),
     addressFamilies: addressFamiliesFor(peers, classes, naming),
   };
@@ -429,7 +432,8 @@ export function buildFrrConfig(plan: NodeBgpPlan, bfdProfiles: readonly BFDProfi
   const naming: Naming = { namespace: opts.namespace ?? DEFAULT_NAMESPACE };
   const classes = classifyPrefixes(plan.sessions, plan.announcements);
   const groups = routerGroups(plan.sessions);
-  const routers = groups.map((g) => routerFor(g, classes, naming));
+  const gracefulShutdown = plan.draining === true || opts.gracefulShutdown === true;
+  const routers = groups.map((g) => routerFor(g, classes, naming, gracefulShutdown));
   const orderedPeers = groups.flatMap((g) => [...g.peers].sort(compareNeighbors));
   const routeMaps: FrrRouteMapEntry[] = [
     ...classes.map((c) => classRouteMap(c, naming)),

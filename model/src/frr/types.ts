@@ -82,6 +82,8 @@ export interface FrrRouter {
   readonly vrf: string;
   readonly hasRouterId: boolean;
   readonly routerId: string;
+  /** `bgp graceful-shutdown` (RFC 8326): every update carries GRACEFUL_SHUTDOWN, and LOCAL_PREF 0 to iBGP peers. */
+  readonly gracefulShutdown: boolean;
   readonly neighbors: readonly FrrNeighbor[];
   readonly addressFamilies: readonly FrrAddressFamily[];
 }

@@ -12,6 +12,18 @@ describe("planning views", () => {
     expect(nodeViewFromObject({})).toBeNull();
   });
 
+  test.each<[desc: string, spec: unknown, draining: boolean | undefined]>([
+    ["cordoned (spec.unschedulable true): draining", { unschedulable: true }, true],
+    ["schedulable: no draining field", { unschedulable: false }, undefined],
+    ["no spec: no draining field", undefined, undefined],
+    ["a non-boolean is not a cordon", { unschedulable: "true" }, undefined],
+  ])("nodes: %s", (_desc, spec, draining) => {
+    const v = nodeViewFromObject({ metadata: { name: "n1" }, ...(spec === undefined ? {} : { spec }) });
+    expect(v?.draining).toBe(draining);
+    // A cordon is not MetalLB's exclusion: the node keeps announcing (gracefully).
+    expect(v?.excludedFromLoadBalancers).toBe(false);
+  });
+
   test("serving endpoints per service: ready unset/true or serving true count; no nodeName is ignored", () => {
     const slice = (svc: string, endpoints: unknown[]): unknown => ({ metadata: { namespace: "ns", labels: { "kubernetes.io/service-name": svc } }, endpoints });
     const m = servingNodesByService([

@@ -15,7 +15,15 @@ export function nodeViewFromObject(raw: unknown, ignoreExcludeLabel = false): No
   const labels = strMap(raw.metadata.labels);
   const conditions = isObj(raw.status) && Array.isArray(raw.status.conditions) ? raw.status.conditions : [];
   const networkUnavailable = conditions.some((c) => isObj(c) && c.type === "NetworkUnavailable" && c.status === "True");
-  return { name: raw.metadata.name, labels, networkUnavailable, excludedFromLoadBalancers: !ignoreExcludeLabel && EXCLUDE_FROM_LB_LABEL in labels };
+  // Cordoned (kubectl cordon/drain): announced with graceful shutdown, not excluded (see NodeView.draining).
+  const draining = isObj(raw.spec) && raw.spec.unschedulable === true;
+  return {
+    name: raw.metadata.name,
+    labels,
+    networkUnavailable,
+    excludedFromLoadBalancers: !ignoreExcludeLabel && EXCLUDE_FROM_LB_LABEL in labels,
+    ...(draining ? { draining } : {}),
+  };
 }
 
 /** The Service an EndpointSlice belongs to (`namespace/service`) and the nodes hosting its serving endpoints. */

@@ -1,0 +1,190 @@
+// The lab for drain measurements (e2e and bench): the BGP lab with speaker processes, a Service served by a small
+// HTTP server on each node (the Service IP on lo), a client that reaches it through the router (ECMP over the nodes),
+// a bounded HTTP load from the client, and the two drills: SIGTERM of each speaker in turn (rolling restart) and a
+// cordon of one node.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { kubeRequest } from "../../shell/src/kube-raw.js";
+import { startBgpLab, type BgpLab } from "./bgp-lab.js";
+import type { LoadSummary } from "./http-load.js";
+import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
+import { exited, spawnLogged, waitFor } from "./proc.js";
+import { buildSpeaker } from "./speaker-process.js";
+
+export interface DrainLab {
+  bgp: BgpLab;
+  vip: string;
+  stop(): Promise<void>;
+}
+
+const NS = "drain";
+
+/** Next hops of the router's kernel route to the VIP (0 when there is none). */
+export async function routerNextHops(bgp: BgpLab, vip: string): Promise<number> {
+  const out = await bgp.lab.exec("router", "ip", ["route", "show", `${vip}/32`], { allowFail: true });
+  return (out.stdout.match(/ via /g) ?? []).length;
+}
+
+export async function waitNextHops(bgp: BgpLab, vip: string, n: number, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${n} next hop(s) to ${vip} on the router`, async () => ((await routerNextHops(bgp, vip)) === n ? true : undefined), timeoutMs, 20);
+}
+
+async function serve(bgp: BgpLab, node: string, vip: string): Promise<void> {
+  const { lab } = bgp;
+  const dir = join(lab.dir, `www-${node}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "index.html"), `hello from ${node}\n`);
+  await lab.exec(node, "sysctl", ["-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
+  await lab.exec(node, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
+  spawnLogged(
+    "ip",
+    ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir],
+    join(lab.dir, `www-${node}.log`),
+  );
+  await waitFor(
+    `HTTP server on ${node}`,
+    async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined),
+    10_000,
+    100,
+  );
+}
+
+export async function startDrainLab(opts: { speakerArgs?: readonly string[] } = {}): Promise<DrainLab> {
+  const bgp = await startBgpLab({
+    speakerProcesses: true,
+    extraHosts: [{ name: "client", index: 5 }],
+    speakerArgs: opts.speakerArgs ?? ["--drain-settle", "1"],
+  });
+  try {
+    const { kc, lab } = bgp;
+    await ensureNamespace(kc, NS);
+    await pool(kc, "drain", { addresses: ["10.220.0.0/24"] });
+    await apply(
+      kc,
+      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "drain", namespace: METALLB_NS }, spec: { ipAddressPools: ["drain"] } },
+      "bgpadvertisements",
+    );
+    await createService(kc, NS, "web");
+    await createEndpointSlice(kc, NS, "web", bgp.nodes);
+    const vip = (await waitForIPs(kc, NS, "web")).ips[0] ?? "";
+    for (const n of bgp.nodes) await serve(bgp, n, vip);
+    // The client reaches the VIP through the router (which must not redirect it to a node on the same LAN).
+    await lab.exec("router", "sysctl", ["-qw", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"]);
+    await lab.exec("client", "ip", ["route", "replace", `${vip}/32`, "via", lab.host("router").ipv4]);
+    await waitNextHops(bgp, vip, bgp.nodes.length, 60_000);
+    return { bgp, vip, stop: () => bgp.stop() };
+  } catch (e) {
+    await bgp.stop();
+    throw e;
+  }
+}
+
+/** Starts the HTTP load in the client's namespace; stop() ends it and returns its summary. */
+export async function startLoad(
+  d: DrainLab,
+  opts: { concurrency?: number; timeoutMs?: number; maxMs?: number } = {},
+): Promise<{ stop(): Promise<LoadSummary> }> {
+  const mainJs = await buildSpeaker();
+  const loadJs = join(mainJs, "..", "..", "..", "testenv", "src", "http-load.js");
+  const { lab } = d.bgp;
+  const logFile = join(lab.dir, `http-load-${Date.now()}.log`);
+  const child = spawnLogged(
+    "ip",
+    [
+      "netns",
+      "exec",
+      lab.host("client").netns,
+      process.execPath,
+      loadJs,
+      "--url",
+      `http://${d.vip}/`,
+      "--concurrency",
+      String(opts.concurrency ?? 4),
+      "--timeout-ms",
+      String(opts.timeoutMs ?? 1000),
+      "--max-ms",
+      String(opts.maxMs ?? 120_000),
+    ],
+    logFile,
+  );
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString("utf8")));
+  return {
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited(child);
+      const { readFileSync } = await import("node:fs");
+      const text = out !== "" ? out : readFileSync(logFile, "utf8");
+      const line = text
+        .split("\n")
+        .reverse()
+        .find((l) => l.startsWith("{"));
+      if (line === undefined) throw new Error(`http-load printed no summary (log ${logFile})`);
+      return JSON.parse(line) as LoadSummary;
+    },
+  };
+}
+
+export interface DrillStep {
+  node: string;
+  /** SIGTERM → speaker exited (the drain), ms. */
+  drainMs?: number;
+  /** Action → the router's route has only the other node(s). */
+  shiftMs: number;
+  /** Back to every node (restart or uncordon) → ECMP again, ms. */
+  backMs: number;
+  /** Wall-clock (epoch ms) windows: [action, just before the node is brought back) and [brought back, ECMP again]. */
+  away: [number, number];
+  back: [number, number];
+}
+
+/** Splits load failures into those while a node was going away (the drain) and those while it came back. */
+export function attributeFailures(steps: readonly DrillStep[], failures: LoadSummary["failures"]): { away: number; back: number; other: number } {
+  const within = (w: [number, number], t: number): boolean => t >= w[0] && t <= w[1];
+  const out = { away: 0, back: 0, other: 0 };
+  for (const f of failures) {
+    if (steps.some((s) => within(s.away, f.at))) out.away++;
+    else if (steps.some((s) => within(s.back, f.at))) out.back++;
+    else out.other++;
+  }
+  return out;
+}
+
+/** SIGTERM each node's speaker in turn, let it drain and exit, start it again, wait for ECMP over every node. */
+export async function sigtermEachSpeaker(d: DrainLab): Promise<DrillStep[]> {
+  const steps: DrillStep[] = [];
+  for (const n of d.bgp.nodes) {
+    const sp = d.bgp.processes.get(n);
+    if (sp === undefined) throw new Error(`no speaker process on ${n}`);
+    const t0 = Date.now();
+    const gone = waitNextHops(d.bgp, d.vip, d.bgp.nodes.length - 1).then(() => Date.now() - t0);
+    await sp.kill("SIGTERM");
+    const drainMs = Date.now() - t0;
+    const shiftMs = await gone;
+    const t1 = Date.now();
+    await sp.start();
+    await waitNextHops(d.bgp, d.vip, d.bgp.nodes.length);
+    const t2 = Date.now();
+    steps.push({ node: n, drainMs, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] });
+  }
+  return steps;
+}
+
+async function setUnschedulable(d: DrainLab, node: string, unschedulable: boolean): Promise<void> {
+  const res = await kubeRequest(d.bgp.kc, "PATCH", `/api/v1/nodes/${node}`, { spec: { unschedulable } }, "application/merge-patch+json");
+  if (res.status >= 300) throw new Error(`cordon ${node}: HTTP ${res.status}`);
+}
+
+/** Cordons a node (kubectl cordon), holds it `holdMs` after the router moved, uncordons, waits for ECMP again. */
+export async function cordonNode(d: DrainLab, node: string, holdMs = 2_000): Promise<DrillStep> {
+  const t0 = Date.now();
+  await setUnschedulable(d, node, true);
+  await waitNextHops(d.bgp, d.vip, d.bgp.nodes.length - 1);
+  const shiftMs = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, holdMs));
+  const t1 = Date.now();
+  await setUnschedulable(d, node, false);
+  await waitNextHops(d.bgp, d.vip, d.bgp.nodes.length);
+  const t2 = Date.now();
+  return { node, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] };
+}
