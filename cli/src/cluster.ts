@@ -1,9 +1,9 @@
 // One read of everything `metallb-ts explain` needs from a cluster: Services, EndpointSlices, Nodes, Namespaces and the
 // metallb.io objects of the MetalLB namespace (no Secrets: BGP passwords do not change an explanation). Plain GETs
 // through the shared raw client; nothing is written.
-import * as k8s from "@kubernetes/client-node";
 import { emptyClusterResources, type ResourceList } from "../../model/src/config/resources.js";
 import type { ExplainObjects } from "../../model/src/explain/inputs.js";
+import { kubeConfigFromFiles, type KubeConfigLike } from "../../shell/src/kubeconfig.js";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
 
 const METALLB: ReadonlyArray<readonly [ResourceList, string]> = [
@@ -15,7 +15,7 @@ const METALLB: ReadonlyArray<readonly [ResourceList, string]> = [
   ["communities", "v1beta1/namespaces/NS/communities"],
 ];
 
-async function list(kc: k8s.KubeConfig, path: string): Promise<unknown[]> {
+async function list(kc: KubeConfigLike, path: string): Promise<unknown[]> {
   const res = await kubeRequest(kc, "GET", path);
   if (res.status >= 300) throw new Error(`GET ${path}: ${statusMessage(res)}`);
   const items = (res.body as { items?: unknown } | null)?.items;
@@ -23,8 +23,7 @@ async function list(kc: k8s.KubeConfig, path: string): Promise<unknown[]> {
 }
 
 export async function readClusterObjects(kubeconfig: string, namespace: string): Promise<ExplainObjects> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
+  const kc = kubeConfigFromFiles([kubeconfig]);
   const resources = emptyClusterResources();
   const core = ["/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/nodes", "/api/v1/namespaces"];
   const paths = [...core, ...METALLB.map(([, path]) => `/apis/metallb.io/${path.replace("NS", namespace)}`)];
