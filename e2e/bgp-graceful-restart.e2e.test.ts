@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { apply, createEndpointSlice, createService, METALLB_NS, waitForIPs, appsWithAdvertisedPublicPool } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { NODE_ASN, ROUTER_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { BirdRouter } from "../testenv/src/bird.js";
@@ -105,13 +105,7 @@ describe("graceful restart with BFD: a node's bgpd restart keeps its routes at t
     );
     await peer("router-gr", lab.host("router").ipv4, ROUTER_ASN, { passwordSecret: { name: "router-pw" } });
     await peer("bird", lab.host("bird").ipv4, BIRD_ASN);
-    await ensureNamespace(kc, "apps");
-    await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
-      "bgpadvertisements",
-    );
+    await appsWithAdvertisedPublicPool(kc);
     if (process.env.E2E_DUMP_LOGS === "1")
       await lab.frr("router").vtysh("configure terminal", "debug bgp neighbor-events", "debug bgp graceful-restart", "debug bfd peer", "debug bgp bfd");
     await createService(kc, "apps", "web");

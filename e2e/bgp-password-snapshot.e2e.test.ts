@@ -7,7 +7,7 @@
 // Also (issue 15 item 2): the speakers' Service change → FRR applied histogram, scraped after applies.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { apply, createEndpointSlice, createService, deleteService, METALLB_NS, waitForIPs, appsWithAdvertisedPublicPool } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { BGP_LAB_PASSWORD, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import type { NetLab } from "../testenv/src/netlab.js";
@@ -71,13 +71,7 @@ describe("an invalid password reference keeps the last good configuration applic
     bgp = await startBgpLab({ nodes: NODES });
     kc = bgp.kc;
     lab = bgp.lab;
-    await ensureNamespace(kc, "apps");
-    await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
-      "bgpadvertisements",
-    );
+    await appsWithAdvertisedPublicPool(kc);
     await apply(
       kc,
       { apiVersion: "v1", kind: "Secret", metadata: { name: "opaque-pw", namespace: METALLB_NS }, type: "Opaque", stringData: { password: BGP_LAB_PASSWORD } },

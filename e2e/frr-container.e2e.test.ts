@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { createEndpointSlice, createService, METALLB_NS, waitForIPs, appsWithAdvertisedPublicPool } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import type { LabHost, NetLab } from "../testenv/src/netlab.js";
@@ -131,13 +131,7 @@ describe("speaker Pod: the speaker image's FRR container and the speaker in a no
     if (fc === undefined || sp === undefined) throw new Error("the lab has no FRR container or speaker on node1");
     frr = fc;
     speaker = sp;
-    await ensureNamespace(kc, "apps");
-    await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
-      "bgpadvertisements",
-    );
+    await appsWithAdvertisedPublicPool(kc);
   }, 240_000);
 
   afterAll(async () => {

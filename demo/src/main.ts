@@ -6,11 +6,10 @@
 //      on each node (the Service IP on each node's lo with arp_ignore=1/arp_announce=2, as kube-proxy's IPVS mode does);
 //   5. shows the Service's EXTERNAL-IP, the router's BGP route with both nodes as next hops, and curl through it.
 // --keep leaves everything up until Ctrl-C and prints how to look around.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../testenv/src/objects.js";
-import { spawnLogged, waitFor } from "../../testenv/src/proc.js";
+import { waitFor } from "../../testenv/src/proc.js";
 import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
+import { serveHttpOnNode } from "../../testenv/src/http-on-node.js";
 import { externalApiServer } from "../../testenv/src/control-plane.js";
 
 const NODES = ["node1", "node2"];
@@ -30,27 +29,6 @@ const indent = (text: string, by = "      "): string =>
     .split("\n")
     .map((l) => `${by}${l}`)
     .join("\n");
-
-/** A tiny HTTP server in a node's namespace answering "hello from <node>", and the VIP on its lo. */
-async function serveOnNode(bgp: BgpLab, node: string, vip: string): Promise<void> {
-  const lab = bgp.lab;
-  const dir = join(lab.dir, `www-${node}`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "index.html"), `hello from ${node}\n`);
-  await lab.exec(node, "sysctl", ["-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
-  await lab.exec(node, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
-  spawnLogged(
-    "ip",
-    ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir],
-    join(lab.dir, `www-${node}.log`),
-  );
-  await waitFor(
-    `HTTP server on ${node}`,
-    async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined),
-    10_000,
-    100,
-  );
-}
 
 async function main(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the demo builds network namespaces: run it as root (sudo npm run demo)");
@@ -109,7 +87,7 @@ async function main(argv: readonly string[]): Promise<void> {
       };
     });
     await step("Serving HTTP on each node behind the Service IP (on lo, arp_ignore=1, arp_announce=2)", async () => {
-      for (const n of NODES) await serveOnNode(bgp as BgpLab, n, vip);
+      for (const n of NODES) await serveHttpOnNode(bgp as BgpLab, n, vip);
       return { value: undefined, detail: "    python3 -m http.server 80 in node1 and node2" };
     });
     await step(`Waiting until the router routes ${vip} to both nodes (ECMP)`, async () => {

@@ -2,10 +2,10 @@
 // HTTP server on each node (the Service IP on lo), a client that reaches it through the router (ECMP over the nodes),
 // a bounded HTTP load from the client, and the two drills: SIGTERM of each speaker in turn (rolling restart) and a
 // cordon of one node.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { startBgpLab, type BgpLab } from "./bgp-lab.js";
+import { serveHttpOnNode } from "./http-on-node.js";
 import type { LoadSummary } from "./http-load.js";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
 import { exited, spawnLogged, waitFor } from "./proc.js";
@@ -29,26 +29,6 @@ export async function waitNextHops(bgp: BgpLab, vip: string, n: number, timeoutM
   await waitFor(`${n} next hop(s) to ${vip} on the router`, async () => ((await routerNextHops(bgp, vip)) === n ? true : undefined), timeoutMs, 20);
 }
 
-async function serve(bgp: BgpLab, node: string, vip: string): Promise<void> {
-  const { lab } = bgp;
-  const dir = join(lab.dir, `www-${node}`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "index.html"), `hello from ${node}\n`);
-  await lab.exec(node, "sysctl", ["-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]);
-  await lab.exec(node, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
-  spawnLogged(
-    "ip",
-    ["netns", "exec", lab.host(node).netns, "python3", "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", dir],
-    join(lab.dir, `www-${node}.log`),
-  );
-  await waitFor(
-    `HTTP server on ${node}`,
-    async () => ((await lab.exec(node, "curl", ["-s", "-m", "1", `http://${vip}/`], { allowFail: true })).stdout.includes("hello") ? true : undefined),
-    10_000,
-    100,
-  );
-}
-
 export async function startDrainLab(opts: { speakerArgs?: readonly string[] } = {}): Promise<DrainLab> {
   const bgp = await startBgpLab({
     speakerProcesses: true,
@@ -67,7 +47,7 @@ export async function startDrainLab(opts: { speakerArgs?: readonly string[] } = 
     await createService(kc, NS, "web");
     await createEndpointSlice(kc, NS, "web", bgp.nodes);
     const vip = (await waitForIPs(kc, NS, "web")).ips[0] ?? "";
-    for (const n of bgp.nodes) await serve(bgp, n, vip);
+    for (const n of bgp.nodes) await serveHttpOnNode(bgp, n, vip);
     // The client reaches the VIP through the router (which must not redirect it to a node on the same LAN).
     await lab.exec("router", "sysctl", ["-qw", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"]);
     await lab.exec("client", "ip", ["route", "replace", `${vip}/32`, "via", lab.host("router").ipv4]);

@@ -52,6 +52,17 @@ export async function pool(kc: k8s.KubeConfig, name: string, spec: Record<string
   await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec }, "ipaddresspools");
 }
 
+/** Namespace "apps" and pool "public" (10.200.0.0/24) with a BGPAdvertisement of it: how the BGP e2e suites start. */
+export async function appsWithAdvertisedPublicPool(kc: k8s.KubeConfig): Promise<void> {
+  await ensureNamespace(kc, "apps");
+  await pool(kc, "public", { addresses: ["10.200.0.0/24"] });
+  await apply(
+    kc,
+    { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
+    "bgpadvertisements",
+  );
+}
+
 export async function createService(kc: k8s.KubeConfig, ns: string, name: string, s: SvcSpec = {}): Promise<void> {
   const body = {
     apiVersion: "v1",
