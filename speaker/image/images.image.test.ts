@@ -1,9 +1,13 @@
 // The built images, run (npm run test:images: scripts/build-images.sh first, then these tests as root). Each image
-// runs its real ENTRYPOINT with valid flags through testcontainers over podman, with no cluster to reach (it keeps
-// retrying, as in a Pod before the apiserver answers), is inspected from inside with exec, and stops on SIGTERM with
-// exit code 0 (node as PID 1 handles the signal). What the text-only checks in dockerfiles.test.ts cannot say.
+// runs its real ENTRYPOINT with valid flags through testcontainers over podman, configured as in a Pod (the
+// ServiceAccount directory and KUBERNETES_SERVICE_HOST/PORT) but with no network, so the apiserver cannot be reached
+// (it keeps retrying, as in a Pod before the apiserver answers), is inspected from inside with exec, and stops on
+// SIGTERM with exit code 0 (node as PID 1 handles the signal). Without any kubeconfig it exits at once, saying so.
+// What the text-only checks in dockerfiles.test.ts cannot say.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { IMAGES, LabContainer } from "../../testenv/src/containers.js";
 import { NetLab } from "../../testenv/src/netlab.js";
 import { run, waitFor } from "../../testenv/src/proc.js";
@@ -52,13 +56,38 @@ describe.each([
 ])("the $name image", ({ image, entry, user, flags, usage, badFlag }) => {
   let c: LabContainer;
 
+  let serviceAccountDir: string;
+
   beforeAll(async () => {
-    c = await LabContainer.start({ image, netns: "none", name: `metallb-ts-image-test-${process.pid}-${entry.split("/")[1] ?? ""}`, command: flags });
+    // What the kubelet mounts into a Pod: token, CA and namespace (readable by the operator's non-root user).
+    serviceAccountDir = mkdtempSync(join(tmpdir(), "metallb-ts-image-sa-"));
+    chmodSync(serviceAccountDir, 0o755);
+    writeFileSync(join(serviceAccountDir, "token"), "not-a-real-token\n", { mode: 0o644 });
+    writeFileSync(join(serviceAccountDir, "namespace"), "metallb-system", { mode: 0o644 });
+    copyFileSync("/etc/ssl/certs/ca-certificates.crt", join(serviceAccountDir, "ca.crt"));
+    chmodSync(join(serviceAccountDir, "ca.crt"), 0o644);
+    c = await LabContainer.start({
+      image,
+      netns: "none",
+      name: `metallb-ts-image-test-${process.pid}-${entry.split("/")[1] ?? ""}`,
+      command: flags,
+      binds: [{ source: serviceAccountDir, target: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }],
+      env: { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" },
+    });
   }, 90_000);
 
   afterAll(async () => {
     if (c !== undefined && (await c.running())) await c.stop();
+    rmSync(serviceAccountDir, { recursive: true, force: true });
   });
+
+  test("without a kubeconfig or a ServiceAccount it exits 1 and says what is missing", async () => {
+    const bare = await LabContainer.start({ image, netns: "none", name: `metallb-ts-image-bare-${process.pid}-${entry.split("/")[1] ?? ""}`, command: flags });
+    await waitFor("the bare container to exit", async () => ((await bare.running()) ? undefined : true), 30_000, 250);
+    const { exitCode, logs } = await bare.stop();
+    expect(exitCode).toBe(1);
+    expect(logs).toContain("no kubeconfig");
+  }, 60_000);
 
   test("its configuration: the entry point in exec form, the user, the labels from package.json", async () => {
     const config = await imageConfig(image);

@@ -43,7 +43,9 @@ function ping(socketPath: string): Promise<boolean> {
 
 /**
  * Makes testcontainers talk to podman: starts the API service on PODMAN_SOCKET when it does not answer, then points
- * DOCKER_HOST at it (unless DOCKER_HOST is set already) and turns Ryuk off.
+ * DOCKER_HOST at it (unless DOCKER_HOST is set already) and turns Ryuk off. The service outlives the run and is reused
+ * by later ones, from other checkouts too: it runs in /, since podman fails ("write child: broken pipe") once the
+ * directory it was started in is deleted.
  */
 export async function ensureContainerRuntime(): Promise<void> {
   if (env.DOCKER_HOST === undefined) {
@@ -51,7 +53,7 @@ export async function ensureContainerRuntime(): Promise<void> {
       mkdirSync(PODMAN_SOCKET_DIR, { recursive: true, mode: 0o700 });
       const fd = openSync(`${PODMAN_SOCKET_DIR}/podman-service.log`, "a");
       try {
-        spawn("podman", ["system", "service", "--time=0", `unix://${PODMAN_SOCKET}`], { stdio: ["ignore", fd, fd], detached: true }).unref();
+        spawn("podman", ["system", "service", "--time=0", `unix://${PODMAN_SOCKET}`], { stdio: ["ignore", fd, fd], detached: true, cwd: "/" }).unref();
       } finally {
         closeSync(fd);
       }
