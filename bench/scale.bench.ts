@@ -73,6 +73,9 @@ class Budget {
 }
 
 /** Polls until probe() is true; throws when the budget runs out. */
+/** How long the components' write counters must stand still for the run to count as settled. */
+const SETTLE_MS = 10_000;
+
 async function waitUntil(what: string, budget: Budget, probe: () => Promise<boolean> | boolean, intervalMs: number): Promise<void> {
   let lastError = "";
   for (;;) {
@@ -647,6 +650,29 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
         tConverged = Date.now();
         result.convergedMs = tConverged - tFirst;
         log(`converged after ${tConverged - tFirst} ms`);
+        // Settled: the components' own writes (request body bytes, their client counters) have stopped for
+        // SETTLE_MS. What is still written after convergence (MetalLB's per-Service status objects, Events) is part
+        // of the burst, and the quiet window starts after it; a component that keeps writing never settles and the
+        // run ends at its --timeout, which is the figure then.
+        let lastBytes = -1;
+        let since = Date.now();
+        await waitUntil(
+          "the components' writes settled",
+          budget,
+          async () => {
+            const sn = await snapshot(subjects, h2);
+            const bytes = [sn.operatorCounters, ...sn.speakerCounters].reduce((sum, c) => sum + (c?.requestBytes ?? 0), 0);
+            if (bytes !== lastBytes) {
+              lastBytes = bytes;
+              since = Date.now();
+            }
+            return Date.now() - since >= SETTLE_MS;
+          },
+          1_000,
+        );
+        result.settledMs = since - tFirst;
+        result.convergedToSettledMs = since - tConverged;
+        log(`settled after ${since - tFirst} ms (${since - tConverged} ms after convergence)`);
       }
     } catch (e) {
       errors.push(e instanceof Error ? e.message : String(e));
@@ -655,6 +681,7 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     }
     result.allAssignedMs ??= null;
     result.convergedMs ??= null;
+    result.settledMs ??= null;
     const tDone = tConverged ?? tAssigned ?? Date.now();
     const done = await snapshot(subjects, h2);
     // Idle, then the quiet period (skipped once the budget is gone).
@@ -750,6 +777,7 @@ const HEADLINE = [
   "allAssignedMs",
   "lastCreateToAllAssignedMs",
   "convergedMs",
+  "settledMs",
   "startupToFirstAssignedMs",
   "largestObjectBytes",
   "bytesPerService",
