@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { exited, freePort, run, sleep, spawnLogged, waitFor } from "../../testenv/src/proc.js";
-import { assignedIPs, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceIPs } from "../../testenv/src/objects.js";
+import { assignedIPs, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceIPs, settledIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");
@@ -18,33 +18,15 @@ const NS = "outage";
 const OUTAGE_S = Number(process.env.APISERVER_OUTAGE_S ?? 120);
 const WRITE_VERBS = ["POST", "PUT", "PATCH", "DELETE"];
 
+/** name → IP of the Services holding one, once nothing changed for `quietMs`. */
+const settled = (count: number, quietMs = 1_500): Promise<Map<string, string>> => settledIPs(env.kc, NS, count, { quietMs, timeoutMs: 60_000 });
+
 /** The operator's API writes so far, from its own client counters (metallb_ts_k8s_client_requests_total). */
 async function writesSent(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let n = 0;
   for (const m of text.matchAll(/^metallb_ts_k8s_client_requests_total\{verb="([A-Z]+)"\} (\d+)/gm)) if (WRITE_VERBS.includes(m[1] ?? "")) n += Number(m[2]);
   return n;
-}
-
-/** name → IP of the Services holding one, once nothing changed for `quietMs`. */
-async function settled(count: number, quietMs = 1_500): Promise<Map<string, string>> {
-  let last = "";
-  let since = Date.now();
-  return waitFor(
-    `${count} Services with IPs, stable`,
-    async () => {
-      const a = assignedIPs(await serviceIPs(env.kc, NS));
-      const text = JSON.stringify([...a].sort());
-      if (text !== last) {
-        last = text;
-        since = Date.now();
-        return undefined;
-      }
-      return a.size === count && Date.now() - since >= quietMs ? a : undefined;
-    },
-    60_000,
-    200,
-  );
 }
 
 describe("apiserver outage", () => {

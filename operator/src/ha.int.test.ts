@@ -6,7 +6,7 @@ import { kubeRequest } from "../../shell/src/kube-raw.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { run, sleep, spawnLogged, waitFor } from "../../testenv/src/proc.js";
-import { assignedIPs, createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceIPs } from "../../testenv/src/objects.js";
+import { createService, deleteService, ensureNamespace, METALLB_NS, pool, serviceIPs, settledIPs } from "../../testenv/src/objects.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");
@@ -36,6 +36,8 @@ async function kill(p: Proc, sig: NodeJS.Signals): Promise<void> {
 }
 
 const assignments = (ns: string): Promise<Map<string, string[]>> => serviceIPs(env.kc, ns);
+/** Waits until `count` Services hold IPs and nothing changed for `quietMs`. */
+const settle = (ns: string, count: number, quietMs = 1_000): Promise<Map<string, string>> => settledIPs(env.kc, ns, count, { quietMs, timeoutMs: 120_000 });
 
 function duplicates(m: Map<string, string>): string[] {
   const seen = new Map<string, string>();
@@ -46,27 +48,6 @@ function duplicates(m: Map<string, string>): string[] {
     seen.set(ip, svc);
   }
   return dup;
-}
-
-/** Waits until `count` Services hold IPs and nothing changed for `quietMs`. */
-async function settle(ns: string, count: number, quietMs = 1_000): Promise<Map<string, string>> {
-  let last = "";
-  let since = Date.now();
-  return waitFor(
-    `${count} Services with IPs in ${ns}, stable`,
-    async () => {
-      const a = assignedIPs(await assignments(ns));
-      const text = JSON.stringify([...a].sort());
-      if (text !== last) {
-        last = text;
-        since = Date.now();
-        return undefined;
-      }
-      return a.size === count && Date.now() - since >= quietMs ? a : undefined;
-    },
-    120_000,
-    200,
-  );
 }
 
 describe("operator restarts and leader failover", () => {

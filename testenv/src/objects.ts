@@ -107,6 +107,27 @@ export function assignedIPs(m: ReadonlyMap<string, readonly string[]>): Map<stri
   return new Map([...m].filter(([, ips]) => ips.length > 0).map(([k, ips]) => [k, ips.join(",")]));
 }
 
+/** Waits until `count` Services of `ns` hold IPs and none changed for `quietMs`: name → IPs (assignedIPs). */
+export async function settledIPs(kc: k8s.KubeConfig, ns: string, count: number, opts: { quietMs: number; timeoutMs: number }): Promise<Map<string, string>> {
+  let last = "";
+  let since = Date.now();
+  return waitFor(
+    `${count} Services with IPs in ${ns}, stable`,
+    async () => {
+      const a = assignedIPs(await serviceIPs(kc, ns));
+      const text = JSON.stringify([...a].sort());
+      if (text !== last) {
+        last = text;
+        since = Date.now();
+        return undefined;
+      }
+      return a.size === count && Date.now() - since >= opts.quietMs ? a : undefined;
+    },
+    opts.timeoutMs,
+    200,
+  );
+}
+
 export async function serviceState(kc: k8s.KubeConfig, ns: string, name: string): Promise<ServiceState> {
   const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${ns}/services/${name}`);
   const o = res.body as { metadata: { annotations?: Record<string, string> }; status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } };
