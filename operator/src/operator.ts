@@ -15,8 +15,6 @@ import { DONE, WorkQueue, type Outcome } from "../../shell/src/workqueue.js";
 import { CONFIGURATION_STATE_NAME, ConfigController, POOL_STATUS_DELAY_MS } from "./controllers/config.js";
 import { KEYS, LeaderState, NODE_CONFIG_API, type Informers, type OperatorContext, type Raw } from "./controllers/context.js";
 import { ensureL2KeySecret } from "./controllers/l2-key.js";
-import type { ReferencedSecret } from "../../model/src/config/speaker-secrets.js";
-import { syncBgpPasswordsSecret } from "./bgp-passwords-secret.js";
 import { NodeConfigController } from "./controllers/nodes.js";
 import { PoolStatusController } from "./controllers/pool-status.js";
 import { ServiceController } from "./controllers/services.js";
@@ -28,7 +26,7 @@ import type { WorkloadObject } from "./speaker-workload.js";
 export { L2_KEY_FIELD, L2_KEY_SECRET } from "./controllers/l2-key.js";
 
 export interface OperatorSettings {
-  /** Namespace of the metallb.io objects and Secrets. */
+  /** Namespace of the metallb.io objects (and of the heartbeat key Secret it creates). */
   namespace: string;
   /** Our loadBalancerClass, or null to handle Services without a class. */
   lbClass: string | null;
@@ -97,7 +95,6 @@ export class Operator {
       services: mk("/api/v1/services"),
       namespaces: mk("/api/v1/namespaces"),
       nodes: mk("/api/v1/nodes"),
-      secrets: mk(`/api/v1/namespaces/${ns}/secrets`),
       pools: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/ipaddresspools`),
       l2Advertisements: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/l2advertisements`),
       bgpAdvertisements: mk(`/apis/metallb.io/v1beta1/namespaces/${ns}/bgpadvertisements`),
@@ -147,7 +144,7 @@ export class Operator {
       if (this.leading) this.ctx.queue.add(key);
     };
     const serviceKey = (o: Raw): string => `${KEYS.service}${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-    const configKinds = [inf.namespaces, inf.secrets, inf.l2Advertisements, inf.bgpAdvertisements, inf.bgpPeers, inf.bfdProfiles, inf.communities];
+    const configKinds = [inf.namespaces, inf.l2Advertisements, inf.bgpAdvertisements, inf.bgpPeers, inf.bfdProfiles, inf.communities];
     for (const verb of ["add", "update", "delete"] as const) {
       inf.services.on(verb, (o) => enqueue(serviceKey(o)));
       for (const i of configKinds) i.on(verb, () => enqueue(KEYS.config));
@@ -270,17 +267,6 @@ export class Operator {
     if (key === KEYS.reprocessAll) return this.services.reprocessAll();
     if (key === KEYS.poolStatus) return this.poolStatus.reconcile();
     if (key === KEYS.l2Key) return ensureL2KeySecret(this.ctx);
-    if (key === KEYS.bgpPasswords) {
-      const { state, kc, settings, inf, log } = this.ctx;
-      if (state.config === null) return DONE;
-      return syncBgpPasswordsSecret(
-        kc,
-        settings.namespace,
-        state.config,
-        (name) => inf.secrets.cache.get(name, settings.namespace) as ReferencedSecret | undefined,
-        log,
-      );
-    }
     if (key === KEYS.speakerWorkload) return this.workload.reconcile();
     if (key.startsWith(KEYS.service)) return this.services.reconcile(key.slice(KEYS.service.length));
     if (key.startsWith(KEYS.node)) return this.nodeConfigs.reconcile(key.slice(KEYS.node.length));

@@ -41,7 +41,6 @@ import { L2_SECRET_KEY, L2Speaker, type L2SpeakerOptions } from "./layer2/l2-spe
 import { frrDaemonsMissing } from "./frr/daemons.js";
 import { registerSpeakerMetrics, speakerAnnouncedGauge } from "./metrics.js";
 import { bgpApplyDelayMs, l2Incarnation, l2PlanBatchMs, PublishedHalves } from "./published-halves.js";
-import { speakerSecretsInformer } from "./secrets-view.js";
 
 export interface FrrApplyResult {
   ok: boolean;
@@ -184,7 +183,9 @@ export class Speaker {
         deps.l2 !== undefined ? {} : { fieldSelector: `metadata.name=${settings.nodeName}` },
       ),
       shards: resilientInformer<Raw>(kc, `${NODE_CONFIG_API}/namespaces/${ns}/announcementshards`, log.child({ informer: "announcementshards" })),
-      secrets: speakerSecretsInformer(kc, ns, log, { l2SecretName: deps.l2?.secretName }),
+      // The Secrets of its namespace (a Role: none elsewhere): the heartbeat key and the password Secrets the BGPPeers
+      // name freely (RBAC cannot name them in advance). No webhook key lives in the API (operator/src/webhook).
+      secrets: resilientInformer<Raw>(kc, `/api/v1/namespaces/${ns}/secrets`, log.child({ informer: "secrets" })),
       bgpPeers: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta2/namespaces/${ns}/bgppeers`, log.child({ informer: "bgppeers" })),
       bgpStatuses: resilientInformer<Raw>(kc, `/apis/metallb.io/v1beta1/namespaces/${ns}/servicebgpstatuses`, log.child({ informer: "servicebgpstatuses" }), {
         labelSelector: `metallb.io/node=${settings.nodeName}`,
@@ -227,7 +228,10 @@ export class Speaker {
       });
       this.inf.secrets.on(verb, (o) => {
         this.l2?.apiContact();
-        if (o.metadata?.name === deps.l2?.secretName) this.syncL2Key();
+        const name = o.metadata?.name ?? "";
+        if (name === deps.l2?.secretName) this.syncL2Key();
+        // Only a Secret a BGPPeer references can change a check or a password; the namespace's others change nothing.
+        if (!this.referencedSecret(name)) return;
         this.queue.add(CONFIG_STATE);
         if (this.bgpEnabled) this.queue.add(APPLY);
       });
@@ -415,6 +419,13 @@ export class Speaker {
   /** Resolves when nothing is queued (tests). */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /** A BGPPeer of the namespace names this Secret as its passwordSecret. */
+  private referencedSecret(name: string): boolean {
+    return this.inf.bgpPeers.cache
+      .list()
+      .some((p) => (p.spec as { passwordSecret?: { name?: unknown } } | undefined)?.passwordSecret?.name === name);
   }
 
   private password(ref: PasswordRef): string | undefined {

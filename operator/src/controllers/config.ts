@@ -48,7 +48,9 @@ export class ConfigController {
       bgpPeers: list(inf.bgpPeers),
       bfdProfiles: list(inf.bfdProfiles),
       communities: list(inf.communities),
-      secrets: list(inf.secrets),
+      // Never read: the speakers resolve the BGPPeers' password Secrets (leaveNodeProblemsToSpeakers), so the
+      // operator's RBAC grants no Secret read at all.
+      secrets: [],
       nodes: list(inf.nodes),
       namespaces: list(inf.namespaces),
     };
@@ -83,8 +85,6 @@ export class ConfigController {
     // Node addresses (default router IDs) are read by the node controller from the latest parse.
     const first = state.config === null;
     state.config = parsed.value;
-    // The speakers read BGP passwords from one Secret of a fixed name (their RBAC names it): keep it current.
-    ctx.queue.add(KEYS.bgpPasswords);
     if (text === this.currentText) {
       if (wasStale || this.stateDeleted) await this.writeConfigurationState([]);
       if (!state.initialDone) ctx.queue.add(KEYS.reprocessAll);

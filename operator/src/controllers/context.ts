@@ -18,7 +18,6 @@ export interface Informers {
   services: ResilientInformer<Raw>;
   namespaces: ResilientInformer<Raw>;
   nodes: ResilientInformer<Raw>;
-  secrets: ResilientInformer<Raw>;
   pools: ResilientInformer<Raw>;
   l2Advertisements: ResilientInformer<Raw>;
   bgpAdvertisements: ResilientInformer<Raw>;
@@ -67,7 +66,6 @@ export const KEYS = {
   reprocessAll: "reprocessAll",
   poolStatus: "poolStatus",
   l2Key: "l2Key",
-  bgpPasswords: "bgpPasswords",
   speakerWorkload: "speakerWorkload",
   service: "svc/",
   node: "node/",

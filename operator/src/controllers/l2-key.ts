@@ -1,5 +1,6 @@
 // Heartbeat key controller (key "l2Key"): creates the speakers' shared heartbeat key Secret when it does not exist
-// (never overwrites one), as MetalLB's controller creates its memberlist Secret.
+// (never overwrites one), as MetalLB's controller creates its memberlist Secret. Create only: the operator may read no
+// Secret (its RBAC has none of get/list/watch on secrets), so "already exists" (409) is the answer that it is there.
 import { randomBytes } from "node:crypto";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { DONE, type Outcome } from "../../../shell/src/workqueue.js";
@@ -11,9 +12,6 @@ export const L2_KEY_FIELD = "secretkey";
 export async function ensureL2KeySecret(ctx: OperatorContext): Promise<Outcome> {
   const ns = ctx.settings.namespace;
   const path = `/api/v1/namespaces/${ns}/secrets`;
-  const got = await kubeRequest(ctx.kc, "GET", `${path}/${L2_KEY_SECRET}`);
-  if (got.status === 200) return DONE;
-  if (got.status !== 404) return { kind: "retry", reason: `reading Secret ${L2_KEY_SECRET}: ${statusMessage(got)}` };
   const res = await kubeRequest(ctx.kc, "POST", path, {
     apiVersion: "v1",
     kind: "Secret",
@@ -21,7 +19,8 @@ export async function ensureL2KeySecret(ctx: OperatorContext): Promise<Outcome> 
     type: "Opaque",
     data: { [L2_KEY_FIELD]: randomBytes(32).toString("base64") },
   });
-  if (res.status >= 300 && res.status !== 409) return { kind: "retry", reason: `creating Secret ${L2_KEY_SECRET}: ${statusMessage(res)}` };
+  if (res.status === 409) return DONE; // it exists (created by an earlier leader): never rewritten
+  if (res.status >= 300) return { kind: "retry", reason: `creating Secret ${L2_KEY_SECRET}: ${statusMessage(res)}` };
   ctx.log.info({ secret: L2_KEY_SECRET }, "created the speakers' heartbeat key");
   return DONE;
 }
