@@ -60,11 +60,14 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
     ...(speakerWorkload !== undefined ? { speakerWorkload } : {}),
     onLostLeadership: () => exits.fail(1, "lost leadership, exiting so a fresh process campaigns again"),
   });
-  const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready: () => operator.ready, log });
+  // Ready once the caches synced (and, leading, the first pass is done) and, with generated webhook certificates, this
+  // replica's CA is in every caBundle: the webhook Service sends it admission requests only then.
+  let webhook: RunningWebhook | undefined;
+  const ready = (): boolean => operator.ready && (webhook === undefined || webhook.ready);
+  const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready, log });
   log.info({ port: server.port, namespace: s.namespace, lbClass: s.lbClass }, "operator starting");
 
   // Every replica serves the webhooks (not only the leader), so a restarting pod blocks nothing.
-  let webhook: RunningWebhook | undefined;
   if (s.webhook.enabled) {
     // Loaded only when served (its TLS server, certificate rotation and file watcher).
     const { startOperatorWebhook } = await import("./webhook/server.js");
@@ -75,7 +78,8 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
       port: s.webhook.port,
       certDir: s.webhook.certDir,
       serviceName: s.webhook.serviceName,
-      rotateCerts: s.webhook.rotateCerts,
+      certSource: s.webhook.certSource,
+      identity: s.identity,
     });
   }
 

@@ -1,6 +1,8 @@
-// The manifests' RBAC on a real apiserver: the operator (leader election, webhooks with certificate rotation, IP
-// allocation, NodeConfigs, status, Events) and the speaker run with their ServiceAccounts' tokens and nothing else.
-// A permission missing from config/rbac/*.yaml fails these tests; the last test shows one missing rule does.
+// The manifests' RBAC on a real apiserver: the operator (leader election, webhooks with their in-memory CA merged into
+// the caBundles, IP allocation, NodeConfigs, status, Events) and the speaker run with their ServiceAccounts' tokens
+// and nothing else. A permission missing from config/rbac/*.yaml fails these tests; the last test shows one missing
+// rule does. Least privilege (issue 17 item 7): the operator reads no Secret at all (a BGP password Secret included),
+// the speaker reads the Secrets of its namespace only and writes none, and no Secret holds a webhook key to read.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -8,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
-import { jsonLogger, silentLogger } from "../../shell/src/logger.js";
+import { jsonLogger } from "../../shell/src/logger.js";
 import { Speaker } from "../../speaker/src/speaker.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
@@ -29,6 +31,7 @@ import {
   waitForEvent,
   waitForIPs,
 } from "../../testenv/src/objects.js";
+import { caOwner } from "./webhook/ca-bundle.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
 
 const env = useControlPlane();
@@ -65,6 +68,16 @@ async function get(path: string): Promise<Obj> {
   return res.body as Obj;
 }
 
+/** As the admin: every Secret value of the namespace that holds a private key or a certificate (PEM). */
+async function secretValuesWithKeys(): Promise<string[]> {
+  const list = (await get(`/api/v1/namespaces/${METALLB_NS}/secrets`)) as { items: Array<{ metadata: { name: string }; data?: Record<string, string> }> };
+  return list.items.flatMap((x) =>
+    Object.entries(x.data ?? {}).flatMap(([k, v]) =>
+      /PRIVATE KEY|BEGIN CERTIFICATE/.test(Buffer.from(v, "base64").toString()) ? [`${x.metadata.name}/${k}`] : [],
+    ),
+  );
+}
+
 beforeAll(async () => {
   const kc = env.kc;
   await ensureNamespace(kc, METALLB_NS);
@@ -93,16 +106,17 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
     expect(pods.status).toBe(403);
   });
 
-  test("webhooks: certificate Secret created, CA injected into the webhook configuration and the CRD, invalid objects refused", async () => {
+  test("webhooks: the replica's own CA merged into the webhook configuration and the CRD, no Secret written, invalid objects refused", async () => {
     const opKc = creds.operator.kubeConfig();
     hook = await startOperatorWebhook({
       kc: opKc,
       namespace: METALLB_NS,
-      log: silentLogger,
+      log: jsonLogger({ write: (l) => operatorLog.push(l), level: "debug" }),
       host: "127.0.0.1",
       port: 0,
       certDir: join(dir, "certs"),
       ipAddresses: ["127.0.0.1"],
+      identity: "rbac-op",
     });
     const port = hook.server.port;
     // The manifest's webhook configuration, pointed at the local server (created by the admin, as kubectl apply would).
@@ -112,14 +126,18 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
     expect((await kubeRequest(env.kc, "PATCH", CRD, { spec: { conversion: localConversion(port) } }, "application/merge-patch+json")).status).toBe(200);
     await hook.rotator?.check(); // injects with the operator's token
 
-    const secret = await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-webhook-cert`);
-    expect(Object.keys((secret["data"] as Record<string, string>) ?? {})).toEqual(expect.arrayContaining(["tls.crt", "tls.key", "ca.crt"]));
+    expect(hook.ready).toBe(true);
+    const pem = (b64: string | undefined): string => Buffer.from(b64 ?? "", "base64").toString();
     const vwc = (await get(`/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VWC}`)) as {
       webhooks: Array<{ clientConfig: { caBundle?: string } }>;
     };
-    expect(vwc.webhooks.every((w) => (w.clientConfig.caBundle ?? "") !== "")).toBe(true);
+    expect(vwc.webhooks.map((w) => pem(w.clientConfig.caBundle))).toEqual(vwc.webhooks.map(() => hook?.rotator?.caBundle));
     const crd = (await get(CRD)) as { spec: { conversion: { webhook: { clientConfig: { caBundle?: string } } } } };
-    expect(crd.spec.conversion.webhook.clientConfig.caBundle ?? "").not.toBe("");
+    expect(pem(crd.spec.conversion.webhook.clientConfig.caBundle)).toBe(hook.rotator?.caBundle);
+    expect(caOwner(hook.rotator?.caBundle ?? "")).toBe("rbac-op");
+    // Nothing of it in the API: no certificate Secret, and no Secret of the namespace holds a private key.
+    expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-webhook-cert`)).status).toBe(404);
+    expect(await secretValuesWithKeys()).toEqual([]);
 
     // The webhook lists the configuration and the nodes with the operator's token to validate.
     await pool(env.kc, "lan", { addresses: ["192.168.50.0/29"] });
@@ -216,23 +234,17 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
       20_000,
     );
     expect(JSON.stringify(nodeConfig)).not.toContain("s3cret");
-    await get(`/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`);
-    const passwords = await waitFor(
-      "the speakers' BGP password Secret",
-      async () => {
-        const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-bgp-passwords`);
-        return res.status === 200 ? (res.body as { data?: Record<string, string> }).data : undefined;
-      },
+    // The heartbeat key is created (create only: the operator cannot read it back); nothing gathers the passwords.
+    await waitFor(
+      "the heartbeat key Secret",
+      async () => ((await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-l2-key`)).status === 200 ? true : undefined),
       20_000,
     );
-    expect(passwords).toEqual({
-      "peer-pw": Buffer.from("s3cret").toString("base64"),
-      "type_peer-pw": Buffer.from("kubernetes.io/basic-auth").toString("base64"),
-    });
+    expect((await kubeRequest(kc, "GET", `/api/v1/namespaces/${METALLB_NS}/secrets/metallb-ts-bgp-passwords`)).status).toBe(404);
     expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 60_000);
 
-  test("Secrets: reads those of its namespace, rewrites only its own by name; a user's password Secret cannot be changed or deleted", async () => {
+  test("Secrets: the operator reads none (a BGP password Secret included) and may only create; no other namespace", async () => {
     const opKc = creds.operator.kubeConfig();
     const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
     const can = async (verb: string, name?: string, namespace = METALLB_NS): Promise<boolean> => {
@@ -243,57 +255,40 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
       });
       return (res.body as { status?: { allowed?: boolean } }).status?.allowed === true;
     };
-    // What it may still do: read the Secrets of its namespace (BGPPeers name password Secrets freely), create (cannot
-    // be limited by name), update its two rewritten Secrets.
-    const allowed = [
-      ["get", "peer-pw"],
+    // Only create (the heartbeat key; a create cannot be limited by name). Every read and every rewrite refused, on
+    // the BGP password Secret, the heartbeat key, and any name.
+    expect(await can("create")).toBe(true);
+    const refused = [
+      ...["get", "list", "watch", "update", "patch", "delete"].flatMap((verb) => ["peer-pw", "metallb-ts-l2-key", "anything"].map((n) => [verb, n] as const)),
       ["list", undefined],
       ["watch", undefined],
-      ["create", undefined],
-      ["update", "metallb-webhook-cert"],
-      ["update", "metallb-ts-bgp-passwords"],
-    ] as const;
-    const refused = [
-      ["update", "peer-pw"],
-      ["patch", "peer-pw"],
-      ["delete", "peer-pw"],
-      ["update", "metallb-ts-l2-key"],
-      ["patch", "metallb-webhook-cert"],
-      ["delete", "metallb-webhook-cert"],
-      ["delete", "metallb-ts-bgp-passwords"],
       ["deletecollection", undefined],
     ] as const;
-    for (const [verb, name] of allowed) expect([verb, name, await can(verb, name)]).toEqual([verb, name, true]);
     for (const [verb, name] of refused) expect([verb, name, await can(verb, name)]).toEqual([verb, name, false]);
     expect(await can("get", "anything", "apps")).toBe(false);
+    expect(await can("create", undefined, "apps")).toBe(false);
 
-    // The same refusals as real requests on the user's password Secret, which stays as it was.
+    // The same refusals as real requests: the user's password Secret cannot be read, listed or changed.
     const pw = (await get(`${secrets}/peer-pw`)) as { metadata: Obj; data: Record<string, string> };
+    const reads = [
+      await kubeRequest(opKc, "GET", `${secrets}/peer-pw`),
+      await kubeRequest(opKc, "GET", secrets),
+      await kubeRequest(opKc, "GET", `${secrets}?watch=1`),
+    ];
+    expect(reads.map((r) => r.status)).toEqual([403, 403, 403]);
     const put = await kubeRequest(opKc, "PUT", `${secrets}/peer-pw`, { ...pw, data: { password: Buffer.from("stolen").toString("base64") } });
     const patch = await kubeRequest(opKc, "PATCH", `${secrets}/peer-pw`, { data: { password: "" } }, "application/merge-patch+json");
     const del = await kubeRequest(opKc, "DELETE", `${secrets}/peer-pw`);
     expect([put.status, patch.status, del.status]).toEqual([403, 403, 403]);
     expect(((await get(`${secrets}/peer-pw`)) as { data: Record<string, string> }).data).toEqual(pw.data);
     expect((await kubeRequest(opKc, "GET", `/api/v1/namespaces/apps/secrets`)).status).toBe(403);
-
-    // Its own rewrite works with these rules: a changed password reaches metallb-ts-bgp-passwords (an update by name).
-    expect((await kubeRequest(env.kc, "PATCH", `${secrets}/peer-pw`, { stringData: { password: "rotated" } }, "application/merge-patch+json")).status).toBe(
-      200,
-    );
-    await waitFor(
-      "the rotated password in metallb-ts-bgp-passwords",
-      async () => {
-        const got = (await get(`${secrets}/metallb-ts-bgp-passwords`)) as { data?: Record<string, string> };
-        return got.data?.["peer-pw"] === Buffer.from("rotated").toString("base64") ? true : undefined;
-      },
-      20_000,
-    );
+    expect((await kubeRequest(opKc, "GET", `/api/v1/secrets`)).status).toBe(403);
     expect(operatorLog.filter((l) => /forbidden/i.test(l))).toEqual([]);
   }, 60_000);
 });
 
 describe("the speaker with its ServiceAccount", () => {
-  test("watches its NodeConfig, its two Secrets and the BGPPeers, writes its ConfigurationState; may not touch Services, NodeConfig specs or other Secrets", async () => {
+  test("watches its NodeConfig, the Secrets of its namespace and the BGPPeers, writes its ConfigurationState; writes no Secret, reads none elsewhere", async () => {
     const spKc = creds.speaker.kubeConfig();
     const log: string[] = [];
     const speaker = new Speaker({
@@ -303,7 +298,8 @@ describe("the speaker with its ServiceAccount", () => {
       registry: new Registry(),
     });
     await speaker.start(); // resolves only once every informer listed
-    // Its own ConfigurationState (issue 18): created and its status written with the speaker's token.
+    // Its own ConfigurationState (issue 18): created and its status written with the speaker's token. Valid: it read
+    // the BGPPeer's password Secret peer-pw itself and found it of type kubernetes.io/basic-auth.
     const cs = `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/configurationstates/speaker-node1`;
     await waitFor(
       "speaker-node1 ConfigurationState written",
@@ -321,17 +317,24 @@ describe("the speaker with its ServiceAccount", () => {
     );
     expect((await kubeRequest(spKc, "PATCH", nc, { spec: {} }, "application/merge-patch+json")).status).toBe(403);
     expect((await kubeRequest(spKc, "GET", "/api/v1/namespaces/apps/services")).status).toBe(403);
-    // Secrets: only the heartbeat key and the BGP password Secret, by name; not the webhook's CA key, not the
-    // BGPPeer's own password Secret, no list.
+    // Secrets: read those of its namespace (BGPPeers name their password Secrets freely), none elsewhere; no write.
     const secrets = `/api/v1/namespaces/${METALLB_NS}/secrets`;
-    expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-l2-key`)).status).toBe(200);
-    expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).status).toBe(200);
-    for (const path of [`${secrets}/metallb-webhook-cert`, `${secrets}/peer-pw`, secrets])
+    for (const path of [`${secrets}/metallb-ts-l2-key`, `${secrets}/peer-pw`, secrets])
+      expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 200]);
+    for (const path of ["/api/v1/namespaces/apps/secrets", "/api/v1/namespaces/apps/secrets/x", "/api/v1/secrets"])
       expect([path, (await kubeRequest(spKc, "GET", path)).status]).toEqual([path, 403]);
-    // Nor write any Secret, its two included.
-    const own = (await kubeRequest(env.kc, "GET", `${secrets}/metallb-ts-bgp-passwords`)).body as Obj;
-    expect((await kubeRequest(spKc, "PUT", `${secrets}/metallb-ts-bgp-passwords`, own)).status).toBe(403);
-    expect((await kubeRequest(spKc, "DELETE", `${secrets}/metallb-ts-l2-key`)).status).toBe(403);
+    const pw = (await kubeRequest(env.kc, "GET", `${secrets}/peer-pw`)).body as Obj;
+    const writes = [
+      await kubeRequest(spKc, "PUT", `${secrets}/peer-pw`, pw),
+      await kubeRequest(spKc, "PATCH", `${secrets}/peer-pw`, { data: { password: "" } }, "application/merge-patch+json"),
+      await kubeRequest(spKc, "DELETE", `${secrets}/metallb-ts-l2-key`),
+      await kubeRequest(spKc, "POST", secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: "by-speaker", namespace: METALLB_NS }, data: {} }),
+    ];
+    expect(writes.map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    // What it can read holds no webhook key: the webhook CAs and keys never enter the API (acceptance: "speaker cannot
+    // read the webhook CA Secret" -- there is none). Listed as the admin, every Secret of the namespace checked.
+    expect((await kubeRequest(spKc, "GET", `${secrets}/metallb-webhook-cert`)).status).toBe(404);
+    expect(await secretValuesWithKeys()).toEqual([]);
     const status = { apiVersion: "metallb.io/v1beta1", kind: "ServiceL2Status", metadata: { name: "l2-rbac", namespace: METALLB_NS } };
     expect((await kubeRequest(spKc, "POST", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses`, status)).status).toBe(201);
     expect((await kubeRequest(spKc, "DELETE", `/apis/metallb.io/v1beta1/namespaces/${METALLB_NS}/servicel2statuses/l2-rbac`)).status).toBe(200);

@@ -3,9 +3,10 @@
 import { parseFlags, type FlagSpec } from "../../shell/src/flags.js";
 import type { LogLevel } from "../../shell/src/logger.js";
 import type { OperatorSettings } from "./operator.js";
+import type { WebhookCertSource } from "./webhook/server.js";
 
 export interface OperatorProcessSettings extends OperatorSettings {
-  webhook: { enabled: boolean; port: number; certDir: string; serviceName: string; rotateCerts: boolean };
+  webhook: { enabled: boolean; port: number; certDir: string; serviceName: string; certSource: WebhookCertSource };
   metricsHost: string;
   metricsPort: number;
   logLevel: LogLevel;
@@ -30,7 +31,11 @@ export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
   --webhook-port PORT       HTTPS port of the webhooks (default 9443)
   --cert-dir DIR            serving certificate directory (default /tmp/k8s-webhook-server/serving-certs)
   --cert-service-name NAME  webhook Service, for the certificate's names (default metallb-webhook-service)
-  --disable-cert-rotation   serve the certificate in --cert-dir as it is (managed elsewhere)
+  --webhook-cert-source SRC generated|mounted (default generated): generated = each replica makes its own CA and
+                            serving certificate in memory and adds its CA to the webhook configuration's and the
+                            BGPPeer CRD's caBundle; mounted = serve the certificate in --cert-dir as it is (OLM,
+                            cert-manager: they inject the CA)
+  --disable-cert-rotation   the same as --webhook-cert-source=mounted
   --log-level LEVEL         debug|info|warn|error (default info)
   --speaker-workload FILE   keep the speaker DaemonSet of this YAML file applied in the namespace (OLM installs)
   --speaker-image IMAGE     with --speaker-workload: the speaker image to run (env SPEAKER_IMAGE)`;
@@ -41,6 +46,7 @@ const FLAGS: FlagSpec = {
   "cert-dir": "string",
   "cert-service-name": "string",
   "disable-cert-rotation": "boolean",
+  "webhook-cert-source": "string",
   namespace: "string",
   "lb-class": "string",
   "default-lb-class": "boolean",
@@ -88,7 +94,10 @@ export function parseOperatorSettings(
   const startup = num("startup-timeout", 120_000);
   const leaderElect = bool("leader-elect", true);
   const webhookPort = num("webhook-port", 9443);
-  const noRotation = bool("disable-cert-rotation", false);
+  const certSource = flags.get("webhook-cert-source") ?? (bool("disable-cert-rotation", false) ? "mounted" : "generated");
+  if (certSource !== "generated" && certSource !== "mounted") return { ok: false, error: "--webhook-cert-source must be generated or mounted" };
+  if (certSource === "generated" && bool("disable-cert-rotation", false))
+    return { ok: false, error: "--disable-cert-rotation contradicts --webhook-cert-source=generated" };
   const webhookMode = flags.get("webhook-mode") ?? "enabled";
   if (webhookMode !== "enabled" && webhookMode !== "disabled") return { ok: false, error: "--webhook-mode must be enabled or disabled" };
   if (typeof webhookPort === "string") return { ok: false, error: webhookPort };
@@ -124,7 +133,7 @@ export function parseOperatorSettings(
         port: webhookPort,
         certDir: flags.get("cert-dir") ?? "/tmp/k8s-webhook-server/serving-certs",
         serviceName: flags.get("cert-service-name") ?? "metallb-webhook-service",
-        rotateCerts: !noRotation,
+        certSource,
       },
       metricsHost: m[1] ?? "0.0.0.0",
       metricsPort: Number(m[2]),

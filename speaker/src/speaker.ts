@@ -423,9 +423,7 @@ export class Speaker {
 
   /** A BGPPeer of the namespace names this Secret as its passwordSecret. */
   private referencedSecret(name: string): boolean {
-    return this.inf.bgpPeers.cache
-      .list()
-      .some((p) => (p.spec as { passwordSecret?: { name?: unknown } } | undefined)?.passwordSecret?.name === name);
+    return this.inf.bgpPeers.cache.list().some((p) => (p.spec as { passwordSecret?: { name?: unknown } } | undefined)?.passwordSecret?.name === name);
   }
 
   private password(ref: PasswordRef): string | undefined {

@@ -86,7 +86,7 @@ describe("the pieces agree with each other and with the code", () => {
         port: 9443,
         certDir: "/tmp/k8s-webhook-server/serving-certs",
         serviceName: "metallb-webhook-service",
-        rotateCerts: true,
+        certSource: "generated",
       });
   });
 

@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../../shell/src/logger.js";
-import { CA_FILE, CERT_FILE, CertRotator, KEY_FILE, MemoryCertStore, needsRenewal } from "./cert-rotator.js";
+import { caOwner, splitPem } from "./ca-bundle.js";
+import { CA_FILE, CERT_FILE, CertRotator, KEY_FILE, needsRenewal } from "./cert-rotator.js";
 
 const DAY = 86_400_000;
 
-function setup(start: Date): { rotator: CertRotator; dir: string; injected: string[]; clock: { now: Date } } {
+function setup(start: Date, holds = true): { rotator: CertRotator; dir: string; injected: string[]; clock: { now: Date } } {
   const dir = mkdtempSync(join(tmpdir(), "rotator-"));
   const injected: string[] = [];
   const clock = { now: start };
@@ -16,8 +17,8 @@ function setup(start: Date): { rotator: CertRotator; dir: string; injected: stri
     dir,
     dnsNames: ["svc.ns.svc"],
     ipAddresses: ["127.0.0.1"],
-    store: new MemoryCertStore(),
-    injector: { inject: (b) => Promise.resolve(void injected.push(b)) },
+    identity: "operator-7d9f-abcde",
+    injector: { inject: (mine) => Promise.resolve(injected.push(mine.join("")) > 0 && holds) },
     log: silentLogger,
     now: () => clock.now,
     caLifetimeMs: 300 * DAY,
@@ -38,6 +39,23 @@ describe("CertRotator", () => {
     expect(leaf.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(leaf.checkPrivateKey((await import("node:crypto")).createPrivateKey(read(dir, KEY_FILE)))).toBe(true);
     expect(injected).toEqual([read(dir, CA_FILE)]);
+    expect(caOwner(read(dir, CA_FILE))).toBe("operator-7d9f-abcde");
+    expect(rotator.injected).toBe(true);
+  });
+
+  test("not injected (a bundle lacks its CA): the replica must not report Ready", async () => {
+    const { rotator } = setup(new Date(), false);
+    await rotator.check();
+    expect(rotator.injected).toBe(false);
+  });
+
+  test("each rotator (replica) has its own CA, held in memory only", async () => {
+    const a = setup(new Date());
+    const b = setup(new Date());
+    await a.rotator.check();
+    await b.rotator.check();
+    expect(a.rotator.caBundle).not.toBe(b.rotator.caBundle);
+    expect(splitPem(a.rotator.caBundle)).toHaveLength(1);
   });
 
   test("keeps the leaf before 2/3 of its lifetime, renews it after with the same CA", async () => {

@@ -14,7 +14,7 @@ import type { Logger } from "../../../shell/src/logger.js";
 import { admit, CONVERSION_PATH, WEBHOOK_ROUTES, type Lister } from "./admission.js";
 import { CERT_FILE, CertRotator, KEY_FILE } from "./cert-rotator.js";
 import { reviewConversion } from "./conversion.js";
-import { KubeCaBundleInjector, kubeLister, SecretCertStore } from "./kube.js";
+import { KubeCaBundleInjector, kubeLister } from "./kube.js";
 
 export interface WebhookServerOptions {
   /** Listen address (MetalLB: all interfaces, port 9443). */
@@ -180,43 +180,59 @@ export interface OperatorWebhookOptions {
   readonly serviceName?: string;
   /** Extra IP SANs (e.g. 127.0.0.1 for a local apiserver). */
   readonly ipAddresses?: readonly string[];
-  /** Secret holding the CA and leaf (default metallb-webhook-cert). */
-  readonly secretName?: string;
+  /** This replica (its Pod name: POD_NAME), named in its CA; the webhook Service's endpoints tell who is still there. */
+  readonly identity: string;
   /** Default ["metallb-webhook-configuration"]. */
   readonly validatingWebhookConfigurations?: readonly string[];
   /** Default ["bgppeers.metallb.io"]. */
   readonly conversionCrds?: readonly string[];
-  /** false: certificates are managed elsewhere (cert-manager, OLM); only the files in certDir are served. */
-  readonly rotateCerts?: boolean;
+  /**
+   * "generated" (default): this replica's own CA and leaf, in memory, its CA merged into the bundles. "mounted": the
+   * certificate is managed elsewhere (OLM, cert-manager); the files in certDir are served and nothing is injected.
+   */
+  readonly certSource?: WebhookCertSource;
+  /** A replica's CA younger than this is not pruned for its absence from the Service (default 5 minutes). */
+  readonly pruneGraceMs?: number;
+  /** How often the certificates and bundles are checked (default 1 minute). */
+  readonly checkIntervalMs?: number;
 }
+
+export type WebhookCertSource = "generated" | "mounted";
 
 export interface RunningWebhook {
   readonly server: WebhookServer;
   readonly rotator: CertRotator | undefined;
+  /** Serving, and (generated certificates) its CA in every bundle at the last check. */
+  readonly ready: boolean;
   stop(): Promise<void>;
 }
 
-/** Everything the operator needs: certificates (unless disabled), CA injection and the HTTPS server. */
+/** Everything the operator needs: certificates (unless mounted), CA injection and the HTTPS server. */
 export async function startOperatorWebhook(o: OperatorWebhookOptions): Promise<RunningWebhook> {
   const certDir = o.certDir ?? "/tmp/k8s-webhook-server/serving-certs";
   const service = o.serviceName ?? "metallb-webhook-service";
   const log = o.log.child({ controller: "webhook" });
   let rotator: CertRotator | undefined;
-  if (o.rotateCerts !== false) {
+  if (o.certSource !== "mounted") {
     rotator = new CertRotator({
       dir: certDir,
       dnsNames: [`${service}.${o.namespace}.svc`, `${service}.${o.namespace}.svc.cluster.local`],
       ipAddresses: o.ipAddresses ?? [],
-      store: new SecretCertStore(o.kc, o.namespace, o.secretName ?? "metallb-webhook-cert"),
+      identity: o.identity,
       injector: new KubeCaBundleInjector(
         o.kc,
         {
           validatingWebhookConfigurations: o.validatingWebhookConfigurations ?? ["metallb-webhook-configuration"],
           crds: o.conversionCrds ?? ["bgppeers.metallb.io"],
+          identity: o.identity,
+          namespace: o.namespace,
+          serviceName: service,
+          ...(o.pruneGraceMs !== undefined ? { pruneGraceMs: o.pruneGraceMs } : {}),
         },
         log,
       ),
       log,
+      ...(o.checkIntervalMs !== undefined ? { checkIntervalMs: o.checkIntervalMs } : {}),
     });
     await rotator.start();
   }
@@ -232,6 +248,9 @@ export async function startOperatorWebhook(o: OperatorWebhookOptions): Promise<R
   return {
     server,
     rotator,
+    get ready(): boolean {
+      return rotator === undefined || rotator.injected;
+    },
     stop: async () => {
       rotator?.stop();
       await server.close();

@@ -132,6 +132,7 @@ beforeAll(async () => {
     port: 0,
     certDir: mkdtempSync(join(tmpdir(), "webhook-certs-")),
     ipAddresses: ["127.0.0.1"],
+    identity: "webhook-int",
   });
   const port = hook.server.port;
   const created = await kubeRequest(kc, "POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", localWebhookConfiguration(port));
