@@ -132,7 +132,7 @@ export class Speaker {
    * The last NodeConfig half that passed the speaker's own checks, with the passwords it was applied with: applied
    * while the configuration is Invalid. The passwords are part of the snapshot: an invalid change of a BGPPeer's
    * password reference (a Secret of the wrong type, or missing) also changes what the current objects say about the
-   * old password (the BGPPeer has no `password` any more, the operator no longer gathers the old Secret), so looking
+   * old password (the BGPPeer has no `password` any more, or names another Secret than the one applied), so looking
    * them up again would leave nothing applicable (issue 17).
    */
   private lastGood: { node: DecodedNodeConfig; passwords: ReadonlyMap<string, string> } | undefined;
