@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { kubeRequest, statusMessage } from "../../shell/src/kube-raw.js";
-import { silentLogger } from "../../shell/src/logger.js";
+import { jsonLogger } from "../../shell/src/logger.js";
 import { TcpBalancer } from "../../testenv/src/tcp-balancer.js";
 import { caOwner, splitPem } from "./webhook/ca-bundle.js";
 import { startOperatorWebhook, type RunningWebhook } from "./webhook/server.js";
@@ -154,6 +154,7 @@ describe("webhooks of several replicas, each with its own CA (never stored in th
   const CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io";
   const VWC = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/metallb-webhook-configuration";
   const replicas = new Map<string, RunningWebhook>();
+  const webhookLog: string[] = [];
   let lb: TcpBalancer;
 
   /**
@@ -178,7 +179,7 @@ describe("webhooks of several replicas, each with its own CA (never stored in th
     const hook = await startOperatorWebhook({
       kc: env.kc,
       namespace: METALLB_NS,
-      log: silentLogger,
+      log: jsonLogger({ write: (l) => webhookLog.push(l), level: "debug" }),
       host: "127.0.0.1",
       port: 0,
       certDir: mkdtempSync(join(tmpdir(), `webhook-${identity}-`)),
@@ -318,5 +319,22 @@ describe("webhooks of several replicas, each with its own CA (never stored in th
     const secrets = (await kubeRequest(env.kc, "GET", "/api/v1/secrets")).body as { items: Array<{ data?: Record<string, string> }> };
     const keys = secrets.items.flatMap((x) => Object.values(x.data ?? {}).map((v) => Buffer.from(v, "base64").toString()));
     expect(keys.filter((v) => v.includes("PRIVATE KEY") || v.includes("BEGIN CERTIFICATE"))).toEqual([]);
+  }, 90_000);
+
+  test("six replicas merging at the same moment: the writes conflict, are merged again, and every CA is kept", async () => {
+    const six = ["r1", "r2", "r3", "r4", "r5", "r6"];
+    await endpoints(["op-b", "op-a-2", ...six]);
+    const before = webhookLog.length;
+    await Promise.all(six.map((id) => startReplica(id)));
+    expect(six.map((id) => replicas.get(id)?.ready)).toEqual(six.map(() => true));
+    await expectBundles(["op-a-2", "op-b", ...six]);
+    // The conflict path ran: some replica's write was refused (409) and merged again on a fresh read.
+    expect(webhookLog.slice(before).filter((l) => l.includes("caBundle changed meanwhile")).length).toBeGreaterThan(0);
+    expect(webhookLog.filter((l) => /"level":"(warn|error)"/.test(l))).toEqual([]);
+    // They leave: the next check of a remaining replica prunes their CAs.
+    for (const id of six) await stopReplica(id);
+    await endpoints(["op-b", "op-a-2"]);
+    await replicas.get("op-b")?.rotator?.check();
+    await expectBundles(["op-a-2", "op-b"]);
   }, 90_000);
 });
