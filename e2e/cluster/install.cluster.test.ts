@@ -4,7 +4,10 @@
 // are applied unchanged and the test shows: the operator Deployment Ready with 2 replicas and one leader, the speaker
 // DaemonSet Ready (with its FRR container in FRR mode), the webhooks live (an overlapping pool refused), a Service
 // IP, the BGP route at the lab router with the node as next hop and HTTP through it (FRR mode), and the Layer 2
-// answer (ARP and NDP) from the node's MAC with HTTP through it. Each path is removed before the next.
+// answer (ARP and NDP) from the node's MAC with HTTP through it. Each path is removed before the next. Under HTTP
+// probes: the all-in-one FRR path (BGPPeer with graceful restart) rolls the speaker DaemonSet without a failed BGP
+// probe, cordons the node (the only one: it keeps announcing, with GRACEFUL_SHUTDOWN) and deletes the operator
+// leader's Pod; the Helm path (BGPPeer without graceful restart) measures the same rolling update for comparison.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -152,13 +155,13 @@ async function curlFrom(host: string, ip: string): Promise<string> {
   );
 }
 
-async function checkBgp(): Promise<string> {
+async function checkBgp(gracefulRestart: boolean): Promise<string> {
   await apply([
     {
       apiVersion: "metallb.io/v1beta2",
       kind: "BGPPeer",
       metadata: { name: "router", namespace: NS },
-      spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, peerAddress: cluster.lab.host("router").ipv4 },
+      spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, peerAddress: cluster.lab.host("router").ipv4, enableGracefulRestart: gracefulRestart },
     },
     { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: NS }, spec: { ipAddressPools: ["bgp"] } },
     service("web-bgp", "bgp", false),
@@ -269,30 +272,153 @@ class Prober {
   }
 }
 
+type ProbeFigures = { probes: number; failed: number; maxGapMs: number };
+
 /**
- * While HTTP probes run through the BGP IP (from the router) and the Layer 2 IP (from the client): a rolling update
- * of the speaker DaemonSet, then the operator leader's Pod deleted. Both Services must come back; the outages are
- * measured and logged. The operator is not on the data path: its Pod's deletion must cost no probe.
+ * The router's path to the BGP IP every ~200 ms until finish(): how long it was stale (a graceful restart of the
+ * node's bgpd), how many samples found none, and whether it carried GRACEFUL_SHUTDOWN (65535:0).
  */
-async function checkDisruptions(bgpIp: string, l2Ip: string): Promise<void> {
-  const measure = async (what: string, action: () => Promise<void>): Promise<Array<{ probes: number; failed: number; maxGapMs: number }>> => {
-    const probers = [new Prober("router", bgpIp), new Prober("client", l2Ip)];
-    await sleep(2_000);
-    const t0 = Date.now();
-    await action();
-    await sleep(5_000);
-    const [bgp, l2] = await Promise.all(probers.map((p) => p.finish()));
-    log(`${what} (${Date.now() - t0} ms): BGP ${bgpIp} ${JSON.stringify(bgp)}; L2 ${l2Ip} ${JSON.stringify(l2)}`);
-    return [bgp, l2] as Array<{ probes: number; failed: number; maxGapMs: number }>;
+class RouteWatcher {
+  private stopped = false;
+  private readonly samples: Array<{ t: number; state: "ok" | "stale" | "none"; gshut: boolean }> = [];
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly ip: string) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const t = Date.now();
+      const r = await router
+        .vtyshJson<{ paths?: Array<{ stale?: boolean; community?: { string?: string } }> }>(`show bgp ipv4 unicast ${this.ip}/32 json`)
+        .catch(() => ({ paths: undefined }));
+      const path = r.paths?.[0];
+      const community = path?.community?.string ?? "";
+      this.samples.push({
+        t,
+        state: path === undefined ? "none" : path.stale === true ? "stale" : "ok",
+        gshut: community.includes("graceful-shutdown") || community.includes("65535:0"),
+      });
+      await sleep(200);
+    }
+  }
+
+  async finish(): Promise<{ samples: number; absent: number; staleMs: number; gracefulShutdownSeen: boolean }> {
+    this.stopped = true;
+    await this.loop;
+    let staleMs = 0;
+    this.samples.forEach((x, i) => {
+      const next = this.samples[i + 1];
+      if (x.state === "stale" && next !== undefined) staleMs += next.t - x.t;
+    });
+    return {
+      samples: this.samples.length,
+      absent: this.samples.filter((x) => x.state === "none").length,
+      staleMs,
+      gracefulShutdownSeen: this.samples.some((x) => x.gshut),
+    };
+  }
+}
+
+/**
+ * HTTP probes through the BGP IP (from the router) and the Layer 2 IP (from the client) and the router's path
+ * sampled, from 2 s before `action` until 5 s after it: the figures, logged.
+ */
+async function measure(
+  what: string,
+  bgpIp: string,
+  l2Ip: string,
+  action: () => Promise<void>,
+): Promise<{ bgp: ProbeFigures; l2: ProbeFigures; route: Awaited<ReturnType<RouteWatcher["finish"]>> }> {
+  const probers = [new Prober("router", bgpIp), new Prober("client", l2Ip)];
+  const watcher = new RouteWatcher(bgpIp);
+  await sleep(2_000);
+  const t0 = Date.now();
+  await action();
+  await sleep(5_000);
+  const [bgp, l2] = (await Promise.all(probers.map((p) => p.finish()))) as [ProbeFigures, ProbeFigures];
+  const route = await watcher.finish();
+  log(`${what} (${Date.now() - t0} ms): BGP ${bgpIp} ${JSON.stringify(bgp)}; L2 ${l2Ip} ${JSON.stringify(l2)}; router's path ${JSON.stringify(route)}`);
+  return { bgp, l2, route };
+}
+
+/** Waits until the router sees the node's session advertise graceful restart in Restart mode (not only as a helper). */
+async function routerSeesGracefulRestart(): Promise<void> {
+  const mode = await waitFor(
+    "the router sees the node's graceful restart (Restart mode)",
+    async () => {
+      const none: Record<string, { remoteGrMode?: string }> = {};
+      const gr = await router
+        .vtyshJson<Record<string, { remoteGrMode?: string }>>(`show bgp ipv4 neighbors ${cluster.nodeIp} graceful-restart json`)
+        .catch(() => none);
+      const m = gr[cluster.nodeIp]?.remoteGrMode;
+      return m === "Restart" ? m : undefined;
+    },
+    120_000,
+    1_000,
+  );
+  log(`router: the node's session has graceful restart, remote mode ${mode}`);
+}
+
+/**
+ * A rolling update of the speaker DaemonSet under probes. With one node the update replaces the only announcing
+ * speaker and its FRR. With graceful restart on the BGPPeer, the old speaker's drain keeps the prefixes (no withdrawal
+ * for a graceful-restart peer), its bgpd stops without a NOTIFICATION, the router keeps the path stale until the new
+ * Pod's FRR re-advertises, and kube-proxy forwards meanwhile: no probe may fail and the path must never be absent.
+ * Without it the figures are only logged (the route is withdrawn until the new session is up).
+ */
+async function checkRollingUpdate(bgpIp: string, l2Ip: string, gracefulRestart: boolean): Promise<void> {
+  if (gracefulRestart) await routerSeesGracefulRestart();
+  const { bgp, l2, route } = await measure(
+    `speaker DaemonSet rolling update (BGPPeer ${gracefulRestart ? "with" : "without"} graceful restart)`,
+    bgpIp,
+    l2Ip,
+    async () => {
+      await cluster.kubectl(["-n", NS, "rollout", "restart", "ds/metallb-ts-speaker"]);
+      await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
+      // Back means: the router has the route again and HTTP answers through both IPs.
+      await curlFrom("router", bgpIp);
+      await curlFrom("client", l2Ip);
+    },
+  );
+  for (const r of [bgp, l2]) expect(r.maxGapMs).toBeLessThan(120_000);
+  if (gracefulRestart) {
+    expect([bgp.failed, route.absent]).toEqual([0, 0]);
+    // The restart did happen through the router's helper mode (the path went stale), and it ended: fresh again.
+    expect(route.staleMs).toBeGreaterThan(0);
+    const now = await router.vtyshJson<{ paths?: Array<{ stale?: boolean }> }>(`show bgp ipv4 unicast ${bgpIp}/32 json`);
+    expect(now.paths?.[0]?.stale ?? false).toBe(false);
+  }
+}
+
+/**
+ * The node cordoned under probes. The operator publishes it as draining and its speaker re-advertises with
+ * GRACEFUL_SHUTDOWN (routers move to other nodes); here there is no other node, so it keeps announcing and serving:
+ * no BGP probe may fail, the path is never absent, and it carries the community until the node is uncordoned.
+ */
+async function checkCordon(bgpIp: string, l2Ip: string): Promise<void> {
+  const gshut = async (): Promise<boolean> => {
+    const r = await router.vtyshJson<{ paths?: Array<{ community?: { string?: string } }> }>(`show bgp ipv4 unicast ${bgpIp}/32 json`);
+    const c = r.paths?.[0]?.community?.string ?? "";
+    return c.includes("graceful-shutdown") || c.includes("65535:0");
   };
-  const rolling = await measure("speaker DaemonSet rolling update", async () => {
-    await cluster.kubectl(["-n", NS, "rollout", "restart", "ds/metallb-ts-speaker"]);
-    await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
-    // Back means: the router has the route again and HTTP answers through both IPs.
-    await curlFrom("router", bgpIp);
-    await curlFrom("client", l2Ip);
+  const { bgp, l2, route } = await measure(`node ${NODE_NAME} cordoned, held 3 s, uncordoned (the only node: it keeps announcing)`, bgpIp, l2Ip, async () => {
+    await cluster.kubectl(["cordon", NODE_NAME]);
+    await waitFor("the router's path carries GRACEFUL_SHUTDOWN", async () => ((await gshut()) ? true : undefined), 60_000, 200);
+    await sleep(3_000);
+    await cluster.kubectl(["uncordon", NODE_NAME]);
+    await waitFor("the router's path without GRACEFUL_SHUTDOWN", async () => ((await gshut()) ? undefined : true), 60_000, 200);
   });
-  for (const r of rolling) expect(r.maxGapMs).toBeLessThan(120_000);
+  expect([bgp.failed, route.absent, route.gracefulShutdownSeen]).toEqual([0, 0, true]);
+  expect(l2.maxGapMs).toBeLessThan(2_500);
+}
+
+/**
+ * The operator leader's Pod deleted under probes. The operator is not on the data path: it must cost no more than a
+ * single slow probe, and the Services keep their IPs.
+ */
+async function checkOperatorLeaderDeleted(bgpIp: string, l2Ip: string): Promise<void> {
   // Whether the router saw the route change while the operator's leader went: the path's last update time (FRR
   // derives the epoch from the path's age, so two reads of an unchanged path differ by up to a second).
   const routeUpdated = async (): Promise<number | undefined> =>
@@ -300,7 +426,7 @@ async function checkDisruptions(bgpIp: string, l2Ip: string): Promise<void> {
   const before = await routeUpdated();
   const lease = await cluster.kubectlJson<{ spec: { holderIdentity: string } }>(["-n", NS, "get", "lease", "metallb-ts-operator"]);
   const leader = lease.spec.holderIdentity.split("_")[0] as string;
-  const operatorGone = await measure(`operator leader Pod ${leader} deleted`, async () => {
+  const { bgp, l2 } = await measure(`operator leader Pod ${leader} deleted`, bgpIp, l2Ip, async () => {
     await cluster.kubectl(["-n", NS, "delete", "pod", leader, "--wait=true"]);
     await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
     const next = await waitFor(
@@ -319,13 +445,18 @@ async function checkDisruptions(bgpIp: string, l2Ip: string): Promise<void> {
     `router's ${bgpIp}/32 last updated at ${before} before and ${after} after the operator's leader change (${before !== undefined && after !== undefined && Math.abs(after - before) <= 2 ? "unchanged" : "CHANGED"})`,
   );
   // No outage beyond a single slow probe (1 s timeout: on a loaded 2-core machine one probe may time out).
-  for (const r of operatorGone) expect(r.maxGapMs).toBeLessThan(2_500);
+  for (const r of [bgp, l2]) expect(r.maxGapMs).toBeLessThan(2_500);
   // The Services kept their IPs.
   expect(await ingressIPs("web-bgp", 1)).toEqual([bgpIp]);
   expect((await ingressIPs("web-l2", 2)).includes(l2Ip)).toBe(true);
 }
 
-async function checkPath(frr: boolean, disrupt = false): Promise<void> {
+/**
+ * One install path: Pods, webhook, the BGP Service (FRR mode; its BGPPeer with or without graceful restart) and the
+ * Layer 2 one; then, as asked, the rolling update of the speaker and (`all`) the cordon and the operator leader's
+ * deletion.
+ */
+async function checkPath(frr: boolean, opts: { gracefulRestart?: boolean; disrupt?: "rolling" | "all" } = {}): Promise<void> {
   await checkPodsReady(frr);
   await apply([
     { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bgp", namespace: NS }, spec: { addresses: [BGP_POOL], autoAssign: false } },
@@ -337,9 +468,14 @@ async function checkPath(frr: boolean, disrupt = false): Promise<void> {
     },
   ]);
   await checkWebhook();
-  const bgpIp = frr ? await checkBgp() : undefined;
+  const bgpIp = frr ? await checkBgp(opts.gracefulRestart === true) : undefined;
   const l2Ip = await checkL2();
-  if (disrupt && bgpIp !== undefined) await checkDisruptions(bgpIp, l2Ip);
+  if (opts.disrupt === undefined || bgpIp === undefined) return;
+  await checkRollingUpdate(bgpIp, l2Ip, opts.gracefulRestart === true);
+  if (opts.disrupt === "all") {
+    await checkCordon(bgpIp, l2Ip);
+    await checkOperatorLeaderDeleted(bgpIp, l2Ip);
+  }
 }
 
 /**
@@ -393,16 +529,16 @@ afterAll(async () => {
 }, 300_000);
 
 describe("metallb-ts on a real node (kubelet + containerd + kube-proxy)", () => {
-  test("all-in-one FRR (config/all-in-one/metallb-ts-frr.yaml, unchanged), then a speaker rolling update and a deleted operator leader", async () => {
+  test("all-in-one FRR (config/all-in-one/metallb-ts-frr.yaml, unchanged; BGPPeer with graceful restart), then a speaker rolling update without a failed probe, a cordon and a deleted operator leader", async () => {
     await uninstall();
     await cluster.kubectl(["apply", "--server-side", "-f", join(root, ALL_IN_ONE.frr)]);
-    await checkPath(true, true);
+    await checkPath(true, { gracefulRestart: true, disrupt: "all" });
   }, 1_500_000);
 
-  test("Helm chart charts/metallb-ts (default values: FRR mode)", async () => {
+  test("Helm chart charts/metallb-ts (default values: FRR mode; BGPPeer without graceful restart), then a speaker rolling update (measured)", async () => {
     await uninstall();
     await cluster.helm(["install", "metallb-ts", join(root, "charts/metallb-ts"), "--namespace", NS, "--create-namespace", "--wait", "--timeout", "8m"]);
-    await checkPath(true);
+    await checkPath(true, { disrupt: "rolling" });
   }, 1_500_000);
 
   test("all-in-one native (config/all-in-one/metallb-ts-native.yaml, unchanged)", async () => {

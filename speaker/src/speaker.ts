@@ -20,6 +20,7 @@ import { decodeNodeConfigSpec, type DecodedNodeConfig, type PasswordRef } from "
 import type { ServiceAnnouncement } from "../../model/src/announce/plan.js";
 import { bgpAnnouncedSeries, diffAnnouncedSeries, type AnnouncedSeries } from "../../model/src/bgp/announced-series.js";
 import { joinBgp } from "../../model/src/bgp/plan.js";
+import { planAfterDrain } from "../../model/src/bgp/after-drain.js";
 import { formatProblem } from "../../model/src/config/problems.js";
 import { speakerConfigProblems, type BGPPeerObject, type SecretObject } from "../../model/src/config/speaker-problems.js";
 import { formatIP } from "../../model/src/net/ip.js";
@@ -154,6 +155,8 @@ export class Speaker {
   private sessionsNow: BgpSessionState[] = [];
   /** Configured port per neighbor of the last rendered configuration (the metrics' `peer` label). */
   private neighborPorts: NeighborPorts = new Map();
+  /** Neighbors of the last rendered configuration with graceful restart (`vrf/neighbor`): the drain keeps their routes. */
+  private restartingNeighbors: ReadonlySet<string> = new Set();
   private bfdNow: BfdPeerState[] = [];
   private lastApplied = "";
   private frrWatcher: FSWatcher | undefined;
@@ -364,7 +367,9 @@ export class Speaker {
   /**
    * Make before break for a stopping speaker (RFC 8326): re-advertises every prefix with the GRACEFUL_SHUTDOWN
    * community (and LOCAL_PREF 0 to iBGP peers) and waits until FRR has sent it to every peer, gives the routers
-   * `settleMs` to prefer the other nodes, then withdraws the prefixes and waits until the withdrawals are sent. The
+   * `settleMs` to prefer the other nodes, then withdraws the prefixes and waits until the withdrawals are sent. Peers
+   * with graceful restart keep the prefixes (planAfterDrain): FRR's stop is then a restart they ride out with the
+   * routes kept stale, which matters when this node is the only one announcing (a rolling update of the DaemonSet). The
    * whole drain is bounded by `timeoutMs`; stop() follows. A cordoned node announces with GRACEFUL_SHUTDOWN already
    * (NodeConfig draining); this covers the speaker's own exit (SIGTERM: rolling update, Pod deletion, node drain).
    */
@@ -385,8 +390,11 @@ export class Speaker {
       this.drainStep = step;
       this.queue.add(APPLY);
       const applied = await until(() => this.appliedDrainStep === step);
-      const sent = applied && (await until(async () => peersUpdated(step, before, await this.readSessions())));
-      const fields = { step, applied, sent, durationMs: this.now() - t0 };
+      // Sessions with graceful restart keep their prefixes after the withdrawal (planAfterDrain).
+      const told = (sessions: BgpSessionState[]): BgpSessionState[] =>
+        step === "withdrawn" ? sessions.filter((s) => !this.restartingNeighbors.has(neighborPortKey(s.vrf, s.neighbor))) : sessions;
+      const sent = applied && (await until(async () => peersUpdated(step, told(before), told(await this.readSessions()))));
+      const fields = { step, applied, sent, durationMs: this.now() - t0, ...(step === "withdrawn" ? { keptForRestart: this.restartingNeighbors.size } : {}) };
       if (applied && sent) log.info(fields, "drain step done");
       else log.warn(fields, "drain step not confirmed before the deadline");
       if (step === "gracefulShutdown") await sleep(Math.max(0, Math.min(settings.settleMs, deadline - this.now())));
@@ -483,14 +491,19 @@ export class Speaker {
     }
     const planStarted = performance.now();
     const services = this.serviceEntries();
-    // Draining (the speaker stops): first every prefix with graceful shutdown, then none.
-    const plan = joinBgp(source.node, drainStep === "withdrawn" ? [] : services);
+    // Draining (the speaker stops): first every prefix with graceful shutdown, then withdrawn from the peers without
+    // graceful restart (those with it keep the routes through FRR's restart: planAfterDrain).
+    const joined = joinBgp(source.node, services);
+    const plan = drainStep === "withdrawn" ? planAfterDrain(joined) : joined;
     let text: string;
     let cfg: FrrConfig;
     try {
       cfg = buildFrrConfig(plan, source.node.bfdProfiles, { logLevel: frrLogLevel, namespace, gracefulShutdown: drainStep !== null });
       text = renderFrrConfig(cfg, secrets);
       this.neighborPorts = new Map(cfg.routers.flatMap((r) => r.neighbors.map((n) => [neighborPortKey(r.hasVrf ? r.vrf : "default", n.id), n.port] as const)));
+      this.restartingNeighbors = new Set(
+        cfg.routers.flatMap((r) => r.neighbors.filter((n) => n.gracefulRestart).map((n) => neighborPortKey(r.hasVrf ? r.vrf : "default", n.id))),
+      );
       this.lastBgpPlanMs = performance.now() - planStarted;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
