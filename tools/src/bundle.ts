@@ -12,11 +12,12 @@
 //   --disable-cert-rotation, the emptyDir it writes its own certificate into is dropped, and so are the RBAC rules
 //   that exist only for its CA injection (validatingwebhookconfigurations, customresourcedefinitions).
 // - The webhook Service and ValidatingWebhookConfiguration of config/ are not shipped: OLM makes its own.
-// - Install modes: OwnNamespace/SingleNamespace, as MetalLB's operator (the metallb.io objects live in the
-//   operator's namespace; namespaced Roles stay namespaced). OLM accepts a conversion webhook only from a CSV whose
-//   single install mode is AllNamespaces (operator-framework/api: "only AllNamespaces InstallModeType is supported
-//   when conversionCRDs is present"), so the BGPPeer conversion webhook is declared only with
-//   `allNamespaces: true`; otherwise BGPPeer keeps the CRD's own `strategy: None` (lossless for v1beta1 objects).
+// - Install modes: AllNamespaces only, as MetalLB's own operator bundle: OLM accepts a conversion webhook only from a
+//   CSV whose single install mode is AllNamespaces (operator-framework/api: "only AllNamespaces InstallModeType is
+//   supported when conversionCRDs is present"), and BGPPeer needs its v1beta1<->v1beta2 conversion webhook. OLM then
+//   creates the CSV's namespaced `permissions` as ClusterRoles; the metallb.io objects still live in the operator's
+//   own namespace (the one the Subscription is in, normally metallb-system). `allNamespaces: false` writes the older
+//   OwnNamespace/SingleNamespace variant, where BGPPeer keeps the CRD's own `strategy: None`.
 // - The speaker is a DaemonSet, which a CSV cannot install: the CSV carries its ServiceAccount's RBAC (OLM creates
 //   the ServiceAccount from it) and the operator's leader applies the DaemonSet itself (--speaker-workload, the FRR
 //   variant of config/speaker as shipped in the operator image; SPEAKER_IMAGE = the speaker image). See bundle/README.md.
@@ -30,8 +31,11 @@ export interface RepoReader {
 }
 
 export interface BundleOptions {
-  /** Declare the BGPPeer conversion webhook; OLM then requires AllNamespaces as the only install mode. */
+  /** Default true: AllNamespaces as the only install mode, with the BGPPeer conversion webhook. false: the
+   *  OwnNamespace/SingleNamespace variant without it. */
   allNamespaces?: boolean;
+  /** The CSV this version upgrades (spec.replaces), e.g. "metallb-ts.v0.1.0". */
+  replaces?: string;
 }
 
 // Project metadata shown by OperatorHub / the console. Nothing in config/ says these, so they are set here.
@@ -338,11 +342,12 @@ MetalLB and reads MetalLB's configuration unchanged: \`IPAddressPool\`, \`L2Adve
 are MetalLB's.
 
 ### Installing with OLM
-- Install into its own namespace (OwnNamespace), normally \`metallb-system\`; the MetalLB objects live there. The
-  namespace must allow privileged pods (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host
+- Install mode AllNamespaces (an OperatorGroup without target namespaces), into its own namespace, normally
+  \`metallb-system\`; the MetalLB objects live in that namespace. The namespace must allow privileged pods (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host
   networking, NET_RAW and, with FRR, NET_ADMIN.
 - OLM installs the operator Deployment (two replicas, leader election), the RBAC of the operator and of the speaker,
-  the validating webhooks and the CRDs.
+  the validating webhooks, the BGPPeer conversion webhook (v1beta1 and v1beta2) and the CRDs; OLM makes and
+  rotates the webhooks' certificates.
 - A CSV installs Deployments only, so the operator's leader applies the speaker DaemonSet (BGP through FRR, and
   Layer 2) with its FRR ConfigMap and metrics Service into the same namespace, and re-applies it every minute.
 `;
@@ -368,7 +373,8 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   }
 
   const conversion = readConversion((p) => repo.read(p));
-  const conversionCrds = opts.allNamespaces === true ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
+  const allNamespaces = opts.allNamespaces !== false;
+  const conversionCrds = allNamespaces ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
   const operatorImage = imagesOf(deployments[0]?.["spec"] as WorkloadSpec)[0] ?? fail("the operator Deployment has no image");
   const speakerImages = [...new Set(speakerDocs.flatMap((d) => imagesOf(d["spec"] as WorkloadSpec)))];
   if (speakerImages.length !== 1)
@@ -379,7 +385,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   const namespaceDoc = docs(repo.read(NAMESPACE), NAMESPACE).find((d) => d.kind === "Namespace") ?? fail(`no Namespace in ${NAMESPACE}`);
 
   const installModes =
-    opts.allNamespaces === true
+    allNamespaces
       ? [
           ["OwnNamespace", false],
           ["SingleNamespace", false],
@@ -421,6 +427,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
       displayName: PROJECT.displayName,
       description: DESCRIPTION,
       version,
+      ...(opts.replaces !== undefined ? { replaces: opts.replaces } : {}),
       maturity: "alpha",
       minKubeVersion: PROJECT.minKubeVersion,
       provider: { name: PROJECT.provider },
