@@ -58,6 +58,7 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
     log,
     registry,
     ...(speakerWorkload !== undefined ? { speakerWorkload } : {}),
+    ...(s.speakerWorkload?.owner !== undefined ? { speakerWorkloadOwner: s.speakerWorkload.owner } : {}),
     onLostLeadership: () => exits.fail(1, "lost leadership, exiting so a fresh process campaigns again"),
   });
   const server = await startHttpServer({ host: s.metricsHost, port: s.metricsPort, registry, ready: () => operator.ready, log });

@@ -231,6 +231,9 @@ function csvDeployment(d: Doc, speakerImage: string): Obj {
   for (const c of pod.containers) {
     if (c.name === "operator") {
       if (flagValue(c.args ?? [], "--speaker-workload") === undefined) c.args = [...(c.args ?? []), `--speaker-workload=${SPEAKER_WORKLOAD_IN_IMAGE}`];
+      // The speaker objects belong to this Deployment: deleting the CSV (which deletes it) removes them too.
+      const withWorkload = c.args ?? [];
+      if (flagValue(withWorkload, "--speaker-workload-owner") === undefined) c.args = [...withWorkload, `--speaker-workload-owner=${d.metadata.name}`];
       const env = ((c["env"] as EnvVar[] | undefined) ?? []).filter((e) => e.name !== "SPEAKER_IMAGE");
       c["env"] = [...env, { name: "SPEAKER_IMAGE", value: speakerImage }];
     }
