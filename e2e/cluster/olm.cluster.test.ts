@@ -12,7 +12,18 @@ import { join } from "node:path";
 import { LabCluster } from "../../testenv/src/cluster.js";
 import { defaultBinDir } from "../../testenv/src/control-plane.js";
 import type { FrrInstance } from "../../testenv/src/frr.js";
-import { LabRegistry, OLM_IMAGE, OLM_NAMESPACE, buildOlmImage, installOlm, missingOlmPrerequisites, publishBundle, publishCatalog, type BundleRef } from "../../testenv/src/olm.js";
+import {
+  LabRegistry,
+  OLM_IMAGE,
+  OLM_NAMESPACE,
+  buildOlmImage,
+  installOlm,
+  missingOlmPrerequisites,
+  publishBundle,
+  publishCatalog,
+  resolveCatalogInLab,
+  type BundleRef,
+} from "../../testenv/src/olm.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
 
 const NS = "metallb-system";
@@ -170,7 +181,7 @@ beforeAll(async () => {
   await installOlm(cluster, log);
   const t0 = Date.now();
   v010 = await publishBundle(registry, dir, "0.1.0");
-  const catalog = await publishCatalog(cluster, registry, binDir, dir, [v010], "v1");
+  const catalog = await publishCatalog(registry, { binDir, workDir: dir, bundles: [v010], tag: "v1" });
   log(`bundle ${v010.image} and catalog ${catalog} pushed (${Date.now() - t0} ms)`);
   await cluster.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=300s"], { timeoutMs: 320_000 });
 }, 1_200_000);
@@ -224,10 +235,13 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
         },
       },
     ]);
+    await resolveCatalogInLab(cluster, "metallb-ts", log);
     await waitFor(
       "CatalogSource READY",
       async () => {
-        const r = await cluster.kubectl(["-n", OLM_NAMESPACE, "get", "catsrc", "metallb-ts", "-o", "jsonpath={.status.connectionState.lastObservedState}"], { allowFail: true });
+        const r = await cluster.kubectl(["-n", OLM_NAMESPACE, "get", "catsrc", "metallb-ts", "-o", "jsonpath={.status.connectionState.lastObservedState}"], {
+          allowFail: true,
+        });
         return r.stdout === "READY" ? true : undefined;
       },
       300_000,
@@ -235,23 +249,37 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     );
     log(`CatalogSource READY (${Date.now() - t0} ms)`);
     await waitCsvSucceeded(v010.csvName);
-    const plans = await cluster.kubectlJson<{ items: Array<{ spec: { clusterServiceVersionNames: string[] }; status?: { phase?: string } }> }>(["-n", NS, "get", "installplan"]);
+    const plans = await cluster.kubectlJson<{ items: Array<{ spec: { clusterServiceVersionNames: string[] }; status?: { phase?: string } }> }>([
+      "-n",
+      NS,
+      "get",
+      "installplan",
+    ]);
     expect(plans.items.filter((p) => p.spec.clusterServiceVersionNames.includes(v010.csvName)).map((p) => p.status?.phase)).toEqual(["Complete"]);
     log(`installed through OLM in ${Date.now() - t0} ms`);
 
     // The operator runs and applies the speaker DaemonSet itself (--speaker-workload), owned by its Deployment.
     await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
-    await waitFor("speaker DaemonSet applied by the operator", async () => ((await cluster.kubectl(["-n", NS, "get", "ds", "metallb-ts-speaker"], { allowFail: true })).code === 0 ? true : undefined), 180_000, 2_000);
+    await waitFor(
+      "speaker DaemonSet applied by the operator",
+      async () => ((await cluster.kubectl(["-n", NS, "get", "ds", "metallb-ts-speaker"], { allowFail: true })).code === 0 ? true : undefined),
+      180_000,
+      2_000,
+    );
     await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=400s"], { timeoutMs: 420_000 });
-    const ds = await cluster.kubectlJson<{ metadata: { ownerReferences?: Array<{ kind: string; name: string }> } }>(["-n", NS, "get", "ds", "metallb-ts-speaker"]);
+    const ds = await cluster.kubectlJson<{ metadata: { ownerReferences?: Array<{ kind: string; name: string }> } }>([
+      "-n",
+      NS,
+      "get",
+      "ds",
+      "metallb-ts-speaker",
+    ]);
     expect(ds.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`)).toEqual(["Deployment/metallb-ts-operator"]);
 
     // OLM's conversion webhook on the BGPPeer CRD (its CA injected), served by the operator with OLM's certificate.
-    const crd = await cluster.kubectlJson<{ spec: { conversion: { strategy: string; webhook?: { clientConfig?: { caBundle?: string; service?: { name: string } } } } } }>([
-      "get",
-      "crd",
-      "bgppeers.metallb.io",
-    ]);
+    const crd = await cluster.kubectlJson<{
+      spec: { conversion: { strategy: string; webhook?: { clientConfig?: { caBundle?: string; service?: { name: string } } } } };
+    }>(["get", "crd", "bgppeers.metallb.io"]);
     expect(crd.spec.conversion.strategy).toBe("Webhook");
     expect((crd.spec.conversion.webhook?.clientConfig?.caBundle ?? "").length).toBeGreaterThan(100);
     log(`BGPPeer conversion webhook: Service ${crd.spec.conversion.webhook?.clientConfig?.service?.name}`);
@@ -273,8 +301,19 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
       120_000,
       2_000,
     );
-    const v2 = await cluster.kubectlJson<{ apiVersion: string; spec: { peerASN: number; myASN: number; peerAddress: string } }>(["-n", NS, "get", "bgppeers.v1beta2.metallb.io", "router"]);
-    expect([v2.apiVersion, v2.spec.myASN, v2.spec.peerASN, v2.spec.peerAddress]).toEqual(["metallb.io/v1beta2", NODE_ASN, ROUTER_ASN, cluster.lab.host("router").ipv4]);
+    const v2 = await cluster.kubectlJson<{ apiVersion: string; spec: { peerASN: number; myASN: number; peerAddress: string } }>([
+      "-n",
+      NS,
+      "get",
+      "bgppeers.v1beta2.metallb.io",
+      "router",
+    ]);
+    expect([v2.apiVersion, v2.spec.myASN, v2.spec.peerASN, v2.spec.peerAddress]).toEqual([
+      "metallb.io/v1beta2",
+      NODE_ASN,
+      ROUTER_ASN,
+      cluster.lab.host("router").ipv4,
+    ]);
     log(`v1beta1 BGPPeer read as ${v2.apiVersion}: ${JSON.stringify(v2.spec)}`);
 
     await apply([
@@ -289,7 +328,9 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     expect(bgpIp).toMatch(/^198\.51\.100\./);
     const nexthop = await waitFor(
       `router has ${bgpIp}/32`,
-      async () => (await router.vtyshJson<{ paths?: Array<{ nexthops?: Array<{ ip: string }> }> }>(`show bgp ipv4 unicast ${bgpIp}/32 json`)).paths?.[0]?.nexthops?.[0]?.ip,
+      async () =>
+        (await router.vtyshJson<{ paths?: Array<{ nexthops?: Array<{ ip: string }> }> }>(`show bgp ipv4 unicast ${bgpIp}/32 json`)).paths?.[0]?.nexthops?.[0]
+          ?.ip,
       180_000,
       1_000,
     );
@@ -301,18 +342,13 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     expect(bgpIp).not.toBe("");
     if (work === undefined) throw new Error("no work directory");
     const v011 = await publishBundle(registry, work, "0.1.1", v010.csvName);
-    const catalog = await publishCatalog(cluster, registry, binDir, work, [v010, v011], "v2");
+    const catalog = await publishCatalog(registry, { binDir, workDir: work, bundles: [v010, v011], tag: "v2" });
     const prober = new Prober("router", bgpIp);
     await sleep(2_000);
     const t0 = Date.now();
     await cluster.kubectl(["-n", OLM_NAMESPACE, "patch", "catsrc", "metallb-ts", "--type=merge", "-p", JSON.stringify({ spec: { image: catalog } })]);
     await waitCsvSucceeded(v011.csvName);
-    await waitFor(
-      `CSV ${v010.csvName} gone`,
-      async () => ((await csvPhase(v010.csvName)) === undefined ? true : undefined),
-      300_000,
-      2_000,
-    );
+    await waitFor(`CSV ${v010.csvName} gone`, async () => ((await csvPhase(v010.csvName)) === undefined ? true : undefined), 300_000, 2_000);
     await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
     await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
     await curlFrom("router", bgpIp);
@@ -337,8 +373,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     await cluster.kubectl(["-n", NS, "delete", "csv", "--all", "--wait=true"], { timeoutMs: 300_000 });
     const leftovers = async (): Promise<string[]> => {
       const out: string[] = [];
-      const names = async (args: string[]): Promise<string[]> =>
-        (await cluster.kubectl([...args, "-o", "name"])).stdout.split("\n").filter((l) => l !== "");
+      const names = async (args: string[]): Promise<string[]> => (await cluster.kubectl([...args, "-o", "name"])).stdout.split("\n").filter((l) => l !== "");
       out.push(...(await names(["get", "validatingwebhookconfigurations,mutatingwebhookconfigurations"])).filter((n) => /metallb/.test(n)));
       // Not the per-CRD aggregated roles OLM keeps while the CRDs exist (<crd>-<version>-admin|edit|view|crdview).
       const crdRole = /(metallb\.io|metallb-ts\.dev)-(v1\w*-)?(admin|edit|view|crdview)$/;

@@ -641,7 +641,8 @@ export function cleanupStaleClusters(runRoot: string, log: (line: string) => voi
     const owner = ownerPidOf(name, CLUSTER_PREFIX);
     if (owner === undefined || isAlive(owner)) continue;
     const dir = join(runRoot, name);
-    for (const p of ["kubelet", "kube-proxy", "containerd", "node", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]) {
+    // "registry": a test's registry in the node's namespace (testenv/src/olm.ts) writes its pid file here too.
+    for (const p of ["kubelet", "kube-proxy", "containerd", "node", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "registry"]) {
       const pid = readPidFile(join(dir, `${p}.pid`));
       if (pid !== undefined && isAlive(pid)) process.kill(pid, "SIGKILL");
     }

@@ -77,7 +77,7 @@ export class LabRegistry {
   private readonly removeExitHook: () => void;
 
   private constructor(
-    private readonly cluster: LabCluster,
+    readonly cluster: LabCluster,
     private readonly proc: ChildProcess,
   ) {
     this.removeExitHook = addExitHook(() => {
@@ -104,7 +104,13 @@ export class LabRegistry {
       join(hostDir, "hosts.toml"),
       [`server = "http://${REGISTRY}"`, "", `[host."http://${REGISTRY}"]`, '  capabilities = ["pull", "resolve"]', "  skip_verify = true", ""].join("\n"),
     );
-    const proc = spawnLogged("ip", ["netns", "exec", cluster.lab.host("node").netns, join(binDir, "registry"), "serve", join(dir, "config.yml")], join(dir, "registry.log"));
+    const proc = spawnLogged(
+      "ip",
+      ["netns", "exec", cluster.lab.host("node").netns, join(binDir, "registry"), "serve", join(dir, "config.yml")],
+      join(dir, "registry.log"),
+    );
+    // Where cleanupStaleClusters finds it if this process dies without stopping it.
+    writeFileSync(join(cluster.dir, "registry.pid"), `${proc.pid ?? ""}\n`);
     const reg = new LabRegistry(cluster, proc);
     await waitFor(
       "registry /v2/",
@@ -158,7 +164,11 @@ export async function publishBundle(registry: LabRegistry, workDir: string, vers
  * its CSV names), rendered with `opm render` from the registry and checked with `opm validate`; served by `opm serve`
  * in an image FROM scratch (opm and grpc_health_probe are static); pushed as REGISTRY/metallb-ts/metallb-ts-catalog:TAG.
  */
-export async function publishCatalog(cluster: LabCluster, registry: LabRegistry, binDir: string, workDir: string, bundles: readonly BundleRef[], tag: string): Promise<string> {
+export async function publishCatalog(
+  registry: LabRegistry,
+  o: { binDir: string; workDir: string; bundles: readonly BundleRef[]; tag: string },
+): Promise<string> {
+  const { binDir, workDir, bundles, tag } = o;
   const ctx = join(workDir, `catalog-${tag}`);
   rmSync(ctx, { recursive: true, force: true });
   mkdirSync(join(ctx, "configs", "metallb-ts"), { recursive: true });
@@ -166,7 +176,8 @@ export async function publishCatalog(cluster: LabCluster, registry: LabRegistry,
   mkdirSync(join(ctx, "tmp"), { recursive: true });
   const opm = join(binDir, "opm");
   const rendered: string[] = [];
-  for (const b of bundles) rendered.push((await cluster.lab.exec("node", opm, ["render", "--use-http", "-o", "yaml", b.image], { timeoutMs: 120_000 })).stdout);
+  for (const b of bundles)
+    rendered.push((await registry.cluster.lab.exec("node", opm, ["render", "--use-http", "-o", "yaml", b.image], { timeoutMs: 120_000 })).stdout);
   const head = [
     { schema: "olm.package", name: "metallb-ts", defaultChannel: "candidate" },
     {
@@ -283,8 +294,33 @@ export async function installOlm(cluster: LabCluster, log: (line: string) => voi
   const t0 = Date.now();
   await cluster.kubectl(["apply", "--server-side", "-f", olmCrdDir()]);
   await cluster.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"], { timeoutMs: 130_000 });
-  await cluster.kubectl(["apply", "--server-side", "-f", "-"], { input: olmObjects().map((o) => JSON.stringify(o)).join("\n") });
+  await cluster.kubectl(["apply", "--server-side", "-f", "-"], {
+    input: olmObjects()
+      .map((o) => JSON.stringify(o))
+      .join("\n"),
+  });
   for (const d of ["olm-operator", "catalog-operator"])
     await cluster.kubectl(["-n", OLM_NAMESPACE, "rollout", "status", `deploy/${d}`, "--timeout=300s"], { timeoutMs: 320_000 });
   log(`OLM ${OLM_VERSION} running (${Date.now() - t0} ms)`);
+}
+
+/**
+ * The lab cluster has no cluster DNS, and the catalog operator dials a CatalogSource at `<name>.<namespace>.svc`:
+ * once OLM has made the catalog's Service, its ClusterIP goes into the catalog operator's /etc/hosts (hostAliases;
+ * the Deployment rolls once). A cluster with DNS needs none of this.
+ */
+export async function resolveCatalogInLab(cluster: LabCluster, name: string, log: (line: string) => void): Promise<void> {
+  const ip = await waitFor(
+    `Service ${OLM_NAMESPACE}/${name} of the CatalogSource`,
+    async () => {
+      const r = await cluster.kubectl(["-n", OLM_NAMESPACE, "get", "svc", name, "-o", "jsonpath={.spec.clusterIP}"], { allowFail: true });
+      return r.code === 0 && r.stdout !== "" ? r.stdout : undefined;
+    },
+    120_000,
+    1_000,
+  );
+  const patch = { spec: { template: { spec: { hostAliases: [{ ip, hostnames: [`${name}.${OLM_NAMESPACE}.svc`] }] } } } };
+  await cluster.kubectl(["-n", OLM_NAMESPACE, "patch", "deploy", "catalog-operator", "--type=strategic", "-p", JSON.stringify(patch)]);
+  await cluster.kubectl(["-n", OLM_NAMESPACE, "rollout", "status", "deploy/catalog-operator", "--timeout=300s"], { timeoutMs: 320_000 });
+  log(`catalog operator resolves ${name}.${OLM_NAMESPACE}.svc to ${ip} (no cluster DNS in the lab)`);
 }
