@@ -343,6 +343,12 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     if (work === undefined) throw new Error("no work directory");
     const v011 = await publishBundle(registry, work, "0.1.1", v010.csvName);
     const catalog = await publishCatalog(registry, { binDir, workDir: work, bundles: [v010, v011], tag: "v2" });
+    const speakerPods = async (): Promise<string[]> =>
+      (await cluster.kubectl(["-n", NS, "get", "pods", "-o", "name"])).stdout
+        .split("\n")
+        .filter((n) => n.includes("metallb-ts-speaker-"))
+        .sort();
+    const speakersBefore = await speakerPods();
     const prober = new Prober("router", bgpIp);
     await sleep(2_000);
     const t0 = Date.now();
@@ -359,6 +365,9 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     expect([sub.status.installedCSV, sub.status.currentCSV]).toEqual([v011.csvName, v011.csvName]);
     const csvs = await cluster.kubectlJson<{ items: Csv[] }>(["-n", NS, "get", "csv"]);
     expect(csvs.items.map((c) => c.metadata.name)).toEqual([v011.csvName]);
+    // The speaker DaemonSet (owned by the Deployment OLM updated in place) was not rolled: same Pod.
+    expect(await speakerPods()).toEqual(speakersBefore);
+    log(`speaker Pod kept across the upgrade: ${speakersBefore.join(", ")}`);
     // Every Service keeps its IP; the data path never depended on the operator's Pods.
     expect(await ingressIP("web-bgp")).toBe(bgpIp);
     expect(gap.maxGapMs).toBeLessThan(2_500);
@@ -367,10 +376,12 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     expect(v1.apiVersion).toBe("metallb.io/v1beta1");
   }, 1_500_000);
 
-  test("uninstall (Subscription + CSV deleted) leaves no webhook configuration, ClusterRole or DaemonSet of the operator", async () => {
+  test("uninstall (Subscription, CSV, OperatorGroup deleted) leaves no webhook configuration, ClusterRole or DaemonSet of the operator", async () => {
     await cluster.kubectl(["delete", "svc", "web-bgp", "--ignore-not-found", "--wait=true"]);
     await cluster.kubectl(["-n", NS, "delete", "subscription", "metallb-ts", "--wait=true"]);
     await cluster.kubectl(["-n", NS, "delete", "csv", "--all", "--wait=true"], { timeoutMs: 300_000 });
+    // And the OperatorGroup (its aggregated olm.og.metallb-ts.* ClusterRoles go with it).
+    await cluster.kubectl(["-n", NS, "delete", "operatorgroup", "metallb-ts", "--wait=true"]);
     const leftovers = async (): Promise<string[]> => {
       const out: string[] = [];
       const names = async (args: string[]): Promise<string[]> => (await cluster.kubectl([...args, "-o", "name"])).stdout.split("\n").filter((l) => l !== "");
