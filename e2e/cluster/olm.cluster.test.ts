@@ -249,13 +249,23 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     );
     log(`CatalogSource READY (${Date.now() - t0} ms)`);
     await waitCsvSucceeded(v010.csvName);
-    const plans = await cluster.kubectlJson<{ items: Array<{ spec: { clusterServiceVersionNames: string[] }; status?: { phase?: string } }> }>([
-      "-n",
-      NS,
-      "get",
-      "installplan",
-    ]);
-    expect(plans.items.filter((p) => p.spec.clusterServiceVersionNames.includes(v010.csvName)).map((p) => p.status?.phase)).toEqual(["Complete"]);
+    // The InstallPlan that made it reaches Complete (it may trail the CSV by a sync).
+    const phases = await waitFor(
+      "InstallPlan Complete",
+      async () => {
+        const plans = await cluster.kubectlJson<{ items: Array<{ spec: { clusterServiceVersionNames: string[] }; status?: { phase?: string } }> }>([
+          "-n",
+          NS,
+          "get",
+          "installplan",
+        ]);
+        const p = plans.items.filter((x) => x.spec.clusterServiceVersionNames.includes(v010.csvName)).map((x) => x.status?.phase);
+        return p.length > 0 && p.every((x) => x === "Complete") ? p : undefined;
+      },
+      120_000,
+      2_000,
+    );
+    expect(phases).toEqual(["Complete"]);
     log(`installed through OLM in ${Date.now() - t0} ms`);
 
     // The operator runs and applies the speaker DaemonSet itself (--speaker-workload), owned by its Deployment.
