@@ -27,7 +27,8 @@ export const OLM_NAMESPACE = "olm";
 /** The lab registry, as containerd and the tools in the node's namespace name it. */
 export const REGISTRY = "localhost:5000";
 const OLM_BINARIES = ["olm", "catalog", "cpb", "copy-content", "opm", "grpc_health_probe"];
-const BASE_IMAGE = "localhost/metallb-ts/node:20.20.2-bookworm-slim";
+/** The project's base image (scripts/build-images.sh; same variable and default). */
+const BASE_IMAGE = process.env["METALLB_TS_BASE_IMAGE"] ?? "localhost/metallb-ts/node:20.20.2-bookworm-slim";
 
 export const olmCrdDir = (): string => join(process.env["METALLB_TS_CACHE"] ?? join(homedir(), ".cache", "metallb-ts"), "olm", "crds");
 
