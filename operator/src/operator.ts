@@ -125,11 +125,7 @@ export class Operator {
     this.services = new ServiceController(this.ctx, this.shards);
     this.nodeConfigs = new NodeConfigController(this.ctx);
     this.poolStatus = new PoolStatusController(this.ctx);
-    this.workload = new SpeakerWorkloadController(
-      this.ctx,
-      deps.speakerWorkload ?? [], deps.speakerWorkloadResyncMs ?? 60_000,
-      deps.speakerWorkloadOwner,
-    );
+    this.workload = new SpeakerWorkloadController(this.ctx, deps.speakerWorkload ?? [], deps.speakerWorkloadResyncMs ?? 60_000, deps.speakerWorkloadOwner);
     this.wire(inf);
     if (settings.leaderElection.enabled) {
       const le = settings.leaderElection;

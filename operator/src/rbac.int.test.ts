@@ -387,7 +387,11 @@ describe("OLM installs: the leader keeps the speaker workload applied", () => {
         20_000,
       );
       expect(images).toEqual(["registry.example/speaker:v9", "registry.example/speaker:v9"]);
-      for (const path of [ds, `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`, `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`]) {
+      for (const path of [
+        ds,
+        `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`,
+        `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`,
+      ]) {
         const refs = ((await get(path))["metadata"] as { ownerReferences?: Array<{ kind: string; name: string; uid: string }> }).ownerReferences;
         expect([path, refs]).toEqual([path, [expect.objectContaining({ kind: "Deployment", name: "metallb-ts-operator", uid: ownerUid })]]);
       }

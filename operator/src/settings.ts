@@ -135,7 +135,9 @@ export function parseOperatorSettings(
       logLevel: level,
       startupTimeoutMs: startup as number,
       speakerWorkload:
-        workloadFile === undefined || workloadFile === "" ? undefined : {
+        workloadFile === undefined || workloadFile === ""
+          ? undefined
+          : {
               file: workloadFile,
               image: speakerImage === "" ? undefined : speakerImage,
               owner: flags.get("speaker-workload-owner") === "" ? undefined : flags.get("speaker-workload-owner"),

@@ -398,20 +398,19 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
     fail(`no container named operator in ${OPERATOR}`);
   const namespaceDoc = docs(repo.read(NAMESPACE), NAMESPACE).find((d) => d.kind === "Namespace") ?? fail(`no Namespace in ${NAMESPACE}`);
 
-  const installModes =
-    allNamespaces
-      ? [
-          ["OwnNamespace", false],
-          ["SingleNamespace", false],
-          ["MultiNamespace", false],
-          ["AllNamespaces", true],
-        ]
-      : [
-          ["OwnNamespace", true],
-          ["SingleNamespace", true],
-          ["MultiNamespace", false],
-          ["AllNamespaces", false],
-        ];
+  const installModes = allNamespaces
+    ? [
+        ["OwnNamespace", false],
+        ["SingleNamespace", false],
+        ["MultiNamespace", false],
+        ["AllNamespaces", true],
+      ]
+    : [
+        ["OwnNamespace", true],
+        ["SingleNamespace", true],
+        ["MultiNamespace", false],
+        ["AllNamespaces", false],
+      ];
 
   const csvName = `${PACKAGE}.v${version}`;
   const csv = {
