@@ -2,7 +2,7 @@
 # Installs everything the tests and the demo need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (FRR, iproute2, arping, ndisc6, tcpdump, ...), the npm dependencies, and the real control plane
 # (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached),
-# operator-sdk (same cache, for `operator-sdk bundle validate`), helm, the node binaries of the cluster layer,
+# operator-sdk (same cache, for `operator-sdk bundle validate`), helm, OLM + opm + a registry (scripts/build-olm.sh, beside the images), the node binaries of the cluster layer,
 # podman's configuration and the project's images (scripts/build-images.sh: cached, seconds when nothing changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +63,17 @@ bash scripts/build-helm.sh
 log "node binaries (kubelet, kube-controller-manager, kube-scheduler, kube-proxy, pause) for the cluster layer"
 bash scripts/build-node.sh
 
+# OLM's Go builds (≈ 8 min the first time, seconds when cached) run beside the image build, which on a fresh machine
+# mostly waits on debootstrap and npm downloads; its output goes to a log printed at the end.
+log "OLM (olm, catalog, opm, grpc_health_probe) and the distribution registry for the cluster layer's OLM test, in the background"
+olm_log=$(mktemp)
+bash scripts/build-olm.sh >"$olm_log" 2>&1 &
+olm_pid=$!
+trap 'kill "$olm_pid" 2>/dev/null || true; rm -f "$olm_log"' EXIT
+
 log "images (podman: base, operator, speaker, lab router)"
 $SUDO bash scripts/build-images.sh
+
+if ! wait "$olm_pid"; then cat "$olm_log" >&2; rm -f "$olm_log"; log "ERROR: scripts/build-olm.sh failed"; exit 1; fi
+grep '^\[build-olm\]' "$olm_log" >&2 || true
 log "done"

@@ -58,6 +58,7 @@ async function main(started: { exits?: ExitReasons }): Promise<void> {
     log,
     registry,
     ...(speakerWorkload !== undefined ? { speakerWorkload } : {}),
+    ...(s.speakerWorkload?.owner !== undefined ? { speakerWorkloadOwner: s.speakerWorkload.owner } : {}),
     onLostLeadership: () => exits.fail(1, "lost leadership, exiting so a fresh process campaigns again"),
   });
   // Ready once the caches synced (and, leading, the first pass is done) and, with generated webhook certificates, this

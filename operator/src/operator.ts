@@ -57,6 +57,8 @@ export interface OperatorDeps {
   speakerWorkload?: readonly WorkloadObject[];
   /** How often the leader re-applies the speaker workload (restores a deleted or edited DaemonSet); default 60 s. */
   speakerWorkloadResyncMs?: number;
+  /** The Deployment (in each object's namespace) that owns the applied speaker objects (ownerReferences). */
+  speakerWorkloadOwner?: string;
 }
 
 const labelsText = (o: Raw | undefined): string => JSON.stringify(Object.entries(o?.metadata?.labels ?? {}).sort());
@@ -120,7 +122,7 @@ export class Operator {
     this.services = new ServiceController(this.ctx, this.shards);
     this.nodeConfigs = new NodeConfigController(this.ctx);
     this.poolStatus = new PoolStatusController(this.ctx);
-    this.workload = new SpeakerWorkloadController(this.ctx, deps.speakerWorkload ?? [], deps.speakerWorkloadResyncMs ?? 60_000);
+    this.workload = new SpeakerWorkloadController(this.ctx, deps.speakerWorkload ?? [], deps.speakerWorkloadResyncMs ?? 60_000, deps.speakerWorkloadOwner);
     this.wire(inf);
     if (settings.leaderElection.enabled) {
       const le = settings.leaderElection;

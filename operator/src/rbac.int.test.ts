@@ -342,8 +342,21 @@ describe("the speaker with its ServiceAccount", () => {
 });
 
 describe("OLM installs: the leader keeps the speaker workload applied", () => {
-  test("DaemonSet, ConfigMap and Service created with the release image; a deleted DaemonSet comes back", async () => {
+  test("DaemonSet, ConfigMap and Service created with the release image, owned by the operator Deployment; a deleted DaemonSet comes back", async () => {
     await applyManifests(env.kc, rbacManifests("operator-speaker-workload", METALLB_NS));
+    // The owner (--speaker-workload-owner): the operator's Deployment, read with the operator's own token.
+    const owner = await kubeRequest(env.kc, "POST", `/apis/apps/v1/namespaces/${METALLB_NS}/deployments`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "metallb-ts-operator" },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: "owner" } },
+        template: { metadata: { labels: { app: "owner" } }, spec: { containers: [{ name: "c", image: "registry.example/operator:v9" }] } },
+      },
+    });
+    expect(owner.status).toBe(201);
+    const ownerUid = (owner.body as { metadata: { uid: string } }).metadata.uid;
     const workload = parseSpeakerWorkload(read("config/speaker/speaker-frr.yaml"), "speaker-frr.yaml", {
       namespace: METALLB_NS,
       speakerImage: "registry.example/speaker:v9",
@@ -362,6 +375,7 @@ describe("OLM installs: the leader keeps the speaker workload applied", () => {
       registry: new Registry(),
       speakerWorkload: workload,
       speakerWorkloadResyncMs: 300,
+      speakerWorkloadOwner: "metallb-ts-operator",
     });
     await op.start();
     try {
@@ -376,6 +390,14 @@ describe("OLM installs: the leader keeps the speaker workload applied", () => {
         20_000,
       );
       expect(images).toEqual(["registry.example/speaker:v9", "registry.example/speaker:v9"]);
+      for (const path of [
+        ds,
+        `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`,
+        `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`,
+      ]) {
+        const refs = ((await get(path))["metadata"] as { ownerReferences?: Array<{ kind: string; name: string; uid: string }> }).ownerReferences;
+        expect([path, refs]).toEqual([path, [expect.objectContaining({ kind: "Deployment", name: "metallb-ts-operator", uid: ownerUid })]]);
+      }
       expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/configmaps/metallb-ts-frr-startup`)).status).toBe(200);
       expect((await kubeRequest(env.kc, "GET", `/api/v1/namespaces/${METALLB_NS}/services/metallb-ts-speaker-monitor`)).status).toBe(200);
       const generation = ((await get(ds))["metadata"] as { generation: number }).generation;

@@ -69,6 +69,9 @@ describe("parseOperatorSettings", () => {
     expect(flag.ok && flag.settings.speakerWorkload).toEqual({ file: "w.yaml", image: "img:2" });
     const noImage = parseOperatorSettings(["--speaker-workload", "w.yaml"], {}, "h", 1);
     expect(noImage.ok && noImage.settings.speakerWorkload).toEqual({ file: "w.yaml", image: undefined });
+    const owned = parseOperatorSettings(["--speaker-workload", "w.yaml", "--speaker-workload-owner=metallb-ts-operator"], {}, "h", 1);
+    expect(owned.ok && owned.settings.speakerWorkload?.owner).toBe("metallb-ts-operator");
+    expect(noImage.ok && noImage.settings.speakerWorkload?.owner).toBeUndefined();
   });
 
   test.each([

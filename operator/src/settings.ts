@@ -12,7 +12,7 @@ export interface OperatorProcessSettings extends OperatorSettings {
   logLevel: LogLevel;
   startupTimeoutMs: number;
   /** OLM installs: the leader keeps this file's speaker workload applied (with speakerImage, when set). */
-  speakerWorkload: { file: string; image: string | undefined } | undefined;
+  speakerWorkload: { file: string; image: string | undefined; owner?: string | undefined } | undefined;
 }
 
 export type SettingsResult = { ok: true; settings: OperatorProcessSettings } | { ok: false; error: string };
@@ -38,10 +38,14 @@ export const OPERATOR_USAGE = `usage: metallb-ts-operator [flags]
   --disable-cert-rotation   the same as --webhook-cert-source=mounted
   --log-level LEVEL         debug|info|warn|error (default info)
   --speaker-workload FILE   keep the speaker DaemonSet of this YAML file applied in the namespace (OLM installs)
-  --speaker-image IMAGE     with --speaker-workload: the speaker image to run (env SPEAKER_IMAGE)`;
+  --speaker-image IMAGE     with --speaker-workload: the speaker image to run (env SPEAKER_IMAGE)
+  --speaker-workload-owner DEPLOYMENT
+                            with --speaker-workload: owner (ownerReference) of the applied objects, so deleting this
+                            Deployment of the namespace (OLM: deleting the CSV) garbage-collects them`;
 
 const FLAGS: FlagSpec = {
   "webhook-mode": "string",
+  "speaker-workload-owner": "string",
   "webhook-port": "string",
   "cert-dir": "string",
   "cert-service-name": "string",
@@ -140,7 +144,13 @@ export function parseOperatorSettings(
       logLevel: level,
       startupTimeoutMs: startup as number,
       speakerWorkload:
-        workloadFile === undefined || workloadFile === "" ? undefined : { file: workloadFile, image: speakerImage === "" ? undefined : speakerImage },
+        workloadFile === undefined || workloadFile === ""
+          ? undefined
+          : {
+              file: workloadFile,
+              image: speakerImage === "" ? undefined : speakerImage,
+              owner: flags.get("speaker-workload-owner") === "" ? undefined : flags.get("speaker-workload-owner"),
+            },
     },
   };
 }

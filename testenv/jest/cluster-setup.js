@@ -16,6 +16,10 @@ export default async function clusterSetup() {
   for (const b of ["kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy", "pause"]) {
     if (!existsSync(join(binDir, b))) problems.push(`${join(binDir, b)} is missing (npm run build:node)`);
   }
+  // The OLM file (e2e/cluster/olm.cluster.test.ts): OLM, opm, grpc_health_probe and the registry.
+  for (const b of ["olm", "catalog", "cpb", "copy-content", "opm", "grpc_health_probe", "registry"]) {
+    if (!existsSync(join(binDir, b))) problems.push(`${join(binDir, b)} is missing (npm run build:olm)`);
+  }
   const needs = [
     ["/usr/bin/containerd", "containerd"],
     ["/usr/sbin/runc", "runc"],

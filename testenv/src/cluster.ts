@@ -91,6 +91,11 @@ export class LabCluster {
     return join(this.dir, "admin.kubeconfig");
   }
 
+  /** containerd's registry config_path: a directory per registry host, each with a hosts.toml (read at every pull). */
+  get registryConfigDir(): string {
+    return join(this.dir, "containerd", "certs.d");
+  }
+
   get containerdSocket(): string {
     return join(this.dir, "containerd", "containerd.sock");
   }
@@ -216,6 +221,7 @@ export class LabCluster {
     const cd = join(d, "containerd");
     mkdirSync(join(d, "cni", "net.d"), { recursive: true });
     mkdirSync(cd, { recursive: true });
+    mkdirSync(this.registryConfigDir, { recursive: true });
     mkdirSync(join(d, "node-sysctl"), { recursive: true });
     writeFileSync(
       join(cd, "config.toml"),
@@ -236,6 +242,9 @@ export class LabCluster {
         '      runtime_type = "io.containerd.runc.v2"',
         '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
         "        SystemdCgroup = false",
+        // Per-registry hosts.toml files (a test's own registry in the lab, e.g. testenv/src/olm.ts); empty otherwise.
+        '  [plugins."io.containerd.grpc.v1.cri".registry]',
+        `    config_path = "${this.registryConfigDir}"`,
         '  [plugins."io.containerd.grpc.v1.cri".cni]',
         '    bin_dir = "/usr/lib/cni"',
         `    conf_dir = "${join(d, "cni", "net.d")}"`,
@@ -632,7 +641,8 @@ export function cleanupStaleClusters(runRoot: string, log: (line: string) => voi
     const owner = ownerPidOf(name, CLUSTER_PREFIX);
     if (owner === undefined || isAlive(owner)) continue;
     const dir = join(runRoot, name);
-    for (const p of ["kubelet", "kube-proxy", "containerd", "node", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]) {
+    // "registry": a test's registry in the node's namespace (testenv/src/olm.ts) writes its pid file here too.
+    for (const p of ["kubelet", "kube-proxy", "containerd", "node", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "registry"]) {
       const pid = readPidFile(join(dir, `${p}.pid`));
       if (pid !== undefined && isAlive(pid)) process.kill(pid, "SIGKILL");
     }

@@ -1,6 +1,6 @@
 // `operator-sdk bundle validate` (the real operator-sdk, built from Go modules by scripts/build-operator-sdk.sh) on the
 // committed bundle/, with and without the optional operatorframework suite (OperatorHub metadata, good practices,
-// deprecated APIs; all offline), and on the AllNamespaces variant with the BGPPeer conversion webhook.
+// deprecated APIs; all offline), and on the OwnNamespace variant (no BGPPeer conversion webhook).
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,11 +54,11 @@ describe("operator-sdk bundle validate", () => {
           "(or `npm run build:operator-sdk`; scripts/install.sh does it): Go >= 1.25.7 and the Go module proxy, a few minutes the first time, then cached.",
       );
     }
-    // The AllNamespaces variant, generated from the same config/ into a scratch directory.
+    // The OwnNamespace variant, generated from the same config/ into a scratch directory.
     alt = mkdtempSync(join(tmpdir(), "metallb-ts-bundle-"));
     const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
     const files = generateBundle({ read: (p) => readFileSync(join(root, p), "utf8"), list: (d) => readdirSync(join(root, d)) }, version, {
-      allNamespaces: true,
+      allNamespaces: false,
     });
     for (const [p, text] of files) {
       mkdirSync(dirname(join(alt, p)), { recursive: true });
@@ -82,7 +82,7 @@ describe("operator-sdk bundle validate", () => {
     expect(unexpected(out)).toEqual([]);
   });
 
-  test("the AllNamespaces variant with the BGPPeer conversion webhook is valid", async () => {
+  test("the OwnNamespace variant (no conversion webhook) is valid", async () => {
     const out = await validate(join(alt, "bundle"), true);
     expect(out).toContain("All validation tests have completed successfully");
     expect(unexpected(out)).toEqual([]);

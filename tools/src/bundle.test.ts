@@ -40,6 +40,7 @@ interface Csv {
   metadata: { name: string; annotations: Record<string, string> };
   spec: {
     version: string;
+    replaces?: string;
     installModes: { type: string; supported: boolean }[];
     customresourcedefinitions: { owned: { name: string; version: string; kind: string; displayName: string; description: string }[] };
     install: {
@@ -87,10 +88,13 @@ describe("OLM bundle", () => {
     expect(committed.sort()).toEqual([...files.keys()].filter((p) => p.startsWith("bundle/")).sort());
   });
 
-  test("CSV name, version and install modes (OwnNamespace/SingleNamespace)", () => {
+  test("CSV name, version and install modes (AllNamespaces only), no replaces unless asked", () => {
     expect(csv.metadata.name).toBe(`metallb-ts.v${version}`);
     expect(csv.spec.version).toBe(version);
-    expect(modesOf(csv)).toEqual({ OwnNamespace: true, SingleNamespace: true, MultiNamespace: false, AllNamespaces: false });
+    expect(modesOf(csv)).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: false, AllNamespaces: true });
+    expect(csv.spec.replaces).toBeUndefined();
+    const next = csvOf(generateBundle(repo, "0.1.1", { replaces: csv.metadata.name }));
+    expect([next.metadata.name, next.spec.version, next.spec.replaces]).toEqual(["metallb-ts.v0.1.1", "0.1.1", csv.metadata.name]);
   });
 
   test("every version of every CRD in config/crd is owned, with a display name and a description, and shipped", () => {
@@ -139,7 +143,7 @@ describe("OLM bundle", () => {
 
   test("one webhook definition per validating webhook of config/webhook, served by the operator Deployment", () => {
     const vwc = docsIn("config/webhook/manifests.yaml")[0];
-    const defs = csv.spec.webhookdefinitions;
+    const defs = csv.spec.webhookdefinitions.filter((d) => d.type !== "ConversionWebhook");
     expect(defs.map((d) => [d.type, d.generateName, d.webhookPath])).toEqual(
       (vwc?.webhooks ?? []).map((w) => ["ValidatingAdmissionWebhook", w.name, w.clientConfig.service.path]),
     );
@@ -149,18 +153,19 @@ describe("OLM bundle", () => {
     }
   });
 
-  test("with allNamespaces: the BGPPeer conversion webhook, and AllNamespaces as the only install mode", () => {
-    const alt = generateBundle(repo, version, { allNamespaces: true });
-    const altCsv = csvOf(alt);
-    expect(modesOf(altCsv)).toEqual({ OwnNamespace: false, SingleNamespace: false, MultiNamespace: false, AllNamespaces: true });
-    const conversion = altCsv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook");
+  test("the committed bundle declares the BGPPeer conversion webhook; the OwnNamespace variant does not", () => {
+    const conversion = csv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook");
     expect(conversion).toEqual([
       expect.objectContaining({ conversionCRDs: ["bgppeers.metallb.io"], webhookPath: "/convert", deploymentName: "metallb-ts-operator" }),
     ]);
-    expect(docOf(alt, "bundle/manifests/metallb.io_bgppeers.yaml").spec.conversion?.strategy).toBe("Webhook");
-    // The default bundle has no conversion webhook and keeps the CRD's own strategy.
-    expect(csv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook")).toEqual([]);
-    expect(docOf(files, "bundle/manifests/metallb.io_bgppeers.yaml").spec.conversion?.strategy).toBe("None");
+    // OLM writes the CRD's conversion (Service, caBundle) from the CSV; the bundle's CRD carries none, since OLM
+    // applies bundle CRDs verbatim, on upgrades over the live one.
+    expect(docOf(files, "bundle/manifests/metallb.io_bgppeers.yaml").spec.conversion).toBeUndefined();
+    const own = generateBundle(repo, version, { allNamespaces: false });
+    const ownCsv = csvOf(own);
+    expect(modesOf(ownCsv)).toEqual({ OwnNamespace: true, SingleNamespace: true, MultiNamespace: false, AllNamespaces: false });
+    expect(ownCsv.spec.webhookdefinitions.filter((d) => d.type === "ConversionWebhook")).toEqual([]);
+    expect(docOf(own, "bundle/manifests/metallb.io_bgppeers.yaml").spec.conversion?.strategy).toBe("None");
   });
 
   test("alm-examples: the owned objects of config/samples, without namespace", () => {

@@ -12,16 +12,17 @@
 //   --disable-cert-rotation, the emptyDir it writes its own certificate into is dropped, and so are the RBAC rules
 //   that exist only for its CA injection (validatingwebhookconfigurations, customresourcedefinitions).
 // - The webhook Service and ValidatingWebhookConfiguration of config/ are not shipped: OLM makes its own.
-// - Install modes: OwnNamespace/SingleNamespace, as MetalLB's operator (the metallb.io objects live in the
-//   operator's namespace; namespaced Roles stay namespaced). OLM accepts a conversion webhook only from a CSV whose
-//   single install mode is AllNamespaces (operator-framework/api: "only AllNamespaces InstallModeType is supported
-//   when conversionCRDs is present"), so the BGPPeer conversion webhook is declared only with
-//   `allNamespaces: true`; otherwise BGPPeer keeps the CRD's own `strategy: None` (lossless for v1beta1 objects).
+// - Install modes: AllNamespaces only, as MetalLB's own operator bundle: OLM accepts a conversion webhook only from a
+//   CSV whose single install mode is AllNamespaces (operator-framework/api: "only AllNamespaces InstallModeType is
+//   supported when conversionCRDs is present"), and BGPPeer needs its v1beta1<->v1beta2 conversion webhook. OLM then
+//   creates the CSV's namespaced `permissions` as ClusterRoles; the metallb.io objects still live in the operator's
+//   own namespace (the one the Subscription is in, normally metallb-system). `allNamespaces: false` writes the older
+//   OwnNamespace/SingleNamespace variant, where BGPPeer keeps the CRD's own `strategy: None`.
 // - The speaker is a DaemonSet, which a CSV cannot install: the CSV carries its ServiceAccount's RBAC (OLM creates
 //   the ServiceAccount from it) and the operator's leader applies the DaemonSet itself (--speaker-workload, the FRR
 //   variant of config/speaker as shipped in the operator image; SPEAKER_IMAGE = the speaker image). See bundle/README.md.
 import yaml from "js-yaml";
-import { loadManifestDocs, readConversion, withConversion, type CrdConversion, type ManifestDoc, type ServiceRef } from "./manifest-files.js";
+import { loadManifestDocs, readConversion, type CrdConversion, type ManifestDoc, type ServiceRef } from "./manifest-files.js";
 
 /** Reads a file, and lists a directory's file names, by paths relative to the repository root. */
 export interface RepoReader {
@@ -30,8 +31,11 @@ export interface RepoReader {
 }
 
 export interface BundleOptions {
-  /** Declare the BGPPeer conversion webhook; OLM then requires AllNamespaces as the only install mode. */
+  /** Default true: AllNamespaces as the only install mode, with the BGPPeer conversion webhook. false: the
+   *  OwnNamespace/SingleNamespace variant without it. */
   allNamespaces?: boolean;
+  /** The CSV this version upgrades (spec.replaces), e.g. "metallb-ts.v0.1.0". */
+  replaces?: string;
 }
 
 // Project metadata shown by OperatorHub / the console. Nothing in config/ says these, so they are set here.
@@ -227,6 +231,9 @@ function csvDeployment(d: Doc, speakerImage: string): Obj {
   for (const c of pod.containers) {
     if (c.name === "operator") {
       if (flagValue(c.args ?? [], "--speaker-workload") === undefined) c.args = [...(c.args ?? []), `--speaker-workload=${SPEAKER_WORKLOAD_IN_IMAGE}`];
+      // The speaker objects belong to this Deployment: deleting the CSV (which deletes it) removes them too.
+      const withWorkload = c.args ?? [];
+      if (flagValue(withWorkload, "--speaker-workload-owner") === undefined) c.args = [...withWorkload, `--speaker-workload-owner=${d.metadata.name}`];
       const env = ((c["env"] as EnvVar[] | undefined) ?? []).filter((e) => e.name !== "SPEAKER_IMAGE");
       c["env"] = [...env, { name: "SPEAKER_IMAGE", value: speakerImage }];
     }
@@ -338,14 +345,26 @@ MetalLB and reads MetalLB's configuration unchanged: \`IPAddressPool\`, \`L2Adve
 are MetalLB's.
 
 ### Installing with OLM
-- Install into its own namespace (OwnNamespace), normally \`metallb-system\`; the MetalLB objects live there. The
-  namespace must allow privileged pods (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host
-  networking, NET_RAW and, with FRR, NET_ADMIN.
+- Install mode AllNamespaces (an OperatorGroup without target namespaces), into its own namespace, normally
+  \`metallb-system\`; the MetalLB objects live in that namespace. The namespace must allow privileged pods
+  (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host networking, NET_RAW and, with FRR,
+  NET_ADMIN.
 - OLM installs the operator Deployment (two replicas, leader election), the RBAC of the operator and of the speaker,
-  the validating webhooks and the CRDs.
+  the validating webhooks, the BGPPeer conversion webhook (v1beta1 and v1beta2) and the CRDs; OLM makes and
+  rotates the webhooks' certificates.
 - A CSV installs Deployments only, so the operator's leader applies the speaker DaemonSet (BGP through FRR, and
   Layer 2) with its FRR ConfigMap and metrics Service into the same namespace, and re-applies it every minute.
 `;
+
+/**
+ * A CRD whose conversion webhook OLM manages (the CSV's ConversionWebhook) ships without spec.conversion: OLM applies
+ * bundle CRDs verbatim in the InstallPlan (also on upgrades, over the live CRD), and a conversion block here would
+ * point the apiserver at a Service that does not exist under OLM, with no caBundle, until OLM rewrites it.
+ */
+function withoutConversion<T extends Record<string, unknown>>(crd: T): T {
+  const { conversion: _c, ...spec } = crd["spec"] as Record<string, unknown>;
+  return { ...crd, spec };
+}
 
 const generatedFrom = (sources: string): string => `# GENERATED by \`npm run gen:bundle\` (tools/src/bundle.ts) from ${sources}. Do not edit.\n`;
 const GENERATED = generatedFrom("config/");
@@ -368,7 +387,8 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   }
 
   const conversion = readConversion((p) => repo.read(p));
-  const conversionCrds = opts.allNamespaces === true ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
+  const allNamespaces = opts.allNamespaces !== false;
+  const conversionCrds = allNamespaces ? crds.filter((c) => c.doc.metadata.name === "bgppeers.metallb.io") : [];
   const operatorImage = imagesOf(deployments[0]?.["spec"] as WorkloadSpec)[0] ?? fail("the operator Deployment has no image");
   const speakerImages = [...new Set(speakerDocs.flatMap((d) => imagesOf(d["spec"] as WorkloadSpec)))];
   if (speakerImages.length !== 1)
@@ -378,20 +398,19 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
     fail(`no container named operator in ${OPERATOR}`);
   const namespaceDoc = docs(repo.read(NAMESPACE), NAMESPACE).find((d) => d.kind === "Namespace") ?? fail(`no Namespace in ${NAMESPACE}`);
 
-  const installModes =
-    opts.allNamespaces === true
-      ? [
-          ["OwnNamespace", false],
-          ["SingleNamespace", false],
-          ["MultiNamespace", false],
-          ["AllNamespaces", true],
-        ]
-      : [
-          ["OwnNamespace", true],
-          ["SingleNamespace", true],
-          ["MultiNamespace", false],
-          ["AllNamespaces", false],
-        ];
+  const installModes = allNamespaces
+    ? [
+        ["OwnNamespace", false],
+        ["SingleNamespace", false],
+        ["MultiNamespace", false],
+        ["AllNamespaces", true],
+      ]
+    : [
+        ["OwnNamespace", true],
+        ["SingleNamespace", true],
+        ["MultiNamespace", false],
+        ["AllNamespaces", false],
+      ];
 
   const csvName = `${PACKAGE}.v${version}`;
   const csv = {
@@ -421,6 +440,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
       displayName: PROJECT.displayName,
       description: DESCRIPTION,
       version,
+      ...(opts.replaces !== undefined ? { replaces: opts.replaces } : {}),
       maturity: "alpha",
       minKubeVersion: PROJECT.minKubeVersion,
       provider: { name: PROJECT.provider },
@@ -449,7 +469,7 @@ export function generateBundle(repo: RepoReader, version: string, opts: BundleOp
   const files = new Map<string, string>();
   files.set(`bundle/manifests/${PACKAGE}.clusterserviceversion.yaml`, GENERATED + dump(csv));
   for (const c of crds) {
-    const doc = conversionCrds.includes(c) ? withConversion(clone(c.doc), conversion) : clone(c.doc);
+    const doc = conversionCrds.includes(c) ? withoutConversion(clone(c.doc)) : clone(c.doc);
     files.set(`bundle/manifests/${c.spec.group}_${c.spec.names.plural}.yaml`, generatedFrom(c.file) + dump(doc));
   }
   // The operator's other Services (metrics); the webhook Services are OLM's own.
