@@ -4,8 +4,10 @@
 // repeat the requests, failures and longest gap between two answers, how long the drain and the router's shift took,
 // and the CPU time used. Everything real: apiserver, operator, speakers, FRR on the nodes and the router.
 // Run as root: npm run bench:drain [-- --repeats 3] [-- --drain-timeout 0 for the old behaviour]
-import { readFileSync } from "node:fs";
-import { attributeFailures, cordonNode, sigtermEachSpeaker, startDrainLab, startLoad, type DrainLab, type DrillStep } from "../testenv/src/drain-lab.js";
+// [-- --router-flows stateless: the router hashes every packet (default pinned: it keeps connections on their next hop)]
+// [-- --trace DIR: the router's route changes and every SYN/RST seen by the nodes and the client, timestamped]
+import { mkdirSync, readFileSync } from "node:fs";
+import { attributeFailures, cordonNode, sigtermEachSpeaker, startDrainLab, startLoad, startTrace, type DrainLab, type DrillStep } from "../testenv/src/drain-lab.js";
 import type { LoadSummary } from "../testenv/src/http-load.js";
 
 function arg(name: string, dflt: string): string {
@@ -59,7 +61,12 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
   const t0 = Date.now();
-  const d = await startDrainLab({ speakerArgs });
+  const routerFlows = arg("router-flows", "pinned");
+  if (routerFlows !== "pinned" && routerFlows !== "stateless") throw new Error("--router-flows must be pinned or stateless");
+  const d = await startDrainLab({ speakerArgs, routerFlows });
+  const traceDir = arg("trace", "");
+  if (traceDir !== "") mkdirSync(traceDir, { recursive: true });
+  const trace = traceDir !== "" ? startTrace(d, traceDir) : undefined;
   const results: Drill[] = [];
   try {
     for (let i = 0; i < repeats; i++) {
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
       results.push(await measure(d, "cordon-each-node", async () => [await cordonNode(d, "node1"), await cordonNode(d, "node2")]));
     }
   } finally {
+    await trace?.stop();
     await d.stop();
   }
   const cpu = process.cpuUsage(cpu0);
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       summary: true,
       speakerArgs,
+      routerFlows,
       repeats,
       failedTotal: results.reduce((a, r) => a + r.failed, 0),
       failedAwayTotal: results.reduce((a, r) => a + r.failedAway, 0),

@@ -8,13 +8,60 @@ import { startBgpLab, type BgpLab } from "./bgp-lab.js";
 import { serveHttpOnNode } from "./http-on-node.js";
 import type { LoadSummary } from "./http-load.js";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
-import { exited, spawnLogged, waitFor } from "./proc.js";
+import { exited, run, spawnLogged, waitFor } from "./proc.js";
 import { buildSpeaker } from "./speaker-process.js";
 
 export interface DrainLab {
   bgp: BgpLab;
   vip: string;
+  /** How the router spreads connections over the nodes (see RouterFlows). */
+  routerFlows: RouterFlows;
   stop(): Promise<void>;
+}
+
+/**
+ * How the lab router forwards a connection over its ECMP route to the Service IP:
+ * - "stateless": per packet, by a hash of the 5-tuple over the current next hops (Linux's and most routers' ECMP).
+ *   Every change of the next-hop set (a node leaving, a node coming back) re-maps some flows, and a connection whose
+ *   packets are split across the change is reset by the node that never saw its SYN. No speaker behaviour can avoid
+ *   that: GRACEFUL_SHUTDOWN and the settle time only make sure the old path still works meanwhile.
+ * - "pinned": the router keeps each connection on the next hop its first packet took (connection tracking, as a
+ *   stateful ECMP tier, firewall or L4 load balancer in front of the nodes does): the route decides only where new
+ *   connections go. A node that stops being a next hop (drain) keeps its connections until they end; a node that
+ *   comes back gets new connections only. The nodes then reply through the router (the client is upstream of it, as
+ *   in a real network), so the router sees both directions of each connection.
+ */
+export type RouterFlows = "stateless" | "pinned";
+
+/** Marks and routing tables of the pinned mode start here (node i: FLOW_MARK_BASE + i). */
+const FLOW_MARK_BASE = 100;
+
+/**
+ * Pins each forwarded connection to the next hop of its first packet, in the router's namespace only: nftables
+ * stores that next hop in the connection's conntrack mark (forward hook, `rt ip nexthop`), copies it to the packet
+ * mark for the connection's later packets in the original direction (prerouting), and a policy rule per node routes
+ * marked packets to that node. New connections follow the main table (BGP's ECMP route).
+ */
+async function pinRouterFlows(bgp: BgpLab): Promise<void> {
+  const { lab } = bgp;
+  const router = lab.host("router").ipv4;
+  const marks = bgp.nodes.map((n, i) => ({ ip: lab.host(n).ipv4, mark: FLOW_MARK_BASE + 1 + i }));
+  const nft = [
+    "table ip lab_flow_pin {",
+    `  map pin { type ipv4_addr : mark; elements = { ${marks.map((m) => `${m.ip} : ${m.mark}`).join(", ")} } }`,
+    "  chain pin_pre { type filter hook prerouting priority mangle; policy accept; ct direction original ct mark != 0 meta mark set ct mark; }",
+    "  chain pin_fwd { type filter hook forward priority mangle; policy accept; ct state new ct mark set rt ip nexthop map @pin; }",
+    "}",
+    "",
+  ].join("\n");
+  await run("ip", ["netns", "exec", lab.host("router").netns, "nft", "-f", "-"], { input: nft });
+  for (const m of marks) {
+    await lab.exec("router", "ip", ["route", "replace", "default", "via", m.ip, "dev", "eth0", "table", String(m.mark)]);
+    await lab.exec("router", "ip", ["rule", "add", "fwmark", String(m.mark), "table", String(m.mark), "priority", String(m.mark)]);
+  }
+  // Replies through the router (the client sits upstream of it), so conntrack sees whole connections.
+  const client = lab.host("client").ipv4;
+  for (const n of bgp.nodes) await lab.exec(n, "ip", ["route", "replace", `${client}/32`, "via", router]);
 }
 
 const NS = "drain";
@@ -29,7 +76,8 @@ export async function waitNextHops(bgp: BgpLab, vip: string, n: number, timeoutM
   await waitFor(`${n} next hop(s) to ${vip} on the router`, async () => ((await routerNextHops(bgp, vip)) === n ? true : undefined), timeoutMs, 20);
 }
 
-export async function startDrainLab(opts: { speakerArgs?: readonly string[] } = {}): Promise<DrainLab> {
+export async function startDrainLab(opts: { speakerArgs?: readonly string[]; routerFlows?: RouterFlows } = {}): Promise<DrainLab> {
+  const routerFlows = opts.routerFlows ?? "pinned";
   const bgp = await startBgpLab({
     speakerProcesses: true,
     extraHosts: [{ name: "client", index: 5 }],
@@ -51,8 +99,9 @@ export async function startDrainLab(opts: { speakerArgs?: readonly string[] } = 
     // The client reaches the VIP through the router (which must not redirect it to a node on the same LAN).
     await lab.exec("router", "sysctl", ["-qw", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"]);
     await lab.exec("client", "ip", ["route", "replace", `${vip}/32`, "via", lab.host("router").ipv4]);
+    if (routerFlows === "pinned") await pinRouterFlows(bgp);
     await waitNextHops(bgp, vip, bgp.nodes.length, 60_000);
-    return { bgp, vip, stop: () => bgp.stop() };
+    return { bgp, vip, routerFlows, stop: () => bgp.stop() };
   } catch (e) {
     await bgp.stop();
     throw e;
@@ -167,4 +216,29 @@ export async function cordonNode(d: DrainLab, node: string, holdMs = 2_000): Pro
   await waitNextHops(d.bgp, d.vip, d.bgp.nodes.length);
   const t2 = Date.now();
   return { node, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] };
+}
+
+/**
+ * Records what a drill does to the traffic, for finding out why a request failed: the router's route changes
+ * (`ip -ts monitor route`, timestamped) and, in each node's and the client's namespace, every SYN and RST of port 80
+ * (`tcpdump -tt`: which node got each connection's first packet, which one reset it). stop() ends the captures.
+ */
+export function startTrace(d: DrainLab, dir: string): { stop(): Promise<void> } {
+  const { lab } = d.bgp;
+  const children = [
+    spawnLogged("ip", ["-n", lab.host("router").netns, "-ts", "monitor", "route"], join(dir, "router-routes.log")),
+    ...[...d.bgp.nodes, "client"].map((h) =>
+      spawnLogged(
+        "ip",
+        ["netns", "exec", lab.host(h).netns, "tcpdump", "-i", "eth0", "-nn", "-tt", "-l", "tcp port 80 and (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"],
+        join(dir, `${h}-syn-rst.log`),
+      ),
+    ),
+  ];
+  return {
+    stop: async () => {
+      for (const c of children) c.kill("SIGTERM");
+      await Promise.all(children.map((c) => exited(c)));
+    },
+  };
 }
