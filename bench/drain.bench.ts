@@ -7,7 +7,16 @@
 // [-- --router-flows stateless: the router hashes every packet (default pinned: it keeps connections on their next hop)]
 // [-- --trace DIR: the router's route changes and every SYN/RST seen by the nodes and the client, timestamped]
 import { mkdirSync, readFileSync } from "node:fs";
-import { attributeFailures, cordonNode, sigtermEachSpeaker, startDrainLab, startLoad, startTrace, type DrainLab, type DrillStep } from "../testenv/src/drain-lab.js";
+import {
+  attributeFailures,
+  cordonNode,
+  sigtermEachSpeaker,
+  startDrainLab,
+  startLoad,
+  startTrace,
+  type DrainLab,
+  type DrillStep,
+} from "../testenv/src/drain-lab.js";
 import type { LoadSummary } from "../testenv/src/http-load.js";
 
 function arg(name: string, dflt: string): string {

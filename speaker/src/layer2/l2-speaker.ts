@@ -186,7 +186,7 @@ export class L2Speaker {
     this.ranked.add(this.opts.nodeName);
     for (const n of this.tracker.alive(this.clock())) this.ranked.add(n);
     const plan = joinL2(this.services, this.nodes, this.ranked);
-    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? []);
+    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? [], new Set(this.nodes.filter((n) => n.draining).map((n) => n.node)));
   }
 
   /** A heartbeat was accepted: a node alive for the first time must be ranked before the election runs. */
@@ -256,15 +256,20 @@ export class L2Speaker {
     }, delayMs);
   }
 
-  /** Leaves the cluster: tells peers at once ("leaving" heartbeat), stops answering, closes everything. */
+  /**
+   * Leaves the cluster, make before break: hands every owned IP over (still answering), tells the peers at once
+   * ("leaving" heartbeat, twice against one lost datagram) so the next owner claims it without a probe, stops
+   * answering for each IP once its claim is seen (bounded), then closes everything.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
     this.tracker.leave();
-    // Stop answering first, then tell the peers (twice, against one lost datagram) so they take over at once.
+    const handedOver = this.controller.handOverAll();
+    await this.heartbeats.sendNow();
+    await this.heartbeats.sendNow();
+    await handedOver;
     this.controller.releaseAll();
-    await this.heartbeats.sendNow();
-    await this.heartbeats.sendNow();
     this.probe.stop();
     this.status.stop();
     await this.heartbeats.stop();
