@@ -16,6 +16,8 @@ export interface DrainLab {
   vip: string;
   /** How the router spreads connections over the nodes (see RouterFlows). */
   routerFlows: RouterFlows;
+  /** With `l2`: a second Service's IP, announced in Layer 2 mode on the lab LAN (the client reaches it directly). */
+  l2Vip: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -76,7 +78,7 @@ export async function waitNextHops(bgp: BgpLab, vip: string, n: number, timeoutM
   await waitFor(`${n} next hop(s) to ${vip} on the router`, async () => ((await routerNextHops(bgp, vip)) === n ? true : undefined), timeoutMs, 20);
 }
 
-export async function startDrainLab(opts: { speakerArgs?: readonly string[]; routerFlows?: RouterFlows } = {}): Promise<DrainLab> {
+export async function startDrainLab(opts: { speakerArgs?: readonly string[]; routerFlows?: RouterFlows; l2?: boolean } = {}): Promise<DrainLab> {
   const routerFlows = opts.routerFlows ?? "pinned";
   const bgp = await startBgpLab({
     speakerProcesses: true,
@@ -101,17 +103,115 @@ export async function startDrainLab(opts: { speakerArgs?: readonly string[]; rou
     await lab.exec("client", "ip", ["route", "replace", `${vip}/32`, "via", lab.host("router").ipv4]);
     if (routerFlows === "pinned") await pinRouterFlows(bgp);
     await waitNextHops(bgp, vip, bgp.nodes.length, 60_000);
-    return { bgp, vip, routerFlows, stop: () => bgp.stop() };
+    const l2Vip = opts.l2 === true ? await startL2Service(bgp) : undefined;
+    return { bgp, vip, routerFlows, l2Vip, stop: () => bgp.stop() };
   } catch (e) {
     await bgp.stop();
     throw e;
   }
 }
 
+/**
+ * A Layer 2 Service on the lab LAN (pool on the LAN's own /24, .240/29, not auto-assigned): its IP on every node's
+ * `lo` (the nodes' HTTP servers answer on every address; arp_ignore keeps the kernels from answering ARP for it), so
+ * the client reaches whichever node the speakers elected, by ARP.
+ */
+async function startL2Service(bgp: BgpLab): Promise<string> {
+  const { kc, lab } = bgp;
+  const lan = lab.host("client").ipv4.split(".").slice(0, 3).join(".");
+  await pool(kc, "drain-l2", { addresses: [`${lan}.240/29`], autoAssign: false });
+  await apply(
+    kc,
+    {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "L2Advertisement",
+      metadata: { name: "drain-l2", namespace: METALLB_NS },
+      spec: { ipAddressPools: ["drain-l2"] },
+    },
+    "l2advertisements",
+  );
+  await createService(kc, NS, "web-l2", { annotations: { "metallb.io/address-pool": "drain-l2" } });
+  await createEndpointSlice(kc, NS, "web-l2", bgp.nodes);
+  const vip = (await waitForIPs(kc, NS, "web-l2")).ips[0] ?? "";
+  for (const n of bgp.nodes) await lab.exec(n, "ip", ["addr", "replace", `${vip}/32`, "dev", "lo"]);
+  await waitFor(`${vip} answers from the client`, async () => ((await l2Owner(bgp, vip)) !== undefined ? true : undefined), 60_000, 200);
+  return vip;
+}
+
+/** The node that answers the client's ARP request for the Layer 2 IP (arping's own socket: no neighbor entry made). */
+export async function l2Owner(bgp: BgpLab, vip: string): Promise<string | undefined> {
+  const { lab } = bgp;
+  const out = await lab.exec("client", "arping", ["-c", "1", "-w", "1", "-I", "eth0", vip], { allowFail: true });
+  const mac = /\[([0-9a-fA-F:]{17})\]/.exec(out.stdout)?.[1]?.toLowerCase();
+  return bgp.nodes.find((n) => lab.host(n).mac === mac);
+}
+
+/** The node of the client's current neighbor entry for the IP (no ARP sent), if any. */
+async function neighborNode(bgp: BgpLab, vip: string): Promise<string | undefined> {
+  const { lab } = bgp;
+  const out = await lab.exec("client", "ip", ["neigh", "show", vip, "dev", "eth0"], { allowFail: true });
+  const mac = /lladdr (\S+)/.exec(out.stdout)?.[1];
+  return bgp.nodes.find((n) => lab.host(n).mac === mac);
+}
+
+async function waitNeighbor(bgp: BgpLab, vip: string, node: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`the client's neighbor entry for ${vip} on ${node}`, async () => ((await neighborNode(bgp, vip)) === node ? true : undefined), timeoutMs, 10);
+}
+
+/**
+ * Layer 2, SIGTERM of each node's speaker in turn (rolling restart), under load on the Layer 2 IP. The owner's
+ * speaker hands the IP over (the next owner's gratuitous ARP moves the client's neighbor entry) and exits; it is
+ * started again and takes the IP back (failback by rank); a non-owner's restart changes nothing. `shiftMs`: SIGTERM →
+ * the client's entry on the other node (owner only); `backMs`: restart → the entry back on the owner.
+ */
+export async function sigtermEachL2Speaker(d: DrainLab): Promise<Array<DrillStep & { owner: boolean }>> {
+  const vip = d.l2Vip;
+  if (vip === undefined) throw new Error("drain lab started without l2");
+  const steps: Array<DrillStep & { owner: boolean }> = [];
+  const owner = (await l2Owner(d.bgp, vip)) ?? "";
+  for (const n of d.bgp.nodes) {
+    const other = d.bgp.nodes.find((x) => x !== owner) ?? "";
+    const sp = d.bgp.processes.get(n);
+    if (sp === undefined) throw new Error(`no speaker process on ${n}`);
+    const t0 = Date.now();
+    const moved = n === owner ? waitNeighbor(d.bgp, vip, other).then(() => Date.now() - t0) : Promise.resolve(0);
+    await sp.kill("SIGTERM");
+    const drainMs = Date.now() - t0;
+    const shiftMs = await moved;
+    const t1 = Date.now();
+    await sp.start();
+    await waitNeighbor(d.bgp, vip, owner);
+    // The take-back's announcement burst lasts 2 s: let it end inside this step's window.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const t2 = Date.now();
+    steps.push({ node: n, owner: n === owner, drainMs, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] });
+  }
+  return steps;
+}
+
+/** Layer 2, cordon of the owner: its IP moves to the other node; held `holdMs`, uncordoned, the IP comes back. */
+export async function cordonL2Owner(d: DrainLab, holdMs = 2_000): Promise<DrillStep> {
+  const vip = d.l2Vip;
+  if (vip === undefined) throw new Error("drain lab started without l2");
+  const owner = (await l2Owner(d.bgp, vip)) ?? "";
+  const other = d.bgp.nodes.find((n) => n !== owner) ?? "";
+  const t0 = Date.now();
+  await setUnschedulable(d, owner, true);
+  await waitNeighbor(d.bgp, vip, other);
+  const shiftMs = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, holdMs));
+  const t1 = Date.now();
+  await setUnschedulable(d, owner, false);
+  await waitNeighbor(d.bgp, vip, owner);
+  await new Promise((r) => setTimeout(r, 2_500));
+  const t2 = Date.now();
+  return { node: owner, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] };
+}
+
 /** Starts the HTTP load in the client's namespace; stop() ends it and returns its summary. */
 export async function startLoad(
   d: DrainLab,
-  opts: { concurrency?: number; timeoutMs?: number; maxMs?: number } = {},
+  opts: { concurrency?: number; timeoutMs?: number; maxMs?: number; vip?: string } = {},
 ): Promise<{ stop(): Promise<LoadSummary> }> {
   const mainJs = await buildSpeaker();
   const loadJs = join(mainJs, "..", "..", "..", "testenv", "src", "http-load.js");
@@ -126,7 +226,7 @@ export async function startLoad(
       process.execPath,
       loadJs,
       "--url",
-      `http://${d.vip}/`,
+      `http://${opts.vip ?? d.vip}/`,
       "--concurrency",
       String(opts.concurrency ?? 4),
       "--timeout-ms",
