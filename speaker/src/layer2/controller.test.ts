@@ -428,6 +428,26 @@ describe("L2Controller", () => {
     s.ctl.close();
   });
 
+  test("cordoned, and the next owner's claim is never seen: stops answering after the bound, and stays stopped", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    const beat = (seq: number): void => s.tracker.observe({ node: "node2", incarnation: 5, seq, sentAtMs: 0, status: "ready" }, s.clock.now);
+    beat(1);
+    s.ctl.reelect();
+    s.ctl.setPlan([entry("10.111.0.200", ["node2", "node1"])], new Set(["node1"]));
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    for (let i = 0; i < 30; i++) {
+      s.clock.now += 100; // node2 stays alive throughout
+      beat(2 + i);
+      s.ctl.reelect();
+      jest.advanceTimersByTime(100);
+    }
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.responders.get("eth0")?.owned.size).toBe(0);
+    s.ctl.close();
+  });
+
   test("leaving with no other live candidate: nothing to hand over, stops at once", async () => {
     const s = setup();
     s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);

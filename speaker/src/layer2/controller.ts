@@ -160,6 +160,8 @@ export class L2Controller {
   private readonly announced = new Map<string, Announcement>();
   /** IP key → the hand-over in progress (the IP is still in `announced`, answered). */
   private readonly handingOver = new Map<string, Handover>();
+  /** IP keys whose hand-over ended (claimed or timed out): not held again until this node wants them back. */
+  private readonly handoverDone = new Set<string>();
   /** Resolved when no hand-over is left (handOverAll). */
   private handoverWaiters: Array<() => void> = [];
   /** IP key → when another station last claimed it while this node announced it (clock). */
@@ -327,7 +329,10 @@ export class L2Controller {
     for (const [key, cur] of this.announced) {
       const w = want.get(key);
       if (w === undefined && this.holdForHandover(key, cur, alive, now)) continue;
-      if (w !== undefined) this.cancelHandover(key);
+      if (w !== undefined) {
+        this.cancelHandover(key);
+        this.handoverDone.delete(key);
+      }
       for (const iface of [...cur.ifaces]) {
         if (w !== undefined && w.ifaces.includes(iface)) continue;
         this.responders.get(iface)?.removeIP(cur.entry.ip);
@@ -341,6 +346,7 @@ export class L2Controller {
       if (cur.ifaces.size === 0 || w === undefined) {
         for (const t of cur.timers) clearTimeout(t);
         this.cancelHandover(key);
+        this.handoverDone.delete(key);
         this.announced.delete(key);
         this.takeoverFrom.delete(key);
         this.changeDetail.delete(key);
@@ -431,7 +437,7 @@ export class L2Controller {
   private holdForHandover(key: string, cur: Announcement, alive: ReadonlySet<string>, now: number): boolean {
     if (this.handingOver.has(key)) return true;
     const maxMs = this.opts.handoverMaxMs ?? DEFAULT_HANDOVER_MAX_MS;
-    if (maxMs <= 0) return false;
+    if (maxMs <= 0 || this.handoverDone.has(key)) return false;
     const target = handoverTarget(cur.entry.candidates, this.opts.nodeName, alive, this.handingOff(now));
     if (target === null) return false;
     // The next owner may have claimed it already (it saw the cordon first): nothing to wait for.
@@ -452,6 +458,7 @@ export class L2Controller {
     if (why === "claimed") this.opts.log.info(fields, "handed over");
     else this.opts.log.warn(fields, "hand-over not confirmed by a claim in time, stopping anyway");
     this.cancelHandover(key);
+    this.handoverDone.add(key);
     // The election no longer wants it (a hand-over is cancelled when it does): reelect drops it now.
     this.reelect();
   }
