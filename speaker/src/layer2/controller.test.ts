@@ -432,7 +432,9 @@ describe("L2Controller", () => {
     const s = setup();
     s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
     settle(s);
-    const beat = (seq: number): void => s.tracker.observe({ node: "node2", incarnation: 5, seq, sentAtMs: 0, status: "ready" }, s.clock.now);
+    const beat = (seq: number): void => {
+      s.tracker.observe({ node: "node2", incarnation: 5, seq, sentAtMs: 0, status: "ready" }, s.clock.now);
+    };
     beat(1);
     s.ctl.reelect();
     s.ctl.setPlan([entry("10.111.0.200", ["node2", "node1"])], new Set(["node1"]));

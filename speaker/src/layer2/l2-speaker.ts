@@ -82,6 +82,8 @@ export class L2Speaker {
   private publishing = false;
   private published = false;
   private stopped = false;
+  /** The hand-over of leave(), once started. */
+  private leaving: Promise<void> | undefined;
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
@@ -258,18 +260,29 @@ export class L2Speaker {
 
   /**
    * Leaves the cluster, make before break: hands every owned IP over (still answering), tells the peers at once
-   * ("leaving" heartbeat, twice against one lost datagram) so the next owner claims it without a probe, stops
-   * answering for each IP once its claim is seen (bounded), then closes everything.
+   * ("leaving" heartbeat, twice against one lost datagram) so the next owner claims it without a probe, and stops
+   * answering for each IP once its claim is seen (bounded). Once per run; the SIGTERM drain starts it next to the BGP
+   * drain, stop() waits for it.
    */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
+  leave(): Promise<void> {
+    this.leaving ??= this.handOver();
+    return this.leaving;
+  }
+
+  private async handOver(): Promise<void> {
     this.tracker.leave();
     const handedOver = this.controller.handOverAll();
     await this.heartbeats.sendNow();
     await this.heartbeats.sendNow();
     await handedOver;
     this.controller.releaseAll();
+  }
+
+  /** Leaves the cluster (leave()), then closes everything. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
+    await this.leave();
     this.probe.stop();
     this.status.stop();
     await this.heartbeats.stop();
