@@ -111,7 +111,8 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       const cpu0 = cpuSeconds(speaker.pid);
-      const bgpdPid = readPidFile(join(runDir, "bgpd.pid"));
+      // The container has its own pid namespace: its bgpd.pid holds bgpd's pid in there, not on the host.
+      const bgpdPid = fc !== undefined ? fc.daemonPid("bgpd") : readPidFile(join(runDir, "bgpd.pid"));
       if (bgpdPid === undefined) throw new Error("no bgpd pid");
       let t0: number;
       let tStart: number;
