@@ -4,8 +4,22 @@
 // repeat the requests, failures and longest gap between two answers, how long the drain and the router's shift took,
 // and the CPU time used. Everything real: apiserver, operator, speakers, FRR on the nodes and the router.
 // Run as root: npm run bench:drain [-- --repeats 3] [-- --drain-timeout 0 for the old behaviour]
-import { readFileSync } from "node:fs";
-import { attributeFailures, cordonNode, sigtermEachSpeaker, startDrainLab, startLoad, type DrainLab, type DrillStep } from "../testenv/src/drain-lab.js";
+// [-- --router-flows stateless: the router hashes every packet (default pinned: it keeps connections on their next hop)]
+// [-- --l2: also a Layer 2 Service, its owner SIGTERMed (each node's speaker as owner in turn) and cordoned]
+// [-- --trace DIR: the router's route changes and every SYN/RST seen by the nodes and the client, timestamped]
+import { mkdirSync, readFileSync } from "node:fs";
+import {
+  attributeFailures,
+  cordonL2Owner,
+  cordonNode,
+  sigtermEachL2Speaker,
+  sigtermEachSpeaker,
+  startDrainLab,
+  startLoad,
+  startTrace,
+  type DrainLab,
+  type DrillStep,
+} from "../testenv/src/drain-lab.js";
 import type { LoadSummary } from "../testenv/src/http-load.js";
 
 function arg(name: string, dflt: string): string {
@@ -33,8 +47,8 @@ interface Drill {
   failures: LoadSummary["failures"];
 }
 
-async function measure(d: DrainLab, drill: string, run: () => Promise<DrillStep[]>): Promise<Drill> {
-  const load = await startLoad(d, { concurrency: 4, timeoutMs: 1000, maxMs: 120_000 });
+async function measure(d: DrainLab, drill: string, run: () => Promise<DrillStep[]>, vip?: string): Promise<Drill> {
+  const load = await startLoad(d, { concurrency: 4, timeoutMs: 1000, maxMs: 120_000, ...(vip !== undefined ? { vip } : {}) });
   await new Promise((r) => setTimeout(r, 1000));
   const steps = await run();
   await new Promise((r) => setTimeout(r, 1000));
@@ -59,14 +73,25 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
   const t0 = Date.now();
-  const d = await startDrainLab({ speakerArgs });
+  const routerFlows = arg("router-flows", "pinned");
+  if (routerFlows !== "pinned" && routerFlows !== "stateless") throw new Error("--router-flows must be pinned or stateless");
+  const l2 = process.argv.includes("--l2");
+  const d = await startDrainLab({ speakerArgs, routerFlows, l2 });
+  const traceDir = arg("trace", "");
+  if (traceDir !== "") mkdirSync(traceDir, { recursive: true });
+  const trace = traceDir !== "" ? startTrace(d, traceDir) : undefined;
   const results: Drill[] = [];
   try {
     for (let i = 0; i < repeats; i++) {
       results.push(await measure(d, "sigterm-each-speaker", () => sigtermEachSpeaker(d)));
       results.push(await measure(d, "cordon-each-node", async () => [await cordonNode(d, "node1"), await cordonNode(d, "node2")]));
+      if (d.l2Vip !== undefined) {
+        results.push(await measure(d, "l2-sigterm-each-owner", () => sigtermEachL2Speaker(d), d.l2Vip));
+        results.push(await measure(d, "l2-cordon-owner", async () => [await cordonL2Owner(d)], d.l2Vip));
+      }
     }
   } finally {
+    await trace?.stop();
     await d.stop();
   }
   const cpu = process.cpuUsage(cpu0);
@@ -75,6 +100,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       summary: true,
       speakerArgs,
+      routerFlows,
       repeats,
       failedTotal: results.reduce((a, r) => a + r.failed, 0),
       failedAwayTotal: results.reduce((a, r) => a + r.failedAway, 0),

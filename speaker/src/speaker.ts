@@ -372,9 +372,16 @@ export class Speaker {
    * routes kept stale, which matters when this node is the only one announcing (a rolling update of the DaemonSet). The
    * whole drain is bounded by `timeoutMs`; stop() follows. A cordoned node announces with GRACEFUL_SHUTDOWN already
    * (NodeConfig draining); this covers the speaker's own exit (SIGTERM: rolling update, Pod deletion, node drain).
+   * Layer 2 hands its IPs to their next owners at the same time (make before break, L2Speaker.leave()).
    */
   async drain(settings: DrainSettings): Promise<void> {
-    if (!this.bgpEnabled || settings.timeoutMs <= 0) return;
+    // Layer 2 hands its IPs over meanwhile (bounded on its own; stop() waits for it in any case).
+    const l2 = this.l2?.leave();
+    if (this.bgpEnabled && settings.timeoutMs > 0) await this.drainBgp(settings);
+    await l2;
+  }
+
+  private async drainBgp(settings: DrainSettings): Promise<void> {
     const log = this.deps.log.child({ op: "drain" });
     const deadline = this.now() + settings.timeoutMs;
     const until = async (done: () => Promise<boolean> | boolean): Promise<boolean> => {

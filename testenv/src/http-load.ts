@@ -9,8 +9,11 @@ export interface LoadSummary {
   requests: number;
   ok: number;
   failed: number;
-  /** The first failures (at most 50): ms since start, wall-clock time (epoch ms) and the error. */
-  failures: Array<{ atMs: number; at: number; error: string }>;
+  /**
+   * The first failures (at most 50): ms since start, wall-clock time (epoch ms) of the failure and of the request's
+   * start, the error, and the connection's local port (0 when it never connected) to find it in a packet capture.
+   */
+  failures: Array<{ atMs: number; at: number; startedAt: number; error: string; port: number }>;
   /** Answers per response body (e.g. "hello from node1"). */
   answers: Record<string, number>;
   /** Longest time between two successful answers (any worker), and the whole run. */
@@ -18,7 +21,7 @@ export interface LoadSummary {
   durationMs: number;
 }
 
-function once(url: string, timeoutMs: number): Promise<string> {
+function once(url: string, timeoutMs: number, conn: { port: number }): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, timeout: timeoutMs, headers: { connection: "close" } }, (res) => {
       let body = "";
@@ -27,6 +30,7 @@ function once(url: string, timeoutMs: number): Promise<string> {
       res.on("end", () => (res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`HTTP ${res.statusCode ?? 0}`))));
       res.on("error", reject);
     });
+    req.on("socket", (sock) => sock.on("connect", () => (conn.port = sock.localPort ?? 0)));
     req.on("timeout", () => req.destroy(new Error(`timeout ${timeoutMs} ms`)));
     req.on("error", reject);
     req.end();
@@ -42,8 +46,10 @@ export async function runLoad(opts: { url: string; concurrency: number; timeoutM
   const worker = async (): Promise<void> => {
     while (!stopped && Date.now() - t0 < opts.maxMs) {
       s.requests++;
+      const startedAt = Date.now();
+      const conn = { port: 0 };
       try {
-        const body = await once(opts.url, opts.timeoutMs);
+        const body = await once(opts.url, opts.timeoutMs, conn);
         const now = Date.now();
         s.longestGapMs = Math.max(s.longestGapMs, now - lastOk);
         lastOk = now;
@@ -52,7 +58,7 @@ export async function runLoad(opts: { url: string; concurrency: number; timeoutM
       } catch (e) {
         s.failed++;
         const at = Date.now();
-        if (s.failures.length < 50) s.failures.push({ atMs: at - t0, at, error: e instanceof Error ? e.message : String(e) });
+        if (s.failures.length < 50) s.failures.push({ atMs: at - t0, at, startedAt, error: e instanceof Error ? e.message : String(e), port: conn.port });
       }
     }
   };

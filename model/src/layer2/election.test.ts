@@ -1,5 +1,13 @@
 import { describe, expect, test } from "@jest/globals";
-import { electL2Owner, ownershipChangeReason, shouldAnnounce, type L2AnnounceDecision, type OwnershipChangeReason } from "./election.js";
+import {
+  electL2Owner,
+  handedOver,
+  handoverTarget,
+  ownershipChangeReason,
+  shouldAnnounce,
+  type L2AnnounceDecision,
+  type OwnershipChangeReason,
+} from "./election.js";
 import { decodeHeartbeat, encodeHeartbeat, LivenessTracker } from "./heartbeat.js";
 
 describe("electL2Owner: first live candidate", () => {
@@ -47,16 +55,46 @@ describe("shouldAnnounce", () => {
 
 describe("ownershipChangeReason: why an IP moved to this node", () => {
   const cands = ["node1", "node2", "node3"];
-  test.each<[desc: string, previous: string | null, candidates: string[], alive: string[], left: string[], want: OwnershipChangeReason | null]>([
-    ["no previous owner (first owner, or this node was fenced)", null, cands, ["node2"], [], null],
-    ["it was this node already", "node2", cands, ["node2"], [], null],
-    ["previous owner's heartbeats stopped", "node1", cands, ["node2"], [], "ownerSilent"],
-    ["previous owner said it was leaving", "node1", cands, ["node2"], ["node1"], "ownerLeft"],
-    ["previous owner no candidate any more", "node1", ["node2", "node3"], ["node1", "node2"], [], "nodeExcluded"],
-    ["previous owner alive but ranked after this node", "node3", ["node2", "node3"], ["node2", "node3"], [], "preference"],
+  test.each<
+    [desc: string, previous: string | null, candidates: string[], alive: string[], left: string[], draining: string[], want: OwnershipChangeReason | null]
+  >([
+    ["no previous owner (first owner, or this node was fenced)", null, cands, ["node2"], [], [], null],
+    ["it was this node already", "node2", cands, ["node2"], [], [], null],
+    ["previous owner's heartbeats stopped", "node1", cands, ["node2"], [], [], "ownerSilent"],
+    ["previous owner said it was leaving", "node1", cands, ["node2"], ["node1"], [], "ownerLeft"],
+    ["previous owner said it was leaving while draining: leaving wins", "node1", cands, ["node2"], ["node1"], ["node1"], "ownerLeft"],
+    ["previous owner no candidate any more", "node1", ["node2", "node3"], ["node1", "node2"], [], [], "nodeExcluded"],
+    ["previous owner cordoned (draining), alive, ranked after this node", "node1", ["node2", "node1"], ["node1", "node2"], [], ["node1"], "drain"],
+    ["previous owner cordoned but silent: silence wins", "node1", ["node2", "node1"], ["node2"], [], ["node1"], "ownerSilent"],
+    ["previous owner alive but ranked after this node", "node3", ["node2", "node3"], ["node2", "node3"], [], [], "preference"],
   ])("%s", (...row) => {
-    const [, previous, candidates, alive, left, want] = row;
-    expect(ownershipChangeReason(previous, "node2", candidates, new Set(alive), new Set(left))).toBe(want);
+    const [, previous, candidates, alive, left, draining, want] = row;
+    expect(ownershipChangeReason(previous, "node2", candidates, { alive: new Set(alive), left: new Set(left), draining: new Set(draining) })).toBe(want);
+  });
+
+  test.each<[OwnershipChangeReason | null, boolean]>([
+    ["ownerLeft", true],
+    ["drain", true],
+    ["ownerSilent", false],
+    ["preference", false],
+    ["nodeExcluded", false],
+    [null, false],
+  ])("handedOver(%s) = %s: the new owner claims without probing only when the old one hands over", (change, want) => {
+    expect(handedOver(change)).toBe(want);
+  });
+});
+
+describe("handoverTarget: whom an owner that lets an IP go keeps answering for (make before break)", () => {
+  test.each<[desc: string, candidates: string[], alive: string[], handingOff: boolean, want: string | null]>([
+    ["leaving or draining: the next live candidate", ["node1", "node2", "node3"], ["node1", "node2", "node3"], true, "node2"],
+    ["the next candidate is dead: the one after it", ["node1", "node2", "node3"], ["node1", "node3"], true, "node3"],
+    ["this node ranked last already (cordoned): the first live other one", ["node2", "node3", "node1"], ["node1", "node2"], true, "node2"],
+    ["no other live candidate: nobody will claim, let go at once", ["node1", "node2"], ["node1"], true, null],
+    ["sole candidate", ["node1"], ["node1"], true, null],
+    ["not handing off (fenced, preempted): let go at once", ["node1", "node2"], ["node1", "node2"], false, null],
+  ])("%s", (...row) => {
+    const [, candidates, alive, handingOff, want] = row;
+    expect(handoverTarget(candidates, "node1", new Set(alive), handingOff)).toBe(want);
   });
 });
 

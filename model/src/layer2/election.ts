@@ -59,6 +59,8 @@ export type OwnershipChangeReason =
   | "ownerLeft"
   /** The previous owner is no candidate any more (excluded from load balancers, node selector, no endpoints). */
   | "nodeExcluded"
+  /** The previous owner is cordoned (NodeConfig draining): it ranks last and hands its IPs over while still serving. */
+  | "drain"
   /** The previous owner is alive, but this node ranks before it (it came back, or its preference is higher). */
   | "preference";
 
@@ -67,23 +69,50 @@ export const OWNERSHIP_CHANGE_TEXT: Readonly<Record<OwnershipChangeReason, strin
   ownerSilent: "owner silent",
   ownerLeft: "owner left",
   nodeExcluded: "node excluded",
+  drain: "node draining",
   preference: "preference",
 });
 
+/** What this node knows of its peers when ownership moves: who is alive, who said it was leaving, who is cordoned. */
+export interface PeerView {
+  readonly alive: ReadonlySet<string>;
+  /** Peers whose heartbeats say "leaving" (graceful shutdown). */
+  readonly left: ReadonlySet<string>;
+  /** Nodes published as draining (cordoned) in their NodeConfig. */
+  readonly draining: ReadonlySet<string>;
+}
+
 /**
  * Why this node (`me`) now owns an IP that `previous` owned in its view; null when there was no other owner (first
- * owner, or this node had been fenced and did not know one). `left` holds the peers that said they were leaving.
+ * owner, or this node had been fenced and did not know one).
  */
-export function ownershipChangeReason(
-  previous: string | null,
-  me: string,
-  candidates: readonly string[],
-  alive: ReadonlySet<string>,
-  left: ReadonlySet<string>,
-): OwnershipChangeReason | null {
+export function ownershipChangeReason(previous: string | null, me: string, candidates: readonly string[], peers: PeerView): OwnershipChangeReason | null {
   if (previous === null || previous === me) return null;
   if (!candidates.includes(previous)) return "nodeExcluded";
-  if (left.has(previous)) return "ownerLeft";
-  if (!alive.has(previous)) return "ownerSilent";
+  if (peers.left.has(previous)) return "ownerLeft";
+  if (!peers.alive.has(previous)) return "ownerSilent";
+  if (peers.draining.has(previous)) return "drain";
   return "preference";
+}
+
+/**
+ * Whether the new owner takes the IP without probing first: when the previous owner hands it over (it said it is
+ * leaving, or it is draining). Such an owner keeps answering until it sees the new owner's claim (make before
+ * break), so a probe would only be answered by it and wait for nothing.
+ */
+export function handedOver(change: OwnershipChangeReason | null): boolean {
+  return change === "ownerLeft" || change === "drain";
+}
+
+/**
+ * Make before break, on the side of the owner that lets an IP go: the node expected to claim it next, for which
+ * this node keeps answering until that node's gratuitous ARP/NA is seen (or a bound passes); null = stop answering
+ * at once. Only a node that hands over on purpose holds on (it is leaving: SIGTERM; or it is draining: cordoned),
+ * and only while another candidate it believes alive will take the IP. A fenced node (maybe the isolated one) or one
+ * preempted by a returning candidate lets go at once, as before.
+ */
+export function handoverTarget(candidates: readonly string[], me: string, alive: ReadonlySet<string>, handingOff: boolean): string | null {
+  if (!handingOff) return null;
+  for (const c of candidates) if (c !== me && alive.has(c)) return c;
+  return null;
 }

@@ -255,6 +255,22 @@ describe("planL2Announcements: candidate order", () => {
     ]);
   });
 
+  test("cordoned (draining) nodes rank after the others whatever their preference, and stay candidates", () => {
+    const parts: Partial<ClusterResources> = {
+      l2Advertisements: [anL2Advertisement("adv", { preferredNodeSelectors: [{ weight: 10, preference: { matchLabels: { zone: "b" } } }] })],
+    };
+    const nodes = deepFreeze([
+      aNodeView("node1", { zone: "a" }),
+      aNodeView("node2", { zone: "a" }),
+      aNodeView("node3", { zone: "b" }, { draining: true }),
+      aNodeView("node4", { zone: "b" }),
+    ]);
+    const plan = planL2Announcements(configOf(parts), [service("ns/svc", ["198.51.100.1"])], nodes);
+    expect(plan.ips[0]?.candidates.map((c) => c.node)).toEqual(["node4", ...hashOrder(["node1", "node2"], "198.51.100.1"), "node3"]);
+    const only = planL2Announcements(configOf(parts), [service("ns/svc", ["198.51.100.1"])], deepFreeze([aNodeView("node3", {}, { draining: true })]));
+    expect(only.ips[0]?.candidates.map((c) => c.node)).toEqual(["node3"]);
+  });
+
   test("an advertisement's preferences only score the nodes it selects", () => {
     const parts: Partial<ClusterResources> = {
       l2Advertisements: [

@@ -177,16 +177,20 @@ interface Ranked {
   readonly candidate: L2Candidate;
   /** How many of the IP's services the node can serve (differs only for ETP Local services sharing an IP). */
   readonly coverage: number;
+  /** Cordoned (NodeConfig draining): ranked after every node that is not, so it hands its IPs over. */
+  readonly draining: boolean;
   readonly hash: Uint8Array;
 }
 
 /**
  * Orders candidates: nodes serving more of the IP's services first (so a shared ETP=Local IP prefers a node with
- * endpoints of every service), then higher preference score, then ascending election hash. Node names break
+ * endpoints of every service), then nodes that are not cordoned (a draining node stays a candidate, last: it still
+ * serves if it is the only one), then higher preference score, then ascending election hash. Node names break
  * (astronomically unlikely) hash ties.
  */
 function compareRanked(a: Ranked, b: Ranked): number {
   if (a.coverage !== b.coverage) return b.coverage - a.coverage;
+  if (a.draining !== b.draining) return a.draining ? 1 : -1;
   if (a.candidate.score !== b.candidate.score) return b.candidate.score - a.candidate.score;
   return compareBytes(a.hash, b.hash) || byString(a.candidate.node, b.candidate.node);
 }
@@ -234,6 +238,7 @@ function planIP(group: IPGroup, only: ReadonlyMap<string, NodeAnnouncement> | un
   const ranked: Ranked[] = [...coverageOf(group, only).values()].map(({ node, count }) => ({
     candidate: candidateOf(node, allAdvs),
     coverage: count,
+    draining: node.draining,
     hash: hashWithSuffix(node.node, suffix),
   }));
   ranked.sort(compareRanked);

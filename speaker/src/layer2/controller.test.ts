@@ -400,6 +400,119 @@ describe("L2Controller", () => {
     s.ctl.close();
   });
 
+  test("leaving (SIGTERM), make before break: keeps answering until the next owner's claim, then stops; bounded without a claim", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"]), entry("10.111.0.201", ["node1", "node2"])]);
+    settle(s);
+    s.tracker.observe({ node: "node2", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200", "10.111.0.201"]);
+    s.tracker.leave();
+    let done = false;
+    const handed = s.ctl.handOverAll().then(() => (done = true));
+    // Still answering for both: the next owner has not claimed them yet.
+    expect([...(s.responders.get("eth0")?.owned.keys() ?? [])]).toEqual(["10.111.0.200", "10.111.0.201"]);
+    // node2's gratuitous ARP for .200 ends that hand-over at once; no duplicate is reported.
+    s.responders.get("eth0")?.hooks.claim?.({ ip: ip("10.111.0.200"), mac: "02:22:00:00:00:02", kind: "gratuitousArp" });
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.201"]);
+    expect([...(s.responders.get("eth1")?.owned.keys() ?? [])]).toEqual(["10.111.0.201"]);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    // No claim for .201: it is let go after the bound (1 s by default).
+    s.clock.now += 1_000;
+    jest.advanceTimersByTime(1_000);
+    await handed;
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.responders.get("eth0")?.owned.size).toBe(0);
+    expect(s.dups).toEqual([]);
+    s.ctl.close();
+  });
+
+  test("cordoned, and the next owner's claim is never seen: stops answering after the bound, and stays stopped", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    const beat = (seq: number): void => {
+      s.tracker.observe({ node: "node2", incarnation: 5, seq, sentAtMs: 0, status: "ready" }, s.clock.now);
+    };
+    beat(1);
+    s.ctl.reelect();
+    s.ctl.setPlan([entry("10.111.0.200", ["node2", "node1"])], new Set(["node1"]));
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    for (let i = 0; i < 30; i++) {
+      s.clock.now += 100; // node2 stays alive throughout
+      beat(2 + i);
+      s.ctl.reelect();
+      jest.advanceTimersByTime(100);
+    }
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    expect(s.responders.get("eth0")?.owned.size).toBe(0);
+    s.ctl.close();
+  });
+
+  test("leaving with no other live candidate: nothing to hand over, stops at once", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    s.tracker.leave();
+    await s.ctl.handOverAll();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    s.ctl.close();
+  });
+
+  test("cordoned (draining) owner: ranked last, it hands its IP over and stops answering when the next owner claims it", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    s.tracker.observe({ node: "node2", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    // The cordon: node1 is now last, node1 knows it is draining.
+    s.ctl.setPlan([entry("10.111.0.200", ["node2", "node1"])], new Set(["node1"]));
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]); // still answering
+    s.responders.get("eth0")?.hooks.claim?.({ ip: ip("10.111.0.200"), mac: "02:22:00:00:00:02", kind: "gratuitousArp" });
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    // Uncordoned: node1 ranks first again and takes the IP back (after its usual probe).
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    s.clock.now += 100;
+    jest.advanceTimersByTime(100);
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    expect(s.dups).toEqual([]);
+    s.ctl.close();
+  });
+
+  test("the next owner saw the cordon first: its claim arrives before this node knows it drains; it lets go at once, no duplicate", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);
+    settle(s);
+    s.tracker.observe({ node: "node2", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    s.responders.get("eth0")?.hooks.claim?.({ ip: ip("10.111.0.200"), mac: "02:22:00:00:00:02", kind: "gratuitousArp" });
+    s.clock.now += 20;
+    s.ctl.setPlan([entry("10.111.0.200", ["node2", "node1"])], new Set(["node1"]));
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    jest.advanceTimersByTime(1_000);
+    expect(s.dups).toEqual([]);
+    s.ctl.close();
+  });
+
+  test("taking over from a cordoned (draining) owner: at once, without a probe, reason drain", async () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    const probes = s.responders.get("eth0")?.probes.length;
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node0"])], new Set(["node0"]));
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
+    expect(s.responders.get("eth0")?.probes.length).toBe(probes);
+    expect(s.responders.get("eth0")?.garps.at(-1)).toBe("10.111.0.200");
+    expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_ownership_changes_total")).toContain('reason="drain"} 1');
+    expect(s.events.at(-1)?.message).toBe('announcing from node "node1" with protocol "layer2" (node draining: took over from node "node0")');
+    s.ctl.close();
+  });
+
   test("a change timer that fires late (a stall of this process) is reported, and the decision waits for I/O", () => {
     const stalls: Array<[number, number]> = [];
     const s = setup();

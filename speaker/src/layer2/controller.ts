@@ -11,10 +11,15 @@
 //   is the partition's tie-break: the data plane itself is the arbiter (no API write on the failover path, and it is
 //   exactly what the clients see), so each IP keeps exactly one responder — the one that had it — on both sides of
 //   the cut. A holder that is really dead (or stopped) does not answer, and the IP moves after one probe interval.
+// Make before break: an owner that lets an IP go on purpose (it is leaving: SIGTERM; or it is cordoned: NodeConfig
+// draining, which ranks it last) keeps answering until it sees the next owner's gratuitous ARP/NA for the IP, or
+// until handoverMaxMs passes; that next owner claims at once, without a probe (the old owner would answer it).
 // It also reports other stations claiming an owned IP, and publishes MetalLB's metrics. Election decisions stay in
 // the pure core (model/src/layer2/election.ts).
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import {
+  handedOver,
+  handoverTarget,
   OWNERSHIP_CHANGE_TEXT,
   ownershipChangeReason,
   shouldAnnounce,
@@ -91,6 +96,11 @@ export interface L2ControllerOptions {
   /** While a silent owner still answers (heartbeat partition), re-probe this often. */
   partitionProbeMs?: number;
   /**
+   * Make before break: how long an owner that hands an IP over (leaving, or cordoned) keeps answering for it at most,
+   * waiting to see the next owner's claim; 0 = stop answering at once.
+   */
+  handoverMaxMs?: number;
+  /**
    * A timer meant for `fromMs` fired at `toMs`: reports a possible stall of this process (the tracker excuses it);
    * returns whether it was one. Decisions then wait for the socket to be read (setImmediate).
    */
@@ -106,6 +116,7 @@ export const DEFAULT_BURST_MS: readonly number[] = Object.freeze([50, 150, 400, 
 export const DEFAULT_TAKEOVER_PROBE_MS = 100;
 export const DEFAULT_TAKEOVER_MAX_WAIT_MS = 3_000;
 export const DEFAULT_PARTITION_PROBE_MS = 500;
+export const DEFAULT_HANDOVER_MAX_MS = 1_000;
 /** Buckets of metallb_ts_l2_takeover_seconds: sub-second failover is the goal, 2 s the bound under load. */
 const TAKEOVER_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5, 10];
 export const DEFAULT_ANNOUNCE_FAILED_AFTER_MS = 2_000;
@@ -132,11 +143,29 @@ interface Announcement {
   timers: Array<ReturnType<typeof setTimeout>>;
 }
 
+/** An IP this node still answers for while it hands it over (make before break). */
+interface Handover {
+  /** The node expected to claim it. */
+  target: string;
+  since: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 const ipKey = (ip: IPAddress): string => `${ip.family}/${ip.value.toString(16)}`;
 
 export class L2Controller {
   private entries: readonly L2NodeEntry[] = [];
+  /** Nodes published as draining (cordoned), this one included when it is. */
+  private draining: ReadonlySet<string> = new Set();
   private readonly announced = new Map<string, Announcement>();
+  /** IP key → the hand-over in progress (the IP is still in `announced`, answered). */
+  private readonly handingOver = new Map<string, Handover>();
+  /** IP keys whose hand-over ended (claimed or timed out): not held again until this node wants them back. */
+  private readonly handoverDone = new Set<string>();
+  /** Resolved when no hand-over is left (handOverAll). */
+  private handoverWaiters: Array<() => void> = [];
+  /** IP key → when another station last claimed it while this node announced it (clock). */
+  private readonly lastForeignClaim = new Map<string, number>();
   private readonly pending = new Map<string, PendingTakeover>();
   /** Last election result per IP: reason and owner (who held the IP in this node's view). */
   private readonly lastDecision = new Map<string, { reason: string; owner: string | null }>();
@@ -181,7 +210,7 @@ export class L2Controller {
       }),
       ownershipChanges: new Counter({
         name: "metallb_ts_layer2_ownership_changes_total",
-        help: "IPs this node took over from another owner, by reason (ownerSilent, ownerLeft, nodeExcluded, preference)",
+        help: "IPs this node took over from another owner, by reason (ownerSilent, ownerLeft, nodeExcluded, drain, preference)",
         labelNames: ["reason"],
         registers: r,
       }),
@@ -228,9 +257,10 @@ export class L2Controller {
     if (probeMs > 0) this.probeTimer = setInterval(() => this.probe(), probeMs);
   }
 
-  /** Replaces the entries (a new NodeConfig.spec.l2) and re-elects. */
-  setPlan(entries: readonly L2NodeEntry[]): void {
+  /** Replaces the entries (a new NodeConfig.spec.l2) and the set of draining (cordoned) nodes, and re-elects. */
+  setPlan(entries: readonly L2NodeEntry[], draining: ReadonlySet<string> = new Set()): void {
     this.entries = entries;
+    this.draining = draining;
     this.interfaces = this.opts.listInterfaces();
     this.openResponders();
     this.reelect();
@@ -270,7 +300,7 @@ export class L2Controller {
       if (!d.announce) continue;
       const fresh = !this.announced.has(key) && !this.pending.has(key);
       const previous = prev?.reason === "notOwner" ? prev.owner : null;
-      const change = fresh ? ownershipChangeReason(previous, this.opts.nodeName, entry.candidates, alive, left) : null;
+      const change = fresh ? ownershipChangeReason(previous, this.opts.nodeName, entry.candidates, { alive, left, draining: this.draining }) : null;
       // A fresh takeover from a holder that may still answer: probe first (see takeoverProbeMs).
       if (fresh && this.mustProbe(change)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
@@ -298,6 +328,11 @@ export class L2Controller {
     let changed = false;
     for (const [key, cur] of this.announced) {
       const w = want.get(key);
+      if (w === undefined && this.holdForHandover(key, cur, alive, now)) continue;
+      if (w !== undefined) {
+        this.cancelHandover(key);
+        this.handoverDone.delete(key);
+      }
       for (const iface of [...cur.ifaces]) {
         if (w !== undefined && w.ifaces.includes(iface)) continue;
         this.responders.get(iface)?.removeIP(cur.entry.ip);
@@ -310,6 +345,8 @@ export class L2Controller {
       }
       if (cur.ifaces.size === 0 || w === undefined) {
         for (const t of cur.timers) clearTimeout(t);
+        this.cancelHandover(key);
+        this.handoverDone.delete(key);
         this.announced.delete(key);
         this.takeoverFrom.delete(key);
         this.changeDetail.delete(key);
@@ -347,14 +384,27 @@ export class L2Controller {
     this.announced.clear();
     for (const p of this.pending.values()) if (p.timer !== undefined) clearTimeout(p.timer);
     this.pending.clear();
+    for (const key of [...this.handingOver.keys()]) this.cancelHandover(key);
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
+  }
+
+  /**
+   * Make before break on shutdown (after the tracker's leave()): re-elects, so every owned IP with another live
+   * candidate is handed over (still answered until its next owner claims it, bounded by handoverMaxMs), and resolves
+   * once no hand-over is left. The caller tells the peers (leaving heartbeats) meanwhile, then calls releaseAll().
+   */
+  handOverAll(): Promise<void> {
+    this.reelect();
+    if (this.handingOver.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.handoverWaiters.push(resolve));
   }
 
   /** Stops answering for everything at once (shutdown), keeping the responders open. */
   releaseAll(): void {
     for (const p of this.pending.values()) if (p.timer !== undefined) clearTimeout(p.timer);
     this.pending.clear();
+    for (const key of [...this.handingOver.keys()]) this.cancelHandover(key);
     for (const a of this.announced.values()) {
       for (const t of a.timers) clearTimeout(t);
       for (const iface of a.ifaces) this.responders.get(iface)?.removeIP(a.entry.ip);
@@ -372,7 +422,56 @@ export class L2Controller {
    */
   private mustProbe(change: OwnershipChangeReason | null): boolean {
     if ((this.opts.takeoverProbeMs ?? DEFAULT_TAKEOVER_PROBE_MS) <= 0) return false;
-    return change !== "ownerLeft";
+    return !handedOver(change);
+  }
+
+  /** Whether this node lets its IPs go on purpose now: it is leaving (shutdown) or cordoned. */
+  private handingOff(now: number): boolean {
+    return this.opts.tracker.fenceStatus(now).reason === "leaving" || this.draining.has(this.opts.nodeName);
+  }
+
+  /**
+   * Keeps answering for an IP this node no longer wants, when it hands it over (see handoverTarget): until the next
+   * owner's claim is seen (duplicate()) or handoverMaxMs passes. False: let it go now.
+   */
+  private holdForHandover(key: string, cur: Announcement, alive: ReadonlySet<string>, now: number): boolean {
+    if (this.handingOver.has(key)) return true;
+    const maxMs = this.opts.handoverMaxMs ?? DEFAULT_HANDOVER_MAX_MS;
+    if (maxMs <= 0 || this.handoverDone.has(key)) return false;
+    const target = handoverTarget(cur.entry.candidates, this.opts.nodeName, alive, this.handingOff(now));
+    if (target === null) return false;
+    // The next owner may have claimed it already (it saw the cordon first): nothing to wait for.
+    const claimed = this.lastForeignClaim.get(key);
+    if (claimed !== undefined && now - claimed <= maxMs) return false;
+    const timer = setTimeout(() => this.endHandover(key, "timeout"), maxMs);
+    this.handingOver.set(key, { target, since: now, timer });
+    this.opts.log.info({ ip: formatIP(cur.entry.ip), to: target }, "handing over: answering until the next owner claims the IP");
+    return true;
+  }
+
+  /** The hand-over of an IP ended (claimed by the next owner, or the bound passed): stop answering for it. */
+  private endHandover(key: string, why: "claimed" | "timeout"): void {
+    const h = this.handingOver.get(key);
+    if (h === undefined || this.closed) return;
+    const cur = this.announced.get(key);
+    const fields = { ip: cur === undefined ? key : formatIP(cur.entry.ip), to: h.target, waitedMs: Math.round(this.opts.clock() - h.since) };
+    if (why === "claimed") this.opts.log.info(fields, "handed over");
+    else this.opts.log.warn(fields, "hand-over not confirmed by a claim in time, stopping anyway");
+    this.cancelHandover(key);
+    this.handoverDone.add(key);
+    // The election no longer wants it (a hand-over is cancelled when it does): reelect drops it now.
+    this.reelect();
+  }
+
+  private cancelHandover(key: string): void {
+    const h = this.handingOver.get(key);
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    this.handingOver.delete(key);
+    if (this.handingOver.size > 0) return;
+    const waiters = this.handoverWaiters;
+    this.handoverWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Records why the IP moved here: a metric, a log line and the detail of its nodeAssigned Event. */
@@ -594,6 +693,26 @@ export class L2Controller {
     }
     const a = this.announced.get(ipKey(c.ip));
     if (a === undefined) return;
+    const now = this.opts.clock();
+    this.lastForeignClaim.set(ipKey(c.ip), now);
+    if (this.handingOver.has(ipKey(c.ip))) {
+      // The next owner's claim: make before break is done for this IP.
+      this.endHandover(ipKey(c.ip), "claimed");
+      return;
+    }
+    // A claim while this node still owns the IP may be the next owner of a hand-over this node has not started yet
+    // (it learned of this node's cordon first): reported only if this node still answers for it after the bound.
+    const graceMs = this.opts.handoverMaxMs ?? DEFAULT_HANDOVER_MAX_MS;
+    if (graceMs > 0 && a.entry.candidates.length > 1) {
+      setTimeout(() => {
+        if (!this.closed && this.announced.has(ipKey(c.ip)) && !this.handingOver.has(ipKey(c.ip))) this.reportDuplicate(iface, c, a);
+      }, graceMs);
+      return;
+    }
+    this.reportDuplicate(iface, c, a);
+  }
+
+  private reportDuplicate(iface: string, c: ForeignClaim, a: Announcement): void {
     const ip = formatIP(c.ip);
     this.m.duplicates.inc({ ip });
     const key = `${ip}|${c.mac}`;

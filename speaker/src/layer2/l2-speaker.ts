@@ -82,6 +82,8 @@ export class L2Speaker {
   private publishing = false;
   private published = false;
   private stopped = false;
+  /** The hand-over of leave(), once started. */
+  private leaving: Promise<void> | undefined;
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
@@ -186,7 +188,7 @@ export class L2Speaker {
     this.ranked.add(this.opts.nodeName);
     for (const n of this.tracker.alive(this.clock())) this.ranked.add(n);
     const plan = joinL2(this.services, this.nodes, this.ranked);
-    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? []);
+    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? [], new Set(this.nodes.filter((n) => n.draining).map((n) => n.node)));
   }
 
   /** A heartbeat was accepted: a node alive for the first time must be ranked before the election runs. */
@@ -256,15 +258,31 @@ export class L2Speaker {
     }, delayMs);
   }
 
-  /** Leaves the cluster: tells peers at once ("leaving" heartbeat), stops answering, closes everything. */
+  /**
+   * Leaves the cluster, make before break: hands every owned IP over (still answering), tells the peers at once
+   * ("leaving" heartbeat, twice against one lost datagram) so the next owner claims it without a probe, and stops
+   * answering for each IP once its claim is seen (bounded). Once per run; the SIGTERM drain starts it next to the BGP
+   * drain, stop() waits for it.
+   */
+  leave(): Promise<void> {
+    this.leaving ??= this.handOver();
+    return this.leaving;
+  }
+
+  private async handOver(): Promise<void> {
+    this.tracker.leave();
+    const handedOver = this.controller.handOverAll();
+    await this.heartbeats.sendNow();
+    await this.heartbeats.sendNow();
+    await handedOver;
+    this.controller.releaseAll();
+  }
+
+  /** Leaves the cluster (leave()), then closes everything. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
-    this.tracker.leave();
-    // Stop answering first, then tell the peers (twice, against one lost datagram) so they take over at once.
-    this.controller.releaseAll();
-    await this.heartbeats.sendNow();
-    await this.heartbeats.sendNow();
+    await this.leave();
     this.probe.stop();
     this.status.stop();
     await this.heartbeats.stop();
