@@ -63,6 +63,11 @@ export interface L2ControllerOptions {
   listInterfaces: () => NodeInterface[];
   /** Only ever announce on these interfaces (null = no restriction). */
   allowInterfaces: readonly string[] | null;
+  /**
+   * The liveness view the election runs on, from the nodes heard alive (default: those alone). L2Speaker adds the
+   * speakers it does not watch (presumed alive, model/src/layer2/watch.ts).
+   */
+  electionView?: (heardAlive: ReadonlySet<string>) => ReadonlySet<string>;
   /** Whether the liveness protocol can run (the shared key is known); without it nothing is announced. */
   ready: () => boolean;
   /** What this node announces changed (ServiceL2Status). */
@@ -247,14 +252,15 @@ export class L2Controller {
     const now = this.opts.clock();
     const tracker = this.opts.tracker;
     const fenced = tracker.fenced(now);
-    const alive = tracker.alive(now);
+    const heard = tracker.alive(now);
+    const alive = this.opts.electionView?.(heard) ?? heard;
     const ready = this.opts.ready();
     const fence = tracker.fenceStatus(now).reason;
-    const view = `${[...alive].sort().join(",")}|${fence ?? ""}|${ready}`;
+    const view = `${[...heard].sort().join(",")}|${fence ?? ""}|${ready}`;
     if (view !== this.lastView) {
       if (this.lastView.split("|")[1] !== (fence ?? "")) this.m.fenceChanges.inc({ reason: fence ?? "none" });
       this.lastView = view;
-      this.opts.log.info({ alive: [...alive].sort(), fence, keyKnown: ready }, "liveness view changed");
+      this.opts.log.info({ alive: [...heard].sort(), fence, keyKnown: ready }, "liveness view changed");
     }
     const left = new Set<string>();
     for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.add(p.node);
