@@ -2,6 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import {
   apiserverBodyBytes,
   clientCounters,
+  layer2Figures,
   componentWriteKeys,
   counterDelta,
   countAudit,
@@ -170,6 +171,32 @@ describe("Prometheus texts", () => {
   test("client counters summed over verbs; null when not exported", () => {
     expect(clientCounters(text)).toEqual({ requests: 15, requestBytes: 5000, responseBytes: 1000, largestRequestBytes: 4096 });
     expect(clientCounters("process_cpu_seconds_total 3\n")).toBeNull();
+  });
+
+  test("a speaker's Layer 2 figures: ownership changes, heartbeats and fences by reason", () => {
+    const text = [
+      "# HELP metallb_ts_layer2_owned_ips x",
+      "metallb_ts_layer2_owned_ips 2500",
+      'metallb_ts_layer2_ownership_changes_total{reason="preference"} 12',
+      'metallb_ts_layer2_ownership_changes_total{reason="ownerSilent"} 0',
+      "metallb_ts_layer2_heartbeats_sent_total 14000",
+      "metallb_ts_layer2_heartbeats_received_total 13990",
+      'metallb_ts_layer2_heartbeats_dropped_total{reason="replay"} 3',
+      "metallb_ts_layer2_heartbeat_peers 1",
+      'metallb_ts_layer2_fence_changes_total{reason="none"} 1',
+      "metallb_ts_layer2_stalls_total 40",
+    ].join("\n");
+    expect(layer2Figures(text)).toEqual({
+      ownershipChanges: { ownerSilent: 0, preference: 12 },
+      heartbeatsSent: 14000,
+      heartbeatsReceived: 13990,
+      heartbeatsDropped: { replay: 3 },
+      heartbeatPeers: 1,
+      fenceChanges: { none: 1 },
+      stalls: 40,
+      ownedIPs: 2500,
+    });
+    expect(layer2Figures("process_cpu_seconds_total 3\n")).toBeNull();
   });
 
   test("counter deltas", () => {

@@ -250,6 +250,37 @@ export function clientCounters(text: string): ClientCounters | null {
   };
 }
 
+/** What one speaker's Layer 2 liveness did (its own counters, cumulative since it started). */
+export interface Layer2Figures {
+  /** metallb_ts_layer2_ownership_changes_total by reason (ownerSilent = a takeover from a silent owner). */
+  ownershipChanges: Record<string, number>;
+  /** Heartbeat datagrams sent / accepted, and dropped by reason. */
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  heartbeatsDropped: Record<string, number>;
+  /** Peers it heartbeats (its watch peers), now. */
+  heartbeatPeers: number | null;
+  fenceChanges: Record<string, number>;
+  stalls: number;
+  ownedIPs: number | null;
+}
+
+export function layer2Figures(text: string): Layer2Figures | null {
+  const owned = sumMetric(text, "metallb_ts_layer2_owned_ips");
+  if (owned === undefined) return null;
+  const byReason = (name: string): Record<string, number> => Object.fromEntries([...sumMetricBy(text, name, ["reason"])].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    ownershipChanges: byReason("metallb_ts_layer2_ownership_changes_total"),
+    heartbeatsSent: sumMetric(text, "metallb_ts_layer2_heartbeats_sent_total") ?? 0,
+    heartbeatsReceived: sumMetric(text, "metallb_ts_layer2_heartbeats_received_total") ?? 0,
+    heartbeatsDropped: byReason("metallb_ts_layer2_heartbeats_dropped_total"),
+    heartbeatPeers: sumMetric(text, "metallb_ts_layer2_heartbeat_peers") ?? null,
+    fenceChanges: byReason("metallb_ts_layer2_fence_changes_total"),
+    stalls: sumMetric(text, "metallb_ts_layer2_stalls_total") ?? 0,
+    ownedIPs: owned,
+  };
+}
+
 /** after − before of counters (largest: the later value, a running maximum); null when either is missing. */
 export function counterDelta(before: ClientCounters | null, after: ClientCounters | null): ClientCounters | null {
   if (before === null || after === null) return null;

@@ -28,6 +28,7 @@ import {
   counterDelta,
   countAudit,
   cpuSecondsFromStat,
+  layer2Figures,
   medians,
   memoryFromStatus,
   parseAuditLine,
@@ -36,6 +37,7 @@ import {
   SCALE_USAGE,
   type AuditRecord,
   type ClientCounters,
+  type Layer2Figures,
   type ScaleFlags,
 } from "./scale-lib.js";
 
@@ -130,6 +132,7 @@ interface Snapshot {
   speakers: Array<ProcFigures | null>;
   operatorCounters: ClientCounters | null;
   speakerCounters: Array<ClientCounters | null>;
+  speakerLayer2: Array<Layer2Figures | null>;
   apiserverMetrics: string;
 }
 
@@ -150,6 +153,7 @@ async function snapshot(s: Subjects, h2: H2Client): Promise<Snapshot> {
     speakers: s.speakers.map((sp) => procFigures(sp.pid())),
     operatorCounters: clientCounters(opText),
     speakerCounters: spTexts.map(clientCounters),
+    speakerLayer2: spTexts.map(layer2Figures),
     apiserverMetrics: typeof api.body === "string" ? api.body : "",
   };
 }
@@ -762,6 +766,11 @@ async function runOnce(f: ScaleFlags, budget: Budget, index: number): Promise<Ru
     result.objects = sizes.byResource;
     result.windows = { burstMs: quietStart - tFirst, doneAtMs: tDone - tFirst, quietMs: quietEnd - quietStart };
     result.operatorLogProblems = logProblems(subjects.operatorLog);
+    // Layer 2 liveness per speaker once settled and at the end (cumulative since start): takeovers by reason, heartbeats.
+    if (subjects.speakers.length > 0) {
+      result.layer2AtSettled = subjects.speakers.map((sp, j) => ({ node: sp.node, ...done.speakerLayer2[j] }));
+      result.layer2AtEnd = subjects.speakers.map((sp, j) => ({ node: sp.node, ...end.speakerLayer2[j] }));
+    }
   } catch (e) {
     errors.push(e instanceof Error ? e.message : String(e));
     log(`FAILED: ${errors[errors.length - 1]}`);

@@ -250,6 +250,34 @@ describe("LivenessTracker", () => {
     expect(sorted(t.alive(1900))).toEqual(["me", "peer"]);
   });
 
+  test("awaitIdentity: warming up (standby, no pending change) until the run's identity is visible, then warmupMs from there", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0, awaitIdentity: true });
+    expect(t.awaitingIdentity).toBe(true);
+    expect(t.fenceStatus(5_000)).toEqual({ fenced: true, reason: "warmingUp" });
+    expect(t.nextHeartbeat(5_000, 0).status).toBe("standby");
+    expect(t.nextChangeAt(5_000)).toBeNull();
+    expect(t.identityVisible(6_000)).toBe(true);
+    expect(t.identityVisible(9_000)).toBe(false);
+    expect(t.awaitingIdentity).toBe(false);
+    expect(t.fenceStatus(6_699)).toEqual({ fenced: true, reason: "warmingUp" });
+    expect(t.nextChangeAt(6_000)).toBe(6_700);
+    expect(t.fenceStatus(6_700)).toEqual({ fenced: true, reason: "handover" });
+    expect(t.fenceStatus(6_900)).toEqual({ fenced: false, reason: null });
+  });
+
+  test("awaitIdentity: visible before the warm-up would have ended changes nothing", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 1_000, awaitIdentity: true });
+    t.identityVisible(1_200);
+    expect(t.fenceStatus(1_899)).toEqual({ fenced: true, reason: "warmingUp" });
+    expect(t.fenceStatus(2_100)).toEqual({ fenced: false, reason: null });
+  });
+
+  test("without awaitIdentity the warm-up runs from start (identityVisible is a no-op)", () => {
+    const t = new LivenessTracker({ self: "me", incarnation: 1, startMs: 0 });
+    expect(t.identityVisible(500)).toBe(false);
+    expect(t.fenceStatus(700)).toEqual({ fenced: true, reason: "handover" });
+  });
+
   test("own heartbeats: seq increases, status follows the fence state", () => {
     const t = new LivenessTracker({ self: "me", incarnation: 9, startMs: 0 });
     expect(t.nextHeartbeat(0, 5000)).toEqual({ node: "me", incarnation: 9, seq: 1, sentAtMs: 5000, status: "standby" });

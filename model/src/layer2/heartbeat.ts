@@ -303,6 +303,12 @@ export interface LivenessTrackerInit {
   /** Tracker time at start. All tracker times come from one monotonic clock in ms (e.g. performance.now()). */
   readonly startMs: number;
   readonly timing?: Partial<LivenessTiming>;
+  /**
+   * Warm up only once this run's identity is visible to the peers (`identityVisible`): until then the node is
+   * warming up, whatever the time. Peers heartbeat only the nodes whose run they know (watch.ts), so a node must not
+   * conclude "nobody else is alive" before they can know it exists.
+   */
+  readonly awaitIdentity?: boolean;
 }
 
 interface PeerState {
@@ -329,7 +335,8 @@ export class LivenessTracker {
   readonly self: string;
   readonly timing: LivenessTiming;
   private incarnationValue: number;
-  private readonly startMs: number;
+  private startMs: number;
+  private identityPending: boolean;
   private readonly peers = new Map<string, PeerState>();
   /** Lowest acceptable incarnation per node, from the API (a newer run was published). */
   private readonly minIncarnation = new Map<string, number>();
@@ -352,6 +359,7 @@ export class LivenessTracker {
     this.self = init.self;
     this.incarnationValue = init.incarnation;
     this.startMs = init.startMs;
+    this.identityPending = init.awaitIdentity === true;
     this.timing = Object.freeze(timing);
     this.zDead = zForPhi(timing.phiThreshold);
     this.zIsolation = zForPhi(timing.isolationPhiThreshold);
@@ -384,6 +392,24 @@ export class LivenessTracker {
     const known = this.peers.get(node);
     if (known !== undefined && known.incarnation < incarnation) this.peers.delete(node);
     return true;
+  }
+
+  /**
+   * This run's identity became visible to the peers at `nowMs` (this node read its own published incarnation back from
+   * the API: every peer that published before it is known to it, and every peer publishing later will see it first).
+   * The warm-up starts now. Returns whether it was awaited (see LivenessTrackerInit.awaitIdentity).
+   */
+  identityVisible(nowMs: number): boolean {
+    if (!this.identityPending) return false;
+    this.identityPending = false;
+    this.startMs = Math.max(this.startMs, nowMs);
+    this.readySinceMs = this.startMs + this.timing.warmupMs;
+    return true;
+  }
+
+  /** Whether the warm-up still waits for this run's identity to be visible. */
+  get awaitingIdentity(): boolean {
+    return this.identityPending;
   }
 
   /** Feeds a verified heartbeat received at `nowMs`. */
@@ -478,7 +504,7 @@ export class LivenessTracker {
 
   fenceStatus(nowMs: number): FenceStatus {
     if (this.leaving) return { fenced: true, reason: "leaving" };
-    if (nowMs < this.startMs + this.timing.warmupMs) return { fenced: true, reason: "warmingUp" };
+    if (this.identityPending || nowMs < this.startMs + this.timing.warmupMs) return { fenced: true, reason: "warmingUp" };
     if (this.isolated(nowMs)) return { fenced: true, reason: "isolated" };
     if (nowMs < this.readySinceMs + this.timing.handoverMs) return { fenced: true, reason: "handover" };
     return { fenced: false, reason: null };
@@ -524,7 +550,7 @@ export class LivenessTracker {
       const base = p.lastSeenMs + (this.stalledTotalMs - p.stalledAtSeen);
       times.push(base + p.window.silenceForZ(this.zDead), base + p.window.silenceForZ(this.zIsolation));
     }
-    if (!this.leaving) times.push(this.startMs + this.timing.warmupMs, this.readySinceMs + this.timing.handoverMs);
+    if (!this.leaving && !this.identityPending) times.push(this.startMs + this.timing.warmupMs, this.readySinceMs + this.timing.handoverMs);
     const future = times.filter((t) => t > nowMs);
     return future.length === 0 ? null : Math.min(...future);
   }
@@ -556,7 +582,7 @@ export class LivenessTracker {
 
   /** Contact regained after isolation: ready again, after the hand-over hold. Called before the contact is recorded. */
   private becomeReadyIfIsolated(nowMs: number): void {
-    if (!this.leaving && nowMs >= this.startMs + this.timing.warmupMs && this.isolated(nowMs)) this.readySinceMs = nowMs;
+    if (!this.leaving && !this.identityPending && nowMs >= this.startMs + this.timing.warmupMs && this.isolated(nowMs)) this.readySinceMs = nowMs;
   }
 
   private contact(nowMs: number): void {

@@ -68,6 +68,11 @@ export interface L2ControllerOptions {
   listInterfaces: () => NodeInterface[];
   /** Only ever announce on these interfaces (null = no restriction). */
   allowInterfaces: readonly string[] | null;
+  /**
+   * The liveness view the election runs on, from the nodes heard alive (default: those alone). L2Speaker adds the
+   * speakers it does not watch (presumed alive, model/src/layer2/watch.ts).
+   */
+  electionView?: (heardAlive: ReadonlySet<string>) => ReadonlySet<string>;
   /** Whether the liveness protocol can run (the shared key is known); without it nothing is announced. */
   ready: () => boolean;
   /** What this node announces changed (ServiceL2Status). */
@@ -157,6 +162,16 @@ export class L2Controller {
   private entries: readonly L2NodeEntry[] = [];
   /** Nodes published as draining (cordoned), this one included when it is. */
   private draining: ReadonlySet<string> = new Set();
+  /**
+   * ipKey of each entry (same index) and the set of them, computed once per plan: an election runs ~10 times a second
+   * over every entry, and a key is a bigint formatted to text. (Checking each pending takeover against the plan with
+   * `entries.some(ipKey…)` cost pending × entries of those per election: at 5,000 IPs taken over at once, seconds of
+   * blocked event loop per election, long enough for the peer to find this node silent — issue 12.)
+   */
+  private entryKeys: readonly string[] = [];
+  private planKeys: ReadonlySet<string> = new Set();
+  /** What this node announces changed outside an election (a takeover after its probe): reported once per turn. */
+  private announcedDirty: ReturnType<typeof setTimeout> | undefined;
   private readonly announced = new Map<string, Announcement>();
   /** IP key → the hand-over in progress (the IP is still in `announced`, answered). */
   private readonly handingOver = new Map<string, Handover>();
@@ -261,6 +276,8 @@ export class L2Controller {
   setPlan(entries: readonly L2NodeEntry[], draining: ReadonlySet<string> = new Set()): void {
     this.entries = entries;
     this.draining = draining;
+    this.entryKeys = entries.map((e) => ipKey(e.ip));
+    this.planKeys = new Set(this.entryKeys);
     this.interfaces = this.opts.listInterfaces();
     this.openResponders();
     this.reelect();
@@ -277,21 +294,22 @@ export class L2Controller {
     const now = this.opts.clock();
     const tracker = this.opts.tracker;
     const fenced = tracker.fenced(now);
-    const alive = tracker.alive(now);
+    const heard = tracker.alive(now);
+    const alive = this.opts.electionView?.(heard) ?? heard;
     const ready = this.opts.ready();
     const fence = tracker.fenceStatus(now).reason;
-    const view = `${[...alive].sort().join(",")}|${fence ?? ""}|${ready}`;
+    const view = `${[...heard].sort().join(",")}|${fence ?? ""}|${ready}`;
     if (view !== this.lastView) {
       if (this.lastView.split("|")[1] !== (fence ?? "")) this.m.fenceChanges.inc({ reason: fence ?? "none" });
       this.lastView = view;
-      this.opts.log.info({ alive: [...alive].sort(), fence, keyKnown: ready }, "liveness view changed");
+      this.opts.log.info({ alive: [...heard].sort(), fence, keyKnown: ready }, "liveness view changed");
     }
     const left = new Set<string>();
     for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.add(p.node);
     const want = new Map<string, { entry: L2NodeEntry; ifaces: string[] }>();
     const noInterface = new Set<string>();
-    for (const entry of this.entries) {
-      const key = ipKey(entry.ip);
+    for (const [i, entry] of this.entries.entries()) {
+      const key = this.entryKeys[i] ?? ipKey(entry.ip);
       const d = ready ? shouldAnnounce(entry, this.opts.nodeName, alive, fenced) : { announce: false as const, reason: "fenced" as L2SkipReason, owner: null };
       const reason = d.announce ? "owner" : ready ? d.reason : "noKey";
       this.noteReason(key, entry, reason, d.owner);
@@ -321,7 +339,7 @@ export class L2Controller {
       want.set(key, { entry, ifaces });
     }
     for (const [key, p] of this.pending) {
-      if (this.lastDecision.get(key)?.reason === "owner" && this.entries.some((e) => ipKey(e.ip) === key)) continue;
+      if (this.lastDecision.get(key)?.reason === "owner" && this.planKeys.has(key)) continue;
       if (p.timer !== undefined) clearTimeout(p.timer);
       this.pending.delete(key);
     }
@@ -356,6 +374,7 @@ export class L2Controller {
     }
     for (const [key, w] of want) {
       let cur = this.announced.get(key);
+      const entryChanged = cur === undefined || cur.entry !== w.entry;
       if (cur === undefined) {
         cur = { entry: w.entry, ifaces: new Set(), timers: [] };
         this.announced.set(key, cur);
@@ -367,17 +386,20 @@ export class L2Controller {
         this.takeOver(cur, iface);
         changed = true;
       }
-      for (const s of w.entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(w.entry.ip) }, 1);
+      // Only when the entry is new or changed: formatting and hashing labels for every owned IP at every election
+      // cost as much as the election itself.
+      if (entryChanged)
+        for (const s of w.entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(w.entry.ip) }, 1);
     }
     this.m.owned.set(this.announced.size);
-    if (changed) this.opts.onAnnouncedChange?.(this.announcedServices());
+    if (changed) this.reportAnnounced();
     this.reportOutcomes(noInterface, now);
     this.armChangeTimer(now);
   }
 
   close(): void {
     this.closed = true;
-    for (const t of [this.changeTimer, this.failTimer]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.changeTimer, this.failTimer, this.announcedDirty]) if (t !== undefined) clearTimeout(t);
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     if (this.scanTimer !== undefined) clearInterval(this.scanTimer);
     for (const a of this.announced.values()) for (const t of a.timers) clearTimeout(t);
@@ -537,8 +559,15 @@ export class L2Controller {
     for (const iface of ifaces) this.takeOver(a, iface);
     for (const s of entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(entry.ip) }, 1);
     this.m.owned.set(this.announced.size);
-    this.opts.onAnnouncedChange?.(this.announcedServices());
+    // Thousands of probes end together after a burst: one report for all of them, not one O(owned) list per IP.
+    if (this.announcedDirty === undefined) this.announcedDirty = setTimeout(() => this.reportAnnounced(), 0);
     for (const e of this.events.set(formatIP(entry.ip), entry.services, "announced", key, this.takeDetail(key))) this.opts.onServiceEvent?.(e);
+  }
+
+  private reportAnnounced(): void {
+    if (this.announcedDirty !== undefined) clearTimeout(this.announcedDirty);
+    this.announcedDirty = undefined;
+    if (!this.closed) this.opts.onAnnouncedChange?.(this.announcedServices());
   }
 
   private takeDetail(key: string): string | undefined {
@@ -552,8 +581,8 @@ export class L2Controller {
     const inPlan = new Set<string>();
     const holdMs = this.opts.announceFailedAfterMs ?? DEFAULT_ANNOUNCE_FAILED_AFTER_MS;
     let recheckIn: number | undefined;
-    for (const entry of this.entries) {
-      const key = ipKey(entry.ip);
+    for (const [i, entry] of this.entries.entries()) {
+      const key = this.entryKeys[i] ?? ipKey(entry.ip);
       inPlan.add(key);
       if (!noInterface.has(key)) this.noInterfaceSince.delete(key);
       if (this.pending.has(key)) continue;

@@ -91,8 +91,8 @@ export interface HeartbeatTransportOptions {
   wallClock?: () => number;
   log: Logger;
   registry: Registry;
-  /** Called after every accepted heartbeat (the controller re-elects). */
-  onAccepted: () => void;
+  /** Called after every accepted heartbeat, with its sender (the controller re-elects; the sender is heard back). */
+  onAccepted: (node: string) => void;
   /** The send timer meant for `fromMs` fired at `toMs` (stall detection, see L2Controller's option). */
   noteStall?: (fromMs: number, toMs: number) => boolean;
 }
@@ -167,7 +167,7 @@ export class HeartbeatTransport {
     return this.key !== null;
   }
 
-  /** Every speaker of the cluster (this node's entry is skipped when sending). */
+  /** The speakers to heartbeat (this node's entry is skipped when sending): its watch peers (model/src/layer2/watch.ts). */
   setPeers(peers: readonly SpeakerAddress[]): void {
     this.peers = peers.filter((p) => p.node !== this.opts.tracker.self);
   }
@@ -264,7 +264,7 @@ export class HeartbeatTransport {
       this.peerStatus.set(d.hb.node, d.hb.status);
       this.opts.log.info({ peer: d.hb.node, status: d.hb.status, incarnation: d.hb.incarnation, seq: d.hb.seq, from: rinfo.address }, "peer status");
     }
-    this.opts.onAccepted();
+    this.opts.onAccepted(d.hb.node);
   }
 
   private drop(reason: HeartbeatDropReason): void {

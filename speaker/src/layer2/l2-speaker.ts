@@ -10,10 +10,20 @@
 // grow. What is left: an observer that restarts accepts, until the node's next restart, replayed heartbeats of the
 // node's latest run with sequence numbers above the first it hears — but only for a node whose speaker died, and it
 // stops as soon as that node's next run publishes.
+//
+// Bounded heartbeats (issue 12): a speaker heartbeats only its watch peers (model/src/layer2/watch.ts): for each IP
+// the first DEFAULT_WATCH_DEPTH candidates, ranked over the nodes that run a speaker (published a run, or were
+// heard), watch each other; speakers outside its groups are presumed alive in the election. It also heartbeats back
+// every speaker it heard lately (whoever watches it hears it, even while their views of the speakers differ). Before,
+// it sent to every node of the cluster (999 datagrams per interval at 1,000 nodes, most without a speaker), which
+// delayed its real peer's heartbeats enough for false "owner silent" takeovers. Since peers send only to runs they
+// know, a started speaker warms up only once it has read its own published run back from the API (identityVisible):
+// every peer that published before it is then known to it (and heartbeated), and every later one knows it.
 import { performance } from "node:perf_hooks";
 import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
+import { DEFAULT_WATCH_DEPTH, electionView, watchPeers } from "../../../model/src/layer2/watch.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { joinL2 } from "../../../model/src/layer2/plan.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
@@ -37,6 +47,10 @@ export const DEFAULT_L2_SECRET = "metallb-ts-l2-key";
  */
 const SERVICE_EVENT_CONCURRENCY = 4;
 const SERVICE_EVENT_BACKLOG = 1_000;
+/** A speaker heard within this long is heartbeated back, watch peer or not. */
+const HEARD_BACK_MS = 10_000;
+/** Published run identity not read back from the API after this long: publish it again (NodeConfig re-created). */
+const IDENTITY_ECHO_TIMEOUT_MS = 5_000;
 /** The Secret key holding the shared heartbeat key (as MetalLB's memberlist Secret). */
 export const L2_SECRET_KEY = "secretkey";
 
@@ -53,6 +67,8 @@ export interface L2SpeakerOptions {
   timing?: Partial<LivenessTiming>;
   apiProbeIntervalMs?: number;
   apiProbeTimeoutMs?: number;
+  /** Candidates per IP that heartbeat each other (DEFAULT_WATCH_DEPTH). */
+  watchDepth?: number;
   /** Substitutes for tests. */
   openResponder?: ResponderFactory;
   listInterfaces?: () => NodeInterface[];
@@ -70,12 +86,24 @@ export class L2Speaker {
   private readonly clock = (): number => performance.now();
   private nodes: readonly NodeAnnouncement[] = [];
   private services: readonly ServiceAnnouncement[] = [];
+  /** Runs the other nodes' speakers published (NodeConfig status.l2.incarnation). */
+  private publishedRuns: ReadonlyMap<string, number> = new Map();
+  /** Nodes heard since this speaker started (a run not yet published still counts as a speaker). */
+  private readonly heardEver = new Set<string>();
+  /** When each peer was last heard (tracker time): heard back for HEARD_BACK_MS. */
+  private readonly heardAt = new Map<string, number>();
   /**
-   * Nodes whose candidacy is ranked: this node and every node seen alive since this speaker started. Only they can
-   * be the first live candidate, and ranking every node for every IP would cost O(IPs × nodes).
+   * Nodes running a speaker: this one, those that published a run and those heard. Candidates are ranked among them
+   * (a node without a speaker is never a candidate, and ranking every node for every IP costs O(IPs × nodes)).
    */
-  private readonly ranked = new Set<string>();
+  private speakers = new Set<string>();
+  /** The watch peers: the other members of this node's watch groups. */
+  private watched: ReadonlySet<string> = new Set();
+  private targets = new Set<string>();
   private peersText = "";
+  private readonly heartbeatPeers: Gauge;
+  private echoTimer: ReturnType<typeof setTimeout> | undefined;
+  private ownNodeSeen = false;
   private readonly stalls: Counter;
   private readonly stalledSeconds: Counter;
   private publishTimer: ReturnType<typeof setTimeout> | undefined;
@@ -91,6 +119,7 @@ export class L2Speaker {
       self: opts.nodeName,
       incarnation: Date.now(),
       startMs: this.clock(),
+      awaitIdentity: true,
       ...(opts.timing !== undefined ? { timing: opts.timing } : {}),
     });
     this.stalls = new Counter({
@@ -101,6 +130,11 @@ export class L2Speaker {
     this.stalledSeconds = new Counter({
       name: "metallb_ts_layer2_stalled_seconds_total",
       help: "Time this speaker was stalled (late timers), excused from every peer's silence",
+      registers: [opts.registry],
+    });
+    this.heartbeatPeers = new Gauge({
+      name: "metallb_ts_layer2_heartbeat_peers",
+      help: "Speakers this one sends heartbeats to (its watch peers and the speakers that heartbeat it)",
       registers: [opts.registry],
     });
     const noteStall = (fromMs: number, toMs: number): boolean => this.noteStall(fromMs, toMs);
@@ -117,6 +151,7 @@ export class L2Speaker {
       listInterfaces: opts.listInterfaces ?? (() => listAnnounceInterfaces()),
       allowInterfaces: opts.allowInterfaces,
       ready: () => this.heartbeats.hasKey,
+      electionView: (heard) => electionView(heard, this.speakers, this.watched, opts.nodeName),
       onAnnouncedChange: (a) => this.status.set(a),
       onDuplicate: (d) => this.reportDuplicate(d),
       onServiceEvent: (e) => this.reportServiceEvent(e),
@@ -129,7 +164,7 @@ export class L2Speaker {
       clock: this.clock,
       log,
       registry: opts.registry,
-      onAccepted: () => this.onHeartbeat(),
+      onAccepted: (node) => this.onHeartbeat(node),
       noteStall,
     });
     this.probe = new ApiserverProbe({
@@ -165,40 +200,84 @@ export class L2Speaker {
   setInputs(nodes: readonly NodeAnnouncement[], services: readonly ServiceAnnouncement[], incarnations: ReadonlyMap<string, number> = new Map()): void {
     // (This node's own entry is ignored: a NodeConfig re-created by the operator loses it until the next restart,
     // which is harmless — peers keep the floor they learned, and the cache would echo our own write back late.)
+    const others = new Map<string, number>();
     for (const [node, inc] of incarnations) {
-      if (node !== this.opts.nodeName && this.tracker.setPublishedIncarnation(node, inc)) {
-        this.opts.log.info({ peer: node, incarnation: inc }, "peer run published");
+      if (node === this.opts.nodeName) {
+        // Our own run read back from the API: peers can know it now (see the file header).
+        if (inc === this.tracker.incarnation && this.tracker.identityVisible(this.clock())) this.identityVisible();
+        continue;
       }
+      others.set(node, inc);
+      if (this.tracker.setPublishedIncarnation(node, inc)) this.opts.log.info({ peer: node, incarnation: inc }, "peer run published");
     }
+    this.publishedRuns = others;
+    const ownNode = nodes.some((n) => n.node === this.opts.nodeName);
+    if (ownNode && !this.ownNodeSeen && !this.published && !this.publishing && this.publishTimer !== undefined) {
+      // Our NodeConfig appeared (the operator created it after we started): publish now, not after the backoff.
+      clearTimeout(this.publishTimer);
+      this.publishTimer = undefined;
+      this.publishIncarnation();
+    }
+    this.ownNodeSeen = ownNode;
     this.nodes = nodes;
     this.services = services;
-    const peers = nodes
-      .flatMap((n) => (n.address === null ? [] : [{ node: n.node, address: n.address }]))
-      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-    const peersText = JSON.stringify(peers);
-    if (peersText !== this.peersText) {
-      this.peersText = peersText;
-      this.heartbeats.setPeers(peers);
-    }
     this.replan();
   }
 
-  /** Re-joins the halves for the ranked nodes and hands this node's entries to the controller (which re-elects). */
+  /**
+   * Re-joins the halves, ranked over the nodes running a speaker, hands this node's entries to the controller (which
+   * re-elects) and heartbeats this node's watch peers.
+   */
   private replan(): void {
-    this.ranked.add(this.opts.nodeName);
-    for (const n of this.tracker.alive(this.clock())) this.ranked.add(n);
-    const plan = joinL2(this.services, this.nodes, this.ranked);
-    this.controller.setPlan(plan.byNode.get(this.opts.nodeName) ?? [], new Set(this.nodes.filter((n) => n.draining).map((n) => n.node)));
+    this.speakers = new Set([this.opts.nodeName, ...this.publishedRuns.keys(), ...this.heardEver]);
+    const plan = joinL2(this.services, this.nodes, this.speakers);
+    const entries = plan.byNode.get(this.opts.nodeName) ?? [];
+    this.watched = watchPeers(this.opts.nodeName, entries, this.opts.watchDepth ?? DEFAULT_WATCH_DEPTH);
+    this.updateTargets();
+    this.controller.setPlan(entries, new Set(this.nodes.filter((n) => n.draining).map((n) => n.node)));
   }
 
-  /** A heartbeat was accepted: a node alive for the first time must be ranked before the election runs. */
-  private onHeartbeat(): void {
-    for (const n of this.tracker.alive(this.clock())) {
-      if (!this.ranked.has(n)) {
-        this.replan();
-        return;
-      }
+  /** Heartbeat targets: the watch peers and every speaker heard lately, at their NodeConfig address. */
+  private updateTargets(): void {
+    const now = this.clock();
+    const targets = new Set(this.watched);
+    for (const [node, at] of this.heardAt) {
+      if (now - at <= HEARD_BACK_MS) targets.add(node);
+      else this.heardAt.delete(node);
     }
+    targets.delete(this.opts.nodeName);
+    this.targets = targets;
+    const peers = this.nodes
+      .flatMap((n) => (n.address === null || !targets.has(n.node) ? [] : [{ node: n.node, address: n.address }]))
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    const peersText = JSON.stringify(peers);
+    if (peersText === this.peersText) return;
+    this.peersText = peersText;
+    this.heartbeats.setPeers(peers);
+    this.heartbeatPeers.set(peers.length);
+    this.opts.log.info({ peers: peers.length, watched: this.watched.size, speakers: this.speakers.size }, "heartbeat peers changed");
+  }
+
+  /**
+   * A heartbeat was accepted: a speaker heard for the first time must be ranked before the election runs; one that
+   * is not a target yet is heartbeated back (it watches this node).
+   */
+  private onHeartbeat(node: string): void {
+    this.heardAt.set(node, this.clock());
+    if (!this.heardEver.has(node)) {
+      this.heardEver.add(node);
+      this.replan();
+      return;
+    }
+    if (!this.targets.has(node)) this.updateTargets();
+    this.controller.reelect();
+  }
+
+  /** This run's identity was read back: the warm-up runs from now (re-elect to arm its timer). */
+  private identityVisible(): void {
+    if (this.echoTimer !== undefined) clearTimeout(this.echoTimer);
+    this.echoTimer = undefined;
+    this.opts.log.info({ incarnation: this.tracker.incarnation }, "layer 2 run identity visible: warming up");
     this.controller.reelect();
   }
 
@@ -254,6 +333,14 @@ export class L2Speaker {
         this.published = true;
         this.apiContact();
         this.opts.log.info({ incarnation }, "layer 2 run identity published");
+        // Written but never read back (the NodeConfig was re-created meanwhile, losing its status): write it again.
+        this.echoTimer = setTimeout(() => {
+          this.echoTimer = undefined;
+          if (!this.tracker.awaitingIdentity || this.stopped) return;
+          this.opts.log.warn({ incarnation }, "layer 2 run identity not read back from the API: publishing it again");
+          this.published = false;
+          this.publishIncarnation();
+        }, IDENTITY_ECHO_TIMEOUT_MS);
       }, retry);
     }, delayMs);
   }
@@ -282,6 +369,7 @@ export class L2Speaker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
+    if (this.echoTimer !== undefined) clearTimeout(this.echoTimer);
     await this.leave();
     this.probe.stop();
     this.status.stop();
