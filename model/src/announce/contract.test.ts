@@ -193,3 +193,22 @@ describe("draining (cordon) in NodeConfig.spec", () => {
     expect(readNode(half(draining)).draining).toBe(draining === true);
   });
 });
+
+describe("notReady (Node Ready condition False/Unknown) in NodeConfig.spec", () => {
+  const config = validConfig({ pools: [aPool("p", ["198.51.100.0/24"])] });
+  const half = (notReady?: boolean): NodeAnnouncement =>
+    planNodeAnnouncement(
+      config,
+      { name: "n1", labels: {}, networkUnavailable: false, excludedFromLoadBalancers: false, ...(notReady === undefined ? {} : { notReady }) },
+      undefined,
+    );
+  test.each<[desc: string, notReady: boolean | undefined, published: boolean | undefined]>([
+    ["not ready: published as notReady: true and read back", true, true],
+    ["ready: left out (NodeConfigs published before the field stay byte-equal, no rewrite on upgrade)", false, undefined],
+    ["unknown: as ready", undefined, undefined],
+  ])("%s", (_desc, notReady, published) => {
+    const spec = encodeNodeConfigSpec(half(notReady));
+    expect(spec.notReady).toBe(published);
+    expect(readNode(half(notReady)).notReady).toBe(notReady === true);
+  });
+});

@@ -152,6 +152,8 @@ export interface NodeConfigSpec {
   excludedFromLoadBalancers: boolean;
   /** Cordoned: announce with graceful shutdown. Left out when false (NodeConfigs published before it stay equal). */
   draining?: boolean;
+  /** The Node is not Ready (announce/plan.ts). Left out when false, like `draining`. */
+  notReady?: boolean;
   bgp: {
     sessions: SessionSpec[];
     bfdProfiles: BFDProfile[];
@@ -167,6 +169,7 @@ export function encodeNodeConfigSpec(n: NodeAnnouncement): NodeConfigSpec {
     networkUnavailable: n.networkUnavailable,
     excludedFromLoadBalancers: n.excludedFromLoadBalancers,
     ...(n.draining ? { draining: true } : {}),
+    ...(n.notReady ? { notReady: true } : {}),
     bgp: {
       sessions: n.sessions.map(sessionSpec),
       bfdProfiles: n.bfdProfiles.map((b) => ({ ...b })),
@@ -218,6 +221,7 @@ export function decodeNodeConfigSpec(v: unknown): Result<DecodedNodeConfig, stri
         networkUnavailable: v.networkUnavailable === true,
         excludedFromLoadBalancers: v.excludedFromLoadBalancers === true,
         draining: v.draining === true,
+        notReady: v.notReady === true,
         sessions: arr(bgp.sessions).map(decodeSession),
         bfdProfiles: arr(bgp.bfdProfiles).map(decodeBfd),
         bgpAdvertisements: arr(bgp.advertisements).map(decodeBgpAdvertisement),

@@ -70,6 +70,12 @@ export interface NodeAnnouncement {
    * other nodes without being dropped, and comes back when the node is uncordoned.
    */
   readonly draining: boolean;
+  /**
+   * The Node's Ready condition is False/Unknown. Written only on a transition (Node status heartbeats go to a Lease,
+   * not the Node), so it costs one small NodeConfig write per node going down or up. Speakers stop presuming such a
+   * node's speaker alive outside their watch groups (layer2/watch.ts).
+   */
+  readonly notReady: boolean;
   /** BGPPeers selecting the node, sorted, with the router ID FRR is given. */
   readonly sessions: readonly Peer[];
   readonly bfdProfiles: readonly BFDProfile[];
@@ -155,6 +161,7 @@ export function planNodeAnnouncement(config: Config, node: NodeView, info: NodeI
     networkUnavailable: node.networkUnavailable,
     excludedFromLoadBalancers: node.excludedFromLoadBalancers,
     draining: node.draining === true,
+    notReady: node.notReady === true,
     sessions: withRouterIDs(sessionsForNode(config, node), nodeRouterID(info)),
     // Every profile, used or not: FRR's configuration carries them all (as MetalLB renders them).
     bfdProfiles: config.bfdProfiles,

@@ -35,6 +35,11 @@ export interface NodeView {
    * routers prefer the other nodes (make before break). Absent = false.
    */
   readonly draining?: boolean;
+  /**
+   * The Node's Ready condition is False or Unknown (kubelet stopped, or the node lifecycle controller marked it after
+   * ~40 s of silence). Layer 2 stops presuming such a node's speaker alive (layer2/watch.ts). Absent = ready.
+   */
+  readonly notReady?: boolean;
 }
 
 /** Why a service is not announced over BGP from this node. */

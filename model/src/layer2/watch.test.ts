@@ -2,7 +2,7 @@ import { describe, expect, test } from "@jest/globals";
 import { anL2Advertisement, aPool, validConfig } from "../config/testdata/builders.js";
 import type { NodeView } from "./plan.js";
 import { planL2Announcements, type L2ServiceView } from "./plan.js";
-import { electionView, watchFanOut, watchPeers, watchSets, type RankedCandidates } from "./watch.js";
+import { electionView, probePeers, watchFanOut, watchPeers, watchSets, type RankedCandidates } from "./watch.js";
 import { shouldAnnounce } from "./election.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
 
@@ -23,14 +23,17 @@ describe("watchPeers: the other members of every group of the first `depth` cand
   });
 });
 
-describe("electionView: heard alive + the speakers this node does not watch (presumed alive)", () => {
-  test.each<{ desc: string; heard: string[]; speakers: string[]; watched: string[]; want: string[] }>([
+describe("electionView: heard alive + the speakers this node does not watch and does not suspect (presumed alive)", () => {
+  test.each<{ desc: string; heard: string[]; speakers: string[]; watched: string[]; suspects?: string[]; want: string[] }>([
     { desc: "a watched speaker not heard is dead", heard: ["me"], speakers: ["me", "a", "b"], watched: ["a", "b"], want: ["me"] },
     { desc: "an unwatched speaker is presumed alive", heard: ["me", "a"], speakers: ["me", "a", "b"], watched: ["a"], want: ["a", "b", "me"] },
     { desc: "self is never presumed (its fence decides)", heard: [], speakers: ["me", "a"], watched: [], want: ["a"] },
     { desc: "heard but not a speaker yet (run not published): alive", heard: ["n"], speakers: [], watched: [], want: ["n"] },
-  ])("$desc", ({ heard, speakers, watched, want }) => {
-    expect([...electionView(new Set(heard), speakers, new Set(watched), "me")].sort()).toEqual(want);
+    { desc: "an unwatched suspect (Node not Ready) not heard is dead", heard: ["me"], speakers: ["me", "a", "b"], watched: [], suspects: ["a"], want: ["b", "me"] },
+    { desc: "an unwatched suspect that is heard (probed, its speaker runs) is alive", heard: ["me", "a"], speakers: ["me", "a"], watched: [], suspects: ["a"], want: ["a", "me"] },
+    { desc: "a watched suspect: heartbeats decide, as for any watched peer", heard: ["me", "a"], speakers: ["me", "a", "b"], watched: ["a", "b"], suspects: ["a", "b"], want: ["a", "me"] },
+  ])("$desc", ({ heard, speakers, watched, suspects, want }) => {
+    expect([...electionView(new Set(heard), speakers, new Set(watched), "me", new Set(suspects))].sort()).toEqual(want);
   });
 
   // The guarantee behind the bounded fan-out: for one IP and any set of dead nodes, exactly the first live candidate
@@ -49,6 +52,57 @@ describe("electionView: heard alive + the speakers this node does not watch (pre
       const groupAlive = ranked.slice(0, depth).filter((n) => alive.has(n));
       // A live group member owns; a dead group leaves the IP dark (never two owners), the documented limitation.
       expect([mask, owners]).toEqual([mask, groupAlive.length > 0 ? [groupAlive[0]] : []]);
+    }
+  });
+});
+
+describe("probePeers: the suspects ranked above self in its IPs", () => {
+  test.each<{ desc: string; self: string; entries: RankedCandidates[]; suspects: string[]; want: string[] }>([
+    { desc: "no suspect: nobody (the common case costs nothing)", self: "d", entries: [e("a", "b", "c", "d")], suspects: [], want: [] },
+    { desc: "the whole group above self is suspect", self: "d", entries: [e("a", "b", "c", "d")], suspects: ["a", "b", "c"], want: ["a", "b", "c"] },
+    { desc: "a suspect ranked below self cannot change its decision", self: "b", entries: [e("a", "b", "c")], suspects: ["c"], want: [] },
+    { desc: "union over IPs", self: "c", entries: [e("a", "c"), e("b", "c"), e("c", "x")], suspects: ["a", "b", "x"], want: ["a", "b"] },
+    { desc: "not a candidate: nothing to decide", self: "q", entries: [e("a", "b")], suspects: ["a"], want: [] },
+  ])("$desc", ({ self, entries, suspects, want }) => {
+    expect([...probePeers(self, entries, new Set(suspects))].sort()).toEqual(want);
+  });
+});
+
+describe("a whole watch group down: the next live candidate owns once the API marks its Nodes not Ready", () => {
+  // Each node decides from its own bounded view: heartbeats with its watch peers and the suspects above it (probed),
+  // which it hears only if they are alive; everything else presumed alive unless suspect.
+  const ownersOf = (ranked: string[], alive: ReadonlySet<string>, suspects: ReadonlySet<string>, depth = 3): string[] =>
+    ranked.filter((self) => {
+      if (!alive.has(self)) return false;
+      const watched = watchPeers(self, [e(...ranked)], depth);
+      const probed = probePeers(self, [e(...ranked)], suspects);
+      const heard = new Set([self, ...[...watched, ...probed].filter((w) => alive.has(w))]);
+      return shouldAnnounce({ candidates: ranked }, self, electionView(heard, ranked, watched, self, suspects), false).announce;
+    });
+
+  test.each<{ desc: string; alive: string[]; suspects: string[]; want: string[] }>([
+    { desc: "all up: the first owns", alive: ["n1", "n2", "n3", "n4"], suspects: [], want: ["n1"] },
+    { desc: "group dead, Nodes still Ready (API not caught up): dark, never a wrong owner", alive: ["n4"], suspects: [], want: [] },
+    { desc: "group dead and its Nodes not Ready: the 4th owns", alive: ["n4"], suspects: ["n1", "n2", "n3"], want: ["n4"] },
+    { desc: "group Nodes not Ready but n1's speaker still runs (only kubelet down): n1 keeps it", alive: ["n1", "n4"], suspects: ["n1", "n2", "n3"], want: ["n1"] },
+    { desc: "n1 back, heard again (no longer suspect): back by rank", alive: ["n1", "n4"], suspects: ["n2", "n3"], want: ["n1"] },
+    { desc: "n2 back while n1 stays down and suspect: n2 owns", alive: ["n2", "n4"], suspects: ["n1", "n3"], want: ["n2"] },
+  ])("$desc", ({ alive, suspects, want }) => {
+    expect(ownersOf(["n1", "n2", "n3", "n4"], new Set(alive), new Set(suspects))).toEqual(want);
+  });
+
+  test("any dead and suspect sets over 5 ranked nodes: never two owners; the first live one owns once every dead node is suspect", () => {
+    const ranked = ["n1", "n2", "n3", "n4", "n5"];
+    for (let aliveMask = 0; aliveMask < 1 << ranked.length; aliveMask++) {
+      for (let suspectMask = 0; suspectMask < 1 << ranked.length; suspectMask++) {
+        const alive = new Set(ranked.filter((_, i) => (aliveMask & (1 << i)) !== 0));
+        const suspects = new Set(ranked.filter((_, i) => (suspectMask & (1 << i)) !== 0));
+        const owners = ownersOf(ranked, alive, suspects);
+        expect([aliveMask, suspectMask, owners.length <= 1]).toEqual([aliveMask, suspectMask, true]);
+        const firstAlive = ranked.find((n) => alive.has(n));
+        const deadAllSuspect = ranked.every((n) => alive.has(n) || suspects.has(n));
+        if (deadAllSuspect) expect([aliveMask, suspectMask, owners]).toEqual([aliveMask, suspectMask, firstAlive === undefined ? [] : [firstAlive]]);
+      }
     }
   });
 });

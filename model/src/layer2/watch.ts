@@ -9,10 +9,18 @@
 // groups of 3 (≤ ~90 peers at the tail, see watch.test.ts) instead of heartbeating 999 nodes.
 //
 // A candidate outside this node's groups is never heard, so "not heard" cannot mean "dead" for it: it is presumed
-// alive (it published a run, that is all this node knows). For an IP where this node ranks below `depth`, the group
-// ranks first and is presumed alive: this node never claims it. The price: when every node of an IP's group dies at
-// once, the IP stays dark until one of them is back (the DaemonSet restarts it) — one group of `depth` nodes, all
-// dead together. Within a group, failover is exactly as before (the phi detector on direct heartbeats).
+// alive (it published a run, that is all this node knows) — until the API says otherwise. A *suspect* is a speaker
+// whose Node is not Ready (the operator copies the Ready condition into the node's NodeConfig as `notReady`: kubelet
+// stopped, marked Unknown by the node lifecycle controller after ~40 s) and that has not been heard since. A suspect
+// is not presumed alive: this node heartbeats every suspect ranked above it in its IPs (probePeers), so a suspect
+// whose speaker still runs (only its kubelet is down) answers and counts as heard, and a dead one stays silent and
+// counts as dead. So when every node of an IP's group dies at once (a rack or power failure), the next live candidate
+// claims the IP once the group's Nodes turn NotReady (~40 s: slower than the sub-second failover inside a group, but
+// sure); a node whose NodeConfig is gone (its Node deleted) is no candidate at all (joinL2 ranks NodeConfigs only). A
+// recovered node stays a suspect until it is heard again (its speaker runs, not just its kubelet),
+// so the stand-in keeps the IP until the owner can take it back; then the IP returns by rank. Within a group, failover
+// is exactly as before (the phi detector on direct heartbeats). Never two owners: a node that claims has heard, or
+// seen as a silent suspect, every candidate ranked above it.
 
 /** Candidates per IP that watch each other (MetalLB-style election: the first live one owns the IP). */
 export const DEFAULT_WATCH_DEPTH = 3;
@@ -76,11 +84,39 @@ export function watchFanOut(sets: ReadonlyMap<string, ReadonlySet<string>>): { m
 
 /**
  * The liveness view the election runs on: the nodes heard alive (heartbeats), plus every other speaker this node
- * does not watch (presumed alive: see the file header). A watched speaker that is not heard is dead; `self` is
- * never added (its own fence decides).
+ * does not watch and that is not a suspect (presumed alive: see the file header). A watched speaker or a suspect that
+ * is not heard is dead; `self` is never added (its own fence decides).
  */
-export function electionView(heardAlive: ReadonlySet<string>, speakers: Iterable<string>, watched: ReadonlySet<string>, self: string): Set<string> {
+export function electionView(
+  heardAlive: ReadonlySet<string>,
+  speakers: Iterable<string>,
+  watched: ReadonlySet<string>,
+  self: string,
+  suspects: ReadonlySet<string> = new Set(),
+): Set<string> {
   const out = new Set(heardAlive);
-  for (const s of speakers) if (s !== self && !watched.has(s)) out.add(s);
+  for (const s of speakers) if (s !== self && !watched.has(s) && !suspects.has(s)) out.add(s);
+  return out;
+}
+
+/**
+ * The suspects `self` must hear to decide its IPs: those ranked above it for an IP it is a candidate of (a suspect
+ * ranked below cannot change whether `self` announces). Heartbeated in addition to the watch peers; empty while
+ * every Node is Ready, and bounded by the nodes down at once.
+ */
+export function probePeers(self: string, entries: Iterable<RankedCandidates>, suspects: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  if (suspects.size === 0) return out;
+  for (const e of entries) {
+    const above: string[] = [];
+    for (const c of e.candidates) {
+      const name = nameOf(c);
+      if (name === self) {
+        for (const a of above) out.add(a);
+        break;
+      }
+      if (suspects.has(name)) above.push(name);
+    }
+  }
   return out;
 }

@@ -24,6 +24,17 @@ describe("planning views", () => {
     expect(v?.excludedFromLoadBalancers).toBe(false);
   });
 
+  test.each<[desc: string, conditions: unknown[] | undefined, notReady: boolean | undefined]>([
+    ["Ready True: no notReady field", [{ type: "Ready", status: "True" }], undefined],
+    ["Ready False (kubelet reports a problem): notReady", [{ type: "Ready", status: "False" }], true],
+    ["Ready Unknown (node lifecycle controller: kubelet silent ~40 s): notReady", [{ type: "Ready", status: "Unknown" }], true],
+    ["no Ready condition (no kubelet ever reported): nothing to go by, ready", [{ type: "NetworkUnavailable", status: "False" }], undefined],
+    ["no status at all: ready", undefined, undefined],
+  ])("nodes: %s", (_desc, conditions, notReady) => {
+    const v = nodeViewFromObject({ metadata: { name: "n1" }, ...(conditions === undefined ? {} : { status: { conditions } }) });
+    expect(v?.notReady).toBe(notReady);
+  });
+
   test("serving endpoints per service: ready unset/true or serving true count; no nodeName is ignored", () => {
     const slice = (svc: string, endpoints: unknown[]): unknown => ({ metadata: { namespace: "ns", labels: { "kubernetes.io/service-name": svc } }, endpoints });
     const m = servingNodesByService([

@@ -17,12 +17,15 @@ export function nodeViewFromObject(raw: unknown, ignoreExcludeLabel = false): No
   const networkUnavailable = conditions.some((c) => isObj(c) && c.type === "NetworkUnavailable" && c.status === "True");
   // Cordoned (kubectl cordon/drain): announced with graceful shutdown, not excluded (see NodeView.draining).
   const draining = isObj(raw.spec) && raw.spec.unschedulable === true;
+  // Ready False/Unknown (no Ready condition at all, as on a Node no kubelet ever ran on: ready, nothing to go by).
+  const notReady = conditions.some((c) => isObj(c) && c.type === "Ready" && c.status !== "True");
   return {
     name: raw.metadata.name,
     labels,
     networkUnavailable,
     excludedFromLoadBalancers: !ignoreExcludeLabel && EXCLUDE_FROM_LB_LABEL in labels,
     ...(draining ? { draining } : {}),
+    ...(notReady ? { notReady } : {}),
   };
 }
 
