@@ -13,7 +13,9 @@
 //
 // Bounded heartbeats (issue 12): a speaker heartbeats only its watch peers (model/src/layer2/watch.ts): for each IP
 // the first DEFAULT_WATCH_DEPTH candidates, ranked over the nodes that run a speaker (published a run, or were
-// heard), watch each other; speakers outside its groups are presumed alive in the election. It also heartbeats back
+// heard), watch each other; speakers outside its groups are presumed alive in the election unless their Node is not
+// Ready (NodeConfig spec.notReady): such a suspect is probed (heartbeated) by the candidates ranked below it and counts
+// dead unless heard, so a whole group dying at once still fails over (watch.ts header). It also heartbeats back
 // every speaker it heard lately (whoever watches it hears it, even while their views of the speakers differ). Before,
 // it sent to every node of the cluster (999 datagrams per interval at 1,000 nodes, most without a speaker), which
 // delayed its real peer's heartbeats enough for false "owner silent" takeovers. Since peers send only to runs they
@@ -23,7 +25,7 @@ import { performance } from "node:perf_hooks";
 import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
-import { DEFAULT_WATCH_DEPTH, electionView, watchPeers } from "../../../model/src/layer2/watch.js";
+import { DEFAULT_WATCH_DEPTH, electionView, probePeers, watchPeers } from "../../../model/src/layer2/watch.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { joinL2 } from "../../../model/src/layer2/plan.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
@@ -49,6 +51,11 @@ const SERVICE_EVENT_CONCURRENCY = 4;
 const SERVICE_EVENT_BACKLOG = 1_000;
 /** A speaker heard within this long is heartbeated back, watch peer or not. */
 const HEARD_BACK_MS = 10_000;
+/**
+ * A peer whose Node turned not Ready is probed at once, but counted dead (if not heard) only after this long: time
+ * for a speaker that still runs (only its kubelet is down) to hear the probe and answer, so it loses nothing.
+ */
+const NOT_READY_GRACE_MS = 2_000;
 /** Published run identity not read back from the API after this long: publish it again (NodeConfig re-created). */
 const IDENTITY_ECHO_TIMEOUT_MS = 5_000;
 /** The Secret key holding the shared heartbeat key (as MetalLB's memberlist Secret). */
@@ -99,6 +106,16 @@ export class L2Speaker {
   private speakers = new Set<string>();
   /** The watch peers: the other members of this node's watch groups. */
   private watched: ReadonlySet<string> = new Set();
+  /** Peers whose NodeConfig says their Node is not Ready, and since when (tracker time). */
+  private readonly notReadySince = new Map<string, number>();
+  /**
+   * Suspects (watch.ts): not Ready for NOT_READY_GRACE_MS, and not heard since their Node was Ready again. Not
+   * presumed alive in the election: dead unless heard.
+   */
+  private readonly suspects = new Set<string>();
+  private suspectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Suspects (and peers in their grace) ranked above this node in its IPs: heartbeated so a live one is heard. */
+  private probes: ReadonlySet<string> = new Set();
   private targets = new Set<string>();
   private peersText = "";
   private readonly heartbeatPeers: Gauge;
@@ -151,7 +168,7 @@ export class L2Speaker {
       listInterfaces: opts.listInterfaces ?? (() => listAnnounceInterfaces()),
       allowInterfaces: opts.allowInterfaces,
       ready: () => this.heartbeats.hasKey,
-      electionView: (heard) => electionView(heard, this.speakers, this.watched, opts.nodeName),
+      electionView: (heard) => electionView(heard, this.speakers, this.watched, opts.nodeName, this.suspects),
       onAnnouncedChange: (a) => this.status.set(a),
       onDuplicate: (d) => this.reportDuplicate(d),
       onServiceEvent: (e) => this.reportServiceEvent(e),
@@ -221,7 +238,56 @@ export class L2Speaker {
     this.ownNodeSeen = ownNode;
     this.nodes = nodes;
     this.services = services;
+    this.noteReadiness(nodes);
     this.replan();
+  }
+
+  /** Tracks the peers' Ready condition (NodeConfig spec.notReady); a node gone from the API is forgotten. */
+  private noteReadiness(nodes: readonly NodeAnnouncement[]): void {
+    const now = this.clock();
+    const present = new Set<string>();
+    for (const n of nodes) {
+      present.add(n.node);
+      if (n.node === this.opts.nodeName) continue;
+      if (!n.notReady) this.notReadySince.delete(n.node);
+      else if (!this.notReadySince.has(n.node)) {
+        this.notReadySince.set(n.node, now);
+        this.opts.log.info({ peer: n.node }, "peer node not Ready: probing it");
+      }
+    }
+    for (const node of [...this.notReadySince.keys()]) if (!present.has(node)) this.notReadySince.delete(node);
+    for (const node of [...this.suspects]) if (!present.has(node)) this.suspects.delete(node);
+    this.promoteSuspects(now);
+  }
+
+  /**
+   * Peers not Ready for the grace period become suspects; re-arms the timer for the next one. True when the set of
+   * suspects grew.
+   */
+  private promoteSuspects(now: number): boolean {
+    let grew = false;
+    let next = Infinity;
+    for (const [node, since] of this.notReadySince) {
+      if (this.suspects.has(node)) continue;
+      const due = since + NOT_READY_GRACE_MS;
+      if (due <= now) {
+        this.suspects.add(node);
+        grew = true;
+        this.opts.log.info({ peer: node }, "peer node not Ready: no longer presumed alive (dead unless heard)");
+      } else next = Math.min(next, due);
+    }
+    if (this.suspectTimer !== undefined) clearTimeout(this.suspectTimer);
+    this.suspectTimer = undefined;
+    if (next !== Infinity && !this.stopped) {
+      this.suspectTimer = setTimeout(() => {
+        this.suspectTimer = undefined;
+        if (this.promoteSuspects(this.clock())) {
+          this.replan();
+          this.controller.reelect();
+        }
+      }, Math.ceil(next - now) + 1);
+    }
+    return grew;
   }
 
   /**
@@ -233,6 +299,7 @@ export class L2Speaker {
     const plan = joinL2(this.services, this.nodes, this.speakers);
     const entries = plan.byNode.get(this.opts.nodeName) ?? [];
     this.watched = watchPeers(this.opts.nodeName, entries, this.opts.watchDepth ?? DEFAULT_WATCH_DEPTH);
+    this.probes = probePeers(this.opts.nodeName, entries, new Set([...this.suspects, ...this.notReadySince.keys()]));
     this.updateTargets();
     this.controller.setPlan(entries, new Set(this.nodes.filter((n) => n.draining).map((n) => n.node)));
   }
@@ -240,7 +307,7 @@ export class L2Speaker {
   /** Heartbeat targets: the watch peers and every speaker heard lately, at their NodeConfig address. */
   private updateTargets(): void {
     const now = this.clock();
-    const targets = new Set(this.watched);
+    const targets = new Set([...this.watched, ...this.probes]);
     for (const [node, at] of this.heardAt) {
       if (now - at <= HEARD_BACK_MS) targets.add(node);
       else this.heardAt.delete(node);
@@ -264,6 +331,15 @@ export class L2Speaker {
    */
   private onHeartbeat(node: string): void {
     this.heardAt.set(node, this.clock());
+    if (this.suspects.has(node) && !this.notReadySince.has(node)) {
+      // Ready again and heard: its speaker runs, presumed alive again outside the watch groups.
+      this.suspects.delete(node);
+      this.opts.log.info({ peer: node }, "peer node Ready and heard again: presumed alive");
+      this.heardEver.add(node);
+      this.replan();
+      this.controller.reelect();
+      return;
+    }
     if (!this.heardEver.has(node)) {
       this.heardEver.add(node);
       this.replan();
@@ -370,6 +446,7 @@ export class L2Speaker {
     this.stopped = true;
     if (this.publishTimer !== undefined) clearTimeout(this.publishTimer);
     if (this.echoTimer !== undefined) clearTimeout(this.echoTimer);
+    if (this.suspectTimer !== undefined) clearTimeout(this.suspectTimer);
     await this.leave();
     this.probe.stop();
     this.status.stop();
