@@ -29,9 +29,30 @@ describe("electionView: heard alive + the speakers this node does not watch and 
     { desc: "an unwatched speaker is presumed alive", heard: ["me", "a"], speakers: ["me", "a", "b"], watched: ["a"], want: ["a", "b", "me"] },
     { desc: "self is never presumed (its fence decides)", heard: [], speakers: ["me", "a"], watched: [], want: ["a"] },
     { desc: "heard but not a speaker yet (run not published): alive", heard: ["n"], speakers: [], watched: [], want: ["n"] },
-    { desc: "an unwatched suspect (Node not Ready) not heard is dead", heard: ["me"], speakers: ["me", "a", "b"], watched: [], suspects: ["a"], want: ["b", "me"] },
-    { desc: "an unwatched suspect that is heard (probed, its speaker runs) is alive", heard: ["me", "a"], speakers: ["me", "a"], watched: [], suspects: ["a"], want: ["a", "me"] },
-    { desc: "a watched suspect: heartbeats decide, as for any watched peer", heard: ["me", "a"], speakers: ["me", "a", "b"], watched: ["a", "b"], suspects: ["a", "b"], want: ["a", "me"] },
+    {
+      desc: "an unwatched suspect (Node not Ready) not heard is dead",
+      heard: ["me"],
+      speakers: ["me", "a", "b"],
+      watched: [],
+      suspects: ["a"],
+      want: ["b", "me"],
+    },
+    {
+      desc: "an unwatched suspect that is heard (probed, its speaker runs) is alive",
+      heard: ["me", "a"],
+      speakers: ["me", "a"],
+      watched: [],
+      suspects: ["a"],
+      want: ["a", "me"],
+    },
+    {
+      desc: "a watched suspect: heartbeats decide, as for any watched peer",
+      heard: ["me", "a"],
+      speakers: ["me", "a", "b"],
+      watched: ["a", "b"],
+      suspects: ["a", "b"],
+      want: ["a", "me"],
+    },
   ])("$desc", ({ heard, speakers, watched, suspects, want }) => {
     expect([...electionView(new Set(heard), speakers, new Set(watched), "me", new Set(suspects))].sort()).toEqual(want);
   });
@@ -84,7 +105,12 @@ describe("a whole watch group down: the next live candidate owns once the API ma
     { desc: "all up: the first owns", alive: ["n1", "n2", "n3", "n4"], suspects: [], want: ["n1"] },
     { desc: "group dead, Nodes still Ready (API not caught up): dark, never a wrong owner", alive: ["n4"], suspects: [], want: [] },
     { desc: "group dead and its Nodes not Ready: the 4th owns", alive: ["n4"], suspects: ["n1", "n2", "n3"], want: ["n4"] },
-    { desc: "group Nodes not Ready but n1's speaker still runs (only kubelet down): n1 keeps it", alive: ["n1", "n4"], suspects: ["n1", "n2", "n3"], want: ["n1"] },
+    {
+      desc: "group Nodes not Ready but n1's speaker still runs (only kubelet down): n1 keeps it",
+      alive: ["n1", "n4"],
+      suspects: ["n1", "n2", "n3"],
+      want: ["n1"],
+    },
     { desc: "n1 back, heard again (no longer suspect): back by rank", alive: ["n1", "n4"], suspects: ["n2", "n3"], want: ["n1"] },
     { desc: "n2 back while n1 stays down and suspect: n2 owns", alive: ["n2", "n4"], suspects: ["n1", "n3"], want: ["n2"] },
   ])("$desc", ({ alive, suspects, want }) => {

@@ -70,7 +70,7 @@ export interface L2ControllerOptions {
   allowInterfaces: readonly string[] | null;
   /**
    * The liveness view the election runs on, from the nodes heard alive (default: those alone). L2Speaker adds the
-   * speakers it does not watch (presumed alive, model/src/layer2/watch.ts).
+   * speakers it does not watch unless their Node is not Ready (presumed alive, model/src/layer2/watch.ts).
    */
   electionView?: (heardAlive: ReadonlySet<string>) => ReadonlySet<string>;
   /** Whether the liveness protocol can run (the shared key is known); without it nothing is announced. */

@@ -279,13 +279,16 @@ export class L2Speaker {
     if (this.suspectTimer !== undefined) clearTimeout(this.suspectTimer);
     this.suspectTimer = undefined;
     if (next !== Infinity && !this.stopped) {
-      this.suspectTimer = setTimeout(() => {
-        this.suspectTimer = undefined;
-        if (this.promoteSuspects(this.clock())) {
-          this.replan();
-          this.controller.reelect();
-        }
-      }, Math.ceil(next - now) + 1);
+      this.suspectTimer = setTimeout(
+        () => {
+          this.suspectTimer = undefined;
+          if (this.promoteSuspects(this.clock())) {
+            this.replan();
+            this.controller.reelect();
+          }
+        },
+        Math.ceil(next - now) + 1,
+      );
     }
     return grew;
   }
