@@ -309,6 +309,47 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(await versions("nodeconfigs")).toEqual(nodeConfigsBefore);
   });
 
+  test("a Node's Ready condition reaches its NodeConfig as notReady, written on transitions only (status heartbeats write nothing)", async () => {
+    const kc = env.kc;
+    const api = `/apis/metallb-ts.dev/v1alpha1/namespaces/${METALLB_NS}`;
+    await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-r" } }, "nodes");
+    const nodeConfig = async (): Promise<{ rv: string; notReady: unknown } | undefined> => {
+      const res = await kubeRequest(kc, "GET", `${api}/nodeconfigs/node-r`);
+      if (res.status !== 200) return undefined;
+      const o = res.body as { metadata: { resourceVersion: string }; spec: { notReady?: unknown } };
+      return { rv: o.metadata.resourceVersion, notReady: o.spec.notReady };
+    };
+    const setReady = async (status: string, heartbeat: string): Promise<void> => {
+      const cond = { type: "Ready", status, reason: "Test", lastHeartbeatTime: heartbeat, lastTransitionTime: "2026-01-01T00:00:00Z" };
+      const res = await kubeRequest(kc, "PATCH", "/api/v1/nodes/node-r/status", { status: { conditions: [cond] } }, "application/strategic-merge-patch+json");
+      expect(res.status).toBe(200);
+    };
+    await waitFor("NodeConfig node-r", nodeConfig, 15_000);
+    await setReady("True", "2026-01-01T00:00:01Z");
+    await op.idle();
+    const ready = await nodeConfig();
+    expect(ready?.notReady).toBeUndefined();
+    // A kubelet status update with the same condition: no NodeConfig write.
+    await setReady("True", "2026-01-01T00:00:02Z");
+    await sleep(1_000); // the update has reached the operator's informer
+    await op.idle();
+    expect((await nodeConfig())?.rv).toBe(ready?.rv);
+    // Marked Unknown (as the node lifecycle controller does): notReady: true, once.
+    await setReady("Unknown", "2026-01-01T00:00:03Z");
+    const notReady = await waitFor(
+      "node-r's NodeConfig says notReady",
+      async () => ((await nodeConfig())?.notReady === true ? nodeConfig() : undefined),
+      15_000,
+    );
+    await setReady("Unknown", "2026-01-01T00:00:04Z");
+    await sleep(1_000);
+    await op.idle();
+    expect((await nodeConfig())?.rv).toBe(notReady?.rv);
+    // Ready again: the field is left out again.
+    await setReady("True", "2026-01-01T00:00:05Z");
+    await waitFor("node-r's NodeConfig ready again", async () => ((await nodeConfig())?.notReady === undefined ? true : undefined), 15_000);
+  });
+
   test("a new Service costs one annotation patch and one status patch: no write repeated while the cache catches up", async () => {
     const kc = env.kc;
     await ensureNamespace(kc, "once");
