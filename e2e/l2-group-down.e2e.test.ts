@@ -6,7 +6,8 @@
 // - a not-Ready node whose speaker still runs keeps its IP (the fourth probes it and hears it: no false failover);
 // - the three group members killed together: nobody answers while their Nodes are still Ready (never a wrong owner),
 //   and the fourth answers within seconds once they turn not Ready;
-// - the first comes back (Ready, speaker restarted): the IP returns to it by rank, the fourth stops answering.
+// - the first comes back (Ready, speaker restarted): the IP returns to it by rank without going dark, the fourth
+//   stops answering.
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
@@ -121,9 +122,24 @@ test("the whole watch group killed: dark while the API says Ready, the fourth ow
   // The first comes back: kubelet first (Ready), then its speaker. The fourth keeps the IP until the first is heard,
   // then the IP returns by rank.
   await setReady(first, "True");
+  const restartAt = Date.now();
   await l2.speakers.get(first)?.start();
-  const backMs = await answersBy(first, 30_000);
-  measured.push(`first answers again ${backMs} ms after its restart`);
+  // 500 ms ARP windows until the first answers: how long the IP went dark during the hand-back (measured, reported).
+  let dark = 0;
+  await waitFor(
+    `${first} answers for ${vip}`,
+    async () => {
+      const r = await arpingFor(500);
+      if (r.length === 0) dark++;
+      return r.some((m) => m === macOf(first)) ? true : undefined;
+    },
+    30_000,
+    0,
+  );
+  measured.push(`first answers again ${Date.now() - restartAt} ms after its restart, ${dark} dark 500 ms windows on the way`);
+  // The fourth keeps the IP until the first is heard and the hand-back is make-before-break (0 seen; 1 allowed for a
+  // slow host).
+  expect(dark).toBeLessThanOrEqual(1);
   await waitFor(
     "only the first answers",
     async () => {
