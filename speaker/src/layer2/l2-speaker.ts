@@ -372,7 +372,7 @@ export class L2Speaker {
     if (this.echoTimer !== undefined) clearTimeout(this.echoTimer);
     await this.leave();
     this.probe.stop();
-    this.status.stop();
+    await this.status.stop();
     await this.heartbeats.stop();
     this.controller.close();
   }
