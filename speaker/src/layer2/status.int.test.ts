@@ -193,4 +193,23 @@ describe("ServiceL2Status sync: a watch of this node's objects, writes only for 
     }
     expect(delta(t0, client.snapshot().byVerb)).toEqual({ LIST: 1, POST: 1, PATCH: 1, DELETE: 1 });
   }, 60_000);
+  test("a Service withdrawn before the watch shows its new object: the object is still deleted", async () => {
+    const ns = await createTestNamespace(env.kc, "l2status-lag");
+    const kc = env.cp.kubeConfig();
+    // A lagging watch (as under load): this client's watch events are delivered 300 ms late, in order.
+    const client = kubeClientFor(kc);
+    const realWatch = client.watch.bind(client);
+    client.watch = (p, params, onEvent, idleMs) => realWatch(p, params, (e) => void setTimeout(() => onEvent(e), 300), idleMs);
+    const sync = new L2StatusSync({ kc, nodeName: NODE, namespace: ns, log, retryMs: 200 });
+    syncs.push(sync);
+    for (let round = 0; round < 3; round++) {
+      sync.set([{ service: "apps/web", interfaces: [] }]);
+      await sync.idle(); // created and written; the watch has not brought it back yet
+      expect((await all(ns)).length).toBe(1);
+      sync.set([]); // the pass finds nothing of this node's in its cache: the watch event must bring the delete
+      await sync.idle();
+      await waitFor(`round ${round}: nothing left`, async () => ((await all(ns)).length === 0 ? true : undefined), 5_000, 50);
+      await sleep(400);
+    }
+  }, 60_000);
 });

@@ -142,15 +142,15 @@ export class L2StatusSync {
     const name = o.metadata?.name ?? "";
     const pending = this.written.get(name);
     if (pending === null) return; // our delete is on its way
+    const seen = statusKey(o.status);
     if (pending !== undefined) {
-      const seen = statusKey(o.status);
-      if (seen === pending) this.written.delete(name);
-      // Our create, before its status: the status write follows. Anything else is someone else's edit: look again.
-      if (seen === pending || (o.status?.node ?? "") === "") return;
+      // Our create, before its status: the status write follows.
+      if (seen !== pending && (o.status?.node ?? "") === "") return;
+      // Our write is back (or someone else's edit came after it): the cache is the truth again.
       this.written.delete(name);
     }
     const w = this.wanted.get(name);
-    if (w === undefined || w.key !== statusKey(o.status)) this.kick();
+    if (w === undefined || w.key !== seen) this.kick();
   }
 
   private kick(): void {
@@ -245,23 +245,24 @@ export class L2StatusSync {
     // As MetalLB's leader does: another node's object for a Service this node announces is stale. Looked for once per
     // Service that became this node's, not on every pass.
     const fresh = [...new Set([...this.wanted.values()].map((w) => w.service))].filter((s) => !this.cleaned.has(s));
-    for (let i = 0; i < fresh.length && !this.stopped; i += CLEANUP_BATCH) {
-      const batch = fresh.slice(i, i + CLEANUP_BATCH);
-      const names = [...new Set(batch.map((s) => s.split("/")[1] ?? ""))].sort();
-      const params = new URLSearchParams({ labelSelector: `${NODE_LABEL}!=${nodeName},${NAME_LABEL} in (${names.join(",")})`, resourceVersion: "0" });
-      const list = await this.req("GET", `${path}?${params.toString()}`);
-      if (list.status !== 200) {
-        failure ??= new Error(`listing other nodes' ServiceL2Status: ${statusMessage(list)}`);
-        break;
+    try {
+      for (let i = 0; i < fresh.length && !this.stopped; i += CLEANUP_BATCH) {
+        const batch = fresh.slice(i, i + CLEANUP_BATCH);
+        const names = [...new Set(batch.map((s) => s.split("/")[1] ?? ""))].sort();
+        const params = new URLSearchParams({ labelSelector: `${NODE_LABEL}!=${nodeName},${NAME_LABEL} in (${names.join(",")})`, resourceVersion: "0" });
+        const list = await this.req("GET", `${path}?${params.toString()}`);
+        if (list.status !== 200) throw new Error(`listing other nodes' ServiceL2Status: ${statusMessage(list)}`);
+        const mine = new Set(batch);
+        for (const o of (list.body as { items?: Raw[] }).items ?? []) {
+          const labels = o.metadata?.labels ?? {};
+          const name = o.metadata?.name ?? "";
+          if (name === "" || labels[NODE_LABEL] === nodeName || !mine.has(`${labels[NS_LABEL] ?? ""}/${labels[NAME_LABEL] ?? ""}`)) continue;
+          queue(name, () => this.remove(name, true));
+        }
+        for (const s of batch) this.cleaned.add(s);
       }
-      const mine = new Set(batch);
-      for (const o of (list.body as { items?: Raw[] }).items ?? []) {
-        const labels = o.metadata?.labels ?? {};
-        const name = o.metadata?.name ?? "";
-        if (name === "" || labels[NODE_LABEL] === nodeName || !mine.has(`${labels[NS_LABEL] ?? ""}/${labels[NAME_LABEL] ?? ""}`)) continue;
-        queue(name, () => this.remove(name, true));
-      }
-      for (const s of batch) this.cleaned.add(s);
+    } catch (e) {
+      failure ??= e instanceof Error ? e : new Error(String(e));
     }
 
     await Promise.all(jobs);
