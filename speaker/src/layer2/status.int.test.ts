@@ -162,7 +162,7 @@ describe("ServiceL2Status sync: a watch of this node's objects, writes only for 
     const ns = await createTestNamespace(env.kc, "l2status-back");
     const kc = env.cp.kubeConfig();
     const client = kubeClientFor(kc);
-    const sync = new L2StatusSync({ kc, nodeName: NODE, namespace: ns, log, retryMs: 200 });
+    const sync = new L2StatusSync({ kc, nodeName: NODE, namespace: ns, log, retryMs: 200, cleanupIntervalMs: 200 });
     syncs.push(sync);
     const mine = [{ service: "apps/web", interfaces: [] }];
     sync.set(mine);
@@ -211,5 +211,38 @@ describe("ServiceL2Status sync: a watch of this node's objects, writes only for 
       await waitFor(`round ${round}: nothing left`, async () => ((await all(ns)).length === 0 ? true : undefined), 5_000, 50);
       await sleep(400);
     }
+  }, 60_000);
+  test("a burst of Services arriving one pass at a time: other nodes' objects are looked for once per interval, not per pass", async () => {
+    const ns = await createTestNamespace(env.kc, "l2status-burst");
+    const kc = env.cp.kubeConfig();
+    const client = kubeClientFor(kc);
+    const sync = new L2StatusSync({ kc, nodeName: NODE, namespace: ns, log, retryMs: 200, cleanupIntervalMs: 3_000 });
+    syncs.push(sync);
+    const stale = await seed(ns, "node-b", "apps/svc-17"); // one of them was node-b's
+    const t0 = client.snapshot().byVerb;
+    const started = Date.now();
+    const announced: AnnouncedService[] = [];
+    for (let i = 0; i < 30; i++) {
+      announced.push({ service: `apps/svc-${i}`, interfaces: [] });
+      sync.set([...announced]);
+      await sync.idle();
+    }
+    const passesMs = Date.now() - started;
+    await waitFor(
+      "30 objects of this node, node-b's stale one gone",
+      async () => {
+        const objs = await all(ns);
+        return objs.length === 30 && objs.every((o) => o.status?.node === NODE) && !objs.some((o) => o.metadata.name === stale) ? true : undefined;
+      },
+      15_000,
+      100,
+    );
+    await sleep(300);
+    await sync.idle();
+    const d = delta(t0, client.snapshot().byVerb);
+    // 30 passes: the first list at once (with the watch's own first list), then one more per 3 s interval.
+    expect(d).toMatchObject({ POST: 30, PATCH: 30, DELETE: 1, WATCH: 1 });
+    expect(d.LIST).toBeLessThanOrEqual(2 + Math.ceil(passesMs / 3_000));
+    expect(d.LIST).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });

@@ -5,8 +5,8 @@
 // Work in proportion to the change (issue 12): this node's objects are read from a watch (an informer selecting the
 // `metallb.io/node=<node>` label MetalLB sets), so a sync pass lists nothing and writes only the differences between
 // what is announced and that cache; a quiet node sends no request at all. Other nodes' objects are looked at only
-// when a Service becomes this node's: one label-selected list per batch of newly announced Services (served from the
-// apiserver's watch cache), deleting the stale ones found. Writes are coalesced (only the latest wanted state is
+// when a Service becomes this node's: one label-selected list (served from the apiserver's watch cache) per 100
+// newly announced Services, at most once per 5 s, deleting the stale ones found. Writes are coalesced (only the latest wanted state is
 // written, one pass at a time) and overlap across objects, a few at a time.
 import { createHash } from "node:crypto";
 import { resilientInformer, type ResilientInformer } from "../../../shell/src/informer.js";
@@ -31,6 +31,8 @@ export interface L2StatusSyncOptions {
   onApiSuccess?: () => void;
   /** Delay before a failed pass is retried (default 2 s). */
   retryMs?: number;
+  /** Least time between two looks for other nodes' stale objects (default 5 s; the first one is immediate). */
+  cleanupIntervalMs?: number;
 }
 
 interface Raw {
@@ -55,7 +57,7 @@ const NS_LABEL = "metallb.io/service-namespace";
 /** Writes in flight at once. */
 const WRITE_CONCURRENCY = 8;
 /** Newly announced Services looked up per list of other nodes' objects (bounds the selector's length). */
-const CLEANUP_BATCH = 50;
+const CLEANUP_BATCH = 100;
 
 /** The object name for a node's status of a Service: stable, so creates are idempotent. */
 export function l2StatusName(node: string, service: string): string {
@@ -84,6 +86,8 @@ export class L2StatusSync {
   private running: Promise<void> | undefined;
   private again = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private cleanupTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastCleanupAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private wakeStopped: (() => void) | undefined;
   private readonly stoppedSignal = new Promise<void>((r) => (this.wakeStopped = r));
@@ -134,6 +138,7 @@ export class L2StatusSync {
     this.stopped = true;
     this.wakeStopped?.();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    if (this.cleanupTimer !== undefined) clearTimeout(this.cleanupTimer);
     await this.informer.stop();
   }
 
@@ -242,27 +247,39 @@ export class L2StatusSync {
       queue(name, () => this.remove(name));
     }
 
-    // As MetalLB's leader does: another node's object for a Service this node announces is stale. Looked for once per
-    // Service that became this node's, not on every pass.
+    // As MetalLB's leader does: another node's object for a Service this node announces is stale (its node died
+    // before deleting it; a live node deletes its own, a restarted one its leftovers). Looked for once per Service that
+    // became this node's, not on every pass, and at most once per interval: a burst of Services arriving one pass at a
+    // time costs one small list (per 100 Services) per interval, not one per pass.
     const fresh = [...new Set([...this.wanted.values()].map((w) => w.service))].filter((s) => !this.cleaned.has(s));
-    try {
-      for (let i = 0; i < fresh.length && !this.stopped; i += CLEANUP_BATCH) {
-        const batch = fresh.slice(i, i + CLEANUP_BATCH);
-        const names = [...new Set(batch.map((s) => s.split("/")[1] ?? ""))].sort();
-        const params = new URLSearchParams({ labelSelector: `${NODE_LABEL}!=${nodeName},${NAME_LABEL} in (${names.join(",")})`, resourceVersion: "0" });
-        const list = await this.req("GET", `${path}?${params.toString()}`);
-        if (list.status !== 200) throw new Error(`listing other nodes' ServiceL2Status: ${statusMessage(list)}`);
-        const mine = new Set(batch);
-        for (const o of (list.body as { items?: Raw[] }).items ?? []) {
-          const labels = o.metadata?.labels ?? {};
-          const name = o.metadata?.name ?? "";
-          if (name === "" || labels[NODE_LABEL] === nodeName || !mine.has(`${labels[NS_LABEL] ?? ""}/${labels[NAME_LABEL] ?? ""}`)) continue;
-          queue(name, () => this.remove(name, true));
+    const interval = this.opts.cleanupIntervalMs ?? 5_000;
+    const wait = this.lastCleanupAt + interval - Date.now();
+    if (fresh.length > 0 && wait > 0) {
+      this.cleanupTimer ??= setTimeout(() => {
+        this.cleanupTimer = undefined;
+        this.kick();
+      }, wait);
+    } else if (fresh.length > 0) {
+      this.lastCleanupAt = Date.now();
+      try {
+        for (let i = 0; i < fresh.length && !this.stopped; i += CLEANUP_BATCH) {
+          const batch = fresh.slice(i, i + CLEANUP_BATCH);
+          const names = [...new Set(batch.map((s) => s.split("/")[1] ?? ""))].sort();
+          const params = new URLSearchParams({ labelSelector: `${NODE_LABEL}!=${nodeName},${NAME_LABEL} in (${names.join(",")})`, resourceVersion: "0" });
+          const list = await this.req("GET", `${path}?${params.toString()}`);
+          if (list.status !== 200) throw new Error(`listing other nodes' ServiceL2Status: ${statusMessage(list)}`);
+          const mine = new Set(batch);
+          for (const o of (list.body as { items?: Raw[] }).items ?? []) {
+            const labels = o.metadata?.labels ?? {};
+            const name = o.metadata?.name ?? "";
+            if (name === "" || labels[NODE_LABEL] === nodeName || !mine.has(`${labels[NS_LABEL] ?? ""}/${labels[NAME_LABEL] ?? ""}`)) continue;
+            queue(name, () => this.remove(name, true));
+          }
+          for (const s of batch) this.cleaned.add(s);
         }
-        for (const s of batch) this.cleaned.add(s);
+      } catch (e) {
+        failure ??= e instanceof Error ? e : new Error(String(e));
       }
-    } catch (e) {
-      failure ??= e instanceof Error ? e : new Error(String(e));
     }
 
     await Promise.all(jobs);
