@@ -452,7 +452,7 @@ export class L2Speaker {
     if (this.suspectTimer !== undefined) clearTimeout(this.suspectTimer);
     await this.leave();
     this.probe.stop();
-    this.status.stop();
+    await this.status.stop();
     await this.heartbeats.stop();
     this.controller.close();
   }
