@@ -161,13 +161,18 @@ stop_daemons() {
   done
 }
 
-# bgpd and bfdd first (bgpd tells its peers, Cease), zebra last (it removes the routes the others installed).
+# bgpd first, alone: it tells its peers (a Cease, or with graceful restart nothing, so that they keep the routes
+# stale) and its TCP sessions close before anything else goes. bfdd only after bgpd has exited: stopped together,
+# a peer could see BFD go down while the BGP session still looked up, and a peer tears a session down on BFD down
+# with a Cease (RFC 9384), which ends graceful restart helper mode and drops the routes a rolling update meant to
+# keep. Then bfdd and staticd, zebra last (it removes the routes the others installed).
 stop_all() {
   local d others=()
   for d in "${DAEMONS[@]}"; do
-    if [[ $d != zebra ]]; then others+=("$d"); fi
+    if [[ $d != zebra && $d != bgpd ]]; then others+=("$d"); fi
   done
-  stop_daemons "${others[@]}"
+  stop_daemons bgpd
+  if ((${#others[@]} > 0)); then stop_daemons "${others[@]}"; fi
   stop_daemons zebra
 }
 
