@@ -140,7 +140,7 @@ export class ControlPlane implements ApiServerHandle {
     const t0 = Date.now();
 
     const pki = await makePki(dir);
-    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
 
     const etcd = spawnLogged(join(binDir, "etcd"), etcdArgs(dir, etcdClient, etcdPeer), join(dir, "etcd.log"));
     writeFileSync(join(dir, "etcd.pid"), `${etcd.pid ?? ""}\n`);
@@ -149,16 +149,31 @@ export class ControlPlane implements ApiServerHandle {
       await waitFor("etcd /health", () => httpGetOk(`http://127.0.0.1:${etcdClient}/health`), timeoutMs);
       log(`etcd ready on 127.0.0.1:${etcdClient} (${Date.now() - t0} ms)`);
       const audit = opts.auditPolicy === undefined ? undefined : auditArgs(dir, opts.auditPolicy);
-      const args = [...apiserverArgs(dir, pki, etcdClient, apiPort), ...(audit?.args ?? []), ...(opts.extraApiserverArgs ?? [])];
+      let args: string[] = [];
+      let server = "";
+      const apiLog = join(dir, "kube-apiserver.log");
       const spawnApiServer = (): ChildProcess => {
-        const child = spawnLogged(join(binDir, "kube-apiserver"), args, join(dir, "kube-apiserver.log"));
+        const child = spawnLogged(join(binDir, "kube-apiserver"), args, apiLog);
         writeFileSync(join(dir, "kube-apiserver.pid"), `${child.pid ?? ""}\n`);
         return child;
       };
-      apiserver = spawnApiServer();
-      const server = `https://127.0.0.1:${apiPort}`;
       const ready = (child: ChildProcess, ms: number): Promise<void> => apiServerReady(child, server, pki, dir, ms);
-      await ready(apiserver, timeoutMs);
+      for (let attempt = 1; ; attempt++) {
+        const apiPort = await freePort();
+        args = [...apiserverArgs(dir, pki, etcdClient, apiPort), ...(audit?.args ?? []), ...(opts.extraApiserverArgs ?? [])];
+        server = `https://127.0.0.1:${apiPort}`;
+        apiserver = spawnApiServer();
+        try {
+          await ready(apiserver, timeoutMs);
+          break;
+        } catch (e) {
+          // A port found free can be taken before the apiserver binds it (by any connection's ephemeral port on this
+          // busy machine; seen in CI): pick another instead of failing the whole test file.
+          const portTaken = apiserver.exitCode !== null && readFileSync(apiLog, "utf8").includes("address already in use");
+          if (!portTaken || attempt >= 3) throw e;
+          log(`kube-apiserver could not bind 127.0.0.1:${apiPort} (taken meanwhile); retrying on another port`);
+        }
+      }
       log(`kube-apiserver ready at ${server} (${Date.now() - t0} ms)`);
       const kubeconfigPath = join(dir, "admin.kubeconfig");
       writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki), { mode: 0o600 });
@@ -328,15 +343,28 @@ async function httpGetOk(url: string): Promise<true | undefined> {
 }
 
 async function apiServerReady(child: ChildProcess, server: string, pki: Pki, dir: string, timeoutMs: number): Promise<void> {
-  await waitFor(
-    "kube-apiserver /readyz",
-    async () => {
-      if (child.exitCode !== null) throw new Error(`kube-apiserver exited ${child.exitCode}; see ${join(dir, "kube-apiserver.log")}`);
-      return (await httpsGetOk(`${server}/readyz`, pki)) ? true : undefined;
-    },
-    timeoutMs,
-    200,
-  );
+  const exitedEarly = (): Error => new Error(`kube-apiserver exited ${child.exitCode}; see ${join(dir, "kube-apiserver.log")}`);
+  if (child.exitCode !== null) throw exitedEarly();
+  // An apiserver that exited will not become ready: fail at once rather than after the whole timeout.
+  let onExit: (() => void) | undefined;
+  const exit = new Promise<never>((_, reject) => {
+    onExit = (): void => reject(exitedEarly());
+    child.once("exit", onExit);
+  });
+  try {
+    await Promise.race([
+      exit,
+      waitFor(
+        "kube-apiserver /readyz",
+        async () => (child.exitCode !== null || (await httpsGetOk(`${server}/readyz`, pki)) ? true : undefined),
+        timeoutMs,
+        200,
+      ),
+    ]);
+  } finally {
+    if (onExit !== undefined) child.off("exit", onExit);
+    exit.catch(() => undefined);
+  }
 }
 
 function httpsGetOk(url: string, pki: Pki): Promise<boolean> {
