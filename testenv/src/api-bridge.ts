@@ -2,10 +2,11 @@
 // carries the TCP stream (see the netlab notes) and socat listens on the apiserver's port in each namespace.
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { addExitHook } from "./exit-hooks.js";
 import type { NetLab } from "./netlab.js";
 import { exited, isAlive, spawnLogged, waitFor } from "./proc.js";
+import { relayTo } from "./tcp-balancer.js";
 
 /**
  * The root-namespace half of the apiserver bridge: a unix socket whose connections are piped to the apiserver's
@@ -24,20 +25,7 @@ export class ApiBridge {
     server: Server,
   ) {
     this.server = server;
-    server.on("connection", (c) => {
-      const up = connect(port, "127.0.0.1");
-      this.conns.add(c).add(up);
-      const drop = (): void => {
-        c.destroy();
-        up.destroy();
-        this.conns.delete(c);
-        this.conns.delete(up);
-      };
-      c.on("error", drop).on("close", drop);
-      up.on("error", drop).on("close", drop);
-      c.pipe(up);
-      up.pipe(c);
-    });
+    server.on("connection", (c) => relayTo(c, port, this.conns));
     this.removeExitHook = addExitHook(() => {
       for (const { relay } of this.relays.values()) if (relay.pid !== undefined && isAlive(relay.pid)) process.kill(relay.pid, "SIGKILL");
     });

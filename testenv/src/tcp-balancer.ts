@@ -40,22 +40,27 @@ export class TcpBalancer {
       return;
     }
     this.connections.set(port, (this.connections.get(port) ?? 0) + 1);
-    const up = connect(port, "127.0.0.1");
-    this.conns.add(c).add(up);
-    const drop = (): void => {
-      c.destroy();
-      up.destroy();
-      this.conns.delete(c);
-      this.conns.delete(up);
-    };
-    c.on("error", drop).on("close", drop);
-    up.on("error", drop).on("close", drop);
-    c.pipe(up);
-    up.pipe(c);
+    relayTo(c, port, this.conns);
   }
 
   async close(): Promise<void> {
     for (const s of this.conns) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Pipes an accepted connection both ways to 127.0.0.1:port; both sockets are tracked in `conns` until either ends. */
+export function relayTo(c: Socket, port: number, conns: Set<Socket>): void {
+  const up = connect(port, "127.0.0.1");
+  conns.add(c).add(up);
+  const drop = (): void => {
+    c.destroy();
+    up.destroy();
+    conns.delete(c);
+    conns.delete(up);
+  };
+  c.on("error", drop).on("close", drop);
+  up.on("error", drop).on("close", drop);
+  c.pipe(up);
+  up.pipe(c);
 }
