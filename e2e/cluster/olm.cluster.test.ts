@@ -417,7 +417,15 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     await cluster.kubectl(["delete", "svc", "web-bgp", "--ignore-not-found", "--wait=true"]);
     await cluster.kubectl(["-n", NS, "delete", "subscription", "metallb-ts", "--wait=true"]);
     await cluster.kubectl(["-n", NS, "delete", "csv", "--all", "--wait=true"], { timeoutMs: 300_000 });
-    // And the OperatorGroup (its aggregated olm.og.metallb-ts.* ClusterRoles go with it).
+    // And the OperatorGroup (its aggregated olm.og.metallb-ts.* ClusterRoles go with it), once OLM has finished
+    // reacting to the CSV's deletion: OLM deletes those ClusterRoles from its informer cache when the OperatorGroup
+    // goes, and a sync of the group still in flight (the one pruning its provided APIs) re-creates a role it no
+    // longer finds, which nothing deletes afterwards (seen in CI: olm.og.metallb-ts.view-… left over). The group's
+    // olm.providedAPIs annotation empties when that sync is done.
+    const providedApis = async (): Promise<string> =>
+      (await cluster.kubectl(["-n", NS, "get", "operatorgroup", "metallb-ts", "-o", "jsonpath={.metadata.annotations.olm\\.providedAPIs}"])).stdout.trim();
+    await waitFor("OperatorGroup's provided APIs pruned", async () => ((await providedApis()) === "" ? true : undefined), 120_000, 1_000);
+    await sleep(2_000);
     await cluster.kubectl(["-n", NS, "delete", "operatorgroup", "metallb-ts", "--wait=true"]);
     const leftovers = async (): Promise<string[]> => {
       const out: string[] = [];
