@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LabCluster, NODE_NAME, imagesOf } from "../../testenv/src/cluster.js";
+import { HttpProber, type HostExec, type ProbeFigures } from "../../testenv/src/http-prober.js";
 import type { FrrInstance } from "../../testenv/src/frr.js";
 import { repoRoot } from "../../testenv/src/repo-root.js";
 import { sleep, waitFor } from "../../testenv/src/proc.js";
@@ -29,6 +30,7 @@ const log = (line: string): void => {
 };
 
 let cluster: LabCluster;
+const labExec: HostExec = (host, cmd, args, opts) => cluster.lab.exec(host, cmd, args, opts);
 let router: FrrInstance;
 
 const WEB_POD = {
@@ -61,23 +63,6 @@ const service = (name: string, pool: string, dual: boolean): object => ({
     ...(dual ? { ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] } : {}),
   },
 });
-
-async function apply(objects: readonly object[]): Promise<void> {
-  await cluster.kubectl(["apply", "-f", "-"], { input: objects.map((o) => JSON.stringify(o)).join("\n") });
-}
-
-async function ingressIPs(name: string, want: number): Promise<string[]> {
-  return waitFor(
-    `Service ${name} gets ${want} IP(s)`,
-    async () => {
-      const svc = await cluster.kubectlJson<{ status: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }>(["get", "svc", name]);
-      const ips = (svc.status.loadBalancer?.ingress ?? []).map((i) => i.ip);
-      return ips.length >= want ? ips : undefined;
-    },
-    120_000,
-    1_000,
-  );
-}
 
 /** Operator 2/2 Ready with one Lease holder among its Pods; speaker Ready with the expected containers. */
 async function checkPodsReady(frr: boolean): Promise<void> {
@@ -142,21 +127,8 @@ async function checkWebhook(): Promise<void> {
   expect(refused).toMatch(/denied the request/);
 }
 
-async function curlFrom(host: string, ip: string): Promise<string> {
-  const url = ip.includes(":") ? `http://[${ip}]/` : `http://${ip}/`;
-  return waitFor(
-    `HTTP ${url} from ${host}`,
-    async () => {
-      const r = await cluster.lab.exec(host, "curl", ["-s", "-m", "3", url], { allowFail: true });
-      return r.code === 0 && r.stdout.startsWith("hello from web") ? r.stdout.trim() : undefined;
-    },
-    60_000,
-    1_000,
-  );
-}
-
 async function checkBgp(gracefulRestart: boolean): Promise<string> {
-  await apply([
+  await cluster.apply([
     {
       apiVersion: "metallb.io/v1beta2",
       kind: "BGPPeer",
@@ -177,7 +149,7 @@ async function checkBgp(gracefulRestart: boolean): Promise<string> {
     1_000,
   );
   expect([v1beta1.apiVersion, v1beta1.spec.peerASN]).toEqual(["metallb.io/v1beta1", ROUTER_ASN]);
-  const [ip] = await ingressIPs("web-bgp", 1);
+  const [ip] = await cluster.ingressIPs("web-bgp", 1, 120_000);
   expect(ip).toMatch(/^198\.51\.100\./);
   const t0 = Date.now();
   const nexthop = await waitFor(
@@ -191,17 +163,17 @@ async function checkBgp(gracefulRestart: boolean): Promise<string> {
   );
   log(`BGP: router has ${ip}/32 via ${nexthop} (${Date.now() - t0} ms after the IP)`);
   expect(nexthop).toBe(cluster.nodeIp);
-  const body = await curlFrom("router", ip as string);
+  const body = await cluster.httpFrom("router", ip as string);
   log(`HTTP through BGP ${ip}: ${body}`);
   return ip as string;
 }
 
 async function checkL2(): Promise<string> {
-  await apply([
+  await cluster.apply([
     { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: NS }, spec: { ipAddressPools: ["l2"] } },
     service("web-l2", "l2", true),
   ]);
-  const ips = await ingressIPs("web-l2", 2);
+  const ips = await cluster.ingressIPs("web-l2", 2, 120_000);
   const v4 = ips.find((i) => !i.includes(":")) as string;
   const v6 = ips.find((i) => i.includes(":")) as string;
   const mac = cluster.lab.host("node").mac.toLowerCase();
@@ -226,53 +198,10 @@ async function checkL2(): Promise<string> {
   );
   expect(ndp).toBe(mac);
   log(`Layer 2: ${v4} ARP -> ${arp}, ${v6} NDP -> ${ndp} (node ${NODE_NAME} ${mac})`);
-  log(`HTTP through L2 ${v4}: ${await curlFrom("client", v4)}`);
-  log(`HTTP through L2 ${v6}: ${await curlFrom("client", v6)}`);
+  log(`HTTP through L2 ${v4}: ${await cluster.httpFrom("client", v4)}`);
+  log(`HTTP through L2 ${v6}: ${await cluster.httpFrom("client", v6)}`);
   return v4;
 }
-
-/** HTTP probes through a Service IP from a lab host, every ~100 ms, until finish(): the longest outage seen. */
-class Prober {
-  private stopped = false;
-  private readonly results: Array<{ t: number; ok: boolean }> = [];
-  private readonly loop: Promise<void>;
-
-  constructor(
-    private readonly host: string,
-    private readonly ip: string,
-  ) {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    const url = this.ip.includes(":") ? `http://[${this.ip}]/` : `http://${this.ip}/`;
-    while (!this.stopped) {
-      const t = Date.now();
-      const r = await cluster.lab.exec(this.host, "curl", ["-s", "-m", "1", url], { allowFail: true });
-      this.results.push({ t, ok: r.code === 0 && r.stdout.startsWith("hello from web") });
-      await sleep(100);
-    }
-  }
-
-  /** Probes sent, failed, and the longest outage: from the first failed probe of a run to the next good one. */
-  async finish(): Promise<{ probes: number; failed: number; maxGapMs: number }> {
-    this.stopped = true;
-    await this.loop;
-    let maxGapMs = 0;
-    let since: number | undefined;
-    for (const r of this.results) {
-      if (!r.ok && since === undefined) since = r.t;
-      if (r.ok && since !== undefined) {
-        maxGapMs = Math.max(maxGapMs, r.t - since);
-        since = undefined;
-      }
-    }
-    if (since !== undefined) maxGapMs = Number.POSITIVE_INFINITY; // never came back
-    return { probes: this.results.length, failed: this.results.filter((r) => !r.ok).length, maxGapMs };
-  }
-}
-
-type ProbeFigures = { probes: number; failed: number; maxGapMs: number };
 
 /**
  * The router's path to the BGP IP every ~200 ms until finish(): how long it was stale (a graceful restart of the
@@ -331,7 +260,7 @@ async function measure(
   l2Ip: string,
   action: () => Promise<void>,
 ): Promise<{ bgp: ProbeFigures; l2: ProbeFigures; route: Awaited<ReturnType<RouteWatcher["finish"]>> }> {
-  const probers = [new Prober("router", bgpIp), new Prober("client", l2Ip)];
+  const probers = [new HttpProber(labExec, "router", bgpIp), new HttpProber(labExec, "client", l2Ip)];
   const watcher = new RouteWatcher(bgpIp);
   await sleep(2_000);
   const t0 = Date.now();
@@ -378,8 +307,8 @@ async function checkRollingUpdate(bgpIp: string, l2Ip: string, gracefulRestart: 
       await cluster.kubectl(["-n", NS, "rollout", "restart", "ds/metallb-ts-speaker"]);
       await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
       // Back means: the router has the route again and HTTP answers through both IPs.
-      await curlFrom("router", bgpIp);
-      await curlFrom("client", l2Ip);
+      await cluster.httpFrom("router", bgpIp);
+      await cluster.httpFrom("client", l2Ip);
     },
   );
   for (const r of [bgp, l2]) expect(r.maxGapMs).toBeLessThan(120_000);
@@ -447,8 +376,8 @@ async function checkOperatorLeaderDeleted(bgpIp: string, l2Ip: string): Promise<
   // No outage beyond a single slow probe (1 s timeout: on a loaded 2-core machine one probe may time out).
   for (const r of [bgp, l2]) expect(r.maxGapMs).toBeLessThan(2_500);
   // The Services kept their IPs.
-  expect(await ingressIPs("web-bgp", 1)).toEqual([bgpIp]);
-  expect((await ingressIPs("web-l2", 2)).includes(l2Ip)).toBe(true);
+  expect(await cluster.ingressIPs("web-bgp", 1, 120_000)).toEqual([bgpIp]);
+  expect((await cluster.ingressIPs("web-l2", 2, 120_000)).includes(l2Ip)).toBe(true);
 }
 
 /**
@@ -458,7 +387,7 @@ async function checkOperatorLeaderDeleted(bgpIp: string, l2Ip: string): Promise<
  */
 async function checkPath(frr: boolean, opts: { gracefulRestart?: boolean; disrupt?: "rolling" | "all" } = {}): Promise<void> {
   await checkPodsReady(frr);
-  await apply([
+  await cluster.apply([
     { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bgp", namespace: NS }, spec: { addresses: [BGP_POOL], autoAssign: false } },
     {
       apiVersion: "metallb.io/v1beta1",
@@ -520,7 +449,7 @@ beforeAll(async () => {
     ].join("\n"),
     ["zebra", "bgpd"],
   );
-  await apply([WEB_POD]);
+  await cluster.apply([WEB_POD]);
   await cluster.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=300s"], { timeoutMs: 320_000 });
 }, 900_000);
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LabCluster } from "../../testenv/src/cluster.js";
+import { HttpProber, type HostExec } from "../../testenv/src/http-prober.js";
 import { defaultBinDir } from "../../testenv/src/control-plane.js";
 import type { FrrInstance } from "../../testenv/src/frr.js";
 import {
@@ -37,16 +38,13 @@ const log = (line: string): void => {
 };
 
 let cluster: LabCluster;
+const labExec: HostExec = (host, cmd, args, opts) => cluster.lab.exec(host, cmd, args, opts);
 let router: FrrInstance;
 let registry: LabRegistry;
 let work: string | undefined;
 const binDir = defaultBinDir();
 let v010: BundleRef;
 let bgpIp = "";
-
-async function apply(objects: readonly object[]): Promise<void> {
-  await cluster.kubectl(["apply", "-f", "-"], { input: objects.map((o) => JSON.stringify(o)).join("\n") });
-}
 
 interface Csv {
   metadata: { name: string };
@@ -71,30 +69,6 @@ async function waitCsvSucceeded(name: string): Promise<void> {
     },
     600_000,
     2_000,
-  );
-}
-
-async function ingressIP(name: string): Promise<string> {
-  return waitFor(
-    `Service ${name} gets an IP`,
-    async () => {
-      const svc = await cluster.kubectlJson<{ status: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }>(["get", "svc", name]);
-      return svc.status.loadBalancer?.ingress?.[0]?.ip;
-    },
-    180_000,
-    1_000,
-  );
-}
-
-async function curlFrom(host: string, ip: string): Promise<string> {
-  return waitFor(
-    `HTTP ${ip} from ${host}`,
-    async () => {
-      const r = await cluster.lab.exec(host, "curl", ["-s", "-m", "3", `http://${ip}/`], { allowFail: true });
-      return r.code === 0 && r.stdout.startsWith("hello from web") ? r.stdout.trim() : undefined;
-    },
-    120_000,
-    1_000,
   );
 }
 
@@ -128,43 +102,6 @@ async function waitConversionWebhook(): Promise<number> {
   return Date.now() - t0;
 }
 
-/** HTTP probes from a lab host every ~100 ms, bounded in count, until finish(): the longest outage seen. */
-class Prober {
-  private stopped = false;
-  private readonly results: Array<{ t: number; ok: boolean }> = [];
-  private readonly loop: Promise<void>;
-  constructor(
-    private readonly host: string,
-    private readonly ip: string,
-    private readonly maxProbes = 6_000,
-  ) {
-    this.loop = this.run();
-  }
-  private async run(): Promise<void> {
-    while (!this.stopped && this.results.length < this.maxProbes) {
-      const t = Date.now();
-      const r = await cluster.lab.exec(this.host, "curl", ["-s", "-m", "1", `http://${this.ip}/`], { allowFail: true });
-      this.results.push({ t, ok: r.code === 0 && r.stdout.startsWith("hello from web") });
-      await sleep(100);
-    }
-  }
-  async finish(): Promise<{ probes: number; failed: number; maxGapMs: number }> {
-    this.stopped = true;
-    await this.loop;
-    let maxGapMs = 0;
-    let since: number | undefined;
-    for (const r of this.results) {
-      if (!r.ok && since === undefined) since = r.t;
-      if (r.ok && since !== undefined) {
-        maxGapMs = Math.max(maxGapMs, r.t - since);
-        since = undefined;
-      }
-    }
-    if (since !== undefined) maxGapMs = Number.POSITIVE_INFINITY;
-    return { probes: this.results.length, failed: this.results.filter((r) => !r.ok).length, maxGapMs };
-  }
-}
-
 beforeAll(async () => {
   const missing = missingOlmPrerequisites(binDir);
   if (missing !== undefined) throw new Error(`the OLM test cannot run:\n  - ${missing}`);
@@ -188,7 +125,7 @@ beforeAll(async () => {
     ].join("\n"),
     ["zebra", "bgpd"],
   );
-  await apply([
+  await cluster.apply([
     {
       apiVersion: "v1",
       kind: "Pod",
@@ -225,7 +162,7 @@ afterAll(async () => {
 describe("metallb-ts installed through OLM (catalog, subscription, upgrade, uninstall)", () => {
   test("CatalogSource -> OperatorGroup (AllNamespaces) -> Subscription -> InstallPlan -> CSV Succeeded; speaker applied by the operator; v1beta1 peer through the conversion webhook; BGP + HTTP", async () => {
     const t0 = Date.now();
-    await apply([
+    await cluster.apply([
       {
         apiVersion: "operators.coreos.com/v1alpha1",
         kind: "CatalogSource",
@@ -319,7 +256,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     // OLM's conversion webhook on the BGPPeer CRD (its CA injected), served by the operator with OLM's certificate.
     log(`BGPPeer conversion webhook in place ${await waitConversionWebhook()} ms after the checks began`);
 
-    await apply([
+    await cluster.apply([
       { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bgp", namespace: NS }, spec: { addresses: [BGP_POOL] } },
       { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: NS }, spec: { ipAddressPools: ["bgp"] } },
     ]);
@@ -351,7 +288,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     ]);
     log(`v1beta1 BGPPeer read as ${v2.apiVersion}: ${JSON.stringify(v2.spec)}`);
 
-    await apply([
+    await cluster.apply([
       {
         apiVersion: "v1",
         kind: "Service",
@@ -359,7 +296,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
         spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
       },
     ]);
-    bgpIp = await ingressIP("web-bgp");
+    bgpIp = (await cluster.ingressIPs("web-bgp"))[0] as string;
     expect(bgpIp).toMatch(/^198\.51\.100\./);
     const nexthop = await waitFor(
       `router has ${bgpIp}/32`,
@@ -370,7 +307,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
       1_000,
     );
     expect(nexthop).toBe(cluster.nodeIp);
-    log(`BGP: router has ${bgpIp}/32 via ${nexthop}; HTTP: ${await curlFrom("router", bgpIp)}`);
+    log(`BGP: router has ${bgpIp}/32 via ${nexthop}; HTTP: ${await cluster.httpFrom("router", bgpIp)}`);
   }, 1_500_000);
 
   test("upgrade: bundle 0.1.1 replaces 0.1.0 in the catalog; OLM upgrades in place, the Service keeps its IP, the HTTP gap is measured, the old CSV is gone", async () => {
@@ -384,7 +321,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
         .filter((n) => n.includes("metallb-ts-speaker-"))
         .sort();
     const speakersBefore = await speakerPods();
-    const prober = new Prober("router", bgpIp);
+    const prober = new HttpProber(labExec, "router", bgpIp);
     await sleep(2_000);
     const t0 = Date.now();
     await cluster.kubectl(["-n", OLM_NAMESPACE, "patch", "catsrc", "metallb-ts", "--type=merge", "-p", JSON.stringify({ spec: { image: catalog } })]);
@@ -392,7 +329,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     await waitFor(`CSV ${v010.csvName} gone`, async () => ((await csvPhase(v010.csvName)) === undefined ? true : undefined), 300_000, 2_000);
     await cluster.kubectl(["-n", NS, "rollout", "status", "deploy/metallb-ts-operator", "--timeout=300s"], { timeoutMs: 320_000 });
     await cluster.kubectl(["-n", NS, "rollout", "status", "ds/metallb-ts-speaker", "--timeout=300s"], { timeoutMs: 320_000 });
-    await curlFrom("router", bgpIp);
+    await cluster.httpFrom("router", bgpIp);
     await sleep(5_000);
     const gap = await prober.finish();
     log(`upgrade ${v010.csvName} -> ${v011.csvName} in ${Date.now() - t0} ms: HTTP through ${bgpIp} ${JSON.stringify(gap)}`);
@@ -404,7 +341,7 @@ describe("metallb-ts installed through OLM (catalog, subscription, upgrade, unin
     expect(await speakerPods()).toEqual(speakersBefore);
     log(`speaker Pod kept across the upgrade: ${speakersBefore.join(", ")}`);
     // Every Service keeps its IP; the data path never depended on the operator's Pods.
-    expect(await ingressIP("web-bgp")).toBe(bgpIp);
+    expect((await cluster.ingressIPs("web-bgp"))[0]).toBe(bgpIp);
     expect(gap.maxGapMs).toBeLessThan(2_500);
     // OLM's conversion webhook on the CRD is back after the upgrade (the InstallPlan re-applies the bundle's CRD,
     // which carries no conversion of its own) and answers a v1beta1 read of the v1beta2-stored peer.

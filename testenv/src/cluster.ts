@@ -22,6 +22,7 @@ import yaml from "js-yaml";
 import { makeCA, makeServiceAccountKeys, signCert, type CertFiles } from "./certs.js";
 import { defaultBinDir } from "./control-plane.js";
 import { addExitHook, runSyncQuiet } from "./exit-hooks.js";
+import { WEB_GREETING, webUrl } from "./http-prober.js";
 import { NetLab } from "./netlab.js";
 import { exited, isAlive, listDir, ownerPidOf, readPidFile, run, runId, spawnLogged, terminate, waitFor, type RunResult } from "./proc.js";
 
@@ -118,6 +119,39 @@ export class LabCluster {
 
   async kubectlJson<T>(args: readonly string[]): Promise<T> {
     return JSON.parse((await this.kubectl([...args, "-o", "json"])).stdout) as T;
+  }
+
+  /** kubectl apply of the objects, as one multi-document input. */
+  async apply(objects: readonly object[]): Promise<void> {
+    await this.kubectl(["apply", "-f", "-"], { input: objects.map((o) => JSON.stringify(o)).join("\n") });
+  }
+
+  /** Waits until the Service (default namespace) shows at least `want` ingress IPs, and returns them. */
+  async ingressIPs(name: string, want = 1, timeoutMs = 180_000): Promise<string[]> {
+    return waitFor(
+      `Service ${name} gets ${want} IP(s)`,
+      async () => {
+        const svc = await this.kubectlJson<{ status: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }>(["get", "svc", name]);
+        const ips = (svc.status.loadBalancer?.ingress ?? []).map((i) => i.ip);
+        return ips.length >= want ? ips : undefined;
+      },
+      timeoutMs,
+      1_000,
+    );
+  }
+
+  /** Waits until `http://ip/` answers the lab web page from the lab host, and returns the page. */
+  async httpFrom(host: string, ip: string, timeoutMs = 120_000): Promise<string> {
+    const url = webUrl(ip);
+    return waitFor(
+      `HTTP ${url} from ${host}`,
+      async () => {
+        const r = await this.lab.exec(host, "curl", ["-s", "-m", "3", url], { allowFail: true });
+        return r.code === 0 && r.stdout.startsWith(WEB_GREETING) ? r.stdout.trim() : undefined;
+      },
+      timeoutMs,
+      1_000,
+    );
   }
 
   static async start(opts: LabClusterOptions): Promise<LabCluster> {
