@@ -10,10 +10,10 @@
 //   stops answering.
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { METALLB_NS } from "../testenv/src/objects.js";
 import { probeArp } from "../testenv/src/arp-probe.js";
 import { waitFor } from "../testenv/src/proc.js";
-import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { serveWebOverL2, startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
 import { kubeRequest, statusMessage } from "../shell/src/kube-raw.js";
 
 let l2: L2Lab;
@@ -64,28 +64,8 @@ const publishedNotReady = async (node: string): Promise<boolean> => {
 beforeAll(async () => {
   l2 = await startL2Lab({ nodes: ["node1", "node2", "node3", "node4"] });
   kc = l2.kc;
-  await ensureNamespace(kc, "apps");
-  await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209"] });
-  await apply(
-    kc,
-    { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-    "l2advertisements",
-  );
-  await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" } });
-  await apply(
-    kc,
-    {
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: { name: "web-1", namespace: "apps", labels: { "kubernetes.io/service-name": "web" } },
-      addressType: "IPv4",
-      endpoints: l2.nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
-      ports: [{ port: 80, protocol: "TCP" }],
-    },
-    "endpointslices",
-  );
+  vip = await serveWebOverL2(l2);
   for (const n of l2.nodes) await setReady(n, "True");
-  vip = (await waitForIPs(kc, "apps", "web")).ips[0] ?? "";
   ranked = await waitFor("web's plan over 4 nodes", async () => ((await l2.candidates(vip)).length === 4 ? l2.candidates(vip) : undefined), 30_000);
   await answersBy(ranked[0] ?? "", 30_000);
 }, 400_000);

@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import { encodeHeartbeat } from "../model/src/layer2/heartbeat.js";
 import { CPU_CGROUP_ROOT, CpuQuota, stall } from "../testenv/src/cpu-quota.js";
-import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { eventsFor } from "../testenv/src/objects.js";
 import type { NetLab } from "../testenv/src/netlab.js";
 import { probeArp } from "../testenv/src/arp-probe.js";
 import { run, sleep, waitFor } from "../testenv/src/proc.js";
-import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
+import { serveWebOverL2, startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
 import { metricValue } from "../testenv/src/speaker-process.js";
 
 const PORT = 7947;
@@ -126,27 +126,7 @@ describe("Layer 2 liveness under pressure (CPU quota, stalls, flood, partition, 
     l2 = await startL2Lab();
     kc = l2.kc;
     lab = l2.lab;
-    await ensureNamespace(kc, "apps");
-    await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-      "l2advertisements",
-    );
-    await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" } });
-    await apply(
-      kc,
-      {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { name: "web-1", namespace: "apps", labels: { "kubernetes.io/service-name": "web" } },
-        addressType: "IPv4",
-        endpoints: l2.nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
-        ports: [{ port: 80, protocol: "TCP" }],
-      },
-      "endpointslices",
-    );
-    vip = (await waitForIPs(kc, "apps", "web")).ips[0] ?? "";
+    vip = await serveWebOverL2(l2);
     const cands = await waitFor("web's plan", async () => ((await l2.candidates(vip)).length === 2 ? l2.candidates(vip) : undefined), 30_000);
     owner = cands[0] ?? "";
     other = cands[1] ?? "";

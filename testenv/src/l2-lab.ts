@@ -12,7 +12,7 @@ import { silentLogger } from "../../shell/src/logger.js";
 import { ApiBridge } from "./api-bridge.js";
 import { ControlPlane } from "./control-plane.js";
 import { NetLab } from "./netlab.js";
-import { apply, ensureNamespace, METALLB_NS } from "./objects.js";
+import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
 import { installComponentRbac } from "./rbac.js";
 import { buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 
@@ -141,4 +141,35 @@ export async function startL2Lab(opts: L2LabOptions = {}): Promise<L2Lab> {
     );
   };
   return { cp, kc, lab, operator, bridge, speakers, nodes, dir: cp.info.dir, candidates, stop };
+}
+
+/**
+ * The Layer 2 Service most tests start from: Service apps/web in pool "lan" (10.111.0.200-209, selected by the
+ * L2Advertisement "lan"), with a ready endpoint on every node of the lab. Returns its IP once assigned.
+ */
+export async function serveWebOverL2(l2: L2Lab): Promise<string> {
+  const kc = l2.kc;
+  await ensureNamespace(kc, "apps");
+  await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209"] });
+  await apply(
+    kc,
+    { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
+    "l2advertisements",
+  );
+  await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" } });
+  await apply(
+    kc,
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "web-1", namespace: "apps", labels: { "kubernetes.io/service-name": "web" } },
+      addressType: "IPv4",
+      endpoints: l2.nodes.map((n, i) => ({ addresses: [`10.244.${i}.10`], nodeName: n, conditions: { ready: true } })),
+      ports: [{ port: 80, protocol: "TCP" }],
+    },
+    "endpointslices",
+  );
+  const ip = (await waitForIPs(kc, "apps", "web")).ips[0];
+  if (ip === undefined) throw new Error("Service apps/web got no IP");
+  return ip;
 }
