@@ -2,8 +2,9 @@
 # Installs everything the tests and the demo need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (FRR, iproute2, arping, ndisc6, tcpdump, ...), the npm dependencies, and the real control plane
 # (kube-apiserver + etcd built from Go modules into ~/.cache/metallb-ts/bin, skipped when already cached),
-# operator-sdk (same cache, for `operator-sdk bundle validate`), helm, OLM + opm + a registry (scripts/build-olm.sh, beside the images), the node binaries of the cluster layer,
-# podman's configuration and the project's images (scripts/build-images.sh: cached, seconds when nothing changed).
+# operator-sdk (same cache, for `operator-sdk bundle validate`), helm, podman's configuration and the project's images
+# (scripts/build-images.sh: cached, seconds when nothing changed). The cluster layer's builds come with `npm test`
+# (scripts/build-cluster-layer.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,20 +61,10 @@ bash scripts/build-operator-sdk.sh
 log "helm (chart lint and render, the cluster layer's Helm install)"
 bash scripts/build-helm.sh
 
-log "node binaries (kubelet, kube-controller-manager, kube-scheduler, kube-proxy, pause) for the cluster layer"
-bash scripts/build-node.sh
-
-# OLM's Go builds (≈ 8 min the first time, seconds when cached) run beside the image build, which on a fresh machine
-# mostly waits on debootstrap and npm downloads; its output goes to a log printed at the end.
-log "OLM (olm, catalog, opm, grpc_health_probe) and the distribution registry for the cluster layer's OLM test, in the background"
-olm_log=$(mktemp)
-bash scripts/build-olm.sh >"$olm_log" 2>&1 &
-olm_pid=$!
-trap 'kill "$olm_pid" 2>/dev/null || true; rm -f "$olm_log"' EXIT
-
+# The cluster layer's own Go builds (node binaries, OLM, opm, the registry; ≈ 20–25 min on a fresh machine) are not
+# here: nothing but that layer needs them, so the demo does not wait for them. `npm test` starts them in the
+# background beside the first four layers (scripts/test-all.sh), `npm run test:cluster` before its tests.
 log "images (podman: base, operator, speaker, lab router)"
 $SUDO bash scripts/build-images.sh
 
-if ! wait "$olm_pid"; then cat "$olm_log" >&2; rm -f "$olm_log"; log "ERROR: scripts/build-olm.sh failed"; exit 1; fi
-grep '^\[build-olm\]' "$olm_log" >&2 || true
 log "done"
