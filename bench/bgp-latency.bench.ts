@@ -1,7 +1,7 @@
 // BGP announcement latency: time from a Service's creation (with its EndpointSlice) to its prefix in the upstream
 // router's BGP table (RIB), over N runs, p50/p99. Everything real: apiserver, operator, speakers, FRR on the nodes
 // and on the router (network namespaces). Run as root: npm run bench:bgp-latency [-- --runs 20]
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, serviceState } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, serviceState } from "../testenv/src/objects.js";
 import { appendFileSync } from "node:fs";
 import { jsonLogger } from "../shell/src/logger.js";
 import { startBgpLab } from "../testenv/src/bgp-lab.js";
@@ -29,11 +29,7 @@ async function main(): Promise<void> {
     const { kc, lab } = bgp;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.210.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "bench", { ipAddressPools: ["bench"] });
     // Sessions up before measuring.
     await waitFor(
       "sessions established",

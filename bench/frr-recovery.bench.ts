@@ -13,7 +13,7 @@
 // Run as root: npm run bench:frr-recovery [-- --mode frr|bgpd --runs 5 --no-bfd]
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { readPidFile, sleep, waitFor } from "../testenv/src/proc.js";
@@ -74,11 +74,7 @@ async function main(): Promise<void> {
     const confDir = fc?.confDir ?? lab.frr(NODE).dir;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.210.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "bench", { ipAddressPools: ["bench"] });
     if (noBfd) {
       // The lab's BGPPeer without its BFD profile (the router keeps BFD configured: it never comes up, and FRR does
       // not hold a session down for a BFD session that never was up).

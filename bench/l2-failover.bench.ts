@@ -18,7 +18,7 @@ import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets
 import { formatIP, parseIP } from "../model/src/net/ip.js";
 import { probeArp, type ArpProbeResult } from "../testenv/src/arp-probe.js";
 import { cpuSeconds, CpuQuota, stall } from "../testenv/src/cpu-quota.js";
-import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { apply, applyMetallb, createService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
 import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
@@ -259,11 +259,7 @@ async function main(): Promise<void> {
     const { kc } = l2;
     await ensureNamespace(kc, "bench");
     await pool(kc, "bench", { addresses: ["10.111.0.200-10.111.0.209"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "bench", namespace: METALLB_NS }, spec: { ipAddressPools: ["bench"] } },
-      "l2advertisements",
-    );
+    await applyMetallb(kc, "L2Advertisement", "bench", { ipAddressPools: ["bench"] });
     await createService(kc, "bench", "vip");
     await apply(
       kc,

@@ -1,7 +1,7 @@
 // iBGP end to end: LOCAL_PREF from a BGPAdvertisement reaches the router (it is only sent to iBGP peers), together
 // with a large community; both nodes are next hops (maximum-paths ibgp).
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { NODE_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { waitFor } from "../testenv/src/proc.js";
 
@@ -17,16 +17,7 @@ describe("iBGP: LOCAL_PREF and large communities on the router", () => {
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "ibgp", { addresses: ["10.220.0.0/24"] });
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "BGPAdvertisement",
-        metadata: { name: "ibgp", namespace: METALLB_NS },
-        spec: { ipAddressPools: ["ibgp"], localPref: 150, communities: ["large:64512:1:2"] },
-      },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "ibgp", { ipAddressPools: ["ibgp"], localPref: 150, communities: ["large:64512:1:2"] });
   }, 180_000);
 
   afterAll(async () => {

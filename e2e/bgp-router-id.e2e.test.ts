@@ -10,7 +10,7 @@
 // session of the instance: CEASE, configuration change.) The first block shows that with plain FRR; the second that
 // the rendered configuration (router ID = the node's InternalIP) keeps the identifier and the sessions.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -118,11 +118,7 @@ describe("the rendered configuration: bgp router-id is the node's InternalIP (op
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "high", { addresses: [HIGH_POOL] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "high", namespace: METALLB_NS }, spec: { ipAddressPools: ["high"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "high", { ipAddressPools: ["high"] });
   }, 180_000);
 
   afterAll(async () => {

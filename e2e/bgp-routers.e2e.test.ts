@@ -5,7 +5,7 @@
 // the withdrawal when the Service goes. The operator and speakers run in this process against a real apiserver
 // (testenv/src/bgp-lab.ts), each speaker driving its node's FRR.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, deleteService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { NODE_ASN, ROUTER_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
 import { ROUTER_KINDS, type RouterKind, type RouterPath, type UpstreamRouter } from "../testenv/src/routers.js";
 import { waitFor } from "../testenv/src/proc.js";
@@ -28,38 +28,20 @@ describe.each(CASES)("$kind router, $session", ({ kind, session }) => {
     router = bgp.router;
     const kc = bgp.kc;
     // The lab's BGPPeer "router" is the router's IPv4 address; the IPv6 sessions need their own.
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta2",
-        kind: "BGPPeer",
-        metadata: { name: "router-v6", namespace: METALLB_NS },
-        spec: {
-          myASN: NODE_ASN,
-          peerASN: routerAsn,
-          peerAddress: bgp.lab.host("router").ipv6,
-          holdTime: "9s",
-          keepaliveTime: "3s",
-          connectTime: "1s",
-          passwordSecret: { name: "router-pw" },
-          bfdProfile: "fast",
-        },
-      },
-      "bgppeers",
-    );
+    await applyMetallb(kc, "BGPPeer", "router-v6", {
+      myASN: NODE_ASN,
+      peerASN: routerAsn,
+      peerAddress: bgp.lab.host("router").ipv6,
+      holdTime: "9s",
+      keepaliveTime: "3s",
+      connectTime: "1s",
+      passwordSecret: { name: "router-pw" },
+      bfdProfile: "fast",
+    });
     await ensureNamespace(kc, "apps");
     await pool(kc, "dual", { addresses: ["10.230.0.0/24", "fd00:230::/120"] });
     const spec = session === "iBGP" ? { localPref: 150, communities: ["large:64512:1:2"] } : { communities: ["64500:100", "large:64512:1:2"] };
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "BGPAdvertisement",
-        metadata: { name: "dual", namespace: METALLB_NS },
-        spec: { ipAddressPools: ["dual"], ...spec },
-      },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "dual", { ipAddressPools: ["dual"], ...spec });
   }, 180_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
 import { join } from "node:path";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { run, sleep, waitFor } from "../testenv/src/proc.js";
 import { repoRoot } from "../testenv/src/repo-root.js";
@@ -96,11 +96,7 @@ describe("NotAnnounced Event and metallb-ts explain", () => {
   });
 
   test("creating the L2Advertisement: Normal Announced, explain names the owner, and the owner answers ARP", async () => {
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "dark", namespace: METALLB_NS }, spec: { ipAddressPools: ["dark"] } },
-      "l2advertisements",
-    );
+    await applyMetallb(kc, "L2Advertisement", "dark", { ipAddressPools: ["dark"] });
     const [ev] = await eventually("Announced");
     expect(ev).toMatchObject({ type: "Normal", reason: "Announced", message: 'announced through L2Advertisement "dark"' });
     const e = JSON.parse(await explain("json")) as Explained;

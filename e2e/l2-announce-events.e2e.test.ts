@@ -5,7 +5,7 @@
 // veth pair inside the owner's namespace.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
 import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
@@ -40,16 +40,7 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
     kc = l2.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "ghost", { addresses: ["10.111.0.230-10.111.0.239"] });
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "L2Advertisement",
-        metadata: { name: "ghost", namespace: METALLB_NS },
-        spec: { ipAddressPools: ["ghost"], interfaces: ["foo"] },
-      },
-      "l2advertisements",
-    );
+    await applyMetallb(kc, "L2Advertisement", "ghost", { ipAddressPools: ["ghost"], interfaces: ["foo"] });
     await createService(kc, "apps", "ghost", { annotations: { "metallb.io/address-pool": "ghost" } });
     await createEndpointSlice(kc, "apps", "ghost", l2.nodes);
     vip = (await waitForIPs(kc, "apps", "ghost")).ips[0] ?? "";

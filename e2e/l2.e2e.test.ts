@@ -9,7 +9,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { encodeHeartbeat } from "../model/src/layer2/heartbeat.js";
 import { buildArp, parseArp, type MacAddress } from "../model/src/layer2/packets.js";
 import { formatIP } from "../model/src/net/ip.js";
-import { apply, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { apply, applyMetallb, createService, ensureNamespace, eventsFor, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import type { NetLab } from "../testenv/src/netlab.js";
@@ -100,21 +100,8 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     await ensureNamespace(kc, "apps");
     await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209", "fd00:111::200-fd00:111::209"] });
     await pool(kc, "side", { addresses: ["10.111.0.220-10.111.0.229"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-      "l2advertisements",
-    );
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "L2Advertisement",
-        metadata: { name: "side", namespace: METALLB_NS },
-        spec: { ipAddressPools: ["side"], interfaces: ["eth1"] },
-      },
-      "l2advertisements",
-    );
+    await applyMetallb(kc, "L2Advertisement", "lan", { ipAddressPools: ["lan"] });
+    await applyMetallb(kc, "L2Advertisement", "side", { ipAddressPools: ["side"], interfaces: ["eth1"] });
     await createService(kc, "apps", "web", {
       annotations: { "metallb.io/address-pool": "lan" },
       ipFamilyPolicy: "RequireDualStack",

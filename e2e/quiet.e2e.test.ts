@@ -2,7 +2,7 @@
 // the speakers own changes while nothing else does, although the speakers keep reading FRR's state (every 500 ms
 // here) and the operator keeps its watches. Checked on the real apiserver by resourceVersion: any write bumps it.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -27,11 +27,7 @@ describe("steady state", () => {
     const kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.210.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "public", { ipAddressPools: ["public"] });
     await createService(kc, "apps", "web");
     await createEndpointSlice(kc, "apps", "web", ["node1", "node2"]);
     const { ips } = await waitForIPs(kc, "apps", "web");

@@ -4,7 +4,17 @@
 // back with their state; metallb_speaker_announced{protocol="bgp"} follows the announced Services.
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type * as k8s from "@kubernetes/client-node";
-import { apply, createEndpointSlice, createService, deleteService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../testenv/src/objects.js";
+import {
+  apply,
+  applyMetallb,
+  createEndpointSlice,
+  createService,
+  deleteService,
+  ensureNamespace,
+  METALLB_NS,
+  pool,
+  waitForIPs,
+} from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { jsonLogger } from "../shell/src/logger.js";
 import { NODE_ASN, ROUTER_ASN, startBgpLab, type BgpLab } from "../testenv/src/bgp-lab.js";
@@ -92,11 +102,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     kc = bgp.kc;
     await ensureNamespace(kc, "apps");
     await pool(kc, "public", { addresses: ["10.220.0.0/24"] });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "public", namespace: METALLB_NS }, spec: { ipAddressPools: ["public"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "public", { ipAddressPools: ["public"] });
     await createService(kc, "apps", "x");
     await createEndpointSlice(kc, "apps", "x", ["node1", "node2"]);
     ip = (await waitForIPs(kc, "apps", "x")).ips[0] ?? "";
@@ -142,16 +148,7 @@ describe("per-speaker ConfigurationState and BGP announced series", () => {
     expect(await routerPaths(prefix)).toHaveLength(2);
     expect(await routerConnections()).toEqual(connectionsBefore);
 
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "BFDProfile",
-        metadata: { name: "does-not-exist", namespace: METALLB_NS },
-        spec: { receiveInterval: 300, transmitInterval: 300 },
-      },
-      "bfdprofiles",
-    );
+    await applyMetallb(kc, "BFDProfile", "does-not-exist", { receiveInterval: 300, transmitInterval: 300 });
     await waitStates({ "speaker-node1": { result: "Valid" }, "speaker-node2": { result: "Valid" }, controller: { result: "Valid" } });
     // Valid again: the new configuration (with the peer) is applied.
     await waitFor("the new peer configured on node1", async () => ((await nodeNeighbors("node1")).includes(GHOST) ? true : undefined), 20_000, 100);

@@ -6,7 +6,7 @@
 //      on each node (the Service IP on each node's lo with arp_ignore=1/arp_announce=2, as kube-proxy's IPVS mode does);
 //   5. shows the Service's EXTERNAL-IP, the router's BGP route with both nodes as next hops, and curl through it.
 // --keep leaves everything up until Ctrl-C and prints how to look around.
-import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "../../testenv/src/objects.js";
+import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, waitForIPs } from "../../testenv/src/objects.js";
 import { waitFor } from "../../testenv/src/proc.js";
 import { startBgpLab, type BgpLab } from "../../testenv/src/bgp-lab.js";
 import { serveHttpOnNode } from "../../testenv/src/http-on-node.js";
@@ -60,16 +60,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await step("Configuring metallb-ts: an IPAddressPool and a BGPAdvertisement (the BGPPeer to the router was created with the lab)", async () => {
       await ensureNamespace(kc, "demo");
       await pool(kc, "demo-bgp", { addresses: ["10.200.0.0/28"], avoidBuggyIPs: true });
-      await apply(
-        kc,
-        {
-          apiVersion: "metallb.io/v1beta1",
-          kind: "BGPAdvertisement",
-          metadata: { name: "demo-bgp", namespace: METALLB_NS },
-          spec: { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] },
-        },
-        "bgpadvertisements",
-      );
+      await applyMetallb(kc, "BGPAdvertisement", "demo-bgp", { ipAddressPools: ["demo-bgp"], communities: ["64500:100"] });
       return {
         value: undefined,
         detail:
@@ -123,16 +114,7 @@ async function main(argv: readonly string[]): Promise<void> {
     // ---- Layer 2 ----
     const l2vip = await step("Layer 2 mode: an IPAddressPool on the LAN, an L2Advertisement and a second Service", async () => {
       await pool(kc, "demo-l2", { addresses: ["10.111.0.200-10.111.0.209"], autoAssign: false });
-      await apply(
-        kc,
-        {
-          apiVersion: "metallb.io/v1beta1",
-          kind: "L2Advertisement",
-          metadata: { name: "demo-l2", namespace: METALLB_NS },
-          spec: { ipAddressPools: ["demo-l2"] },
-        },
-        "l2advertisements",
-      );
+      await applyMetallb(kc, "L2Advertisement", "demo-l2", { ipAddressPools: ["demo-l2"] });
       await createService(kc, "demo", "web-l2", { annotations: { "metallb.io/address-pool": "demo-l2" } });
       await createEndpointSlice(kc, "demo", "web-l2", NODES);
       const s = await waitForIPs(kc, "demo", "web-l2");

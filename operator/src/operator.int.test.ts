@@ -10,11 +10,13 @@ import { sleep, waitFor } from "../../testenv/src/proc.js";
 import { Operator } from "./operator.js";
 import {
   apply,
+  applyMetallb,
   createEndpointSlice,
   createService,
   deleteService,
   ensureNamespace,
   METALLB_NS,
+  passwordSecret,
   pool,
   serviceState,
   waitForEvent,
@@ -179,37 +181,9 @@ describe("operator: IP allocation on a real apiserver", () => {
   test("each node gets a NodeConfig with its BGP plan; passwords stay out of it", async () => {
     const kc = env.kc;
     await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { rack: "r1" } } }, "nodes");
-    await apply(
-      kc,
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "peer-pw", namespace: METALLB_NS },
-        type: "kubernetes.io/basic-auth",
-        stringData: { password: "s3cret-pw" },
-      },
-      "secrets",
-    );
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta2",
-        kind: "BGPPeer",
-        metadata: { name: "router", namespace: METALLB_NS },
-        spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } },
-      },
-      "bgppeers",
-    );
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta1",
-        kind: "BGPAdvertisement",
-        metadata: { name: "all", namespace: METALLB_NS },
-        spec: { ipAddressPools: ["default"], communities: ["64500:1"] },
-      },
-      "bgpadvertisements",
-    );
+    await passwordSecret(kc, "peer-pw", "s3cret-pw");
+    await applyMetallb(kc, "BGPPeer", "router", { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw" } });
+    await applyMetallb(kc, "BGPAdvertisement", "all", { ipAddressPools: ["default"], communities: ["64500:1"] });
     // No controller-manager here: the test plays the EndpointSlice controller (a Service without a serving
     // endpoint is not announced, as in MetalLB).
     await createEndpointSlice(kc, "apps", "web", ["node-a"]);
@@ -243,11 +217,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     expect(text).not.toContain("apps/web");
 
     // L2: the entry names the L2Advertisement, the node's half says it selects node-a, so node-a is the candidate.
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["default"] } },
-      "l2advertisements",
-    );
+    await applyMetallb(kc, "L2Advertisement", "l2", { ipAddressPools: ["default"] });
     await waitFor("apps/web's entry with the L2Advertisement", async () => ((await webEntry())?.l2?.includes("l2") === true ? true : undefined), 15_000);
     await waitFor(
       "NodeConfig node-a selected by the L2Advertisement",
@@ -267,11 +237,7 @@ describe("operator: IP allocation on a real apiserver", () => {
     for (const n of ["node-b", "node-c"]) await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: n, labels: { rack: "r2" } } }, "nodes");
     await ensureNamespace(kc, "bulk");
     await pool(kc, "bulk", { addresses: ["192.168.50.0/24"], serviceAllocation: { priority: 1, namespaces: ["bulk"] } });
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bulk", namespace: METALLB_NS }, spec: { ipAddressPools: ["bulk"] } },
-      "bgpadvertisements",
-    );
+    await applyMetallb(kc, "BGPAdvertisement", "bulk", { ipAddressPools: ["bulk"] });
     const names = Array.from({ length: 12 }, (_, i) => `many-${i}`);
     for (const name of names) {
       await apply(

@@ -20,12 +20,14 @@ import { Operator } from "./operator.js";
 import { parseSpeakerWorkload } from "./speaker-workload.js";
 import {
   apply,
+  applyMetallb,
   createEndpointSlice,
   createService,
   ensureNamespace,
   localConversion,
   localWebhookConfiguration,
   METALLB_NS,
+  passwordSecret,
   pool,
   serviceState,
   waitForEvent,
@@ -161,37 +163,15 @@ describe("the operator with its ServiceAccount and the manifests' RBAC", () => {
   test("leader election, IP allocation, annotation, Events, pool status, ConfigurationState, NodeConfigs, L2 key", async () => {
     const kc = env.kc;
     await apply(kc, { apiVersion: "v1", kind: "Node", metadata: { name: "node1", labels: { "kubernetes.io/hostname": "node1" } } }, "nodes");
-    await apply(
-      kc,
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "peer-pw", namespace: METALLB_NS },
-        type: "kubernetes.io/basic-auth",
-        stringData: { password: "s3cret" },
-      },
-      "secrets",
-    );
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "l2", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-      "l2advertisements",
-    );
-    await apply(
-      kc,
-      {
-        apiVersion: "metallb.io/v1beta2",
-        kind: "BGPPeer",
-        metadata: { name: "router", namespace: METALLB_NS },
-        spec: { myASN: 64512, peerASN: 64500, peerAddress: "10.111.0.1", passwordSecret: { name: "peer-pw", namespace: METALLB_NS } },
-      },
-      "bgppeers",
-    );
-    await apply(
-      kc,
-      { apiVersion: "metallb.io/v1beta1", kind: "BGPAdvertisement", metadata: { name: "bgp", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-      "bgpadvertisements",
-    );
+    await passwordSecret(kc, "peer-pw", "s3cret");
+    await applyMetallb(kc, "L2Advertisement", "l2", { ipAddressPools: ["lan"] });
+    await applyMetallb(kc, "BGPPeer", "router", {
+      myASN: 64512,
+      peerASN: 64500,
+      peerAddress: "10.111.0.1",
+      passwordSecret: { name: "peer-pw", namespace: METALLB_NS },
+    });
+    await applyMetallb(kc, "BGPAdvertisement", "bgp", { ipAddressPools: ["lan"] });
 
     operator = await startOperator(creds.operator.kubeConfig(), "rbac-op");
     await createService(kc, "apps", "web");

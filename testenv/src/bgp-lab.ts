@@ -5,7 +5,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Operator } from "../../operator/src/operator.js";
-import { apply, ensureNamespace, METALLB_NS } from "./objects.js";
+import { apply, applyMetallb, ensureNamespace, METALLB_NS, passwordSecret } from "./objects.js";
 import { installComponentRbac } from "./rbac.js";
 import { FrrApplier } from "../../speaker/src/frr/applier.js";
 import { Speaker } from "../../speaker/src/speaker.js";
@@ -145,46 +145,18 @@ async function applyPeerConfig(kc: k8s.KubeConfig, lab: NetLab, nodes: readonly 
       "application/merge-patch+json",
     );
   }
-  await apply(
-    kc,
-    {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "router-pw", namespace: METALLB_NS },
-      type: "kubernetes.io/basic-auth",
-      stringData: { password: BGP_LAB_PASSWORD },
-    },
-    "secrets",
-  );
-  await apply(
-    kc,
-    {
-      apiVersion: "metallb.io/v1beta1",
-      kind: "BFDProfile",
-      metadata: { name: "fast", namespace: METALLB_NS },
-      spec: { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 },
-    },
-    "bfdprofiles",
-  );
-  await apply(
-    kc,
-    {
-      apiVersion: "metallb.io/v1beta2",
-      kind: "BGPPeer",
-      metadata: { name: "router", namespace: METALLB_NS },
-      spec: {
-        myASN: NODE_ASN,
-        peerASN: routerAsn,
-        peerAddress: lab.host("router").ipv4,
-        holdTime: "9s",
-        keepaliveTime: "3s",
-        connectTime: "1s",
-        passwordSecret: { name: "router-pw" },
-        bfdProfile: "fast",
-      },
-    },
-    "bgppeers",
-  );
+  await passwordSecret(kc, "router-pw", BGP_LAB_PASSWORD);
+  await applyMetallb(kc, "BFDProfile", "fast", { receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3 });
+  await applyMetallb(kc, "BGPPeer", "router", {
+    myASN: NODE_ASN,
+    peerASN: routerAsn,
+    peerAddress: lab.host("router").ipv4,
+    holdTime: "9s",
+    keepaliveTime: "3s",
+    connectTime: "1s",
+    passwordSecret: { name: "router-pw" },
+    bfdProfile: "fast",
+  });
 }
 
 export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {

@@ -12,7 +12,7 @@ import { silentLogger } from "../../shell/src/logger.js";
 import { ApiBridge } from "./api-bridge.js";
 import { ControlPlane } from "./control-plane.js";
 import { NetLab } from "./netlab.js";
-import { apply, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
+import { apply, applyMetallb, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
 import { installComponentRbac } from "./rbac.js";
 import { buildSpeaker, SpeakerProcess } from "./speaker-process.js";
 
@@ -151,11 +151,7 @@ export async function serveWebOverL2(l2: L2Lab): Promise<string> {
   const kc = l2.kc;
   await ensureNamespace(kc, "apps");
   await pool(kc, "lan", { addresses: ["10.111.0.200-10.111.0.209"] });
-  await apply(
-    kc,
-    { apiVersion: "metallb.io/v1beta1", kind: "L2Advertisement", metadata: { name: "lan", namespace: METALLB_NS }, spec: { ipAddressPools: ["lan"] } },
-    "l2advertisements",
-  );
+  await applyMetallb(kc, "L2Advertisement", "lan", { ipAddressPools: ["lan"] });
   await createService(kc, "apps", "web", { annotations: { "metallb.io/address-pool": "lan" } });
   await apply(
     kc,

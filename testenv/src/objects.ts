@@ -49,7 +49,31 @@ export async function ensureNamespace(kc: k8s.KubeConfig, name: string, labels: 
 }
 
 export async function pool(kc: k8s.KubeConfig, name: string, spec: Record<string, unknown>): Promise<void> {
-  await apply(kc, { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: METALLB_NS }, spec }, "ipaddresspools");
+  await applyMetallb(kc, "IPAddressPool", name, spec);
+}
+
+/** The storage version and resource of each metallb.io kind the tests create. */
+const METALLB_KINDS = {
+  IPAddressPool: { version: "v1beta1", resource: "ipaddresspools" },
+  L2Advertisement: { version: "v1beta1", resource: "l2advertisements" },
+  BGPAdvertisement: { version: "v1beta1", resource: "bgpadvertisements" },
+  BGPPeer: { version: "v1beta2", resource: "bgppeers" },
+  BFDProfile: { version: "v1beta1", resource: "bfdprofiles" },
+} as const;
+
+/** Creates or replaces a metallb.io object (storage version) in the MetalLB namespace. */
+export async function applyMetallb(kc: k8s.KubeConfig, kind: keyof typeof METALLB_KINDS, name: string, spec: Record<string, unknown>): Promise<void> {
+  const { version, resource } = METALLB_KINDS[kind];
+  await apply(kc, { apiVersion: `metallb.io/${version}`, kind, metadata: { name, namespace: METALLB_NS }, spec }, resource);
+}
+
+/** A kubernetes.io/basic-auth Secret holding a BGP password, in the MetalLB namespace. */
+export async function passwordSecret(kc: k8s.KubeConfig, name: string, password: string): Promise<void> {
+  await apply(
+    kc,
+    { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: METALLB_NS }, type: "kubernetes.io/basic-auth", stringData: { password } },
+    "secrets",
+  );
 }
 
 /** Namespace "apps" and pool "public" (10.200.0.0/24) with a BGPAdvertisement of it: how the BGP e2e suites start. */
