@@ -9,6 +9,7 @@ import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { run, sleep, waitFor } from "../testenv/src/proc.js";
 import { repoRoot } from "../testenv/src/repo-root.js";
+import { arpingMacs } from "../testenv/src/arp-probe.js";
 import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
 
 interface EventObj {
@@ -54,10 +55,7 @@ describe("NotAnnounced Event and metallb-ts explain", () => {
     expect([r.code, r.stderr]).toEqual([0, ""]);
     return r.stdout;
   };
-  const arping = async (): Promise<string[]> => {
-    const out = await l2.lab.exec("client", "arping", ["-c", "2", "-w", "3", "-I", "eth0", vip], { allowFail: true });
-    return [...out.stdout.matchAll(/reply from \S+ \[([0-9A-F:]+)\]/gi)].map((m) => (m[1] ?? "").toLowerCase());
-  };
+  const arping = async (): Promise<string[]> => arpingMacs(l2.lab, "client", vip);
 
   beforeAll(async () => {
     l2 = await startL2Lab();

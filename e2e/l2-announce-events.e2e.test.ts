@@ -8,6 +8,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { applyMetallb, createEndpointSlice, createService, ensureNamespace, pool, waitForIPs } from "../testenv/src/objects.js";
 import { kubeRequest } from "../shell/src/kube-raw.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
+import { arpingMacs } from "../testenv/src/arp-probe.js";
 import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
 import { metricValue } from "../testenv/src/speaker-process.js";
 
@@ -30,10 +31,7 @@ describe("Layer 2 announceFailed / nodeAssigned Events", () => {
     const res = await kubeRequest(kc, "GET", `/api/v1/namespaces/apps/events?fieldSelector=${sel}`);
     return (res.body as { items?: EventObj[] }).items ?? [];
   };
-  const arping = async (): Promise<string[]> => {
-    const out = await l2.lab.exec("client", "arping", ["-c", "2", "-w", "3", "-I", "eth0", vip], { allowFail: true });
-    return [...out.stdout.matchAll(/reply from \S+ \[([0-9A-F:]+)\]/gi)].map((m) => (m[1] ?? "").toLowerCase());
-  };
+  const arping = async (): Promise<string[]> => arpingMacs(l2.lab, "client", vip);
 
   beforeAll(async () => {
     l2 = await startL2Lab();

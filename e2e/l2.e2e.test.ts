@@ -14,6 +14,7 @@ import { kubeRequest } from "../shell/src/kube-raw.js";
 import { openRawSocket, type RawSocket } from "../speaker/src/layer2/rawsocket.js";
 import type { NetLab } from "../testenv/src/netlab.js";
 import { sleep, waitFor } from "../testenv/src/proc.js";
+import { arpingMacs } from "../testenv/src/arp-probe.js";
 import { startL2Lab, type L2Lab } from "../testenv/src/l2-lab.js";
 import { metricValue } from "../testenv/src/speaker-process.js";
 
@@ -45,10 +46,7 @@ describe("Layer 2 mode end to end (speakers as processes in node namespaces)", (
     );
   };
   /** MACs in the replies arping gets for `ip` on eth0 (empty when nobody answers). */
-  const arping = async (ip: string, count = 2): Promise<string[]> => {
-    const out = await lab.exec("client", "arping", ["-c", String(count), "-w", String(count + 1), "-I", "eth0", ip], { allowFail: true });
-    return [...out.stdout.matchAll(/reply from \S+ \[([0-9A-F:]+)\]/gi)].map((m) => (m[1] ?? "").toLowerCase());
-  };
+  const arping = async (ip: string, count = 2): Promise<string[]> => arpingMacs(lab, "client", ip, count);
   const neighMac = async (ip: string): Promise<string | undefined> => {
     const out = await lab.exec("client", "ip", ["neigh", "show", ip, "dev", "eth0"], { allowFail: true });
     return /lladdr ([0-9a-f:]+)/.exec(out.stdout)?.[1];

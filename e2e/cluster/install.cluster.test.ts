@@ -434,21 +434,7 @@ beforeAll(async () => {
   const images = imagesOf(readFileSync(join(root, ALL_IN_ONE.frr), "utf8"));
   expect(images.sort()).toEqual(["ghcr.io/metallb-ts/operator:v0.1.0", "ghcr.io/metallb-ts/speaker:v0.1.0"]);
   cluster = await LabCluster.start({ images, log });
-  router = await cluster.lab.startFrr(
-    "router",
-    [
-      "frr defaults traditional",
-      "hostname router",
-      `router bgp ${ROUTER_ASN}`,
-      ` bgp router-id ${cluster.lab.host("router").ipv4}`,
-      " no bgp ebgp-requires-policy",
-      ` neighbor ${cluster.nodeIp} remote-as ${NODE_ASN}`,
-      ` neighbor ${cluster.nodeIp} timers 3 9`,
-      ` neighbor ${cluster.nodeIp} timers connect 2`,
-      "",
-    ].join("\n"),
-    ["zebra", "bgpd"],
-  );
+  router = await cluster.startRouter(ROUTER_ASN, NODE_ASN);
   await cluster.apply([WEB_POD]);
   await cluster.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=300s"], { timeoutMs: 320_000 });
 }, 900_000);

@@ -110,21 +110,7 @@ beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   await buildOlmImage(binDir, dir, log);
   cluster = await LabCluster.start({ images: [OPERATOR_IMAGE, SPEAKER_IMAGE, OLM_IMAGE], log });
-  router = await cluster.lab.startFrr(
-    "router",
-    [
-      "frr defaults traditional",
-      "hostname router",
-      `router bgp ${ROUTER_ASN}`,
-      ` bgp router-id ${cluster.lab.host("router").ipv4}`,
-      " no bgp ebgp-requires-policy",
-      ` neighbor ${cluster.nodeIp} remote-as ${NODE_ASN}`,
-      ` neighbor ${cluster.nodeIp} timers 3 9`,
-      ` neighbor ${cluster.nodeIp} timers connect 2`,
-      "",
-    ].join("\n"),
-    ["zebra", "bgpd"],
-  );
+  router = await cluster.startRouter(ROUTER_ASN, NODE_ASN);
   await cluster.apply([
     {
       apiVersion: "v1",

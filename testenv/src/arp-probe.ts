@@ -47,3 +47,9 @@ export async function probeArp(lab: NetLab, from: string, ip: string, durationMs
   }
   return { requests, replies };
 }
+
+/** MACs in the replies iputils arping gets for `ip` on `from`'s eth0 (`count` requests; empty when nobody answers). */
+export async function arpingMacs(lab: NetLab, from: string, ip: string, count = 2): Promise<string[]> {
+  const out = await lab.exec(from, "arping", ["-c", String(count), "-w", String(count + 1), "-I", "eth0", ip], { allowFail: true });
+  return [...out.stdout.matchAll(/reply from \S+ \[([0-9A-F:]+)\]/gi)].map((m) => (m[1] ?? "").toLowerCase());
+}

@@ -23,6 +23,7 @@ import { makeCA, makeServiceAccountKeys, signCert, type CertFiles } from "./cert
 import { defaultBinDir } from "./control-plane.js";
 import { addExitHook, runSyncQuiet } from "./exit-hooks.js";
 import { WEB_GREETING, webUrl } from "./http-prober.js";
+import type { FrrInstance } from "./frr.js";
 import { NetLab } from "./netlab.js";
 import { exited, isAlive, listDir, ownerPidOf, readPidFile, run, runId, spawnLogged, terminate, waitFor, type RunResult } from "./proc.js";
 
@@ -119,6 +120,25 @@ export class LabCluster {
 
   async kubectlJson<T>(args: readonly string[]): Promise<T> {
     return JSON.parse((await this.kubectl([...args, "-o", "json"])).stdout) as T;
+  }
+
+  /** The lab's upstream FRR router ("router"): eBGP to the node (3 s keepalive, 9 s hold, 2 s connect retry). */
+  startRouter(routerAsn: number, nodeAsn: number): Promise<FrrInstance> {
+    return this.lab.startFrr(
+      "router",
+      [
+        "frr defaults traditional",
+        "hostname router",
+        `router bgp ${routerAsn}`,
+        ` bgp router-id ${this.lab.host("router").ipv4}`,
+        " no bgp ebgp-requires-policy",
+        ` neighbor ${this.nodeIp} remote-as ${nodeAsn}`,
+        ` neighbor ${this.nodeIp} timers 3 9`,
+        ` neighbor ${this.nodeIp} timers connect 2`,
+        "",
+      ].join("\n"),
+      ["zebra", "bgpd"],
+    );
   }
 
   /** kubectl apply of the objects, as one multi-document input. */
