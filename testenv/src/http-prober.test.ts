@@ -2,8 +2,8 @@ import { describe, expect, test } from "@jest/globals";
 import { probeFigures, webUrl } from "./http-prober.js";
 
 describe("probeFigures", () => {
-  const ok = (t: number) => ({ t, ok: true });
-  const bad = (t: number) => ({ t, ok: false });
+  const ok = (t: number): { t: number; ok: boolean } => ({ t, ok: true });
+  const bad = (t: number): { t: number; ok: boolean } => ({ t, ok: false });
   test.each([
     ["no probes", [], { probes: 0, failed: 0, maxGapMs: 0 }],
     ["all good", [ok(0), ok(100), ok(200)], { probes: 3, failed: 0, maxGapMs: 0 }],
