@@ -5,7 +5,11 @@ import { mustParseIP as ip } from "../net/testdata/ip.js";
 import { IncrementalL2Join } from "./join.js";
 import { joinL2, type L2Plan } from "./plan.js";
 
-const aNode = (node: string, l2: NodeL2Advertisement[] = [{ name: "adv", weight: 0, interfaces: [] }], extra: Partial<NodeAnnouncement> = {}): NodeAnnouncement =>
+const aNode = (
+  node: string,
+  l2: NodeL2Advertisement[] = [{ name: "adv", weight: 0, interfaces: [] }],
+  extra: Partial<NodeAnnouncement> = {},
+): NodeAnnouncement =>
   deepFreeze({
     node,
     address: null,
@@ -24,7 +28,13 @@ const aService = (key: string, ips: string[], extra: Partial<ServiceAnnouncement
   deepFreeze({ key, ips: ips.map(ip), sharingKey: "", localNodes: null, hasEndpoints: true, bgp: [], l2: ["adv"], l2Skip: null, ...extra });
 
 /** Updates the join and checks it against joinL2 on the same inputs (whole plan, and the entries of `self`). */
-function expectSame(join: IncrementalL2Join, self: string, services: readonly ServiceAnnouncement[], nodes: readonly NodeAnnouncement[], only?: ReadonlySet<string>): void {
+function expectSame(
+  join: IncrementalL2Join,
+  self: string,
+  services: readonly ServiceAnnouncement[],
+  nodes: readonly NodeAnnouncement[],
+  only?: ReadonlySet<string>,
+): void {
   join.update(services, nodes, only);
   const want = joinL2(services, nodes, only);
   expect(join.plan()).toEqual(want);
@@ -49,16 +59,50 @@ describe("IncrementalL2Join: edge cases (each step equals joinL2)", () => {
     ["node order does not matter", [s2, s1], [...nodes].reverse(), new Set(["n2", "n3"])],
     ["a node drains: ranked last", [s1, s2], [aNode("n1"), aNode("n2", undefined, { draining: true }), aNode("n3"), aNode("n4")], undefined],
     ["a node excluded", [s1, s2], [aNode("n1"), aNode("n2", undefined, { excludedFromLoadBalancers: true }), aNode("n3"), aNode("n4")], undefined],
-    ["preferences and interfaces", [s1, s2], [aNode("n1"), aNode("n2", [{ name: "adv", weight: 50, interfaces: ["eth1"] }]), aNode("n3"), aNode("n4")], undefined],
+    [
+      "preferences and interfaces",
+      [s1, s2],
+      [aNode("n1"), aNode("n2", [{ name: "adv", weight: 50, interfaces: ["eth1"] }]), aNode("n3"), aNode("n4")],
+      undefined,
+    ],
     ["every node loses the advertisement: noEligibleNodes", [s1, s2], N.map((n) => aNode(n, [])), undefined],
     ["one node gets it back", [s1, s2], [aNode("n1", []), aNode("n2", []), aNode("n3"), aNode("n4", [])], undefined],
-    ["ETP Local on nodes without the advertisement: noLocalEndpoints", [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), s2], [aNode("n1", []), aNode("n2", []), aNode("n3"), aNode("n4", [])], undefined],
-    ["the endpoint node gets the advertisement", [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), s2], [aNode("n1"), aNode("n2", []), aNode("n3"), aNode("n4", [])], undefined],
-    ["a shared IP, ETP Local members: coverage first", [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), aService("a/s3", ["192.0.2.1"], { localNodes: ["n2"] })], nodes, undefined],
-    ["a member with a lower first IP changes the hashed IP", [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), aService("a/s3", ["192.0.2.0", "192.0.2.1"])], nodes, undefined],
+    [
+      "ETP Local on nodes without the advertisement: noLocalEndpoints",
+      [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), s2],
+      [aNode("n1", []), aNode("n2", []), aNode("n3"), aNode("n4", [])],
+      undefined,
+    ],
+    [
+      "the endpoint node gets the advertisement",
+      [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), s2],
+      [aNode("n1"), aNode("n2", []), aNode("n3"), aNode("n4", [])],
+      undefined,
+    ],
+    [
+      "a shared IP, ETP Local members: coverage first",
+      [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), aService("a/s3", ["192.0.2.1"], { localNodes: ["n2"] })],
+      nodes,
+      undefined,
+    ],
+    [
+      "a member with a lower first IP changes the hashed IP",
+      [aService("a/s1", ["192.0.2.1"], { localNodes: ["n1", "n2"] }), aService("a/s3", ["192.0.2.0", "192.0.2.1"])],
+      nodes,
+      undefined,
+    ],
     ["a node removed", [aService("a/s1", ["192.0.2.1"]), aService("a/s3", ["192.0.2.0", "192.0.2.1"])], nodes.slice(1), undefined],
     ["duplicate IPs in a Service count once", [aService("a/s1", ["192.0.2.1", "192.0.2.1"])], nodes, undefined],
-    ["node-independent skips", [aService("a/none", []), aService("a/skip", ["192.0.2.9"], { l2Skip: "noMatchingAdvertisement", l2: [] }), aService("a/noep", ["192.0.2.8"], { hasEndpoints: false })], nodes, undefined],
+    [
+      "node-independent skips",
+      [
+        aService("a/none", []),
+        aService("a/skip", ["192.0.2.9"], { l2Skip: "noMatchingAdvertisement", l2: [] }),
+        aService("a/noep", ["192.0.2.8"], { hasEndpoints: false }),
+      ],
+      nodes,
+      undefined,
+    ],
     ["everything removed", [], nodes, undefined],
   ];
   test("steps", () => {
@@ -255,7 +299,10 @@ test("IncrementalL2Join equals joinL2 after every step of random change sequence
       const want = joinL2(services, nodes, only);
       const got = join.plan();
       noteCoverage(seen, want, only, world.nodes, self);
-      if (JSON.stringify(got, replacer) !== JSON.stringify(want, replacer) || JSON.stringify(join.entries(), replacer) !== JSON.stringify(want.byNode.get(self) ?? [], replacer)) {
+      if (
+        JSON.stringify(got, replacer) !== JSON.stringify(want, replacer) ||
+        JSON.stringify(join.entries(), replacer) !== JSON.stringify(want.byNode.get(self) ?? [], replacer)
+      ) {
         // The diff, with the seed and the steps so far.
         expect({ seed, steps: log, plan: got }).toEqual({ seed, steps: log, plan: want });
         expect({ seed, steps: log, entries: join.entries() }).toEqual({ seed, steps: log, entries: want.byNode.get(self) ?? [] });
@@ -268,7 +315,14 @@ test("IncrementalL2Join equals joinL2 after every step of random change sequence
   expect(seen.scored).toBeGreaterThan(100);
   expect(seen.draining).toBeGreaterThan(100);
   expect(seen.selfEntries).toBeGreaterThan(100);
-  expect([...seen.skipped].sort()).toEqual(["noEligibleNodes", "noIPs", "noLocalEndpoints", "noMatchingAdvertisement", "noServingEndpoints", "sharedIPWithServiceSelector"]);
+  expect([...seen.skipped].sort()).toEqual([
+    "noEligibleNodes",
+    "noIPs",
+    "noLocalEndpoints",
+    "noMatchingAdvertisement",
+    "noServingEndpoints",
+    "sharedIPWithServiceSelector",
+  ]);
 });
 
 interface Seen {

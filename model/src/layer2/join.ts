@@ -418,10 +418,22 @@ export class IncrementalL2Join {
     }
     rows.sort((a, b) => compareRows(a, b, suffix));
     st.names = rows.map((r) => r.name);
-    replace(st.hashes, rows.map((r) => r.hash));
-    replace(st.ranks, rows.map((r) => r.rank));
-    replace(st.scores, rows.map((r) => r.score));
-    replace(st.ifs, rows.map((r) => r.ifs));
+    replace(
+      st.hashes,
+      rows.map((r) => r.hash),
+    );
+    replace(
+      st.ranks,
+      rows.map((r) => r.rank),
+    );
+    replace(
+      st.scores,
+      rows.map((r) => r.score),
+    );
+    replace(
+      st.ifs,
+      rows.map((r) => r.ifs),
+    );
     st.entry = undefined;
     if (!st.inOrder) {
       this.order.splice(this.insertionIndex(st.ip), 0, st);
