@@ -408,12 +408,10 @@ export class IncrementalL2Join {
     st.suffix = suffix;
     st.advs = [...new Set(members.flatMap((m) => m.svc.l2))].sort(byString);
     st.services = members.map((m) => m.svc.key).sort(byString);
-    const coverage = new Map<string, number>();
-    for (const m of members) for (const n of this.coveredBy(m)) coverage.set(n, (coverage.get(n) ?? 0) + 1);
-    st.count = coverage.size;
+    st.count = this.countCovered(members);
     const rows: Row[] = [];
-    for (const [name, cov] of coverage) {
-      const row = this.rowOf(st, name, cov, memo.get(name));
+    for (const name of this.rankable(members)) {
+      const row = this.rowOf(st, name, this.coverageOf(members, name), memo.get(name));
       if (row !== null) rows.push(row);
     }
     rows.sort((a, b) => compareRows(a, b, suffix));
@@ -442,10 +440,39 @@ export class IncrementalL2Join {
   }
 
   /** The nodes that may announce an accepted Service: eligible, and hosting an endpoint for ETP=Local. */
-  private coveredBy(st: ServiceState): Iterable<string> {
+  private coveredBy(st: ServiceState): ReadonlySet<string> | readonly string[] {
     const eligible = this.groups.get(st.advKey)?.eligible ?? new Set<string>();
     if (st.local === null) return eligible;
     return [...st.local].filter((n) => eligible.has(n));
+  }
+
+  /** How many nodes (all, not only `only`) may announce an IP with these members. */
+  private countCovered(members: readonly ServiceState[]): number {
+    if (members.length === 1 && members[0] !== undefined) {
+      const covered = this.coveredBy(members[0]);
+      return covered instanceof Set ? covered.size : (covered as readonly string[]).length;
+    }
+    const all = new Set<string>();
+    for (const m of members) for (const n of this.coveredBy(m)) all.add(n);
+    return all.size;
+  }
+
+  /** The nodes to try as ranked candidates: the speakers (`only`) when it is the smaller set, else the covered nodes. */
+  private rankable(members: readonly ServiceState[]): Iterable<string> {
+    const only = this.only;
+    const covered = members.length === 1 && members[0] !== undefined ? this.coveredBy(members[0]) : null;
+    if (only !== undefined && (covered === null || only.size < (covered instanceof Set ? covered.size : (covered as readonly string[]).length))) return only;
+    if (covered !== null) return covered;
+    const all = new Set<string>();
+    for (const m of members) for (const n of this.coveredBy(m)) all.add(n);
+    return all;
+  }
+
+  /** How many of the members a node may announce (its coverage: ETP=Local members sharing an IP differ). */
+  private coverageOf(members: readonly ServiceState[], name: string): number {
+    let n = 0;
+    for (const m of members) if (this.groups.get(m.advKey)?.eligible.has(name) === true && (m.local === null || m.local.has(name))) n += 1;
+    return n;
   }
 
   /** A node's row at an IP, or null when it is no ranked candidate there (not running a speaker, covers nothing). */
