@@ -2,7 +2,8 @@
  * Layer 2 join benchmark (pure, no root; not a test): the full `joinL2` (model/src/layer2/plan.ts) against the
  * incremental join a speaker now runs in `L2Speaker.replan()` (model/src/layer2/join.ts, `update` + `entries`), at
  * 10,000 IPs × {2, 100, 1,000} speakers, for: (a) one Service added, (b) one speaker joining, (c) one node's label
- * change (a preferredNodeSelector now matches it: its weight moves it first), (d) the initial build.
+ * change (a preferredNodeSelector now matches a node running a speaker: its weight moves it first), (d) the initial
+ * build.
  *
  * From the repository root: `npm run bench:l2-join` (tsconfig.bench.json, then node --expose-gc with an 8 GiB heap:
  * the full join's plan holds every candidate of every IP, 10 M at 1,000 speakers). Flags: `--ips N`, `--speakers
@@ -126,7 +127,7 @@ function baseWorld(f: Flags, speakers: number): World {
 function change(w: World, scenario: Scenario, r: number, speakers: number): void {
   if (scenario === "one Service added") w.services = [...w.services, aService(w.services.length)];
   else if (scenario === "one speaker joining") w.only = new Set([...w.only, nodeName(speakers + r)]);
-  else if (scenario === "one node's label change") w.nodes = w.nodes.map((n, i) => (i === r ? aNode(i, 10) : n));
+  else if (scenario === "one node's label change") w.nodes = w.nodes.map((n, i) => (i === r % speakers ? aNode(i, 10 + r) : n));
 }
 
 interface Row {
