@@ -51,6 +51,8 @@ interface ServiceState {
   svc: ServiceAnnouncement;
   /** Its IPs without duplicates (joinL2's uniqueIPs). */
   readonly ips: readonly IPAddress[];
+  /** The keys of ips (formatted once). */
+  readonly ipKeys: readonly string[];
   /** svc.l2 joined: the key of its AdvGroup. */
   readonly advKey: string;
   /** ETP=Local: the nodes with a serving endpoint; null for Cluster. */
@@ -277,8 +279,8 @@ export class IncrementalL2Join {
       for (const svcKey of g.services) {
         const st = this.services.get(svcKey);
         if (st === undefined || !st.decision.ok || (st.local !== null && !st.local.has(change.name))) continue;
-        for (const ip of st.ips) {
-          const ipState = this.ips.get(ipKey(ip));
+        for (const key of st.ipKeys) {
+          const ipState = this.ips.get(key);
           if (ipState !== undefined && !this.dirty.has(ipState)) targets.add(ipState);
         }
       }
@@ -340,7 +342,15 @@ export class IncrementalL2Join {
     const ips = uniqueIPs(svc.ips);
     const local = svc.localNodes === null ? null : new Set(svc.localNodes);
     const nodeDependent = ips.length > 0 && svc.l2Skip === null && (local !== null || svc.hasEndpoints);
-    const st: ServiceState = { svc, ips, advKey: svc.l2.join("\u0000"), local, nodeDependent, decision: { ok: false, reason: "noIPs" } };
+    const st: ServiceState = {
+      svc,
+      ips,
+      ipKeys: ips.map(ipKey),
+      advKey: svc.l2.join("\u0000"),
+      local,
+      nodeDependent,
+      decision: { ok: false, reason: "noIPs" },
+    };
     this.services.set(svc.key, st);
     if (nodeDependent) this.groupOf(st).services.add(svc.key);
     this.setDecision(st, this.decide(st));
@@ -378,8 +388,8 @@ export class IncrementalL2Join {
     const was = st.decision.ok;
     st.decision = d;
     if (was === d.ok) return;
-    for (const ip of st.ips) {
-      const key = ipKey(ip);
+    for (const [i, ip] of st.ips.entries()) {
+      const key = st.ipKeys[i] ?? ipKey(ip);
       let ipState = this.ips.get(key);
       if (ipState === undefined) {
         if (!d.ok) continue;
