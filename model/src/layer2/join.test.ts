@@ -3,7 +3,7 @@ import type { NodeAnnouncement, NodeL2Advertisement, ServiceAnnouncement } from 
 import { deepFreeze } from "../config/testdata/builders.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
 import { IncrementalL2Join } from "./join.js";
-import { joinL2, type L2Plan } from "./plan.js";
+import { hashWithSuffix, joinL2, type L2Plan } from "./plan.js";
 
 const aNode = (
   node: string,
@@ -137,6 +137,58 @@ describe("IncrementalL2Join: edge cases (each step equals joinL2)", () => {
       only.add(`node-${i}`);
       expectSame(join, "node-0", services, many, new Set(only));
     }
+  });
+});
+
+describe("IncrementalL2Join: work in proportion to the change (election hashes counted)", () => {
+  const nodes = Array.from({ length: 30 }, (_, i) => aNode(`node-${String(i).padStart(2, "0")}`));
+  const services = Array.from({ length: 50 }, (_, i) => aService(`a/s${i}`, [`198.51.100.${i}`]));
+  const speakers = new Set(nodes.slice(0, 20).map((n) => n.node));
+
+  function built(): { join: IncrementalL2Join; hashes: () => number } {
+    let calls = 0;
+    const join = new IncrementalL2Join({
+      self: "node-00",
+      hash: (node, suffix) => {
+        calls += 1;
+        return hashWithSuffix(node, suffix);
+      },
+    });
+    join.update(services, nodes, speakers);
+    expect(calls).toBe(50 * 20); // the initial build hashes every speaker for every IP, as joinL2
+    calls = 0;
+    return { join, hashes: () => calls };
+  }
+
+  test.each<[desc: string, change: (join: IncrementalL2Join) => void, want: number]>([
+    ["nothing changed (new input arrays, same content)", (j) => j.update([...services], [...nodes], new Set(speakers)), 0],
+    ["one speaker joining: one hash per IP it may announce", (j) => j.update(services, nodes, new Set([...speakers, "node-25"])), 50],
+    ["one speaker leaving: none", (j) => j.update(services, nodes, new Set([...speakers].filter((n) => n !== "node-03"))), 0],
+    ["one Service added: one hash per speaker", (j) => j.update([...services, aService("a/new", ["198.51.100.200"])], nodes, speakers), 20],
+    [
+      "one node's preference changed: none (its hash is kept)",
+      (j) =>
+        j.update(
+          services,
+          nodes.map((n, i) => (i === 4 ? aNode(n.node, [{ name: "adv", weight: 10, interfaces: [] }]) : n)),
+          speakers,
+        ),
+      0,
+    ],
+    [
+      "one node drained: none",
+      (j) =>
+        j.update(
+          services,
+          nodes.map((n, i) => (i === 5 ? aNode(n.node, undefined, { draining: true }) : n)),
+          speakers,
+        ),
+      0,
+    ],
+  ])("%s", (_desc, change, want) => {
+    const { join, hashes } = built();
+    change(join);
+    expect(hashes()).toBe(want);
   });
 });
 

@@ -141,6 +141,8 @@ function sameL2Node(a: NodeAnnouncement | undefined, b: NodeAnnouncement | undef
 export interface IncrementalL2JoinOptions {
   /** The node whose entries `entries()` returns (a speaker's own node), cached per IP. */
   readonly self?: string;
+  /** The election hash, sha256(node + suffix) (hashWithSuffix); tests count the calls through it. */
+  readonly hash?: (node: string, suffix: string) => Uint8Array;
 }
 
 /**
@@ -150,6 +152,8 @@ export interface IncrementalL2JoinOptions {
  */
 export class IncrementalL2Join {
   private readonly self: string | undefined;
+  private readonly hash: (node: string, suffix: string) => Uint8Array;
+  private readonly compare = (a: Row, b: Row, suffix: string): number => compareRows(a, b, suffix, this.hash);
   private nodes = new Map<string, NodeAnnouncement>();
   private nodeList: readonly NodeAnnouncement[] | undefined;
   private serviceList: readonly ServiceAnnouncement[] | undefined;
@@ -166,6 +170,7 @@ export class IncrementalL2Join {
 
   constructor(options: IncrementalL2JoinOptions = {}) {
     this.self = options.self;
+    this.hash = options.hash ?? hashWithSuffix;
   }
 
   /** Brings the join up to date with these inputs (joinL2's arguments). */
@@ -424,7 +429,7 @@ export class IncrementalL2Join {
       const row = this.rowOf(st, name, this.coverageOf(members, name), memo.get(name));
       if (row !== null) rows.push(row);
     }
-    rows.sort((a, b) => compareRows(a, b, suffix));
+    rows.sort((a, b) => this.compare(a, b, suffix));
     st.names = rows.map((r) => r.name);
     replace(
       st.hashes,
@@ -492,7 +497,7 @@ export class IncrementalL2Join {
     const c = candidateOf(half, st.advs);
     return {
       name,
-      hash: hash ?? prefix48(hashWithSuffix(name, st.suffix)),
+      hash: hash ?? prefix48(this.hash(name, st.suffix)),
       rank: coverage * 2 + (half.draining ? 0 : 1),
       score: c.score,
       ifs: c.interfaces.length === 0 ? NO_INTERFACES : c.interfaces,
@@ -521,7 +526,7 @@ export class IncrementalL2Join {
     let hi = st.names.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareRows(this.rowAt(st, mid), row, st.suffix) < 0) lo = mid + 1;
+      if (this.compare(this.rowAt(st, mid), row, st.suffix) < 0) lo = mid + 1;
       else hi = mid;
     }
     st.names = st.names.toSpliced(lo, 0, row.name);
@@ -586,9 +591,9 @@ function hashIPOf(members: readonly ServiceState[]): IPAddress {
 }
 
 /** joinL2's compareRanked on rows: coverage, not draining, score (all descending), then the hash, then the name. */
-function compareRows(a: Row, b: Row, suffix: string): number {
+function compareRows(a: Row, b: Row, suffix: string, hash: (node: string, suffix: string) => Uint8Array): number {
   if (a.rank !== b.rank) return b.rank - a.rank;
   if (a.score !== b.score) return b.score - a.score;
   if (a.hash !== b.hash) return a.hash < b.hash ? -1 : 1;
-  return compareBytes(hashWithSuffix(a.name, suffix), hashWithSuffix(b.name, suffix)) || byString(a.name, b.name);
+  return compareBytes(hash(a.name, suffix), hash(b.name, suffix)) || byString(a.name, b.name);
 }
