@@ -173,7 +173,11 @@ export class IncrementalL2Join {
     this.hash = options.hash ?? hashWithSuffix;
   }
 
-  /** Brings the join up to date with these inputs (joinL2's arguments). */
+  /**
+   * Brings the join up to date with these inputs (joinL2's arguments). The arrays and objects must not be mutated
+   * afterwards: the same services array as last time is taken as unchanged without a look (the speaker's arrays are
+   * rebuilt when a shard changes), and unchanged objects are recognised by identity before their content.
+   */
   update(services: readonly ServiceAnnouncement[], nodes: readonly NodeAnnouncement[], only?: ReadonlySet<string>): void {
     this.dirty = new Set();
     this.touched = new Map();
