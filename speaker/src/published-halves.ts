@@ -14,10 +14,12 @@ export const L2_PLAN_COST_FACTOR = 4;
 export const L2_PLAN_MAX_BATCH_MS = 1_000;
 
 /**
- * The batch window before the next Layer 2 join. The join (model/src/layer2/plan.ts, joinL2) costs O(Services):
- * ~60 ms at 10,000 Services on this machine, up to 300 ms under load, where shard patches arrive every ~50 ms during
- * a creation burst, so a fixed 10 ms window meant joining back to back. The window adapts to the observed cost; at
- * small sizes it stays 10 ms.
+ * The batch window before the next Layer 2 join. The full join (model/src/layer2/plan.ts, joinL2) cost O(Services)
+ * per batch: ~60 ms at 10,000 Services with 2 speakers on this machine, up to 300 ms under load, where shard patches
+ * arrive every ~50 ms during a creation burst, so a fixed 10 ms window meant joining back to back. The speaker now
+ * joins incrementally (model/src/layer2/join.ts: 3–20 ms for one changed Service of 10,000, bench/README.md
+ * "Layer 2 join"), so the window mostly stays 10 ms; it still adapts to the observed cost (a first join, many
+ * speakers joining).
  */
 export function l2PlanBatchMs(lastJoinMs: number): number {
   return Math.min(L2_PLAN_MAX_BATCH_MS, Math.max(L2_PLAN_BATCH_MS, Math.round(L2_PLAN_COST_FACTOR * lastJoinMs)));

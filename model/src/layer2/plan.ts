@@ -87,7 +87,8 @@ export function electionHash(node: string, ip: IPAddress): Uint8Array {
   return hashWithSuffix(node, `#${formatIP(ip)}`);
 }
 
-const hashWithSuffix = (node: string, suffix: string): Uint8Array => sha256(utf8(node + suffix));
+/** sha256(node + suffix): the election hash with the `#ip` suffix formatted once per IP. */
+export const hashWithSuffix = (node: string, suffix: string): Uint8Array => sha256(utf8(node + suffix));
 
 /** Per-call memo of what depends only on a set of advertisements: the nodes they make eligible. */
 class EligibilityMemo {
@@ -124,7 +125,7 @@ type Decision = { readonly ok: true; readonly accepted: Accepted } | { readonly 
 
 const skip = (reason: L2PlanSkipReason): Decision => ({ ok: false, reason });
 
-function uniqueIPs(ips: readonly IPAddress[]): IPAddress[] {
+export function uniqueIPs(ips: readonly IPAddress[]): IPAddress[] {
   const seen = new Set<string>();
   const out: IPAddress[] = [];
   for (const ip of ips) {
@@ -196,7 +197,7 @@ function compareRanked(a: Ranked, b: Ranked): number {
 }
 
 /** A node's score and interfaces for an IP: over the IP's advertisements that select the node (MetalLB). */
-function candidateOf(node: NodeAnnouncement, advs: readonly string[]): L2Candidate {
+export function candidateOf(node: NodeAnnouncement, advs: readonly string[]): L2Candidate {
   let score = 0;
   const names = new Set<string>();
   let all = false;
@@ -250,7 +251,8 @@ function planIP(group: IPGroup, only: ReadonlyMap<string, NodeAnnouncement> | un
   };
 }
 
-function byNodeOf(ips: readonly L2IPPlan[]): Map<string, L2NodeEntry[]> {
+/** Node name → the entries of the IPs it is a candidate for, nodes sorted by name (the plan's byNode). */
+export function byNodeOf(ips: readonly L2IPPlan[]): Map<string, L2NodeEntry[]> {
   const out = new Map<string, L2NodeEntry[]>();
   for (const plan of ips) {
     const names = plan.candidates.map((c) => c.node);

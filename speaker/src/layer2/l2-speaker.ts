@@ -27,7 +27,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/heartbeat.js";
 import { DEFAULT_WATCH_DEPTH, electionView, probePeers, watchPeers } from "../../../model/src/layer2/watch.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
-import { joinL2 } from "../../../model/src/layer2/plan.js";
+import { IncrementalL2Join } from "../../../model/src/layer2/join.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
@@ -91,6 +91,8 @@ export class L2Speaker {
   private readonly writer: ApiWriter;
   private readonly eventWrites = new KeyedPipeline(SERVICE_EVENT_CONCURRENCY);
   private readonly clock = (): number => performance.now();
+  /** The Layer 2 join, kept up to date: a replan costs what changed, not IPs × speakers (model/src/layer2/join.ts). */
+  private readonly join: IncrementalL2Join;
   private nodes: readonly NodeAnnouncement[] = [];
   private services: readonly ServiceAnnouncement[] = [];
   /** Runs the other nodes' speakers published (NodeConfig status.l2.incarnation). */
@@ -132,6 +134,7 @@ export class L2Speaker {
 
   constructor(private readonly opts: L2SpeakerOptions) {
     const log = opts.log.child({ controller: "layer2" });
+    this.join = new IncrementalL2Join({ self: opts.nodeName });
     this.tracker = new LivenessTracker({
       self: opts.nodeName,
       incarnation: Date.now(),
@@ -294,13 +297,14 @@ export class L2Speaker {
   }
 
   /**
-   * Re-joins the halves, ranked over the nodes running a speaker, hands this node's entries to the controller (which
+   * Re-joins the halves (incrementally: only what changed since the last replan), ranked over the nodes running a
+   * speaker, hands this node's entries to the controller (which
    * re-elects) and heartbeats this node's watch peers.
    */
   private replan(): void {
     this.speakers = new Set([this.opts.nodeName, ...this.publishedRuns.keys(), ...this.heardEver]);
-    const plan = joinL2(this.services, this.nodes, this.speakers);
-    const entries = plan.byNode.get(this.opts.nodeName) ?? [];
+    this.join.update(this.services, this.nodes, this.speakers);
+    const entries = this.join.entries();
     this.watched = watchPeers(this.opts.nodeName, entries, this.opts.watchDepth ?? DEFAULT_WATCH_DEPTH);
     this.probes = probePeers(this.opts.nodeName, entries, new Set([...this.suspects, ...this.notReadySince.keys()]));
     this.updateTargets();
