@@ -1,7 +1,8 @@
 import { describe, expect, test } from "@jest/globals";
 import { parseCidr, type Cidr } from "../net/cidr.js";
 import { parseIP, type IPAddress } from "../net/ip.js";
-import { forwardingAddress, handoverForwardBatch, nftNamePart, type HandoverForwardEntry } from "./handover-forward.js";
+import type { OwnershipChangeReason } from "./election.js";
+import { forwardingAddress, forwardsToPreviousOwner, handoverForwardBatch, nftNamePart, type HandoverForwardEntry } from "./handover-forward.js";
 
 const ip = (s: string): IPAddress => {
   const r = parseIP(s);
@@ -13,7 +14,19 @@ const cidr = (s: string): Cidr => {
   if (!r.ok) throw new Error(s);
   return r.value;
 };
-const entry = (vip: string, previousOwner: string, iface: string): HandoverForwardEntry => Object.freeze({ vip: ip(vip), previousOwner: ip(previousOwner), iface });
+const entry = (vip: string, previousOwner: string, iface: string): HandoverForwardEntry =>
+  Object.freeze({ vip: ip(vip), previousOwner: ip(previousOwner), iface });
+
+describe("forwardsToPreviousOwner: only previous owners still alive", () => {
+  test.each<[OwnershipChangeReason | null, boolean]>([
+    ["ownerLeft", true],
+    ["drain", true],
+    ["preference", true],
+    ["ownerSilent", false],
+    ["nodeExcluded", false],
+    [null, false],
+  ])("%s → %s", (change, want) => expect(forwardsToPreviousOwner(change)).toBe(want));
+});
 
 describe("forwardingAddress: the previous owner's address on the interface's link", () => {
   test.each<[desc: string, vip: string, addresses: string[], subnets: string[], want: string | null]>([
@@ -85,7 +98,12 @@ describe("handoverForwardBatch", () => {
     [
       "update: chains and maps redefined in place, the flow sets kept (no delete table); v6 and two interfaces",
       ["eth0"],
-      [entry("10.0.0.240", "10.0.0.2", "eth0"), entry("fd00::240", "fd00::2", "eth0"), entry("10.0.0.241", "10.0.0.3", "eth0"), entry("192.168.5.9", "192.168.5.2", "eth1.5")],
+      [
+        entry("10.0.0.240", "10.0.0.2", "eth0"),
+        entry("fd00::240", "fd00::2", "eth0"),
+        entry("10.0.0.241", "10.0.0.3", "eth0"),
+        entry("192.168.5.9", "192.168.5.2", "eth1.5"),
+      ],
       [
         ...HEADER,
         "delete chain netdev metallb_ts_handover in_eth0",
@@ -151,7 +169,10 @@ describe("handoverForwardBatch", () => {
       ["eth0"],
     ],
   ])("%s", (_desc, applied, entries, wantLines, wantInterfaces) => {
-    const got = handoverForwardBatch(applied === null ? null : Object.freeze(applied), Object.freeze({ entries: Object.freeze(entries), flowTimeoutSeconds: 65 }));
+    const got = handoverForwardBatch(
+      applied === null ? null : Object.freeze(applied),
+      Object.freeze({ entries: Object.freeze(entries), flowTimeoutSeconds: 65 }),
+    );
     expect(got.text.split("\n")).toEqual([...wantLines, ""]);
     expect(got.interfaces).toEqual(wantInterfaces);
   });

@@ -19,6 +19,7 @@
 // UDP is not covered (no connection to tell apart), nor connections started on A that outlive the window.
 import { cidrContainsIP, type Cidr } from "../net/cidr.js";
 import { formatIP, type IPAddress } from "../net/ip.js";
+import type { OwnershipChangeReason } from "./election.js";
 
 export const HANDOVER_TABLE = "metallb_ts_handover";
 /** Named counter of the packets forwarded (both families). */
@@ -45,6 +46,15 @@ export interface HandoverForwardBatch {
   text: string;
   /** Interfaces with a chain once it is applied (pass back as `applied` next time; [] = no table). */
   interfaces: string[];
+}
+
+/**
+ * Whether the new owner forwards to the previous one after this change: only when the previous owner is alive and
+ * still holds the connections it started (it left on purpose, is cordoned, or is preempted by a returning node). A
+ * silent owner may be dead (a blackhole), an excluded one may have no endpoint any more.
+ */
+export function forwardsToPreviousOwner(change: OwnershipChangeReason | null): boolean {
+  return change === "ownerLeft" || change === "drain" || change === "preference";
 }
 
 /**
