@@ -64,11 +64,11 @@ const SETS = [
 ];
 const V4_RULES = (n: string, dev: string): string[] => [
   `    ip daddr @prev4_${n} tcp flags & (syn | ack) == syn update @flows4 { ip saddr . tcp sport . ip daddr . tcp dport } return`,
-  `    ip daddr @prev4_${n} ip ttl != 1 tcp flags & syn == 0 ip saddr . tcp sport . ip daddr . tcp dport != @flows4 counter name "forwarded" ip ttl set 1 fwd ip to ip daddr map @prev4_${n} device "${dev}"`,
+  `    ip daddr @prev4_${n} ip ttl != 1 tcp flags & syn == 0 ip saddr . tcp sport . ip daddr . tcp dport != @flows4 counter name "forwarded" ip ttl set 2 fwd ip to ip daddr map @prev4_${n} device "${dev}"`,
 ];
 const V6_RULES = (n: string, dev: string): string[] => [
   `    ip6 daddr @prev6_${n} tcp flags & (syn | ack) == syn update @flows6 { ip6 saddr . tcp sport . ip6 daddr . tcp dport } return`,
-  `    ip6 daddr @prev6_${n} ip6 hoplimit != 1 tcp flags & syn == 0 ip6 saddr . tcp sport . ip6 daddr . tcp dport != @flows6 counter name "forwarded" ip6 hoplimit set 1 fwd ip6 to ip6 daddr map @prev6_${n} device "${dev}"`,
+  `    ip6 daddr @prev6_${n} ip6 hoplimit != 1 tcp flags & syn == 0 ip6 saddr . tcp sport . ip6 daddr . tcp dport != @flows6 counter name "forwarded" ip6 hoplimit set 2 fwd ip6 to ip6 daddr map @prev6_${n} device "${dev}"`,
 ];
 const HOOK = (dev: string): string => `    type filter hook ingress device "${dev}" priority -500; policy accept;`;
 

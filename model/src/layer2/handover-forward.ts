@@ -13,9 +13,10 @@
 //   whose 4-tuple B never saw a SYN for goes to A through the neighbor layer (`fwd ip to`), the IP header unchanged
 //   (A still accepts the IP: kube-proxy on every node, or the address on lo), and A answers the client directly;
 // - a SYN is never forwarded (B serves new connections, even when its flow set is full);
-// - forwarded packets leave with TTL / hop limit 1 and a packet arriving with 1 is never forwarded: a packet bounces
-//   at most once even if two nodes forward the same IP to each other for a moment (a take-back overlapping the end
-//   of a hand-over). Local delivery ignores the TTL.
+// - forwarded packets are set to TTL / hop limit 2, which `fwd` decrements (nft_fwd_netdev does, as a router would),
+//   so they arrive with 1, and a packet arriving with 1 is never forwarded: a packet bounces at most once even if two
+//   nodes forward the same IP to each other for a moment (a take-back overlapping the end of a hand-over). Local
+//   delivery ignores the TTL. (Set to 1, it arrives with 0 and is lost: found by the namespace e2e test.)
 // UDP is not covered (no connection to tell apart), nor connections started on A that outlive the window.
 import { cidrContainsIP, type Cidr } from "../net/cidr.js";
 import { formatIP, type IPAddress } from "../net/ip.js";
@@ -96,7 +97,7 @@ function chainLines(iface: string, entries: readonly HandoverForwardEntry[]): st
     const tuple = `${ip} saddr . tcp sport . ${ip} daddr . tcp dport`;
     return [
       `    ${ip} daddr @${map} tcp flags & (syn | ack) == syn update @${set} { ${tuple} } return`,
-      `    ${ip} daddr @${map} ${hop} != 1 tcp flags & syn == 0 ${tuple} != @${set} counter name ${quote(HANDOVER_COUNTER)} ${hop} set 1 fwd ${ip} to ${ip} daddr map @${map} device ${quote(iface)}`,
+      `    ${ip} daddr @${map} ${hop} != 1 tcp flags & syn == 0 ${tuple} != @${set} counter name ${quote(HANDOVER_COUNTER)} ${hop} set 2 fwd ${ip} to ${ip} daddr map @${map} device ${quote(iface)}`,
     ];
   };
   if (v4.length > 0) lines.push(...rules("ip", "flows4", `prev4_${n}`, "ip ttl"));
