@@ -2,7 +2,14 @@ import { describe, expect, test } from "@jest/globals";
 import { parseCidr, type Cidr } from "../net/cidr.js";
 import { parseIP, type IPAddress } from "../net/ip.js";
 import type { OwnershipChangeReason } from "./election.js";
-import { forwardingAddress, forwardsToPreviousOwner, handoverForwardBatch, nftNamePart, type HandoverForwardEntry } from "./handover-forward.js";
+import {
+  forwardingAddress,
+  forwardsToPreviousOwner,
+  handoverForwardBatch,
+  nftNamePart,
+  presumedHolder,
+  type HandoverForwardEntry,
+} from "./handover-forward.js";
 
 const ip = (s: string): IPAddress => {
   const r = parseIP(s);
@@ -26,6 +33,16 @@ describe("forwardsToPreviousOwner: only previous owners still alive", () => {
     ["nodeExcluded", false],
     [null, false],
   ])("%s → %s", (change, want) => expect(forwardsToPreviousOwner(change)).toBe(want));
+});
+
+describe("presumedHolder: who holds an IP a restarted node takes (back)", () => {
+  test.each<[desc: string, candidates: string[], alive: string[], want: string | null]>([
+    ["this node ranks first, the next live one holds it", ["me", "b", "c"], ["me", "b", "c"], "b"],
+    ["the next one is dead: the live one after it", ["me", "b", "c"], ["me", "c"], "c"],
+    ["this node ranks second: the first", ["a", "me"], ["a", "me"], "a"],
+    ["no other live candidate", ["me", "b"], ["me"], null],
+    ["a live node that is no candidate never holds it", ["me", "b"], ["me", "x"], null],
+  ])("%s", (_desc, candidates, alive, want) => expect(presumedHolder(Object.freeze(candidates), "me", new Set(alive))).toBe(want));
 });
 
 describe("forwardingAddress: the previous owner's address on the interface's link", () => {

@@ -20,7 +20,7 @@
 // UDP is not covered (no connection to tell apart), nor connections started on A that outlive the window.
 import { cidrContainsIP, type Cidr } from "../net/cidr.js";
 import { formatIP, type IPAddress } from "../net/ip.js";
-import type { OwnershipChangeReason } from "./election.js";
+import { electL2Owner, type OwnershipChangeReason } from "./election.js";
 
 export const HANDOVER_TABLE = "metallb_ts_handover";
 /** Named counter of the packets forwarded (both families). */
@@ -56,6 +56,19 @@ export interface HandoverForwardBatch {
  */
 export function forwardsToPreviousOwner(change: OwnershipChangeReason | null): boolean {
   return change === "ownerLeft" || change === "drain" || change === "preference";
+}
+
+/**
+ * Who holds an IP this node takes without a known previous owner (it just started, or came back from a fence, so
+ * its last decision was no election at all): the candidate that owns it when this node is left out, among the nodes
+ * alive in its view. That is the node a restarted speaker takes its IP back from (it ranks first again), which
+ * still serves the connections it accepted meanwhile. Null when no other candidate is alive.
+ */
+export function presumedHolder(candidates: readonly string[], me: string, alive: ReadonlySet<string>): string | null {
+  return electL2Owner(
+    candidates.filter((c) => c !== me),
+    alive,
+  );
 }
 
 /**

@@ -474,6 +474,26 @@ describe("L2Controller", () => {
     s.ctl.close();
   });
 
+  test("hand-over forwarding after a restart: the IP taken back (first in rank) from the live node that held it meanwhile", async () => {
+    const fwd = new FakeForwarder();
+    const s = setup({ forwarder: fwd });
+    s.ctl.setPlan([entry("10.111.0.200", ["node1", "node0"])]);
+    // Warming up (just started): node0 is heard all along, and holds the IP meanwhile.
+    for (let t = 0; t <= 1_000; t += 100) {
+      s.clock.now = t;
+      s.tracker.apiserverReachable(t);
+      s.tracker.observe({ node: "node0", incarnation: 5, seq: t + 1, sentAtMs: 0, status: "ready" }, t);
+      s.ctl.reelect();
+    }
+    expect(fwd.calls).toEqual([]);
+    jest.advanceTimersByTime(101); // the takeover probe goes unanswered
+    expect(fwd.calls).toEqual(["begin 10.111.0.200 → node0 on eth0,eth1"]);
+    expect(s.responders.get("eth0")?.owned.size).toBe(0);
+    await fwd.applied();
+    expect([...(s.responders.get("eth0")?.owned.keys() ?? [])]).toEqual(["10.111.0.200"]);
+    s.ctl.close();
+  });
+
   test("hand-over forwarding that takes too long: the IP is answered after the bound anyway; an owner gone silent is not forwarded to", async () => {
     const fwd = new FakeForwarder();
     const s = setup({ forwarder: fwd });

@@ -30,7 +30,7 @@ import {
   type L2SkipReason,
   type OwnershipChangeReason,
 } from "../../../model/src/layer2/election.js";
-import { forwardsToPreviousOwner } from "../../../model/src/layer2/handover-forward.js";
+import { forwardsToPreviousOwner, presumedHolder } from "../../../model/src/layer2/handover-forward.js";
 import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
@@ -348,7 +348,10 @@ export class L2Controller {
       if (fresh && this.mustProbe(change)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
         if (ifaces.length > 0) {
-          this.startPending(key, entry, ifaces, now, { change, previous });
+          // No previous owner known (this node just started or was fenced): the live one it takes the IP from, for
+          // the hand-over forwarding only (the change stays unreported, as before).
+          const holder = previous ?? (change === null ? presumedHolder(entry.candidates, this.opts.nodeName, alive) : null);
+          this.startPending(key, entry, ifaces, now, { change, previous: holder });
           continue;
         }
         // No interface to probe on: noted as noInterface below.
@@ -614,6 +617,8 @@ export class L2Controller {
     // Every re-election since the probe started kept this pending entry only while this node was still the owner.
     if (!this.announced.has(key) && this.lastDecision.get(key)?.reason === "owner") {
       if (p.change !== null) this.noteChange(key, p.entry, p.change, p.previous);
+      // Taken back by a node that just started: its holder is alive and ranks after it, as in a preference change.
+      else if (p.previous !== null) this.startForwarding(key, p.entry, "preference", p.previous);
       this.commitTakeover(key, p.entry);
     }
   }
