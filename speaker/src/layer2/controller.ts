@@ -226,6 +226,8 @@ export class L2Controller {
   private readonly changeDetail = new Map<string, string>();
   /** IP keys taken over but not answered yet: their hand-over forwarding is being put in place (with its bound). */
   private readonly forwardGates = new Map<string, ReturnType<typeof setTimeout>>();
+  /** One election for every gate opened in the same turn (thousands open together when one nft batch lands). */
+  private gateElection: ReturnType<typeof setTimeout> | undefined;
   private readonly m: {
     takeover: Histogram;
     ownershipChanges: Counter<"reason">;
@@ -431,7 +433,7 @@ export class L2Controller {
 
   close(): void {
     this.closed = true;
-    for (const t of [this.changeTimer, this.failTimer, this.announcedDirty]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.changeTimer, this.failTimer, this.announcedDirty, this.gateElection]) if (t !== undefined) clearTimeout(t);
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     if (this.scanTimer !== undefined) clearInterval(this.scanTimer);
     for (const a of this.announced.values()) for (const t of a.timers) clearTimeout(t);
@@ -562,11 +564,18 @@ export class L2Controller {
     );
   }
 
-  /** The forwarding of a taken-over IP is in place (or took too long): answer and announce it now. */
+  /**
+   * The forwarding of a taken-over IP is in place (or took too long): answer and announce it, at the next turn's
+   * election, shared by every gate opened meanwhile (one election per gate would cost O(IPs²) after a mass hand-over).
+   */
   private openGate(key: string): void {
     if (!this.forwardGates.has(key)) return;
     this.closeGate(key);
-    if (!this.closed) this.reelect();
+    if (this.closed || this.gateElection !== undefined) return;
+    this.gateElection = setTimeout(() => {
+      this.gateElection = undefined;
+      if (!this.closed) this.reelect();
+    }, 0);
   }
 
   private closeGate(key: string): void {
