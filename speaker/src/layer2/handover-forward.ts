@@ -21,6 +21,7 @@ import type { Logger } from "../../../shell/src/logger.js";
 export type NftRunner = (args: readonly string[], input?: string) => Promise<string>;
 
 const NFT_TIMEOUT_MS = 5_000;
+const SUBNETS_MAX_AGE_MS = 1_000;
 
 export const runNft: NftRunner = (args, input) =>
   new Promise((resolve, reject) => {
@@ -77,6 +78,8 @@ export class HandoverForwarding {
   /** Failure messages already logged at warn (then debug: without NET_ADMIN every hand-over fails alike). */
   private readonly warned = new Set<string>();
   private readonly nft: NftRunner;
+  /** Interface subnets, read at most once a second (thousands of IPs handed over at once: one read, not thousands). */
+  private readonly subnets = new Map<string, { at: number; subnets: Cidr[] }>();
   private readonly m: { ips: Gauge; errors: Counter; packets: Counter };
 
   constructor(private readonly opts: HandoverForwardingOptions) {
@@ -124,7 +127,13 @@ export class HandoverForwarding {
     const entries: HandoverForwardEntry[] = [];
     const addresses = this.opts.nodeAddresses(previous);
     for (const iface of ifaces) {
-      const to = forwardingAddress(ip, addresses, (this.opts.interfaceSubnets ?? interfaceSubnets)(iface));
+      const now = Date.now();
+      let read = this.subnets.get(iface);
+      if (read === undefined || Math.abs(now - read.at) > SUBNETS_MAX_AGE_MS) {
+        read = { at: now, subnets: (this.opts.interfaceSubnets ?? interfaceSubnets)(iface) };
+        this.subnets.set(iface, read);
+      }
+      const to = forwardingAddress(ip, addresses, read.subnets);
       if (to !== null) entries.push({ vip: ip, previousOwner: to, iface });
     }
     if (entries.length === 0) {
