@@ -43,6 +43,8 @@ interface Drill {
   failedOther: number;
   requests: number;
   longestGapMs: number;
+  /** Layer 2: TCP packets the new owners passed back to the previous owners (hand-over forwarding). */
+  forwardedPackets: number;
   steps: DrillStep[];
   failures: LoadSummary["failures"];
 }
@@ -62,6 +64,7 @@ async function measure(d: DrainLab, drill: string, run: () => Promise<DrillStep[
     failedOther: where.other,
     requests: s.requests,
     longestGapMs: s.longestGapMs,
+    forwardedPackets: steps.reduce((a, st) => a + (st.forwardedPackets ?? 0), 0),
     steps,
     failures: s.failures,
   };

@@ -171,7 +171,7 @@ describe("speaker Pod: the speaker image's FRR container and the speaker in a no
     expect(frrStart.groups.filter((g) => g !== 0)).toEqual(frrvty);
     const sp = credentials(speaker.pid ?? -1);
     expect(sp.capEff).toBe(capMask(frr.pod.speaker.capabilities));
-    expect(sp.capEff).toBe(capMask(["NET_RAW"]));
+    expect(sp.capEff).toBe(capMask(["NET_RAW", "NET_ADMIN"]));
     expect(sp.groups).toEqual(frrvty);
 
     // The daemons' crash-log directories went to the /var/tmp/frr emptyDir, named with their pids in the container.

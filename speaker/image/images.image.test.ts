@@ -141,14 +141,14 @@ describe("the speaker image: FRR and the native addon", () => {
   beforeAll(async () => {
     // A lab host for an Ethernet interface: the addon's AF_PACKET socket refuses loopback.
     lab = await NetLab.create([{ name: "node1", index: 11 }]);
-    // As the speaker container of config/speaker/speaker-frr.yaml: every capability dropped but NET_RAW.
+    // As the speaker container of config/speaker/speaker-frr.yaml: every capability dropped but NET_RAW and NET_ADMIN.
     c = await LabContainer.start({
       image: IMAGES.speaker,
       netns: lab.host("node1").netns,
       name: `${lab.host("node1").netns}-speaker`,
       entrypoint: ["sleep", "infinity"],
       capDrop: ["ALL"],
-      capAdd: ["NET_RAW"],
+      capAdd: ["NET_RAW", "NET_ADMIN"],
     });
   }, 90_000);
 
@@ -170,7 +170,23 @@ describe("the speaker image: FRR and the native addon", () => {
     expect(start.stdout.split("\n").filter(Boolean).sort()).toEqual(["daemons", "vtysh.conf"]);
   });
 
-  test("the native addon loads and opens an AF_PACKET socket on eth0 with NET_RAW only", async () => {
+  test("nft is there and applies the Layer 2 hand-over forwarding batch on eth0 with the Pod's capabilities, then deletes it", async () => {
+    const script = [
+      'const m = await import("/app/dist/model/src/layer2/handover-forward.js");',
+      'const { runNft } = await import("/app/dist/speaker/src/layer2/handover-forward.js");',
+      'const v4 = (a) => ({ family: "IPv4", value: a.split(".").reduce((x, o) => (x << 8n) + BigInt(o), 0n) });',
+      'const plan = { entries: [{ vip: v4("10.111.0.240"), previousOwner: v4("10.111.0.12"), iface: "eth0" }], flowTimeoutSeconds: 65 };',
+      'await runNft(["-f", "-"], m.handoverForwardBatch(null, plan).text);',
+      'console.log((await runNft(["list", "tables"])).trim());',
+      'await runNft(["-f", "-"], m.handoverForwardBatch(["eth0"], { entries: [], flowTimeoutSeconds: 65 }).text);',
+      'console.log((await runNft(["list", "tables"])).trim() || "none");',
+    ].join(" ");
+    const r = await c.exec(["node", "--input-type=module", "-e", script]);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    expect(r.stdout.trim().split("\n")).toEqual(["table netdev metallb_ts_handover", "none"]);
+  });
+
+  test("the native addon loads and opens an AF_PACKET socket on eth0 (capabilities as in the Pod: NET_RAW for it)", async () => {
     const script = [
       'const m = await import("/app/dist/speaker/src/layer2/rawsocket.js");',
       "console.log(m.findRawSocketAddon());",

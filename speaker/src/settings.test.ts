@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
+import { DEFAULT_HANDOVER_FORWARD_MS, DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
 import { parseSpeakerSettings } from "./settings.js";
 
 describe("parseSpeakerSettings", () => {
@@ -14,7 +14,7 @@ describe("parseSpeakerSettings", () => {
       metricsPort: 7473,
       logLevel: "info",
       bgp: true,
-      l2: { port: DEFAULT_L2_PORT, secretName: DEFAULT_L2_SECRET, allowInterfaces: null },
+      l2: { port: DEFAULT_L2_PORT, handoverForwardMs: DEFAULT_HANDOVER_FORWARD_MS, secretName: DEFAULT_L2_SECRET, allowInterfaces: null },
       drain: { timeoutMs: 10_000, settleMs: 2_000 },
     });
   });
@@ -37,6 +37,7 @@ describe("parseSpeakerSettings", () => {
         "--l2-secret=key",
         "--l2-interfaces",
         "eth1, eth2",
+        "--l2-handover-forward-seconds=0",
         "--drain-timeout=0",
         "--drain-settle",
         "0.5s",
@@ -52,7 +53,7 @@ describe("parseSpeakerSettings", () => {
       metricsPort: 0,
       logLevel: "debug",
       bgp: false,
-      l2: { port: 9000, secretName: "key", allowInterfaces: ["eth1", "eth2"] },
+      l2: { port: 9000, handoverForwardMs: 0, secretName: "key", allowInterfaces: ["eth1", "eth2"] },
       drain: { timeoutMs: 0, settleMs: 500 },
     });
   });
@@ -78,6 +79,7 @@ describe("parseSpeakerSettings", () => {
     [["--node-name", "n", "--disable-l2=yes"], /--disable-l2 must be true or false/],
     [["--node-name", "n", "--drain-timeout", "ten"], /--drain-timeout must be a number of seconds/],
     [["--node-name", "n", "--drain-settle", "2m"], /--drain-settle must be a number of seconds/],
+    [["--node-name", "n", "--l2-handover-forward-seconds", "1m"], /--l2-handover-forward-seconds must be a number of seconds/],
   ])("%j is refused", (argv, want) => {
     const r = parseSpeakerSettings(argv, {});
     expect(r.ok ? "accepted" : r.error).toMatch(want);

@@ -2,7 +2,7 @@
 // over defaults. Pure: main.ts passes argv and env in. Unknown flags and bad values are refused, as the operator does.
 import { parseFlags, type FlagSpec } from "../../shell/src/flags.js";
 import type { LogLevel } from "../../shell/src/logger.js";
-import { DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
+import { DEFAULT_HANDOVER_FORWARD_MS, DEFAULT_L2_PORT, DEFAULT_L2_SECRET } from "./layer2/l2-speaker.js";
 import type { DrainSettings, SpeakerL2Settings } from "./speaker.js";
 
 export interface SpeakerProcessSettings {
@@ -37,6 +37,10 @@ export const SPEAKER_USAGE = `usage: metallb-ts-speaker --node-name NODE [flags]
   --l2-port PORT            UDP port of the Layer 2 heartbeats between speakers (default ${DEFAULT_L2_PORT})
   --l2-secret NAME          Secret (key "secretkey") authenticating the heartbeats (default ${DEFAULT_L2_SECRET})
   --l2-interfaces A,B       only ever announce Layer 2 IPs on these interfaces (default: any usable one)
+  --l2-handover-forward-seconds S
+                            after taking a Layer 2 IP over from a live owner (it left, is cordoned or is preempted),
+                            pass the TCP packets of connections this node did not start back to it for S seconds
+                            (nftables, needs CAP_NET_ADMIN; default ${DEFAULT_HANDOVER_FORWARD_MS / 1000}; 0 = off)
   --drain-timeout SECONDS   on SIGTERM, bound on the BGP drain: GRACEFUL_SHUTDOWN (RFC 8326), then withdraw (default 10; 0 = none)
   --drain-settle SECONDS    time the routers get to prefer other nodes before the withdrawal (default 2)`;
 
@@ -52,6 +56,7 @@ const FLAGS: FlagSpec = {
   "l2-port": "string",
   "l2-secret": "string",
   "l2-interfaces": "string",
+  "l2-handover-forward-seconds": "string",
   "drain-timeout": "string",
   "drain-settle": "string",
 };
@@ -94,8 +99,11 @@ export function parseSpeakerSettings(argv: readonly string[], env: Readonly<Reco
     const port = portOf(str("l2-port") ?? String(DEFAULT_L2_PORT));
     if (port === undefined || port === 0) return { ok: false, error: "--l2-port must be a port number" };
     const ifaces = str("l2-interfaces");
+    const handoverForwardMs = secondsOf(str("l2-handover-forward-seconds") ?? String(DEFAULT_HANDOVER_FORWARD_MS / 1000));
+    if (handoverForwardMs === undefined) return { ok: false, error: "--l2-handover-forward-seconds must be a number of seconds" };
     l2 = {
       port,
+      handoverForwardMs,
       secretName: str("l2-secret") ?? DEFAULT_L2_SECRET,
       allowInterfaces:
         ifaces === undefined || ifaces === ""

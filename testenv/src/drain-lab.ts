@@ -9,7 +9,7 @@ import { serveHttpOnNode } from "./http-on-node.js";
 import type { LoadSummary } from "./http-load.js";
 import { apply, createEndpointSlice, createService, ensureNamespace, METALLB_NS, pool, waitForIPs } from "./objects.js";
 import { exited, run, spawnLogged, waitFor } from "./proc.js";
-import { buildSpeaker } from "./speaker-process.js";
+import { buildSpeaker, metricValue } from "./speaker-process.js";
 
 export interface DrainLab {
   bgp: BgpLab;
@@ -173,6 +173,9 @@ export async function sigtermEachL2Speaker(d: DrainLab): Promise<Array<DrillStep
     const other = d.bgp.nodes.find((x) => x !== owner) ?? "";
     const sp = d.bgp.processes.get(n);
     if (sp === undefined) throw new Error(`no speaker process on ${n}`);
+    const before = await forwardedByNode(d);
+    // The speaker's counter goes with its process: read it just before the SIGTERM.
+    const killedCount = metricValue(await sp.metrics().catch(() => ""), FORWARDED_PACKETS_METRIC) ?? 0;
     const t0 = Date.now();
     const moved = n === owner ? waitNeighbor(d.bgp, vip, other).then(() => Date.now() - t0) : Promise.resolve(0);
     await sp.kill("SIGTERM");
@@ -184,7 +187,9 @@ export async function sigtermEachL2Speaker(d: DrainLab): Promise<Array<DrillStep
     // The take-back's announcement burst lasts 2 s: let it end inside this step's window.
     await new Promise((r) => setTimeout(r, 2_500));
     const t2 = Date.now();
-    steps.push({ node: n, owner: n === owner, drainMs, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] });
+    const after = await forwardedByNode(d);
+    const forwardedPackets = sum(after) - sum(before) + killedCount;
+    steps.push({ node: n, owner: n === owner, drainMs, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2], forwardedPackets });
   }
   return steps;
 }
@@ -195,6 +200,7 @@ export async function cordonL2Owner(d: DrainLab, holdMs = 2_000): Promise<DrillS
   if (vip === undefined) throw new Error("drain lab started without l2");
   const owner = (await l2Owner(d.bgp, vip)) ?? "";
   const other = d.bgp.nodes.find((n) => n !== owner) ?? "";
+  const before = await forwardedByNode(d);
   const t0 = Date.now();
   await setUnschedulable(d, owner, true);
   await waitNeighbor(d.bgp, vip, other);
@@ -205,7 +211,8 @@ export async function cordonL2Owner(d: DrainLab, holdMs = 2_000): Promise<DrillS
   await waitNeighbor(d.bgp, vip, owner);
   await new Promise((r) => setTimeout(r, 2_500));
   const t2 = Date.now();
-  return { node: owner, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2] };
+  const forwardedPackets = sum(await forwardedByNode(d)) - sum(before);
+  return { node: owner, shiftMs, backMs: t2 - t1, away: [t0, t1 - 1], back: [t1, t2], forwardedPackets };
 }
 
 /** Starts the HTTP load in the client's namespace; stop() ends it and returns its summary. */
@@ -265,7 +272,25 @@ export interface DrillStep {
   /** Wall-clock (epoch ms) windows: [action, just before the node is brought back) and [brought back, ECMP again]. */
   away: [number, number];
   back: [number, number];
+  /** Layer 2: TCP packets the speakers passed to a previous owner during the step (hand-over forwarding). */
+  forwardedPackets?: number;
 }
+
+/** The speakers' count of packets passed to a previous owner after a Layer 2 hand-over. */
+export const FORWARDED_PACKETS_METRIC = "metallb_ts_layer2_handover_forwarded_packets_total";
+
+/** Each node's speaker's forwarded-packet count now (0 when it does not answer). */
+async function forwardedByNode(d: DrainLab): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const n of d.bgp.nodes) {
+    const sp = d.bgp.processes.get(n);
+    const text = sp === undefined ? "" : await sp.metrics().catch(() => "");
+    out.set(n, metricValue(text, FORWARDED_PACKETS_METRIC) ?? 0);
+  }
+  return out;
+}
+
+const sum = (m: ReadonlyMap<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** Splits load failures into those while a node was going away (the drain) and those while it came back. */
 export function attributeFailures(steps: readonly DrillStep[], failures: LoadSummary["failures"]): { away: number; back: number; other: number } {

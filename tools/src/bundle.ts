@@ -347,8 +347,8 @@ are MetalLB's.
 ### Installing with OLM
 - Install mode AllNamespaces (an OperatorGroup without target namespaces), into its own namespace, normally
   \`metallb-system\`; the MetalLB objects live in that namespace. The namespace must allow privileged pods
-  (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host networking, NET_RAW and, with FRR,
-  NET_ADMIN.
+  (\`pod-security.kubernetes.io/enforce: privileged\`): the speaker uses host networking, NET_RAW and
+  NET_ADMIN (the Layer 2 hand-over forwarding's nftables table; FRR's container needs it too).
 - OLM installs the operator Deployment (two replicas, leader election), the RBAC of the operator and of the speaker,
   the validating webhooks, the BGPPeer conversion webhook (v1beta1 and v1beta2) and the CRDs; OLM makes and
   rotates the webhooks' certificates.

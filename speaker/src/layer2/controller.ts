@@ -14,6 +14,10 @@
 // Make before break: an owner that lets an IP go on purpose (it is leaving: SIGTERM; or it is cordoned: NodeConfig
 // draining, which ranks it last) keeps answering until it sees the next owner's gratuitous ARP/NA for the IP, or
 // until handoverMaxMs passes; that next owner claims at once, without a probe (the old owner would answer it).
+// Second-chance forwarding: when the IP comes from an owner that is still alive (it left, is cordoned, or is preempted),
+// the hand-over forwarder is started first (nft, bounded wait) and only then does this node answer and announce, so
+// packets of the previous owner's connections that follow the client's neighbor entry here are passed back to it.
+// The forwarding ends when this node stops announcing the IP (or its window passes).
 // It also reports other stations claiming an owned IP, and publishes MetalLB's metrics. Election decisions stay in
 // the pure core (model/src/layer2/election.ts).
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -26,6 +30,7 @@ import {
   type L2SkipReason,
   type OwnershipChangeReason,
 } from "../../../model/src/layer2/election.js";
+import { forwardsToPreviousOwner, presumedHolder } from "../../../model/src/layer2/handover-forward.js";
 import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
@@ -48,6 +53,17 @@ export interface ResponderLike {
 }
 
 export type ResponderFactory = (ifname: string, hooks: L2ResponderHooks) => ResponderLike;
+
+/** Second-chance forwarding after a hand-over (HandoverForwarding fits). */
+export interface HandoverForwarder {
+  /**
+   * Passes the packets of `ip`'s connections this node did not start to `previous` on `ifaces`, for a window;
+   * resolves once that is in place or failed. Null: nothing is forwarded (nothing to wait for).
+   */
+  begin(ip: IPAddress, previous: string, ifaces: readonly string[]): Promise<void> | null;
+  /** This node no longer announces `ip`. */
+  end(ip: IPAddress): void;
+}
 
 export interface DuplicateResponder {
   ip: string;
@@ -115,6 +131,8 @@ export interface L2ControllerOptions {
    * just learned its peers (a first plan) may win an IP for a moment before their heartbeats arrive.
    */
   announceFailedAfterMs?: number;
+  /** Second-chance forwarding after taking an IP over from a live owner; none = off. */
+  handoverForwarder?: HandoverForwarder;
 }
 
 export const DEFAULT_BURST_MS: readonly number[] = Object.freeze([50, 150, 400, 1_000, 2_000]);
@@ -126,6 +144,11 @@ export const DEFAULT_HANDOVER_MAX_MS = 1_000;
 const TAKEOVER_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 2, 3, 5, 10];
 export const DEFAULT_ANNOUNCE_FAILED_AFTER_MS = 2_000;
 const DUPLICATE_REPORT_EVERY_MS = 30_000;
+/**
+ * At most this long an IP taken over waits for its hand-over forwarding to be in place before it is answered: the
+ * previous owner answers meanwhile (make before break), but only for DEFAULT_HANDOVER_MAX_MS.
+ */
+export const FORWARD_GATE_MAX_MS = 500;
 
 /** An IP this node should own but is still probing for, waiting for the previous holder to let go. */
 interface PendingTakeover {
@@ -201,6 +224,10 @@ export class L2Controller {
   private failTimer: ReturnType<typeof setTimeout> | undefined;
   /** IP key → why it just moved here (for its nodeAssigned Event), until the Event is sent. */
   private readonly changeDetail = new Map<string, string>();
+  /** IP keys taken over but not answered yet: their hand-over forwarding is being put in place (with its bound). */
+  private readonly forwardGates = new Map<string, ReturnType<typeof setTimeout>>();
+  /** One election for every gate opened in the same turn (thousands open together when one nft batch lands). */
+  private gateElection: ReturnType<typeof setTimeout> | undefined;
   private readonly m: {
     takeover: Histogram;
     ownershipChanges: Counter<"reason">;
@@ -323,7 +350,10 @@ export class L2Controller {
       if (fresh && this.mustProbe(change)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
         if (ifaces.length > 0) {
-          this.startPending(key, entry, ifaces, now, { change, previous });
+          // No previous owner known (this node just started or was fenced): the live one it takes the IP from, for
+          // the hand-over forwarding only (the change stays unreported, as before).
+          const holder = previous ?? (change === null ? presumedHolder(entry.candidates, this.opts.nodeName, alive) : null);
+          this.startPending(key, entry, ifaces, now, { change, previous: holder });
           continue;
         }
         // No interface to probe on: noted as noInterface below.
@@ -361,8 +391,12 @@ export class L2Controller {
         );
         changed = true;
       }
-      if (cur.ifaces.size === 0 || w === undefined) {
+      // Still wanted (on other interfaces, or not answered yet behind its forwarding gate): kept, the loop below adds
+      // its interfaces.
+      if (w === undefined) {
         for (const t of cur.timers) clearTimeout(t);
+        this.closeGate(key);
+        this.opts.handoverForwarder?.end(cur.entry.ip);
         this.cancelHandover(key);
         this.handoverDone.delete(key);
         this.announced.delete(key);
@@ -382,7 +416,7 @@ export class L2Controller {
       }
       cur.entry = w.entry;
       for (const iface of w.ifaces) {
-        if (cur.ifaces.has(iface)) continue;
+        if (cur.ifaces.has(iface) || this.forwardGates.has(key)) continue;
         this.takeOver(cur, iface);
         changed = true;
       }
@@ -399,7 +433,7 @@ export class L2Controller {
 
   close(): void {
     this.closed = true;
-    for (const t of [this.changeTimer, this.failTimer, this.announcedDirty]) if (t !== undefined) clearTimeout(t);
+    for (const t of [this.changeTimer, this.failTimer, this.announcedDirty, this.gateElection]) if (t !== undefined) clearTimeout(t);
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     if (this.scanTimer !== undefined) clearInterval(this.scanTimer);
     for (const a of this.announced.values()) for (const t of a.timers) clearTimeout(t);
@@ -407,6 +441,7 @@ export class L2Controller {
     for (const p of this.pending.values()) if (p.timer !== undefined) clearTimeout(p.timer);
     this.pending.clear();
     for (const key of [...this.handingOver.keys()]) this.cancelHandover(key);
+    for (const key of [...this.forwardGates.keys()]) this.closeGate(key);
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
   }
@@ -427,8 +462,10 @@ export class L2Controller {
     for (const p of this.pending.values()) if (p.timer !== undefined) clearTimeout(p.timer);
     this.pending.clear();
     for (const key of [...this.handingOver.keys()]) this.cancelHandover(key);
+    for (const key of [...this.forwardGates.keys()]) this.closeGate(key);
     for (const a of this.announced.values()) {
       for (const t of a.timers) clearTimeout(t);
+      this.opts.handoverForwarder?.end(a.entry.ip);
       for (const iface of a.ifaces) this.responders.get(iface)?.removeIP(a.entry.ip);
       // Only the layer2 series: the gauge is shared with the BGP path's protocol="bgp" series.
       for (const s of a.entry.services) this.m.announced.remove({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(a.entry.ip) });
@@ -503,6 +540,48 @@ export class L2Controller {
     this.changeDetail.set(key, text);
     this.opts.log.info({ ip: formatIP(entry.ip), previous, reason: change, services: entry.services }, "taking over");
     if ((change === "ownerSilent" || change === "ownerLeft") && previous !== null) this.takeoverFrom.set(key, previous);
+    this.startForwarding(key, entry, change, previous);
+  }
+
+  /**
+   * From an owner still alive: forwards its connections back to it (see the file header). The IP is answered once
+   * that is in place, or after FORWARD_GATE_MAX_MS.
+   */
+  private startForwarding(key: string, entry: L2NodeEntry, change: OwnershipChangeReason, previous: string | null): void {
+    const forwarder = this.opts.handoverForwarder;
+    if (forwarder === undefined || previous === null || !forwardsToPreviousOwner(change)) return;
+    const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
+    const ready = forwarder.begin(entry.ip, previous, ifaces);
+    if (ready === null) return;
+    this.closeGate(key);
+    this.forwardGates.set(
+      key,
+      setTimeout(() => this.openGate(key), FORWARD_GATE_MAX_MS),
+    );
+    void ready.then(
+      () => this.openGate(key),
+      () => this.openGate(key),
+    );
+  }
+
+  /**
+   * The forwarding of a taken-over IP is in place (or took too long): answer and announce it, at the next turn's
+   * election, shared by every gate opened meanwhile (one election per gate would cost O(IPs²) after a mass hand-over).
+   */
+  private openGate(key: string): void {
+    if (!this.forwardGates.has(key)) return;
+    this.closeGate(key);
+    if (this.closed || this.gateElection !== undefined) return;
+    this.gateElection = setTimeout(() => {
+      this.gateElection = undefined;
+      if (!this.closed) this.reelect();
+    }, 0);
+  }
+
+  private closeGate(key: string): void {
+    const t = this.forwardGates.get(key);
+    if (t !== undefined) clearTimeout(t);
+    this.forwardGates.delete(key);
   }
 
   private startPending(
@@ -547,6 +626,8 @@ export class L2Controller {
     // Every re-election since the probe started kept this pending entry only while this node was still the owner.
     if (!this.announced.has(key) && this.lastDecision.get(key)?.reason === "owner") {
       if (p.change !== null) this.noteChange(key, p.entry, p.change, p.previous);
+      // Taken back by a node that just started: its holder is alive and ranks after it, as in a preference change.
+      else if (p.previous !== null) this.startForwarding(key, p.entry, "preference", p.previous);
       this.commitTakeover(key, p.entry);
     }
   }
@@ -556,7 +637,8 @@ export class L2Controller {
     if (ifaces.length === 0) return;
     const a: Announcement = { entry, ifaces: new Set(), timers: [] };
     this.announced.set(key, a);
-    for (const iface of ifaces) this.takeOver(a, iface);
+    // Waiting for its hand-over forwarding: answered by the election that opens the gate.
+    if (!this.forwardGates.has(key)) for (const iface of ifaces) this.takeOver(a, iface);
     for (const s of entry.services) this.m.announced.set({ service: s, protocol: "layer2", node: this.opts.nodeName, ip: formatIP(entry.ip) }, 1);
     this.m.owned.set(this.announced.size);
     // Thousands of probes end together after a burst: one report for all of them, not one O(owned) list per IP.

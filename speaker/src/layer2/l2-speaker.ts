@@ -28,6 +28,7 @@ import { LivenessTracker, type LivenessTiming } from "../../../model/src/layer2/
 import { DEFAULT_WATCH_DEPTH, electionView, probePeers, watchPeers } from "../../../model/src/layer2/watch.js";
 import type { NodeAnnouncement, ServiceAnnouncement } from "../../../model/src/announce/plan.js";
 import { IncrementalL2Join } from "../../../model/src/layer2/join.js";
+import { parseIP, type IPAddress } from "../../../model/src/net/ip.js";
 import { KeyedPipeline } from "../../../shell/src/keyed-pipeline.js";
 import { kubeRequest, statusMessage } from "../../../shell/src/kube-raw.js";
 import { ApiWriter } from "../../../shell/src/kube-writer.js";
@@ -35,6 +36,7 @@ import type { Logger } from "../../../shell/src/logger.js";
 import { ApiserverProbe } from "./apiserver-probe.js";
 import type { ServiceEvent } from "./announce-events.js";
 import { L2Controller, type DuplicateResponder, type ResponderFactory } from "./controller.js";
+import { HandoverForwarding } from "./handover-forward.js";
 import { HeartbeatTransport } from "./heartbeats.js";
 import { listAnnounceInterfaces, type NodeInterface } from "./interfaces.js";
 import { L2Responder } from "./responder.js";
@@ -42,6 +44,11 @@ import { L2StatusSync } from "./status.js";
 
 export const DEFAULT_L2_PORT = 7947;
 export const DEFAULT_L2_SECRET = "metallb-ts-l2-key";
+/**
+ * How long the new owner of an IP handed over by a live owner forwards the previous owner's connections back to it
+ * (handover-forward.ts): HTTP requests and most short connections end within it; longer ones break as without it.
+ */
+export const DEFAULT_HANDOVER_FORWARD_MS = 60_000;
 /**
  * Service Events (nodeAssigned on every takeover) are written a few at a time, in order per Service; beyond this
  * backlog (a failover of thousands of Services with a slow apiserver) they are dropped, as client-go's event
@@ -80,6 +87,8 @@ export interface L2SpeakerOptions {
   openResponder?: ResponderFactory;
   listInterfaces?: () => NodeInterface[];
   burstMs?: readonly number[];
+  /** Second-chance forwarding window after a hand-over from a live owner (0 = off; DEFAULT_HANDOVER_FORWARD_MS). */
+  handoverForwardMs?: number;
 }
 
 export class L2Speaker {
@@ -87,6 +96,7 @@ export class L2Speaker {
   readonly controller: L2Controller;
   private readonly heartbeats: HeartbeatTransport;
   private readonly probe: ApiserverProbe;
+  private readonly forwarding: HandoverForwarding | undefined;
   private readonly status: L2StatusSync;
   private readonly writer: ApiWriter;
   private readonly eventWrites = new KeyedPipeline(SERVICE_EVENT_CONCURRENCY);
@@ -160,6 +170,11 @@ export class L2Speaker {
     const noteStall = (fromMs: number, toMs: number): boolean => this.noteStall(fromMs, toMs);
     this.writer = new ApiWriter(opts.kc, { component: "metallb-speaker" });
     this.status = new L2StatusSync({ kc: opts.kc, nodeName: opts.nodeName, namespace: opts.namespace, log, onApiSuccess: () => this.apiContact() });
+    const forwardMs = opts.handoverForwardMs ?? DEFAULT_HANDOVER_FORWARD_MS;
+    this.forwarding =
+      forwardMs > 0
+        ? new HandoverForwarding({ log, registry: opts.registry, windowMs: forwardMs, nodeAddresses: (node) => this.nodeAddresses(node) })
+        : undefined;
     const openResponder: ResponderFactory = opts.openResponder ?? ((ifname, hooks) => new L2Responder({ ifname, hooks, log }));
     this.controller = new L2Controller({
       nodeName: opts.nodeName,
@@ -177,6 +192,7 @@ export class L2Speaker {
       onServiceEvent: (e) => this.reportServiceEvent(e),
       noteStall,
       ...(opts.burstMs !== undefined ? { burstMs: opts.burstMs } : {}),
+      ...(this.forwarding !== undefined ? { handoverForwarder: this.forwarding } : {}),
     });
     this.heartbeats = new HeartbeatTransport({
       tracker: this.tracker,
@@ -207,6 +223,8 @@ export class L2Speaker {
     if (previousIncarnation !== null) this.tracker.adoptIncarnationAbove(previousIncarnation);
     this.opts.log.info({ incarnation: this.tracker.incarnation, previousIncarnation }, "layer 2 run identity");
     this.publishIncarnation();
+    // A table an earlier run left (killed) may forward IPs this node no longer owns.
+    await this.forwarding?.start();
     await this.heartbeats.start();
     this.controller.start();
     this.probe.start();
@@ -298,8 +316,7 @@ export class L2Speaker {
 
   /**
    * Re-joins the halves (incrementally: only what changed since the last replan), ranked over the nodes running a
-   * speaker, hands this node's entries to the controller (which
-   * re-elects) and heartbeats this node's watch peers.
+   * speaker, hands this node's entries to the controller (which re-elects) and heartbeats this node's watch peers.
    */
   private replan(): void {
     this.speakers = new Set([this.opts.nodeName, ...this.publishedRuns.keys(), ...this.heardEver]);
@@ -459,6 +476,14 @@ export class L2Speaker {
     await this.status.stop();
     await this.heartbeats.stop();
     this.controller.close();
+    await this.forwarding?.stop();
+  }
+
+  /** A node's address as its NodeConfig publishes it (the InternalIP the heartbeats go to). */
+  private nodeAddresses(node: string): IPAddress[] {
+    const text = this.nodes.find((n) => n.node === node)?.address ?? null;
+    const ip = text === null ? null : parseIP(text);
+    return ip?.ok === true ? [ip.value] : [];
   }
 
   private reportServiceEvent(e: ServiceEvent): void {
