@@ -18,6 +18,7 @@ import { repoRoot } from "../../testenv/src/repo-root.js";
 import { useControlPlane } from "../../testenv/src/kube.js";
 import { exited, freePort, run, sleep, spawnLogged, waitFor } from "../../testenv/src/proc.js";
 import { createService, ensureNamespace, METALLB_NS, pool } from "../../testenv/src/objects.js";
+import { seededRandom } from "../../testenv/src/seeded-random.js";
 
 const env = useControlPlane();
 const main = join(repoRoot(), "dist", "operator", "src", "main.js");
@@ -27,18 +28,6 @@ const NAMESPACES: Record<string, Record<string, string>> = { "churn-a": { team: 
 const MIN_SERVICES = 22;
 const MAX_SERVICES = 32;
 const SHARING_KEYS = ["red", "blue"];
-
-/** Small seeded PRNG (mulberry32): the same seed replays the same run. */
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- The configuration model: three pools over three /29 blocks (20 addresses at most, fewer when shrunk). ----
 
@@ -415,7 +404,7 @@ describe("restart under churn", () => {
   test(`${KILLS} SIGKILLs during churn, pools edited while down: no valid IP changes, no duplicate, nobody who could have an IP lacks one`, async () => {
     const seed = Number(process.env.CHURN_SEED ?? Date.now() % 1_000_000);
     process.stderr.write(`[restart-churn] CHURN_SEED=${seed}\n`);
-    const rnd = rngFrom(seed);
+    const rnd = seededRandom(seed);
     const churn: Churn = { rnd, next: 0, live: new Map(), ops: {} };
     let pools = initialPools();
     await applyPools(pools);

@@ -4,6 +4,7 @@ import { deepFreeze } from "../config/testdata/builders.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
 import { IncrementalL2Join } from "./join.js";
 import { hashWithSuffix, joinL2, type L2Plan } from "./plan.js";
+import { seededRandom } from "../../../testenv/src/seeded-random.js";
 
 const aNode = (
   node: string,
@@ -192,18 +193,6 @@ describe("IncrementalL2Join: work in proportion to the change (election hashes c
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random world of Services and nodes, and the random changes the property test applies to it. */
 class World {
   readonly nodeNames = Array.from({ length: 9 }, (_, i) => `node-${i}`);
@@ -337,7 +326,7 @@ class World {
 test("IncrementalL2Join equals joinL2 after every step of random change sequences (seeded)", () => {
   const seen = { shared: 0, restricted: 0, scored: 0, draining: 0, selfEntries: 0, skipped: new Set<string>() };
   for (let seed = 1; seed <= 100; seed++) {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const world = new World(rnd);
     const self = world.nodeNames[seed % world.nodeNames.length] ?? "node-0";
     const join = new IncrementalL2Join({ self });

@@ -5,6 +5,7 @@ import { planL2Announcements, type L2ServiceView } from "./plan.js";
 import { electionView, probePeers, watchFanOut, watchPeers, watchSets, type RankedCandidates } from "./watch.js";
 import { shouldAnnounce } from "./election.js";
 import { mustParseIP as ip } from "../net/testdata/ip.js";
+import { seededRandom } from "../../../testenv/src/seeded-random.js";
 
 const e = (...candidates: string[]): RankedCandidates => ({ candidates });
 
@@ -133,21 +134,9 @@ describe("a whole watch group down: the next live candidate owns once the API ma
   });
 });
 
-/** Deterministic PRNG (mulberry32): the election hash orders candidates uniformly, so a seeded shuffle stands for it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** `ips` IPs over `nodes` speakers, each with its first `depth` candidates drawn without repetition. */
 function uniformGroups(nodes: number, ips: number, depth: number, seed: number): RankedCandidates[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const out: RankedCandidates[] = [];
   for (let i = 0; i < ips; i++) {
     const group: string[] = [];
