@@ -89,6 +89,20 @@ const V6_RULES = (n: string, dev: string): string[] => [
 ];
 const HOOK = (dev: string): string => `    type filter hook ingress device "${dev}" priority -500; policy accept;`;
 
+/** A table defined afresh with one IPv4 entry on eth0: 10.0.0.240 forwarded to 10.0.0.2. */
+const FRESH_ETH0_240_TO_2 = [
+  ...HEADER,
+  "delete table netdev metallb_ts_handover",
+  ...SETS,
+  "  map prev4_eth0 { type ipv4_addr : ipv4_addr; elements = { 10.0.0.240 : 10.0.0.2 }; }",
+  "  map prev6_eth0 { type ipv6_addr : ipv6_addr; }",
+  "  chain in_eth0 {",
+  HOOK("eth0"),
+  ...V4_RULES("eth0", "eth0"),
+  "  }",
+  "}",
+];
+
 describe("handoverForwardBatch", () => {
   type Case = [desc: string, applied: string[] | null, entries: HandoverForwardEntry[], wantLines: string[], wantInterfaces: string[]];
   test.each<Case>([
@@ -98,18 +112,7 @@ describe("handoverForwardBatch", () => {
       "first hand-over (no table of this run): defined afresh, no 4-tuple of an earlier table kept",
       null,
       [entry("10.0.0.240", "10.0.0.2", "eth0")],
-      [
-        ...HEADER,
-        "delete table netdev metallb_ts_handover",
-        ...SETS,
-        "  map prev4_eth0 { type ipv4_addr : ipv4_addr; elements = { 10.0.0.240 : 10.0.0.2 }; }",
-        "  map prev6_eth0 { type ipv6_addr : ipv6_addr; }",
-        "  chain in_eth0 {",
-        HOOK("eth0"),
-        ...V4_RULES("eth0", "eth0"),
-        "  }",
-        "}",
-      ],
+      FRESH_ETH0_240_TO_2,
       ["eth0"],
     ],
     [
@@ -171,18 +174,7 @@ describe("handoverForwardBatch", () => {
       "the same IP twice on an interface: one map element (a duplicate would fail the batch)",
       null,
       [entry("10.0.0.240", "10.0.0.2", "eth0"), entry("10.0.0.240", "10.0.0.3", "eth0")],
-      [
-        ...HEADER,
-        "delete table netdev metallb_ts_handover",
-        ...SETS,
-        "  map prev4_eth0 { type ipv4_addr : ipv4_addr; elements = { 10.0.0.240 : 10.0.0.2 }; }",
-        "  map prev6_eth0 { type ipv6_addr : ipv6_addr; }",
-        "  chain in_eth0 {",
-        HOOK("eth0"),
-        ...V4_RULES("eth0", "eth0"),
-        "  }",
-        "}",
-      ],
+      FRESH_ETH0_240_TO_2,
       ["eth0"],
     ],
   ])("%s", (_desc, applied, entries, wantLines, wantInterfaces) => {
