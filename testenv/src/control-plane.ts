@@ -206,14 +206,18 @@ export class ControlPlane implements ApiServerHandle {
     }
   }
 
-  /** Stops kube-apiserver, then etcd; removes the run directory unless keepDir. */
+  /**
+   * Stops kube-apiserver, then etcd; removes the run directory (with the logs of every process the lab put there)
+   * unless keepDir, or METALLB_TS_KEEP_RUN_DIRS=1 for a post-mortem of a run that passed but looked wrong.
+   */
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.removeExitHook();
     await Promise.all([terminate(this.apiserver.pid ?? 0, 5_000), exited(this.apiserver)]);
     await Promise.all([terminate(this.etcd.pid ?? 0, 5_000), exited(this.etcd)]);
-    if (opts.keepDir !== true) rmSync(this.info.dir, { recursive: true, force: true });
+    if (opts.keepDir !== true && process.env["METALLB_TS_KEEP_RUN_DIRS"] !== "1") rmSync(this.info.dir, { recursive: true, force: true });
+    else process.stderr.write(`[control-plane] run directory kept: ${this.info.dir}\n`);
   }
 
   /**

@@ -516,6 +516,22 @@ describe("L2Controller", () => {
     s.ctl.close();
   });
 
+  test("hand-over forwarding only for IPs that existed before this node started: a new Service's IP is answered with no forwarding", () => {
+    const fwd = new FakeForwarder();
+    const s = setup({ forwarder: fwd });
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"], [], ["apps/a"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    // A Service created now, this node first in rank, node0 alive: nobody held its IP, so nothing is forwarded.
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"], [], ["apps/a"]), entry("10.111.0.201", ["node1", "node0"], [], ["apps/b"])]);
+    jest.advanceTimersByTime(101); // the takeover probe goes unanswered
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.201"]);
+    expect(fwd.calls).toEqual([]);
+    s.ctl.close();
+  });
+
   test("hand-over forwarding that takes too long: the IP is answered after the bound anyway; an owner gone silent is not forwarded to", async () => {
     const fwd = new FakeForwarder();
     const s = setup({ forwarder: fwd });

@@ -207,6 +207,11 @@ export class L2Controller {
   private readonly pending = new Map<string, PendingTakeover>();
   /** Last election result per IP: reason and owner (who held the IP in this node's view). */
   private readonly lastDecision = new Map<string, { reason: string; owner: string | null }>();
+  /**
+   * An election ran with the key known and this node not fenced: from then on an IP seen for the first time is a new
+   * one that nobody held (a new Service), not one another node held while this one was starting.
+   */
+  private electedReady = false;
   private readonly responders = new Map<string, ResponderLike>();
   private interfaces: NodeInterface[] = [];
   private changeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -350,9 +355,11 @@ export class L2Controller {
       if (fresh && this.mustProbe(change)) {
         const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
         if (ifaces.length > 0) {
-          // No previous owner known (this node just started or was fenced): the live one it takes the IP from, for
-          // the hand-over forwarding only (the change stays unreported, as before).
-          const holder = previous ?? (change === null ? presumedHolder(entry.candidates, this.opts.nodeName, alive) : null);
+          // No previous owner known because this node just started or was fenced (its last decision for the IP was
+          // no election, or it never elected before): the live one it takes the IP from, for the hand-over forwarding
+          // only (the change stays unreported, as before). An IP first seen after that is new: nobody to forward to.
+          const unknownHolder = prev === undefined ? !this.electedReady : prev.reason === "fenced" || prev.reason === "noKey";
+          const holder = previous ?? (change === null && unknownHolder ? presumedHolder(entry.candidates, this.opts.nodeName, alive) : null);
           this.startPending(key, entry, ifaces, now, { change, previous: holder });
           continue;
         }
@@ -368,6 +375,7 @@ export class L2Controller {
       }
       want.set(key, { entry, ifaces });
     }
+    if (ready && !fenced && this.entries.length > 0) this.electedReady = true;
     for (const [key, p] of this.pending) {
       if (this.lastDecision.get(key)?.reason === "owner" && this.planKeys.has(key)) continue;
       if (p.timer !== undefined) clearTimeout(p.timer);

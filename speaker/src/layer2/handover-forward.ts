@@ -164,7 +164,10 @@ export class HandoverForwarding {
     if (f === undefined) return;
     clearTimeout(f.timer);
     this.forwarded.delete(ipKey(ip));
-    this.opts.log.info({ ip: formatIP(ip), previous: f.previous, reason: why }, "hand-over forwarding: off");
+    // Every IP of a mass hand-over ends its window at about the same time: one line each only at debug level.
+    const fields = { ip: formatIP(ip), previous: f.previous, reason: why };
+    if (why === "window") this.opts.log.debug(fields, "hand-over forwarding: off");
+    else this.opts.log.info(fields, "hand-over forwarding: off");
     void this.apply();
   }
 
