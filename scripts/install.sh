@@ -52,6 +52,14 @@ command -v node >/dev/null 2>&1 || { log "ERROR: Node.js >= 20.19 is required"; 
 log "npm ci"
 npm ci --no-audit --no-fund
 
+# The image build (on a fresh machine mostly debootstrap's and npm's downloads) runs beside the Go builds below, which
+# are mostly CPU; its output goes to a log printed when it is waited for.
+log "images (podman: base, operator, speaker, lab router), in the background"
+images_log=$(mktemp)
+$SUDO bash scripts/build-images.sh >"$images_log" 2>&1 &
+images_pid=$!
+trap 'kill "$images_pid" 2>/dev/null || true; rm -f "$images_log"' EXIT
+
 log "control plane (kube-apiserver + etcd)"
 bash scripts/build-control-plane.sh
 
@@ -64,7 +72,8 @@ bash scripts/build-helm.sh
 # The cluster layer's own Go builds (node binaries, OLM, opm, the registry; ≈ 20–25 min on a fresh machine) are not
 # here: nothing but that layer needs them, so the demo does not wait for them. `npm test` starts them in the
 # background beside the first four layers (scripts/test-all.sh), `npm run test:cluster` before its tests.
-log "images (podman: base, operator, speaker, lab router)"
-$SUDO bash scripts/build-images.sh
+log "images: waiting for the background build"
+if ! wait "$images_pid"; then cat "$images_log" >&2; log "ERROR: scripts/build-images.sh failed"; exit 1; fi
+grep '^\[build-images\]' "$images_log" >&2 || true
 
 log "done"
