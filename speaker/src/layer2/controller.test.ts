@@ -127,6 +127,17 @@ function settle(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Co
   jest.advanceTimersByTime(101);
 }
 
+/** 10.111.0.200 owned by node0 (heard, ready) with this node next; then node0 announces it is leaving. */
+function ownerLeaves(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Controller }): void {
+  s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+  settle(s);
+  s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+  s.ctl.reelect();
+  s.clock.now += 50;
+  s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, s.clock.now);
+  s.ctl.reelect();
+}
+
 describe("L2Controller", () => {
   beforeEach(() => {
     jest.useFakeTimers();
@@ -434,13 +445,7 @@ describe("L2Controller", () => {
 
   test("a graceful leave is taken over at once, without a probe", async () => {
     const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
-    s.clock.now += 50;
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, s.clock.now);
-    s.ctl.reelect();
+    ownerLeaves(s);
     expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
     expect(await s.registry.getSingleMetricAsString("metallb_ts_layer2_ownership_changes_total")).toContain('reason="ownerLeft"} 1');
     expect(await s.registry.getSingleMetricAsString("metallb_ts_l2_takeover_seconds")).toContain("metallb_ts_l2_takeover_seconds_count 1");
@@ -450,13 +455,7 @@ describe("L2Controller", () => {
   test("hand-over forwarding: an IP from an owner that left is answered once its forwarding is in place; it ends when this node withdraws", async () => {
     const fwd = new FakeForwarder();
     const s = setup({ forwarder: fwd });
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
-    s.clock.now += 50;
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, s.clock.now);
-    s.ctl.reelect();
+    ownerLeaves(s);
     expect(fwd.calls).toEqual(["begin 10.111.0.200 → node0 on eth0,eth1"]);
     // Owned, but neither answered nor announced before the forwarding is in place (the leaving owner still answers).
     const garps = s.responders.get("eth1")?.garps.length ?? 0;
