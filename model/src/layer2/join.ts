@@ -435,22 +435,13 @@ export class IncrementalL2Join {
     }
     rows.sort((a, b) => this.compare(a, b, suffix));
     st.names = rows.map((r) => r.name);
-    replace(
-      st.hashes,
-      rows.map((r) => r.hash),
-    );
-    replace(
-      st.ranks,
-      rows.map((r) => r.rank),
-    );
-    replace(
-      st.scores,
-      rows.map((r) => r.score),
-    );
-    replace(
-      st.ifs,
-      rows.map((r) => r.ifs),
-    );
+    st.hashes.length = st.ranks.length = st.scores.length = st.ifs.length = 0;
+    for (const r of rows) {
+      st.hashes.push(r.hash);
+      st.ranks.push(r.rank);
+      st.scores.push(r.score);
+      st.ifs.push(r.ifs);
+    }
     st.entry = undefined;
     if (!st.inOrder) {
       this.order.splice(this.insertionIndex(st.ip), 0, st);
@@ -576,11 +567,6 @@ function newIPState(ip: IPAddress, key: string): IPState {
     ifs: [],
     entry: undefined,
   };
-}
-
-function replace<T>(target: T[], values: readonly T[]): void {
-  target.length = 0;
-  for (const v of values) target.push(v);
 }
 
 /** joinL2's hashIPOf: the lowest first IP of the members (both IPs of a dual-stack Service land on one node). */
