@@ -353,7 +353,7 @@ export class L2Controller {
       const change = fresh ? ownershipChangeReason(previous, this.opts.nodeName, entry.candidates, { alive, left, draining: this.draining }) : null;
       // A fresh takeover from a holder that may still answer: probe first (see takeoverProbeMs).
       if (fresh && this.mustProbe(change)) {
-        const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
+        const ifaces = this.answeringInterfaces(entry);
         if (ifaces.length > 0) {
           // No previous owner known because this node just started or was fenced (its last decision for the IP was
           // no election, or it never elected before): the live one it takes the IP from, for the hand-over forwarding
@@ -367,7 +367,7 @@ export class L2Controller {
       }
       if (fresh && change !== null) this.noteChange(key, entry, change, previous);
       if (this.pending.has(key)) continue;
-      const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
+      const ifaces = this.answeringInterfaces(entry);
       if (ifaces.length === 0) {
         this.noteReason(key, entry, "noInterface", d.owner);
         noInterface.add(key);
@@ -558,7 +558,7 @@ export class L2Controller {
   private startForwarding(key: string, entry: L2NodeEntry, change: OwnershipChangeReason, previous: string | null): void {
     const forwarder = this.opts.handoverForwarder;
     if (forwarder === undefined || previous === null || !forwardsToPreviousOwner(change)) return;
-    const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
+    const ifaces = this.answeringInterfaces(entry);
     const ready = forwarder.begin(entry.ip, previous, ifaces);
     if (ready === null) return;
     this.closeGate(key);
@@ -584,6 +584,11 @@ export class L2Controller {
       this.gateElection = undefined;
       if (!this.closed) this.reelect();
     }, 0);
+  }
+
+  /** The interfaces this node answers an entry's IP on: its advertisements' selection, among those with a responder. */
+  private answeringInterfaces(entry: L2NodeEntry): string[] {
+    return selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
   }
 
   private closeGate(key: string): void {
@@ -641,7 +646,7 @@ export class L2Controller {
   }
 
   private commitTakeover(key: string, entry: L2NodeEntry): void {
-    const ifaces = selectInterfaces(entry.interfaces, this.interfaces, this.opts.allowInterfaces).filter((i) => this.responders.has(i));
+    const ifaces = this.answeringInterfaces(entry);
     if (ifaces.length === 0) return;
     const a: Announcement = { entry, ifaces: new Set(), timers: [] };
     this.announced.set(key, a);
