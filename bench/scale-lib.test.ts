@@ -20,12 +20,23 @@ describe("parseScaleFlags", () => {
     [
       "defaults (full)",
       [],
-      { mode: "full", services: 10_000, nodes: 1_000, quietMinutes: 5, repeat: 1, timeoutSeconds: 3_600, concurrency: 32, idleSeconds: 20 },
+      {
+        mode: "full",
+        services: 10_000,
+        nodes: 1_000,
+        quietMinutes: 5,
+        repeat: 1,
+        timeoutSeconds: 3_600,
+        concurrency: 32,
+        idleSeconds: 20,
+        cpuProfDir: undefined,
+      },
     ],
     ["no-advertisements defaults", ["--mode", "no-advertisements"], { mode: "no-advertisements", services: 2_000, nodes: 0 }],
     ["sizes, both spellings", ["--services=2000", "--nodes", "100", "--quiet-minutes", "0.5"], { services: 2_000, nodes: 100, quietMinutes: 0.5 }],
     ["repeat and timeout", ["--repeat", "3", "--timeout=900"], { repeat: 3, timeoutSeconds: 900 }],
     ["quiet minutes may be 0", ["--quiet-minutes", "0"], { quietMinutes: 0 }],
+    ["profiles", ["--cpu-prof", "/tmp/prof"], { cpuProfDir: "/tmp/prof" }],
   ])("%s", (_desc, argv, want) => {
     expect(parseScaleFlags(argv)).toMatchObject(want);
   });

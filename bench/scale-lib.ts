@@ -15,6 +15,8 @@ export interface ScaleFlags {
   concurrency: number;
   /** no-advertisements mode: idle time before the "idle" RSS sample, seconds. */
   idleSeconds: number;
+  /** Write V8 CPU profiles of the operator and the speakers here (node --cpu-prof); undefined: no profiling. */
+  cpuProfDir: string | undefined;
 }
 
 export const SCALE_USAGE = `usage: node dist/bench/scale.bench.js [flags]
@@ -26,9 +28,10 @@ export const SCALE_USAGE = `usage: node dist/bench/scale.bench.js [flags]
   --repeat R         whole runs, each on a fresh control plane (default 1); SCALE_RESULT holds the medians
   --timeout S        budget for everything, seconds (default 3600); on expiry the run reports what it has
   --concurrency C    creates in flight (default 32, over one HTTP/2 connection)
-  --idle-seconds S   no-advertisements: idle time before the idle RSS sample (default 20)`;
+  --idle-seconds S   no-advertisements: idle time before the idle RSS sample (default 20)
+  --cpu-prof DIR     V8 CPU profiles of the operator and the speakers into DIR (written when they exit)`;
 
-const KNOWN = new Set(["mode", "services", "nodes", "quiet-minutes", "repeat", "timeout", "concurrency", "idle-seconds"]);
+const KNOWN = new Set(["mode", "services", "nodes", "quiet-minutes", "repeat", "timeout", "concurrency", "idle-seconds", "cpu-prof"]);
 
 /** Parses `--name value` / `--name=value` flags; a string is the error. */
 export function parseScaleFlags(argv: readonly string[]): ScaleFlags | string {
@@ -72,7 +75,7 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags | string {
   for (const v of Object.values(values)) if (typeof v === "string") return v;
   const n = values as { [K in keyof typeof values]: number };
   if (full && n.nodes < 2) return "--mode full needs --nodes >= 2 (two of them run real speakers)";
-  return { mode, ...n };
+  return { mode, ...n, cpuProfDir: raw.get("cpu-prof") };
 }
 
 // ---------------------------------------------------------------------------------------------------------

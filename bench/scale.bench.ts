@@ -417,6 +417,11 @@ interface Harness {
   stop(): Promise<void>;
 }
 
+/** node flags for a V8 CPU profile per process (CPU.<date>.<pid>….cpuprofile), sampled every 2 ms. */
+function cpuProfArgs(dir: string): string[] {
+  return ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "2000"];
+}
+
 async function fullHarness(f: ScaleFlags, budget: Budget): Promise<Harness> {
   const cp = await ControlPlane.start({ auditPolicy: AUDIT_POLICY, extraApiserverArgs: APISERVER_ARGS, log });
   const h2 = await H2Client.open(cp.kubeConfig());
@@ -430,7 +435,13 @@ async function fullHarness(f: ScaleFlags, budget: Budget): Promise<Harness> {
   };
   try {
     log(`starting the lab: router, ${real.join(" + ")} with FRR, client; operator and speakers as processes`);
-    bgp = await startBgpLab({ controlPlane: cp, nodes: real, extraHosts: [{ name: "client", index: 5 }], speakerProcesses: true });
+    bgp = await startBgpLab({
+      controlPlane: cp,
+      nodes: real,
+      extraHosts: [{ name: "client", index: 5 }],
+      speakerProcesses: true,
+      ...(f.cpuProfDir !== undefined ? { nodeArgs: cpuProfArgs(f.cpuProfDir) } : {}),
+    });
     const lab = bgp.lab;
     log(`creating ${f.nodes} Nodes (Ready; ${f.nodes - 2} without a speaker)`);
     await forEachBounded(f.nodes, f.concurrency, (i) => readyNode(h2, names[i] ?? "", i < 2 ? lab.host(names[i] ?? "").ipv4 : fakeNodeIP(i), i >= 2, budget));
@@ -540,7 +551,14 @@ async function noAdvertisementsHarness(f: ScaleFlags, budget: Budget): Promise<H
     const t0 = Date.now();
     const proc = spawnLogged(
       process.execPath,
-      [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${port}`, "--identity=bench"],
+      [
+        ...(f.cpuProfDir !== undefined ? cpuProfArgs(f.cpuProfDir) : []),
+        operatorJs,
+        "--leader-elect=false",
+        "--webhook-mode=disabled",
+        `--metrics-addr=127.0.0.1:${port}`,
+        "--identity=bench",
+      ],
       operatorLog,
       {
         env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath },

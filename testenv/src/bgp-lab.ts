@@ -53,6 +53,8 @@ export interface BgpLabOptions {
   router?: "frr-process" | RouterKind;
   /** Extra flags of every speaker process (e.g. ["--drain-settle", "1"]). */
   speakerArgs?: readonly string[];
+  /** Flags of node itself for the operator and speaker processes (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
   /** Use this control plane instead of starting one. */
   controlPlane?: ApiServerHandle;
   log?: Logger;
@@ -210,7 +212,14 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
       const operatorMetricsPort = await freePort();
       const opProc = spawnLogged(
         process.execPath,
-        [operatorJs, "--leader-elect=false", "--webhook-mode=disabled", `--metrics-addr=127.0.0.1:${operatorMetricsPort}`, "--identity=lab"],
+        [
+          ...(opts.nodeArgs ?? []),
+          operatorJs,
+          "--leader-elect=false",
+          "--webhook-mode=disabled",
+          `--metrics-addr=127.0.0.1:${operatorMetricsPort}`,
+          "--identity=lab",
+        ],
         join(cp.dir, "operator.log"),
         {
           env: { ...process.env, KUBECONFIG: rbac.operator.kubeconfigPath, METALLB_TS_STATE_DIR: cp.dir },
@@ -233,6 +242,7 @@ export async function startBgpLab(opts: BgpLabOptions = {}): Promise<BgpLab> {
             logFile: join(cp.dir, `speaker-${n}.log`),
             frrDir: lab.frr(n).dir,
             ...(opts.speakerArgs !== undefined ? { args: opts.speakerArgs } : {}),
+            ...(opts.nodeArgs !== undefined ? { nodeArgs: opts.nodeArgs } : {}),
           });
           await sp.start();
           processes.set(n, sp);

@@ -43,6 +43,8 @@ export interface SpeakerProcessOptions {
    * exec in place, so that the child's pid stays the speaker's.
    */
   wrap?: readonly string[];
+  /** Flags of node itself, ahead of the script (e.g. ["--cpu-prof", "--cpu-prof-dir", dir]). */
+  nodeArgs?: readonly string[];
 }
 
 /** One speaker process in a lab namespace: start, kill (any signal), restart, read its /metrics. */
@@ -82,6 +84,7 @@ export class SpeakerProcess {
         ...(this.opts.wrap ?? []),
         process.execPath,
         "--enable-source-maps",
+        ...(this.opts.nodeArgs ?? []),
         this.opts.mainJs,
         "--node-name",
         node,
@@ -110,13 +113,13 @@ export class SpeakerProcess {
     );
   }
 
-  /** Sends a signal and waits for the process to exit. */
-  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  /** Sends a signal and waits for the process to exit (SIGKILL after `graceMs`). */
+  async kill(signal: NodeJS.Signals = "SIGKILL", graceMs = 5_000): Promise<void> {
     const child = this.child;
     if (child === undefined || !this.running) return;
     child.kill(signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = await Promise.race([exited(child).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5_000)))]);
+    const killed = await Promise.race([exited(child).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);
     if (!killed) {
       child.kill("SIGKILL");
@@ -147,7 +150,8 @@ export class SpeakerProcess {
   }
 
   async stop(): Promise<void> {
-    await this.kill("SIGTERM");
+    // A speaker that drains thousands of IPs, or writes a CPU profile (nodeArgs), may take more than a few seconds.
+    await this.kill("SIGTERM", this.opts.nodeArgs === undefined ? 5_000 : 60_000);
     this.removeExitHook();
   }
 }
