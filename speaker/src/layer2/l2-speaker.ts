@@ -104,6 +104,8 @@ export class L2Speaker {
   /** The Layer 2 join, kept up to date: a replan costs what changed, not IPs × speakers (model/src/layer2/join.ts). */
   private readonly join: IncrementalL2Join;
   private nodes: readonly NodeAnnouncement[] = [];
+  /** `nodes` by name → address, rebuilt when `nodes` is replaced (see nodeAddresses). */
+  private addressIndex: { of: readonly NodeAnnouncement[]; byNode: Map<string, string> } | undefined;
   private services: readonly ServiceAnnouncement[] = [];
   /** Runs the other nodes' speakers published (NodeConfig status.l2.incarnation). */
   private publishedRuns: ReadonlyMap<string, number> = new Map();
@@ -479,9 +481,17 @@ export class L2Speaker {
     await this.forwarding?.stop();
   }
 
-  /** A node's address as its NodeConfig publishes it (the InternalIP the heartbeats go to). */
+  /**
+   * A node's address as its NodeConfig publishes it (the InternalIP the heartbeats go to). Asked once per IP handed
+   * over, so the nodes are indexed by name once per input, not searched per IP.
+   */
   private nodeAddresses(node: string): IPAddress[] {
-    const text = this.nodes.find((n) => n.node === node)?.address ?? null;
+    if (this.addressIndex?.of !== this.nodes) {
+      const byNode = new Map<string, string>();
+      for (const n of this.nodes) if (n.address !== null) byNode.set(n.node, n.address);
+      this.addressIndex = { of: this.nodes, byNode };
+    }
+    const text = this.addressIndex.byNode.get(node) ?? null;
     const ip = text === null ? null : parseIP(text);
     return ip?.ok === true ? [ip.value] : [];
   }
