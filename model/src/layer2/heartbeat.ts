@@ -589,7 +589,8 @@ export class LivenessTracker {
     if (this.lastContactMs === null || nowMs > this.lastContactMs) this.lastContactMs = nowMs;
   }
 
-  private ownStatus(nowMs: number): HeartbeatStatus {
+  /** The status this node's heartbeats carry at `nowMs` (from its fence state). */
+  ownStatus(nowMs: number): HeartbeatStatus {
     const { reason } = this.fenceStatus(nowMs);
     if (reason === "leaving") return "leaving";
     return reason === "warmingUp" || reason === "isolated" ? "standby" : "ready";

@@ -1,4 +1,5 @@
 import { createSocket } from "node:dgram";
+import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { Registry } from "prom-client";
 import { encodeHeartbeat, LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
@@ -16,7 +17,7 @@ interface Node {
   accepted: number;
 }
 
-function node(name: string, address: string): Node {
+function node(name: string, address: string, signAheadMs?: number): Node {
   const registry = new Registry();
   const tracker = new LivenessTracker({ self: name, incarnation: 1, startMs: performance.now() });
   const n: Node = { tracker, registry, accepted: 0, transport: undefined as unknown as HeartbeatTransport };
@@ -28,8 +29,63 @@ function node(name: string, address: string): Node {
     log: silentLogger,
     registry,
     onAccepted: () => n.accepted++,
+    ...(signAheadMs !== undefined ? { signAheadMs } : {}),
   });
   return n;
+}
+
+/**
+ * A UDP listener on its own thread (so it keeps listening while the test blocks the main loop): it records when each
+ * datagram arrived, in ms since the epoch (performance.timeOrigin + now(), comparable across threads).
+ */
+class ArrivalRecorder {
+  private readonly worker: Worker;
+  private readonly bound: Promise<void>;
+
+  constructor(address: string, port: number) {
+    const code = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      const sock = require("node:dgram").createSocket("udp4");
+      const arrivals = [];
+      sock.on("message", () => arrivals.push(performance.timeOrigin + performance.now()));
+      sock.bind(workerData.port, workerData.address, () => parentPort.postMessage("bound"));
+      parentPort.on("message", () => parentPort.postMessage(arrivals));`;
+    this.worker = new Worker(code, { eval: true, workerData: { address, port } });
+    this.bound = new Promise((resolve) => this.worker.once("message", () => resolve()));
+  }
+
+  started(): Promise<void> {
+    return this.bound;
+  }
+
+  arrivals(): Promise<number[]> {
+    return new Promise((resolve) => {
+      this.worker.once("message", (m: number[]) => resolve(m));
+      this.worker.postMessage("arrivals");
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** Blocks this thread's event loop for `ms` (a long synchronous task of the speaker). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    /* spin */
+  }
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+/** The longest time without an arrival within [from, to] (its ends count as arrivals). */
+function longestSilence(arrivals: readonly number[], from: number, to: number): number {
+  const points = [from, ...arrivals.filter((t) => t > from && t < to), to];
+  let gap = 0;
+  for (let i = 1; i < points.length; i++) gap = Math.max(gap, (points[i] ?? 0) - (points[i - 1] ?? 0));
+  return gap;
 }
 
 const started: Node[] = [];
@@ -113,6 +169,48 @@ describe("HeartbeatTransport (UDP on loopback)", () => {
     // Almost all of it was dropped by the source's budget, before any MAC was computed.
     const limited = Number(/reason="rateLimited"} (\d+)/.exec(text)?.[1] ?? "0");
     expect(limited).toBeGreaterThan(4_000);
+  });
+});
+
+describe("heartbeats from their own thread", () => {
+  const recorders: ArrivalRecorder[] = [];
+  afterEach(async () => {
+    for (const r of recorders.splice(0)) await r.stop();
+  });
+
+  async function senderAndRecorder(signAheadMs?: number): Promise<{ a: Node; rec: ArrivalRecorder }> {
+    const rec = new ArrivalRecorder("127.0.0.2", PORT);
+    recorders.push(rec);
+    await rec.started();
+    const a = node("node-a", "127.0.0.1", signAheadMs);
+    started.push(a);
+    await a.transport.start();
+    a.transport.setKey(KEY);
+    a.transport.setPeers([{ node: "node-b", address: "127.0.0.2" }]);
+    await sleep(400);
+    return { a, rec };
+  }
+
+  test("a main loop busy for 1 s does not delay them (a busy node must not look dead)", async () => {
+    const { rec } = await senderAndRecorder();
+    const from = epochNow();
+    busy(1_000);
+    await sleep(300);
+    const gap = longestSilence(await rec.arrivals(), from, epochNow());
+    // Every 100 ms as usual; the old timer on the main loop made a gap of the whole 1,000 ms here.
+    expect(gap).toBeLessThan(400);
+  });
+
+  test("a main loop stalled longer than the sign-ahead horizon goes silent, and sends again once it runs", async () => {
+    const { rec } = await senderAndRecorder(400);
+    const from = epochNow();
+    busy(1_500);
+    const resumed = epochNow();
+    await sleep(500);
+    const arrivals = await rec.arrivals();
+    // The thread ran dry ~400 ms into the stall: at least the rest of it is silent.
+    expect(longestSilence(arrivals, from, resumed)).toBeGreaterThan(900);
+    expect(arrivals.filter((t) => t > resumed).length).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -8,9 +8,10 @@
 // runs before anything else touches the datagram: a length check, then a per-source token bucket (a peer sends 10
 // per second; a source beyond the bucket is dropped before any MAC is computed), then the MAC. The socket's receive
 // buffer is raised (up to what the kernel allows without privileges) to ride out bursts while the loop is busy.
-// The send timer also watches this process: when it fires late by a stall, the tracker is told (noteStall).
+// Sending is done by a thread of its own (heartbeat-sender.ts), fed with heartbeats signed up to `horizonMs` ahead,
+// so that a busy main loop does not make this node look dead. The main loop's tick (once per interval) tops that
+// queue up and watches this process: when it fires late by a stall, the tracker is told (noteStall).
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
 import { Counter, type Registry } from "prom-client";
 import {
   decodeHeartbeat,
@@ -23,6 +24,7 @@ import {
   type ObserveResult,
 } from "../../../model/src/layer2/heartbeat.js";
 import type { Logger } from "../../../shell/src/logger.js";
+import { HeartbeatSenderThread } from "./heartbeat-sender.js";
 
 export interface SpeakerAddress {
   node: string;
@@ -38,6 +40,11 @@ export const SOURCE_PER_SECOND = 20;
 /** Sources tracked at once; beyond, new sources share one bucket. */
 const MAX_SOURCES = 1_024;
 const SHARED = "*";
+/**
+ * How far ahead heartbeats are signed for the sending thread: a main loop stalled longer than this goes silent (and
+ * its IPs fail over). Far above the stalls a busy node has (hundreds of ms), below what a user would wait.
+ */
+export const DEFAULT_SIGN_AHEAD_MS = 2_000;
 /** Receive buffer asked for (the kernel caps it at net.core.rmem_max; never changed here). */
 const RECV_BUFFER_BYTES = 1 << 20;
 
@@ -93,8 +100,10 @@ export interface HeartbeatTransportOptions {
   registry: Registry;
   /** Called after every accepted heartbeat, with its sender (the controller re-elects; the sender is heard back). */
   onAccepted: (node: string) => void;
-  /** The send timer meant for `fromMs` fired at `toMs` (stall detection, see L2Controller's option). */
+  /** The tick meant for `fromMs` fired at `toMs` (stall detection, see L2Controller's option). */
   noteStall?: (fromMs: number, toMs: number) => boolean;
+  /** How far ahead heartbeats are signed (DEFAULT_SIGN_AHEAD_MS). */
+  signAheadMs?: number;
 }
 
 export class HeartbeatTransport {
@@ -109,6 +118,11 @@ export class HeartbeatTransport {
   private readonly wallClock: () => number;
   private warnedNoKey = false;
   private readonly peerStatus = new Map<string, string>();
+  private sender: HeartbeatSenderThread | undefined;
+  /** Status and key of the heartbeats handed to the thread (a change replaces them). */
+  private signedStatus: string | undefined;
+  private signedKey: Uint8Array | null = null;
+  private datagramsCounted = 0;
 
   constructor(private readonly opts: HeartbeatTransportOptions) {
     this.wallClock = opts.wallClock ?? Date.now;
@@ -136,21 +150,72 @@ export class HeartbeatTransport {
         this.opts.log.debug({ err: e }, "no IPv6 heartbeat socket");
       }
     }
-    this.scheduleSend(this.opts.clock() + this.opts.tracker.timing.intervalMs);
+    this.sender = new HeartbeatSenderThread({
+      port: this.opts.port,
+      intervalMs: this.opts.tracker.timing.intervalMs,
+      bindV4: this.opts.bindAddress ?? "0.0.0.0",
+      ipv6: this.sockets.v6 !== undefined,
+      log: this.opts.log,
+    });
+    await this.sender.started();
+    this.sender.setPeers(this.peers.map((p) => p.address));
+    this.topUp();
+    this.scheduleTick(this.opts.clock() + this.opts.tracker.timing.intervalMs);
   }
 
   /** One timer per interval (not setInterval): it knows when it was due, so a late firing reveals a stall. */
-  private scheduleSend(dueAt: number): void {
+  private scheduleTick(dueAt: number): void {
     this.timer = setTimeout(
       () => {
-        void this.sendNow();
         const now = this.opts.clock();
         this.opts.noteStall?.(dueAt, now);
+        this.topUp();
         const next = dueAt + this.opts.tracker.timing.intervalMs;
-        if (this.timer !== undefined) this.scheduleSend(next > now ? next : now + this.opts.tracker.timing.intervalMs);
+        if (this.timer !== undefined) this.scheduleTick(next > now ? next : now + this.opts.tracker.timing.intervalMs);
       },
       Math.max(0, dueAt - this.opts.clock()),
     );
+  }
+
+  /**
+   * Keeps the sending thread's queue `signAheadMs` long: signs what is missing, or replaces it all when this node's
+   * status or the key changed since. Without a key, nothing is queued (nothing is sent).
+   */
+  private topUp(replace = false): void {
+    const sender = this.sender;
+    if (sender === undefined) return;
+    this.countDatagrams();
+    const key = this.key;
+    if (key === null) {
+      if (!this.warnedNoKey) this.opts.log.warn({}, "no layer 2 heartbeat key yet: not sending heartbeats");
+      this.warnedNoKey = true;
+      if (this.signedKey !== null || this.signedStatus === undefined) sender.replace([]);
+      this.signedKey = null;
+      this.signedStatus = "none";
+      return;
+    }
+    const interval = this.opts.tracker.timing.intervalMs;
+    const want = Math.max(1, Math.ceil((this.opts.signAheadMs ?? DEFAULT_SIGN_AHEAD_MS) / interval));
+    const now = this.opts.clock();
+    const status = this.opts.tracker.ownStatus(now);
+    const renew = replace || key !== this.signedKey || status !== this.signedStatus;
+    const pending = renew ? 0 : sender.pending;
+    if (pending >= want) return;
+    const wall = this.wallClock();
+    const beats: Uint8Array[] = [];
+    // sentAtMs is when each is due to leave (informational: receivers never use it for liveness).
+    for (let i = 0; i < want - pending; i++) beats.push(encodeHeartbeat(this.opts.tracker.nextHeartbeat(now, wall + (pending + i) * interval), key));
+    if (renew) sender.replace(beats);
+    else sender.append(beats);
+    this.signedKey = key;
+    this.signedStatus = status;
+  }
+
+  /** Adds the thread's datagrams since the last look to the sent counter. */
+  private countDatagrams(): void {
+    const total = this.sender?.datagrams ?? 0;
+    if (total > this.datagramsCounted) this.sent.inc(total - this.datagramsCounted);
+    this.datagramsCounted = total;
   }
 
   /** The shared key (raw bytes of the Secret's `secretkey`); null stops sending and drops everything received. */
@@ -170,41 +235,25 @@ export class HeartbeatTransport {
   /** The speakers to heartbeat (this node's entry is skipped when sending): its watch peers (model/src/layer2/watch.ts). */
   setPeers(peers: readonly SpeakerAddress[]): void {
     this.peers = peers.filter((p) => p.node !== this.opts.tracker.self);
+    this.sender?.setPeers(this.peers.map((p) => p.address));
   }
 
-  /** Sends one heartbeat to every peer now (also called from the timer); resolves once the datagrams are out. */
-  sendNow(): Promise<void> {
-    if (this.key === null) {
-      if (!this.warnedNoKey) this.opts.log.warn({}, "no layer 2 heartbeat key yet: not sending heartbeats");
-      this.warnedNoKey = true;
-      return Promise.resolve();
-    }
-    if (this.peers.length === 0) {
-      // Still advance the sequence so a later first heartbeat is not mistaken for a replay.
-      this.opts.tracker.nextHeartbeat(this.opts.clock(), this.wallClock());
-      return Promise.resolve();
-    }
-    const bytes = encodeHeartbeat(this.opts.tracker.nextHeartbeat(this.opts.clock(), this.wallClock()), this.key);
-    const sends: Array<Promise<void>> = [];
-    for (const p of this.peers) {
-      const sock = isIPv6(p.address) ? this.sockets.v6 : this.sockets.v4;
-      if (sock === undefined) continue;
-      sends.push(
-        new Promise((resolve) => {
-          sock.send(bytes, this.opts.port, p.address, (err) => {
-            if (err !== null && err !== undefined) this.opts.log.debug({ err, peer: p.node }, "sending heartbeat failed");
-            resolve();
-          });
-        }),
-      );
-      this.sent.inc();
-    }
-    return Promise.all(sends).then(() => undefined);
+  /**
+   * Sends a heartbeat with this node's current status to every peer now (e.g. "leaving" at shutdown), replacing what
+   * was signed ahead; resolves once the datagrams are handed to the sockets.
+   */
+  async sendNow(): Promise<void> {
+    if (this.sender === undefined) return;
+    this.topUp(true);
+    await this.sender.flush();
+    this.countDatagrams();
   }
 
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.sender?.stop();
+    this.sender = undefined;
     const close = (s: Socket | undefined): Promise<void> => (s === undefined ? Promise.resolve() : new Promise((r) => s.close(() => r())));
     await Promise.all([close(this.sockets.v4), close(this.sockets.v6)]);
     this.sockets.v4 = undefined;

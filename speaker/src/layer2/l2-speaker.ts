@@ -21,6 +21,10 @@
 // delayed its real peer's heartbeats enough for false "owner silent" takeovers. Since peers send only to runs they
 // know, a started speaker warms up only once it has read its own published run back from the API (identityVisible):
 // every peer that published before it is then known to it (and heartbeated), and every later one knows it.
+//
+// Heartbeats leave from their own thread (heartbeat-sender.ts), signed up to 2 s ahead by the main loop: at 10,000
+// Services on a starved node the main loop's timer fired late often enough for peers to take a live owner's IPs over
+// and hand them back (13,466 moves in one burst).
 import { performance } from "node:perf_hooks";
 import type { KubeConfigLike } from "../../../shell/src/kubeconfig.js";
 import { Counter, Gauge, type Registry } from "prom-client";
