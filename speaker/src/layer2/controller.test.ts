@@ -297,6 +297,32 @@ describe("L2Controller", () => {
     s.ctl.close();
   });
 
+  // 2,500 owned IPs each probed every 2 s was 1,250 broadcasts a second on the LAN and a tenth of a core in a quiet
+  // cluster: the periodic probes now go out in rounds of at most probesPerSecond (probe-rounds.ts).
+  test("periodic probes of 300 owned IPs: at most 50 a second, every IP once per round", () => {
+    const s = setup();
+    const n = 300;
+    const ips = Array.from({ length: n }, (_, i) => `10.202.${i >> 8}.${i & 255}`);
+    s.ctl.setPlan(ips.map((x, i) => entry(x, ["node1"], ["eth0"], [`apps/s${i}`])));
+    settle(s);
+    expect(s.ctl.ownedIPs()).toHaveLength(n);
+    const eth0 = s.responders.get("eth0");
+    const periodic = (): string[] => eth0?.probes.slice(n) ?? []; // after the n pre-takeover probes
+    const perSecond: number[] = [];
+    for (let second = 0; second < 12; second++) {
+      const before = periodic().length;
+      jest.advanceTimersByTime(1_000);
+      perSecond.push(periodic().length - before);
+    }
+    expect(Math.max(...perSecond)).toBeLessThanOrEqual(50);
+    // A round of 300 at 50 a second lasts 6 s: two rounds in 12 s, each IP probed twice.
+    const counts = new Map<string, number>();
+    for (const x of periodic()) counts.set(x, (counts.get(x) ?? 0) + 1);
+    expect(counts.size).toBe(n);
+    expect(new Set(counts.values())).toEqual(new Set([2]));
+    s.ctl.close();
+  });
+
   test("taking over from a holder that may still answer waits until its probes go unanswered; a dead owner's IP is taken at once", () => {
     const s = setup();
     s.ctl.setPlan([entry("10.111.0.200", ["node1", "node2"])]);

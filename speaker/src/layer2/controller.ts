@@ -33,6 +33,7 @@ import {
 import { forwardsToPreviousOwner, presumedHolder } from "../../../model/src/layer2/handover-forward.js";
 import type { LivenessTracker } from "../../../model/src/layer2/heartbeat.js";
 import type { L2NodeEntry } from "../../../model/src/layer2/plan.js";
+import { DEFAULT_PROBE_ROUND_TIMING, probeRoundTicks, probesDueBy, type ProbeRoundTiming } from "../../../model/src/layer2/probe-rounds.js";
 import { formatIP, type IPAddress } from "../../../model/src/net/ip.js";
 import type { Logger } from "../../../shell/src/logger.js";
 import { AnnounceEventTracker, type AnnounceOutcome, type ServiceEvent } from "./announce-events.js";
@@ -99,8 +100,12 @@ export interface L2ControllerOptions {
   onDuplicate?: (d: DuplicateResponder) => void;
   /** Delays after the immediate announcement at which it is repeated. */
   burstMs?: readonly number[];
-  /** How often owned IPs are probed (ARP probe / DAD) to provoke a second responder's answer; 0 disables. */
+  /**
+   * How often owned IPs are probed (ARP probe / DAD) to provoke a second responder's answer, at most
+   * `probesPerSecond` IPs a second (model/src/layer2/probe-rounds.ts); 0 disables.
+   */
   probeIntervalMs?: number;
+  probesPerSecond?: number;
   /** How often the interface list is re-read. */
   interfaceScanMs?: number;
   /**
@@ -216,6 +221,8 @@ export class L2Controller {
   private interfaces: NodeInterface[] = [];
   private changeTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setInterval> | undefined;
+  /** The current round of duplicate probes: the owned IPs when it began, and how far it got (probe-rounds.ts). */
+  private probeRound: { keys: string[]; ticks: number; tick: number; sent: number } = { keys: [], ticks: 0, tick: 0, sent: 0 };
   private scanTimer: ReturnType<typeof setInterval> | undefined;
   private readonly lastDuplicate = new Map<string, number>();
   /** IP key → the silent or leaving owner it is being taken from (for the takeover histogram at the first GARP). */
@@ -300,8 +307,12 @@ export class L2Controller {
   start(): void {
     this.interfaces = this.opts.listInterfaces();
     this.scanTimer = setInterval(() => this.rescanInterfaces(), this.opts.interfaceScanMs ?? 10_000);
-    const probeMs = this.opts.probeIntervalMs ?? 2_000;
-    if (probeMs > 0) this.probeTimer = setInterval(() => this.probe(), probeMs);
+    const timing: ProbeRoundTiming = {
+      ...DEFAULT_PROBE_ROUND_TIMING,
+      ...(this.opts.probeIntervalMs !== undefined ? { intervalMs: this.opts.probeIntervalMs } : {}),
+      ...(this.opts.probesPerSecond !== undefined ? { perSecond: this.opts.probesPerSecond } : {}),
+    };
+    if (timing.intervalMs > 0 && timing.perSecond > 0) this.probeTimer = setInterval(() => this.probeTick(timing), timing.tickMs);
   }
 
   /** Replaces the entries (a new NodeConfig.spec.l2) and the set of draining (cordoned) nodes, and re-elects. */
@@ -848,10 +859,21 @@ export class L2Controller {
     this.opts.onDuplicate?.({ ip, mac: c.mac, iface, kind: c.kind, services: a.entry.services });
   }
 
-  /** Periodic probes of every owned IP (ARP probe / DAD solicitation): a silent second holder has to answer them. */
-  private probe(): void {
-    for (const a of this.announced.values()) {
-      for (const iface of a.ifaces) this.responders.get(iface)?.sendProbe(a.entry.ip);
+  /**
+   * Periodic probes of the owned IPs (ARP probe / DAD solicitation), which a silent second holder has to answer: each
+   * tick sends those of the current round that are due; an IP no longer announced is skipped.
+   */
+  private probeTick(timing: ProbeRoundTiming): void {
+    let round = this.probeRound;
+    if (round.tick >= round.ticks && round.sent >= round.keys.length) {
+      const keys = [...this.announced.keys()];
+      round = this.probeRound = { keys, ticks: probeRoundTicks(keys.length, timing), tick: 0, sent: 0 };
+    }
+    round.tick += 1;
+    const due = probesDueBy(round.tick, round.keys.length, round.ticks);
+    for (; round.sent < due; round.sent++) {
+      const a = this.announced.get(round.keys[round.sent] ?? "");
+      if (a !== undefined) for (const iface of a.ifaces) this.responders.get(iface)?.sendProbe(a.entry.ip);
     }
   }
 }
