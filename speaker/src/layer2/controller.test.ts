@@ -196,10 +196,14 @@ describe("L2Controller", () => {
       s.clock.now += 100; // node0 silent for longer than its detector allows (≈ 660 ms); the apiserver stays reachable
       s.tracker.apiserverReachable(s.clock.now);
     }
+    const probes = s.responders.get("eth0")?.probes.length ?? 0;
     s.ctl.reelect();
+    // node0 is declared dead only after the socket was read (two loop turns: a heartbeat may be waiting in it).
+    expect(s.responders.get("eth0")?.probes).toHaveLength(probes);
+    jest.advanceTimersByTime(1);
     // It probes first (the silent owner might still serve the LAN); nobody answers, so it takes over.
     expect(s.ctl.ownedIPs()).toEqual([]);
-    expect(s.responders.get("eth0")?.probes).toContain("10.111.0.200");
+    expect(s.responders.get("eth0")?.probes.slice(probes)).toContain("10.111.0.200");
     s.clock.now += 100;
     jest.advanceTimersByTime(100);
     expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200"]);
@@ -320,6 +324,48 @@ describe("L2Controller", () => {
     for (const x of periodic()) counts.set(x, (counts.get(x) ?? 0) + 1);
     expect(counts.size).toBe(n);
     expect(new Set(counts.values())).toEqual(new Set([2]));
+    s.ctl.close();
+  });
+
+  // At 10,000 Services on a starved machine a speaker whose loop ran a long task elected before reading the heartbeats
+  // that had arrived meanwhile, saw its live peer as silent and took 1,844 IPs over.
+  test("a peer that looks silent after a long task of this process is judged after the socket is read: its queued heartbeat keeps it alive", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.reelect();
+    const probes = s.responders.get("eth0")?.probes.length ?? 0;
+    s.clock.now += 900; // a long task: node0's next heartbeats wait in the socket, unread
+    s.tracker.apiserverReachable(s.clock.now);
+    s.ctl.reelect(); // e.g. a plan change handled right after the task
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "ready" }, s.clock.now); // the poll phase reads it
+    jest.advanceTimersByTime(1);
+    expect(s.responders.get("eth0")?.probes).toHaveLength(probes);
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    s.ctl.close();
+  });
+
+  test("an accepted heartbeat that changes nothing of liveness runs no election", () => {
+    const s = setup();
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
+    settle(s);
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
+    s.ctl.livenessChanged(); // node0 came alive: an election (it now owns the IP in this node's view)
+    expect(s.ctl.ownedIPs()).toEqual([]);
+    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"]), entry("10.111.0.201", ["node0", "node1"])]);
+    const elections = jest.spyOn(s.ctl, "reelect");
+    for (let seq = 2; seq < 12; seq++) {
+      s.clock.now += 100;
+      s.tracker.observe({ node: "node0", incarnation: 5, seq, sentAtMs: 0, status: "ready" }, s.clock.now);
+      s.ctl.livenessChanged();
+    }
+    expect(elections).not.toHaveBeenCalled();
+    // node0 says it leaves: that changes liveness, and this node takes over.
+    s.tracker.observe({ node: "node0", incarnation: 5, seq: 12, sentAtMs: 0, status: "leaving" }, s.clock.now);
+    s.ctl.livenessChanged();
+    expect(elections).toHaveBeenCalledTimes(1);
+    expect(s.ctl.ownedIPs()).toEqual(["10.111.0.200", "10.111.0.201"]);
     s.ctl.close();
   });
 

@@ -230,6 +230,11 @@ export class L2Controller {
   private readonly lastReason = new Map<string, string>();
   private closed = false;
   private lastView = "";
+  /** Liveness as the last election saw it (see livenessSignature): a heartbeat that leaves it unchanged elects nothing. */
+  private lastLiveness = "";
+  /** Peers alive in the last election: one missing now is confirmed after the socket was read (see reelect). */
+  private lastHeard: ReadonlySet<string> = new Set();
+  private deathCheck: "none" | "scheduled" | "confirming" = "none";
   private readonly events: AnnounceEventTracker;
   /** IP key → since when (clock) this node wins it without an interface to announce on. */
   private readonly noInterfaceSince = new Map<string, number>();
@@ -332,12 +337,44 @@ export class L2Controller {
   }
 
   /** Runs the election for every entry and applies the result. Synchronous: no decision spans an await. */
+  /**
+   * A heartbeat was accepted: elect again only if it changed what the election reads of liveness (a peer came back or
+   * changed its status, this node's fence). An election costs O(IPs); running one for every heartbeat from every peer
+   * (10 a second each) was the speaker's largest CPU cost at 5,000 IPs, which delayed its event loop enough to make
+   * it see live peers as silent.
+   */
+  livenessChanged(): void {
+    if (this.closed) return;
+    if (this.livenessSignature(this.opts.clock()) !== this.lastLiveness) this.reelect();
+  }
+
   reelect(): void {
     if (this.closed) return;
     const now = this.opts.clock();
     const tracker = this.opts.tracker;
     const fenced = tracker.fenced(now);
     const heard = tracker.alive(now);
+    // A peer alive at the last election and not now may only look silent because this process was busy (a long task
+    // since the socket was last read). Decide after the loop has read it: two setImmediate turns have a poll phase in
+    // between, wherever this runs. A dead peer costs a loop turn; a live one's queued heartbeat is read first.
+    if (this.deathCheck !== "confirming" && this.someWentSilent(heard, now)) {
+      if (this.deathCheck === "none") {
+        this.deathCheck = "scheduled";
+        setImmediate(() =>
+          setImmediate(() => {
+            this.deathCheck = "confirming";
+            try {
+              this.reelect();
+            } finally {
+              this.deathCheck = "none";
+            }
+          }),
+        );
+      }
+      return;
+    }
+    this.lastHeard = heard;
+    this.lastLiveness = this.livenessSignature(now);
     const alive = this.opts.electionView?.(heard) ?? heard;
     const ready = this.opts.ready();
     const fence = tracker.fenceStatus(now).reason;
@@ -745,6 +782,22 @@ export class L2Controller {
     if (this.lastReason.get(key) === text) return;
     this.lastReason.set(key, text);
     this.opts.log.debug({ ip: formatIP(entry.ip), reason, owner, services: entry.services }, "layer 2 election");
+  }
+
+  /** Whether a peer alive at the last election is not now, without having said so (leaving, standby): it went silent. */
+  private someWentSilent(heard: ReadonlySet<string>, now: number): boolean {
+    let missing = false;
+    for (const n of this.lastHeard) if (n !== this.opts.nodeName && !heard.has(n)) missing = true;
+    if (!missing) return false;
+    return this.opts.tracker.peerStates(now).some((p) => p.status === "ready" && this.lastHeard.has(p.node) && !heard.has(p.node));
+  }
+
+  /** What an election reads of liveness: the nodes heard alive, this node's fence, the key, and who said it leaves. */
+  private livenessSignature(now: number): string {
+    const tracker = this.opts.tracker;
+    const left: string[] = [];
+    for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.push(p.node);
+    return `${[...tracker.alive(now)].sort().join(",")}|${tracker.fenceStatus(now).reason ?? ""}|${this.opts.ready()}|${left.join(",")}`;
   }
 
   private armChangeTimer(now: number): void {

@@ -376,7 +376,7 @@ export class L2Speaker {
       return;
     }
     if (!this.targets.has(node)) this.updateTargets();
-    this.controller.reelect();
+    this.controller.livenessChanged();
   }
 
   /** This run's identity was read back: the warm-up runs from now (re-elect to arm its timer). */
