@@ -127,12 +127,23 @@ function settle(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Co
   jest.advanceTimersByTime(101);
 }
 
-/** 10.111.0.200 owned by node0 (heard, ready) with this node next; then node0 announces it is leaving. */
-function ownerLeaves(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Controller }): void {
+/** 10.111.0.200 with node0 ranked first and heard (ready): node0 owns it in this node's (node1's) view. */
+function hearOwner(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Controller }): void {
   s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
   settle(s);
   s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
   s.ctl.reelect();
+}
+
+function withLiveOwner(): ReturnType<typeof setup> {
+  const s = setup();
+  hearOwner(s);
+  return s;
+}
+
+/** 10.111.0.200 owned by node0 (heard, ready) with this node next; then node0 announces it is leaving. */
+function ownerLeaves(s: { tracker: LivenessTracker; clock: { now: number }; ctl: L2Controller }): void {
+  hearOwner(s);
   s.clock.now += 50;
   s.tracker.observe({ node: "node0", incarnation: 5, seq: 2, sentAtMs: 0, status: "leaving" }, s.clock.now);
   s.ctl.reelect();
@@ -186,11 +197,7 @@ describe("L2Controller", () => {
   });
 
   test("a live earlier candidate owns the IP; when its heartbeats stop, this node takes over", async () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
+    const s = withLiveOwner();
     expect(s.ctl.ownedIPs()).toEqual([]);
     for (let i = 0; i < 7; i++) {
       s.clock.now += 100; // node0 silent for longer than its detector allows (≈ 660 ms); the apiserver stays reachable
@@ -330,11 +337,7 @@ describe("L2Controller", () => {
   // At 10,000 Services on a starved machine a speaker whose loop ran a long task elected before reading the heartbeats
   // that had arrived meanwhile, saw its live peer as silent and took 1,844 IPs over.
   test("a peer that looks silent after a long task of this process is judged after the socket is read: its queued heartbeat keeps it alive", () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
+    const s = withLiveOwner();
     const probes = s.responders.get("eth0")?.probes.length ?? 0;
     s.clock.now += 900; // a long task: node0's next heartbeats wait in the socket, unread
     s.tracker.apiserverReachable(s.clock.now);
@@ -347,11 +350,7 @@ describe("L2Controller", () => {
   });
 
   test("an accepted heartbeat that changes nothing of liveness runs no election", () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.livenessChanged(); // node0 came alive: an election (it now owns the IP in this node's view)
+    const s = withLiveOwner();
     expect(s.ctl.ownedIPs()).toEqual([]);
     s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"]), entry("10.111.0.201", ["node0", "node1"])]);
     const elections = jest.spyOn(s.ctl, "reelect");
@@ -464,11 +463,7 @@ describe("L2Controller", () => {
   });
 
   test("re-elects by itself when the tracker's state changes (timer at nextChangeAt)", () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
+    const s = withLiveOwner();
     expect(s.ctl.ownedIPs()).toEqual([]);
     // Keep this node in contact, let node0 expire; the controller's own timer fires the re-election (and the probe).
     for (let i = 0; i < 9; i++) {
@@ -481,11 +476,7 @@ describe("L2Controller", () => {
   });
 
   test("heartbeat partition: a silent owner that still answers the probe keeps the IP; once it stops answering, this node takes over", () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
+    const s = withLiveOwner();
     for (let i = 0; i < 7; i++) {
       s.clock.now += 100;
       s.tracker.apiserverReachable(s.clock.now);
@@ -751,11 +742,7 @@ describe("L2Controller", () => {
   });
 
   test("taking over from a cordoned (draining) owner: at once, without a probe, reason drain", async () => {
-    const s = setup();
-    s.ctl.setPlan([entry("10.111.0.200", ["node0", "node1"])]);
-    settle(s);
-    s.tracker.observe({ node: "node0", incarnation: 5, seq: 1, sentAtMs: 0, status: "ready" }, s.clock.now);
-    s.ctl.reelect();
+    const s = withLiveOwner();
     expect(s.ctl.ownedIPs()).toEqual([]);
     const probes = s.responders.get("eth0")?.probes.length;
     s.ctl.setPlan([entry("10.111.0.200", ["node1", "node0"])], new Set(["node0"]));
