@@ -140,6 +140,11 @@ export interface L2ControllerOptions {
   handoverForwarder?: HandoverForwarder;
 }
 
+/** What an election reads of liveness: the nodes heard alive, this node's fence, the key, and who said it leaves. */
+function livenessKey(heard: ReadonlySet<string>, fence: string | null, ready: boolean, left: ReadonlySet<string>): string {
+  return `${[...heard].sort().join(",")}|${fence ?? ""}|${ready}|${[...left].sort().join(",")}`;
+}
+
 export const DEFAULT_BURST_MS: readonly number[] = Object.freeze([50, 150, 400, 1_000, 2_000]);
 export const DEFAULT_TAKEOVER_PROBE_MS = 100;
 export const DEFAULT_TAKEOVER_MAX_WAIT_MS = 3_000;
@@ -336,7 +341,6 @@ export class L2Controller {
     return [...this.announced.values()].map((a) => formatIP(a.entry.ip));
   }
 
-  /** Runs the election for every entry and applies the result. Synchronous: no decision spans an await. */
   /**
    * A heartbeat was accepted: elect again only if it changed what the election reads of liveness (a peer came back or
    * changed its status, this node's fence). An election costs O(IPs); running one for every heartbeat from every peer
@@ -345,9 +349,13 @@ export class L2Controller {
    */
   livenessChanged(): void {
     if (this.closed) return;
-    if (this.livenessSignature(this.opts.clock()) !== this.lastLiveness) this.reelect();
+    const now = this.opts.clock();
+    const tracker = this.opts.tracker;
+    const liveness = livenessKey(tracker.alive(now), tracker.fenceStatus(now).reason, this.opts.ready(), this.leavingPeers(now));
+    if (liveness !== this.lastLiveness) this.reelect();
   }
 
+  /** Runs the election for every entry and applies the result. Synchronous: no decision spans an await. */
   reelect(): void {
     if (this.closed) return;
     const now = this.opts.clock();
@@ -373,19 +381,18 @@ export class L2Controller {
       }
       return;
     }
-    this.lastHeard = heard;
-    this.lastLiveness = this.livenessSignature(now);
     const alive = this.opts.electionView?.(heard) ?? heard;
     const ready = this.opts.ready();
     const fence = tracker.fenceStatus(now).reason;
+    const left = this.leavingPeers(now);
+    this.lastHeard = heard;
+    this.lastLiveness = livenessKey(heard, fence, ready, left);
     const view = `${[...heard].sort().join(",")}|${fence ?? ""}|${ready}`;
     if (view !== this.lastView) {
       if (this.lastView.split("|")[1] !== (fence ?? "")) this.m.fenceChanges.inc({ reason: fence ?? "none" });
       this.lastView = view;
       this.opts.log.info({ alive: [...heard].sort(), fence, keyKnown: ready }, "liveness view changed");
     }
-    const left = new Set<string>();
-    for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.add(p.node);
     const want = new Map<string, { entry: L2NodeEntry; ifaces: string[] }>();
     const noInterface = new Set<string>();
     for (const [i, entry] of this.entries.entries()) {
@@ -786,18 +793,16 @@ export class L2Controller {
 
   /** Whether a peer alive at the last election is not now, without having said so (leaving, standby): it went silent. */
   private someWentSilent(heard: ReadonlySet<string>, now: number): boolean {
-    let missing = false;
-    for (const n of this.lastHeard) if (n !== this.opts.nodeName && !heard.has(n)) missing = true;
-    if (!missing) return false;
+    // The peer states (a sorted copy) only when someone is missing, which is rare.
+    if (![...this.lastHeard].some((n) => n !== this.opts.nodeName && !heard.has(n))) return false;
     return this.opts.tracker.peerStates(now).some((p) => p.status === "ready" && this.lastHeard.has(p.node) && !heard.has(p.node));
   }
 
-  /** What an election reads of liveness: the nodes heard alive, this node's fence, the key, and who said it leaves. */
-  private livenessSignature(now: number): string {
-    const tracker = this.opts.tracker;
-    const left: string[] = [];
-    for (const p of tracker.peerStates(now)) if (p.status === "leaving") left.push(p.node);
-    return `${[...tracker.alive(now)].sort().join(",")}|${tracker.fenceStatus(now).reason ?? ""}|${this.opts.ready()}|${left.join(",")}`;
+  /** Peers whose last heartbeat said they are leaving. */
+  private leavingPeers(now: number): Set<string> {
+    const left = new Set<string>();
+    for (const p of this.opts.tracker.peerStates(now)) if (p.status === "leaving") left.add(p.node);
+    return left;
   }
 
   private armChangeTimer(now: number): void {
