@@ -77,23 +77,27 @@ function senderThread(require: NodeJS.Require): void {
   const v4 = dgram.createSocket("udp4");
   const v6 = data.ipv6 ? dgram.createSocket({ type: "udp6", ipv6Only: true }) : undefined;
   for (const s of [v4, v6]) s?.on("error", (e) => report(`heartbeat socket: ${e.message}`));
+  const count = (slot: number): void => {
+    counters[slot] = (counters[slot] ?? 0) + 1;
+  };
   const sendNext = (): void => {
     const beat = queue.shift();
     if (beat === undefined) return;
-    counters[data.slots.taken] = (counters[data.slots.taken] ?? 0) + 1;
+    count(data.slots.taken);
     for (const address of addresses) {
       const sock = net.isIPv6(address) ? v6 : v4;
       if (sock === undefined) continue;
-      counters[data.slots.datagrams] = (counters[data.slots.datagrams] ?? 0) + 1;
+      count(data.slots.datagrams);
       sock.send(beat, data.port, address, (err) => {
         if (err === null || err === undefined) return;
-        counters[data.slots.sendErrors] = (counters[data.slots.sendErrors] ?? 0) + 1;
+        count(data.slots.sendErrors);
         report(`sending a heartbeat to ${address}: ${err.message}`);
       });
     }
   };
-  // One timer per interval, each due one interval after the previous was due (not after it ran): no drift.
-  let due = performance.now() + data.intervalMs;
+  // One timer per interval, each due one interval after the previous was due (not after it ran): no drift. The first
+  // is due one interval after the sockets are bound.
+  let due = 0;
   const tick = (): void => {
     sendNext();
     const now = performance.now();

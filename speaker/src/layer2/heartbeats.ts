@@ -8,7 +8,7 @@
 // runs before anything else touches the datagram: a length check, then a per-source token bucket (a peer sends 10
 // per second; a source beyond the bucket is dropped before any MAC is computed), then the MAC. The socket's receive
 // buffer is raised (up to what the kernel allows without privileges) to ride out bursts while the loop is busy.
-// Sending is done by a thread of its own (heartbeat-sender.ts), fed with heartbeats signed up to `horizonMs` ahead,
+// Sending is done by a thread of its own (heartbeat-sender.ts), fed with heartbeats signed up to `signAheadMs` ahead,
 // so that a busy main loop does not make this node look dead. The main loop's tick (once per interval) tops that
 // queue up and watches this process: when it fires late by a stall, the tracker is told (noteStall).
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
@@ -98,7 +98,7 @@ export interface HeartbeatTransportOptions {
   wallClock?: () => number;
   log: Logger;
   registry: Registry;
-  /** Called after every accepted heartbeat, with its sender (the controller re-elects; the sender is heard back). */
+  /** Called after every accepted heartbeat, with its sender (the controller re-elects if liveness changed; the sender is heard back). */
   onAccepted: (node: string) => void;
   /** The tick meant for `fromMs` fired at `toMs` (stall detection, see L2Controller's option). */
   noteStall?: (fromMs: number, toMs: number) => boolean;
